@@ -1,0 +1,274 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Webhook } from 'standardwebhooks';
+import type { Dispatcher } from 'undici';
+import {
+  type Adapter,
+  type AdapterConfig,
+  type AdapterContext,
+  AdapterError,
+  type AdapterResult,
+  type AdapterStatus,
+  type HttpOperationOverride,
+  type Operation,
+} from '../types.ts';
+import { stripHopByHop } from './hop-by-hop.ts';
+
+export interface HttpAdapterOptions {
+  businessId: string;
+  config: Extract<AdapterConfig, { type: 'http' }>;
+  /** Standard Webhooks secret (`whsec_` + base64) the business verifies forwarded requests with. */
+  signingSecret: string;
+  /** Shared pooled Agent from `createAdapterDispatcher`; owned and closed by the caller. */
+  dispatcher: Dispatcher;
+  /** Upper bound on an upstream response body; larger answers are an ADAPTER_ERROR. Default 5 MiB. */
+  maxResponseBytes?: number;
+}
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+const STATUSES: ReadonlySet<string> = new Set<AdapterStatus>(['succeeded', 'failed', 'pending_confirmation']);
+
+/**
+ * Headers the adapter owns: extra forwarded headers never replace them. Warden's own credentials
+ * (agent keys, member tokens, cookies) must not leak to a business either.
+ */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'accept',
+  'accept-encoding',
+  'expect',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'idempotency-key',
+  'x-request-id',
+  'authorization',
+  'x-api-key',
+  'cookie',
+  'x-confirmation-token',
+]);
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/** Upstream failures by undici/Node error code (undici lib/core/errors.js); messages are never parsed. */
+const ERROR_MESSAGES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'Upstream refused the connection.',
+  ECONNRESET: 'Upstream reset the connection.',
+  EPIPE: 'Upstream closed the connection.',
+  UND_ERR_SOCKET: 'Upstream closed the connection.',
+  ENOTFOUND: 'Upstream host not found.',
+  EAI_AGAIN: 'Upstream host name could not be resolved.',
+  EHOSTUNREACH: 'Upstream host unreachable.',
+  ENETUNREACH: 'Upstream network unreachable.',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'Upstream response was truncated.',
+  UND_ERR_HEADERS_OVERFLOW: 'Upstream response headers too large.',
+  UND_ERR_CLOSED: 'Adapter dispatcher is closed.',
+  UND_ERR_DESTROYED: 'Adapter dispatcher is closed.',
+};
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  if ('code' in err && typeof err.code === 'string') return err.code;
+  // Happy-eyeballs connects may fail with an AggregateError of the per-address errors.
+  if (err instanceof AggregateError) return errorCode(err.errors[0]);
+  return undefined;
+}
+
+/** Maps anything thrown while talking to the upstream onto ADAPTER_ERROR / ADAPTER_TIMEOUT. */
+export function toAdapterError(err: unknown, signal?: AbortSignal): AdapterError {
+  if (err instanceof AdapterError) return err;
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    return reason instanceof Error && reason.name === 'TimeoutError'
+      ? new AdapterError('ADAPTER_TIMEOUT', 'Upstream did not answer in time.', undefined, { cause: err })
+      : new AdapterError('ADAPTER_ERROR', 'Upstream request aborted.', undefined, { cause: err });
+  }
+  const code = errorCode(err);
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    const message =
+      code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT'
+        ? 'Upstream connection timed out.'
+        : 'Upstream did not answer in time.';
+    return new AdapterError('ADAPTER_TIMEOUT', message, undefined, { cause: err });
+  }
+  let message = (code && ERROR_MESSAGES[code]) || 'Upstream request failed.';
+  if (code?.startsWith('HPE_')) message = 'Upstream sent an invalid HTTP response.';
+  else if (code?.startsWith('ERR_TLS') || code?.includes('CERT'))
+    message = 'TLS connection to upstream failed.';
+  return new AdapterError('ADAPTER_ERROR', message, undefined, { cause: err });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `{status, data}` (or AGP's `{status, …fields}`) is passed through; any other JSON is a success's data. */
+export function toAdapterResult(json: unknown): AdapterResult {
+  if (isRecord(json) && typeof json.status === 'string' && STATUSES.has(json.status)) {
+    const status = json.status as AdapterStatus;
+    if ('data' in json) return { status, data: json.data };
+    const rest = Object.fromEntries(Object.entries(json).filter(([key]) => key !== 'status'));
+    return Object.keys(rest).length > 0 ? { status, data: rest } : { status };
+  }
+  return json === undefined ? { status: 'succeeded' } : { status: 'succeeded', data: json };
+}
+
+/** Destroys a body we will not read; the listener keeps undici's AbortError from going unhandled. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  if (body.destroyed) return;
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      discard(body);
+      throw new AdapterError('ADAPTER_ERROR', 'Upstream response too large.');
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function queryValue(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * The `http` adapter (DESIGN §7): forwards each operation to the business's endpoint, signed with Standard
+ * Webhooks headers so the business can tell it came from this gateway.
+ */
+export function createHttpAdapter({
+  businessId,
+  config,
+  signingSecret,
+  dispatcher,
+  maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+}: HttpAdapterOptions): Adapter {
+  const base = new URL(config.baseUrl);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new Error(`Business ${businessId}: adapter baseUrl must be http or https.`);
+  }
+  const origin = base.origin;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  // Parsing the secret here makes a malformed one fail when the adapter is built, not per request.
+  const webhook = new Webhook(signingSecret);
+
+  function routeFor(operation: Operation): HttpOperationOverride {
+    return config.operations?.[operation] ?? { method: 'POST', path: `/agp/${operation}` };
+  }
+
+  async function call(
+    operation: Operation,
+    request: Record<string, unknown>,
+    ctx: AdapterContext,
+    idempotencyKey?: string,
+  ): Promise<AdapterResult> {
+    const route = routeFor(operation);
+    const path = route.path.startsWith('/') ? route.path : `/${route.path}`;
+    const url = new URL(`${prefix}${path}`, origin);
+    const { transactionId } = ctx;
+
+    let payload = '';
+    if (route.method === 'GET') {
+      // No body on GET: the identifiers and the request's fields travel in the query string.
+      url.searchParams.append('businessId', businessId);
+      url.searchParams.append('transactionId', transactionId);
+      for (const [key, value] of Object.entries(request)) {
+        const text = queryValue(value);
+        if (text !== undefined && key !== 'businessId' && key !== 'transactionId') {
+          url.searchParams.append(key, text);
+        }
+      }
+    } else {
+      payload = JSON.stringify({ businessId, request, transactionId });
+    }
+
+    const headers: Record<string, string | string[]> = {};
+    if (ctx.headers) {
+      for (const [name, value] of Object.entries(stripHopByHop(ctx.headers))) {
+        if (!RESERVED_HEADERS.has(name)) headers[name] = value;
+      }
+    }
+    const now = new Date();
+    headers.accept = 'application/json';
+    // Identity only: the body is parsed here, never relayed, so there is nothing to gain from decoding.
+    headers['accept-encoding'] = 'identity';
+    headers['webhook-id'] = transactionId;
+    headers['webhook-timestamp'] = String(Math.floor(now.getTime() / 1000));
+    // The signed payload is exactly the bytes sent (the empty string for GET).
+    headers['webhook-signature'] = webhook.sign(transactionId, now, payload);
+    if (route.method !== 'GET') headers['content-type'] = 'application/json';
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+    if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
+
+    let response: Dispatcher.ResponseData | undefined;
+    try {
+      response = await dispatcher.request({
+        origin,
+        path: `${url.pathname}${url.search}`,
+        method: route.method,
+        headers,
+        body: route.method === 'GET' ? null : Buffer.from(payload, 'utf8'),
+        signal: ctx.signal,
+      });
+      const { statusCode, body } = response;
+      if (statusCode < 200 || statusCode > 299) {
+        // Drain (bounded) so the socket goes back to the pool.
+        await body.dump().catch(() => undefined);
+        await nextTurn();
+        throw new AdapterError('ADAPTER_ERROR', `Upstream answered ${statusCode}.`, statusCode);
+      }
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxResponseBytes) {
+        discard(body);
+        throw new AdapterError('ADAPTER_ERROR', 'Upstream response too large.', statusCode);
+      }
+      const raw = await readCapped(body, maxResponseBytes);
+      // undici marks the connection idle in a setImmediate after the response completes; yielding once lets
+      // a back-to-back call to this origin reuse the socket instead of opening a second one.
+      await nextTurn();
+      const text = raw.toString('utf8');
+      if (text.trim() === '') return { status: 'succeeded' };
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        throw new AdapterError(
+          'ADAPTER_ERROR',
+          'Upstream answered with a body that is not JSON.',
+          statusCode,
+          {
+            cause: err,
+          },
+        );
+      }
+      return toAdapterResult(json);
+    } catch (err) {
+      // Whatever happened, never leave a half-read body holding the socket.
+      if (response) discard(response.body);
+      throw toAdapterError(err, ctx.signal);
+    }
+  }
+
+  return {
+    discover: (ctx) => call('discover', {}, ctx),
+    query: (request, ctx) => call('query', request, ctx),
+    execute: (request, options, ctx) => call('execute', request, ctx, options.idempotencyKey),
+  };
+}

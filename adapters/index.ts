@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import { createEchoAdapter } from './echo/index.ts';
+import { createHttpAdapter } from './http/index.ts';
+import type { ModuleAdapterFactory } from './module.ts';
+import type { Adapter, AdapterConfig } from './types.ts';
+
+export { createEchoAdapter } from './echo/index.ts';
+export { checkOutboundUrl, isBlockedAddress } from './egress.ts';
+export { createAdapterDispatcher } from './http/dispatcher.ts';
+export { createHttpAdapter } from './http/index.ts';
+export { loadModuleAdapters, type ModuleAdapterFactory } from './module.ts';
+export * from './types.ts';
+
+export interface AdapterRegistryOptions {
+  /** The shared Agent from `createAdapterDispatcher`; the caller closes it after `close()`. */
+  dispatcher: Dispatcher;
+  /** Module adapters from `loadModuleAdapters(ADAPTERS_DIR)`. */
+  modules?: ReadonlyMap<string, ModuleAdapterFactory>;
+}
+
+export interface RegisteredBusiness {
+  id: string;
+  adapter: AdapterConfig;
+  signingSecret: string;
+}
+
+export interface AdapterRegistry {
+  /** The adapter for a business, built once and reused until its config or secret changes. */
+  adapterFor(business: RegisteredBusiness): Adapter;
+  /** Whether a module adapter of this name was loaded from ADAPTERS_DIR. */
+  hasModule(name: string): boolean;
+  /** Closes every adapter built so far (not the dispatcher, which the caller owns). */
+  close(): Promise<void>;
+}
+
+/** Object keys sorted, so the same config always gives the same fingerprint. */
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value).sort();
+    const record = value as Record<string, unknown>;
+    return `{${keys
+      .filter((k) => record[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${sortedJson(record[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function fingerprintOf(business: RegisteredBusiness): string {
+  // Hashed so the cache key does not keep the signing secret in a second place in plain text.
+  return createHash('sha256')
+    .update(sortedJson(business.adapter))
+    .update('\0')
+    .update(business.signingSecret)
+    .digest('hex');
+}
+
+function assertAdapter(value: unknown, moduleName: string): asserts value is Adapter {
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    ['discover', 'query', 'execute'].every(
+      (m) => typeof (value as Record<string, unknown>)[m] === 'function',
+    );
+  if (!ok) {
+    throw new Error(`Adapter module "${moduleName}" returned an object without discover, query and execute.`);
+  }
+}
+
+export function createAdapterRegistry({
+  dispatcher,
+  modules = new Map(),
+}: AdapterRegistryOptions): AdapterRegistry {
+  const cache = new Map<string, { fingerprint: string; adapter: Adapter }>();
+  const retired: Adapter[] = [];
+
+  function build(business: RegisteredBusiness): Adapter {
+    const config = business.adapter;
+    switch (config.type) {
+      case 'http':
+        return createHttpAdapter({
+          businessId: business.id,
+          config,
+          signingSecret: business.signingSecret,
+          dispatcher,
+        });
+      case 'echo':
+        return createEchoAdapter({ businessId: business.id });
+      case 'module': {
+        const factory = modules.get(config.name);
+        if (!factory) {
+          const known = [...modules.keys()].sort().join(', ') || 'none';
+          throw new Error(
+            `Business ${business.id} uses adapter module "${config.name}", which is not loaded from ADAPTERS_DIR (loaded: ${known}).`,
+          );
+        }
+        const adapter = factory({ businessId: business.id, dispatcher });
+        assertAdapter(adapter, config.name);
+        return adapter;
+      }
+    }
+  }
+
+  return {
+    hasModule: (name) => modules.has(name),
+
+    adapterFor(business) {
+      const fingerprint = fingerprintOf(business);
+      const cached = cache.get(business.id);
+      if (cached && cached.fingerprint === fingerprint) return cached.adapter;
+      const adapter = build(business);
+      // Requests in flight may still hold the old adapter, so it is closed with the registry, not now.
+      if (cached?.adapter.close) retired.push(cached.adapter);
+      cache.set(business.id, { fingerprint, adapter });
+      return adapter;
+    },
+
+    async close() {
+      const adapters = [...retired, ...[...cache.values()].map((c) => c.adapter)];
+      cache.clear();
+      retired.length = 0;
+      await Promise.allSettled(adapters.map((a) => a.close?.()));
+    },
+  };
+}

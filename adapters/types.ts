@@ -1,0 +1,81 @@
+/**
+ * The adapter contract (DESIGN §7). An adapter turns an AGP operation into a call on a business.
+ * Adapters know nothing of HTTP routes, the ledger or policies; they throw `AdapterError` on failure.
+ */
+export type Operation = 'discover' | 'query' | 'execute';
+
+/** What an adapter reports; `pending_confirmation` is adapter-level confirmation (DESIGN §7). */
+export type AdapterStatus = 'succeeded' | 'failed' | 'pending_confirmation';
+
+export interface AdapterResult {
+  status: AdapterStatus;
+  data?: unknown;
+}
+
+export interface AdapterContext {
+  businessId: string;
+  transactionId: string;
+  /** Aborted when the caller goes away or the gateway shuts down. */
+  signal?: AbortSignal;
+  /** The gateway's request id, forwarded as `X-Request-Id` by the http adapter. */
+  requestId?: string;
+  /**
+   * Extra headers to forward (e.g. `traceparent`). The http adapter drops hop-by-hop headers (RFC 9110 §7.6.1)
+   * and never lets these replace the ones it sets itself (signature, idempotency key, content headers).
+   */
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+export interface ExecuteOptions {
+  idempotencyKey?: string;
+}
+
+export interface Description {
+  summary: string;
+  /** Minor units, when the adapter can tell. */
+  amount?: number;
+  currency?: string;
+}
+
+export interface Adapter {
+  discover(ctx: AdapterContext): Promise<AdapterResult>;
+  query(request: Record<string, unknown>, ctx: AdapterContext): Promise<AdapterResult>;
+  execute(
+    request: Record<string, unknown>,
+    options: ExecuteOptions,
+    ctx: AdapterContext,
+  ): Promise<AdapterResult>;
+  /** Summary and amount for prepare and approval pages. */
+  describe?(request: Record<string, unknown>): Description;
+  close?(): Promise<void>;
+}
+
+export type AdapterErrorCode = 'ADAPTER_ERROR' | 'ADAPTER_TIMEOUT';
+
+/** A failure to reach the business or a refusal by it; the gateway maps the code to 502/504. */
+export class AdapterError extends Error {
+  override readonly name = 'AdapterError';
+  constructor(
+    readonly code: AdapterErrorCode,
+    message: string,
+    readonly upstreamStatus?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface HttpOperationOverride {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+}
+
+/** How a business is reached, as registered by the operator. */
+export type AdapterConfig =
+  | {
+      type: 'http';
+      baseUrl: string;
+      operations?: Partial<Record<Operation, HttpOperationOverride>>;
+    }
+  | { type: 'echo' }
+  | { type: 'module'; name: string };

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/** Env booleans: only the spellings an operator would write. */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every environment variable Warden reads (DESIGN §10), with its default.
+ * Parsed once at start; nothing reads process.env at request time.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65_535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(
+      /^(file:|libsql:|https?:|postgres(ql)?:)/,
+      'must start with file:, libsql:, http(s): or postgres://',
+    )
+    .default('file:./data/warden.db'),
+  WARDEN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  AGENR_EXECUTE_POLICY: z.enum(['open', 'confirm', 'strict']).default('open'),
+  AGENR_MAX_EXECUTE_AMOUNT: int(0, Number.MAX_SAFE_INTEGER).default(100),
+  CONFIRMATION_TOKEN_TTL_SECONDS: int(1, 86_400).default(300),
+  ADAPTER_TIMEOUT_MS: int(1, 600_000).default(30_000),
+  ADAPTERS_DIR: z.string().min(1).optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Warden <warden@localhost>'),
+  SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  EGRESS_ALLOW_PRIVATE: bool.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  APPROVAL_TIMEOUT_MIN_SECONDS: int(1, 2_592_000).default(60),
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
+});
+
+export type EnvInput = z.input<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl: string;
+  adminToken: string | undefined;
+  executeMode: 'open' | 'confirm' | 'strict';
+  maxExecuteAmount: number;
+  confirmationTokenTtlMs: number;
+  adapterTimeoutMs: number;
+  adaptersDir: string | undefined;
+  publicBaseUrl: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  secretsKey: string | undefined;
+  egressAllowPrivate: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  approvalTimeoutMinSeconds: number;
+  rateLimitPerMinute: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** Reads the schema's variables from `env`; empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(env)'),
+        message: `${issue.message} (got ${JSON.stringify(input[String(issue.path[0])])})`,
+      })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    adminToken: e.WARDEN_ADMIN_TOKEN,
+    executeMode: e.AGENR_EXECUTE_POLICY,
+    maxExecuteAmount: e.AGENR_MAX_EXECUTE_AMOUNT,
+    confirmationTokenTtlMs: e.CONFIRMATION_TOKEN_TTL_SECONDS * 1000,
+    adapterTimeoutMs: e.ADAPTER_TIMEOUT_MS,
+    adaptersDir: e.ADAPTERS_DIR,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    secretsKey: e.SECRETS_KEY,
+    // DESIGN §7: private addresses are allowed by default outside production.
+    egressAllowPrivate: e.EGRESS_ALLOW_PRIVATE ?? e.NODE_ENV !== 'production',
+    logLevel: e.LOG_LEVEL,
+    approvalTimeoutMinSeconds: e.APPROVAL_TIMEOUT_MIN_SECONDS,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+  };
+}

@@ -1,0 +1,1 @@
+export { type Config, ConfigError, type EnvInput, envSchema, loadConfig } from './env.ts';

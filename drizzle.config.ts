@@ -1,0 +1,8 @@
+import { defineConfig } from 'drizzle-kit';
+
+// `npm run db:generate` writes SQL migrations for the SQLite/libSQL store.
+export default defineConfig({
+  dialect: 'sqlite',
+  schema: './gateway/store/sqlite/schema.ts',
+  out: './migrations/sqlite',
+});

@@ -1,0 +1,26 @@
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { openStore } from './store/open.ts';
+
+/** `warden migrate`: apply the migrations for DATABASE_URL and exit. */
+async function run(argv: string[]): Promise<number> {
+  const [command] = argv;
+  if (command !== 'migrate') {
+    process.stderr.write('usage: warden migrate\n');
+    return 64;
+  }
+  const config = loadConfig();
+  const store = await openStore(config.databaseUrl, { migrate: true });
+  await store.close();
+  process.stdout.write(`migrations applied to ${store.dialect} database\n`);
+  return 0;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(
+      `warden: ${error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  },
+);

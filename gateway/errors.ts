@@ -1,0 +1,58 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * Every error code the gateway answers with and its status (DESIGN §3). The OpenAPI document
+ * is generated from this table so documentation and behaviour cannot drift.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  BUSINESS_NOT_FOUND: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  CONFIRMATION_REQUIRED: 403,
+  CONFIRMATION_UNVERIFIABLE: 403,
+  CONFIRMATION_INVALID: 403,
+  CONFIRMATION_EXPIRED: 403,
+  CONFIRMATION_MISMATCH: 403,
+  AMOUNT_LIMIT_EXCEEDED: 403,
+  POLICY_REJECTED: 403,
+  NOT_FOUND: 404,
+  TRANSACTION_NOT_FOUND: 404,
+  CONFLICT: 409,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  ADAPTER_ERROR: 502,
+  SERVICE_UNAVAILABLE: 503,
+  ADAPTER_TIMEOUT: 504,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The one error type services throw; routes and `onError` map it through ERROR_STATUS. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message, options);
+    this.headers = options?.headers;
+  }
+  readonly headers: Record<string, string> | undefined;
+
+  get status(): ContentfulStatusCode {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+  requestId: string;
+  details?: unknown;
+}

@@ -1,0 +1,65 @@
+import { type ServerType, serve } from '@hono/node-server';
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { createGateway } from './app.ts';
+import { bootstrapDemo, demoInstructions } from './bootstrap.ts';
+import { createLogger } from './logger.ts';
+
+/** Process entry: config → store (migrated) → gateway → listen; SIGTERM drains and closes. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`warden: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const gateway = await createGateway({ config, logger });
+  const demo = await bootstrapDemo(gateway.services);
+
+  const server: ServerType = serve(
+    { fetch: gateway.app.fetch, port: config.port, hostname: config.host },
+    (info) => {
+      logger.info(
+        {
+          port: info.port,
+          host: config.host,
+          mode: config.executeMode,
+          database: gateway.services.store.dialect,
+        },
+        'listening',
+      );
+      if (demo)
+        process.stdout.write(demoInstructions(demo, `http://localhost:${info.port}`, config.executeMode));
+    },
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    gateway.health.accepting = false;
+    const force = setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; exiting');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    server.close(async () => {
+      await gateway.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`warden: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { GatewayError } from '../errors.ts';
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export const toIssues = (error: z.ZodError): Issue[] =>
+  error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+
+/** Reads the body as JSON; undefined when it is absent or not JSON. */
+export async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok: false }> {
+  const text = await c.req.text();
+  if (text.trim() === '') return { ok: false };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Parses the JSON body with `schema`, or throws 400 VALIDATION_ERROR with each issue's path. */
+export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const body = await readJson(c);
+  if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The request body must be JSON.');
+  const parsed = schema.safeParse(body.value);
+  if (!parsed.success) {
+    throw new GatewayError('VALIDATION_ERROR', 'The request body is not valid.', toIssues(parsed.error));
+  }
+  return parsed.data;
+}
+
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) {
+    throw new GatewayError('VALIDATION_ERROR', 'The query string is not valid.', toIssues(parsed.error));
+  }
+  return parsed.data;
+}

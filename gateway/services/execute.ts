@@ -1,0 +1,198 @@
+import { normaliseAmount, requestCurrency } from '../../policy/amount.ts';
+import { canonicalHash } from '../../policy/canonical.ts';
+import {
+  amountLimitMessage,
+  checkToken,
+  EXECUTE_MODE_MESSAGES,
+  exceedsCeiling,
+  requiresToken,
+} from '../../policy/execute-mode.ts';
+import { GatewayError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { AgentPrincipal } from '../middleware/auth/index.ts';
+import { hashSecret } from '../secrets.ts';
+import type { IdempotencyRecord, StoredResponse, Transaction } from '../store/types.ts';
+import { callAdapter } from './adapter-call.ts';
+import { requireBusiness } from './businesses.ts';
+import type { Services } from './context.ts';
+import { withTransaction } from './operations.ts';
+
+/** Idempotency keys live 24 hours (DESIGN §4). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export type ExecuteBody =
+  | { ok: true; value: { businessId: string; request: Record<string, unknown> } }
+  | { ok: false; issues: { path: string; message: string }[] };
+
+export interface ExecuteInput {
+  agent: AgentPrincipal;
+  body: ExecuteBody;
+  confirmationToken: string | undefined;
+  idempotencyKey: string | undefined;
+  requestId: string;
+  signal?: AbortSignal;
+}
+
+/** The agent's answer: what the route sends, and what an idempotent replay sends again. */
+export interface ExecuteAnswer {
+  response: StoredResponse;
+  replayed: boolean;
+  transactionId: string;
+  upstreamMs?: number;
+}
+
+const refuse = (code: keyof typeof EXECUTE_MODE_MESSAGES) =>
+  new GatewayError(code, EXECUTE_MODE_MESSAGES[code]);
+
+/**
+ * POST /agp/execute (DESIGN §4). The checks run in the normative order: body, idempotency,
+ * confirmation token, strict ceiling; then admission (token consumed, row recorded) in one atomic
+ * store step; then the adapter; then the outcome, recorded together with the idempotent answer.
+ */
+export async function executeRequest({
+  ctx,
+  input,
+}: {
+  ctx: Services;
+  input: ExecuteInput;
+}): Promise<ExecuteAnswer> {
+  const { executeMode, maxExecuteAmount } = ctx.config;
+  const tokenNeeded = requiresToken(executeMode);
+  const { agent } = input;
+
+  if (!input.body.ok) {
+    if (tokenNeeded)
+      throw refuse(input.confirmationToken ? 'CONFIRMATION_UNVERIFIABLE' : 'CONFIRMATION_REQUIRED');
+    throw new GatewayError(
+      'VALIDATION_ERROR',
+      'The execute body must be {businessId, request}.',
+      input.body.issues,
+    );
+  }
+  const { businessId, request } = input.body.value;
+  const requestHash = canonicalHash(request);
+
+  const idempotency = input.idempotencyKey
+    ? {
+        agentKeyId: agent.agentKeyId,
+        key: input.idempotencyKey,
+        requestHash: canonicalHash({ businessId, request }),
+        expiresAt: ctx.clock() + IDEMPOTENCY_TTL_MS,
+      }
+    : undefined;
+  if (idempotency) {
+    const existing = await ctx.store.findIdempotencyRecord(agent.agentKeyId, idempotency.key);
+    if (existing && existing.expiresAt > ctx.clock()) return replay(existing, idempotency.requestHash);
+  }
+
+  let tokenHash: string | undefined;
+  if (tokenNeeded) {
+    if (!input.confirmationToken) throw refuse('CONFIRMATION_REQUIRED');
+    tokenHash = hashSecret(input.confirmationToken);
+    const now = ctx.clock();
+    const stored = await ctx.store.findConfirmationToken(tokenHash);
+    const refusal = checkToken(stored, { agentKeyId: agent.agentKeyId, businessId, requestHash, now });
+    if (refusal === 'CONFIRMATION_EXPIRED') await ctx.store.deleteExpiredConfirmationToken(tokenHash, now);
+    if (refusal) throw refuse(refusal);
+  }
+
+  const amount = normaliseAmount(request);
+  if (exceedsCeiling(executeMode, amount, maxExecuteAmount)) {
+    throw new GatewayError('AMOUNT_LIMIT_EXCEEDED', amountLimitMessage(maxExecuteAmount));
+  }
+
+  const business = await requireBusiness(ctx, businessId);
+  const adapter = ctx.adapters.adapterFor(business);
+  const at = ctx.clock();
+  const transaction: Transaction = {
+    id: newId('transaction'),
+    workspaceId: agent.workspaceId,
+    agentKeyId: agent.agentKeyId,
+    agentId: agent.agentId,
+    businessId,
+    operation: 'execute',
+    status: 'pending',
+    request,
+    requestHash,
+    amount,
+    currency: requestCurrency(request, 'USD'),
+    data: null,
+    error: null,
+    decision: null,
+    policyVersionId: null,
+    idempotencyKey: idempotency?.key ?? null,
+    requestId: input.requestId,
+    createdAt: at,
+    updatedAt: at,
+  };
+
+  const admission = await ctx.store.admitExecute({
+    transaction,
+    idempotency,
+    token: tokenHash
+      ? { tokenHash, agentKeyId: agent.agentKeyId, businessId, requestHash, now: at }
+      : undefined,
+  });
+  if (!admission.admitted) {
+    // Lost a race: another request consumed the token or claimed the idempotency key first.
+    if (admission.reason === 'token_consumed') throw refuse('CONFIRMATION_INVALID');
+    return replay(admission.record, idempotency?.requestHash ?? '');
+  }
+
+  const outcome = await callAdapter(() =>
+    adapter.execute(
+      request,
+      { idempotencyKey: idempotency?.key },
+      { businessId, transactionId: transaction.id, requestId: input.requestId, signal: input.signal },
+    ),
+  );
+  const finishedAt = ctx.clock();
+  if (!outcome.ok) {
+    const error = withTransaction(outcome.error, transaction.id);
+    await ctx.store.finishTransaction({
+      transactionId: transaction.id,
+      status: 'failed',
+      data: null,
+      error: outcome.recorded,
+      at: finishedAt,
+      idempotency: idempotency && {
+        agentKeyId: agent.agentKeyId,
+        key: idempotency.key,
+        response: {
+          status: error.status,
+          body: { error: error.message, code: error.code, details: error.details },
+        },
+      },
+    });
+    throw error;
+  }
+
+  const { status, data = null } = outcome.result;
+  const response: StoredResponse = { status: 200, body: { transactionId: transaction.id, status, data } };
+  await ctx.store.finishTransaction({
+    transactionId: transaction.id,
+    status,
+    data,
+    error: null,
+    at: finishedAt,
+    idempotency: idempotency && { agentKeyId: agent.agentKeyId, key: idempotency.key, response },
+  });
+  return { response, replayed: false, transactionId: transaction.id, upstreamMs: outcome.upstreamMs };
+}
+
+/** Same key: same body replays the first answer, another body is 422, a running first request is 409. */
+function replay(record: IdempotencyRecord, requestHash: string): ExecuteAnswer {
+  if (record.requestHash !== requestHash) {
+    throw new GatewayError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used with a different request body.',
+    );
+  }
+  if (!record.response) {
+    throw new GatewayError(
+      'IDEMPOTENCY_IN_PROGRESS',
+      'A request with this Idempotency-Key is still being processed.',
+    );
+  }
+  return { response: record.response, replayed: true, transactionId: record.transactionId };
+}

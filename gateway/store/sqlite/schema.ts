@@ -1,0 +1,135 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+// Times are epoch milliseconds; money is integer minor units; JSON is stored as text.
+
+export const workspaces = sqliteTable('workspaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const members = sqliteTable(
+  'members',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    email: text('email').notNull(),
+    role: text('role', { enum: ['admin', 'developer', 'approver'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('members_token_hash').on(t.tokenHash),
+    uniqueIndex('members_ws_email').on(t.workspaceId, t.email),
+  ],
+);
+
+export const agentKeys = sqliteTable(
+  'agent_keys',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    agentId: text('agent_id').notNull(),
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    scopes: text('scopes').notNull(),
+    policyName: text('policy_name'),
+    createdBy: text('created_by'),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('agent_keys_key_hash').on(t.keyHash), index('agent_keys_ws').on(t.workspaceId)],
+);
+
+export const businesses = sqliteTable(
+  'businesses',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    category: text('category').notNull(),
+    description: text('description').notNull().default(''),
+    adapter: text('adapter').notNull(),
+    signingSecret: text('signing_secret').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('businesses_category').on(t.category)],
+);
+
+export const transactions = sqliteTable(
+  'transactions',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    agentKeyId: text('agent_key_id').notNull(),
+    agentId: text('agent_id').notNull(),
+    businessId: text('business_id').notNull(),
+    operation: text('operation', { enum: ['discover', 'query', 'execute'] }).notNull(),
+    status: text('status').notNull(),
+    request: text('request').notNull(),
+    requestHash: text('request_hash').notNull(),
+    amount: integer('amount'),
+    currency: text('currency'),
+    data: text('data'),
+    error: text('error'),
+    decision: text('decision'),
+    policyVersionId: text('policy_version_id'),
+    idempotencyKey: text('idempotency_key'),
+    requestId: text('request_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('transactions_ws_created').on(t.workspaceId, t.createdAt),
+    index('transactions_status_updated').on(t.status, t.updatedAt),
+  ],
+);
+
+export const confirmationTokens = sqliteTable(
+  'confirmation_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    agentKeyId: text('agent_key_id').notNull(),
+    businessId: text('business_id').notNull(),
+    requestHash: text('request_hash').notNull(),
+    summary: text('summary').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('confirmation_tokens_expires').on(t.expiresAt)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    agentKeyId: text('agent_key_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    transactionId: text('transaction_id').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentKeyId, t.key] }), index('idempotency_keys_expires').on(t.expiresAt)],
+);
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id'),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    target: text('target'),
+    data: text('data').notNull().default(sql`'{}'`),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('audit_events_ws_created').on(t.workspaceId, t.createdAt)],
+);

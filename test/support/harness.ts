@@ -1,0 +1,223 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { type EnvInput, loadConfig } from '../../config/index.ts';
+import { createGateway, type Gateway } from '../../gateway/app.ts';
+import { registerBusiness } from '../../gateway/services/businesses.ts';
+import { createAgentKey } from '../../gateway/services/keys.ts';
+import { createWorkspace } from '../../gateway/services/workspaces.ts';
+import { openSqliteStore } from '../../gateway/store/sqlite/index.ts';
+import type { Scope, Store } from '../../gateway/store/types.ts';
+
+export const ADMIN_TOKEN = 'operator-token-for-tests-0123456789';
+
+/** A fresh SQLite file per call: tests never share a database (STYLE: a fresh database per file). */
+export function tempDatabaseUrl(): { url: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-test-'));
+  return {
+    url: `file:${join(dir, 'warden.db')}`,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface TestGateway extends Gateway {
+  /** A manual clock: tests move time with `advance`. */
+  now: { value: number; advance(ms: number): void };
+  store: Store;
+  url: string;
+  dispose(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  env?: Partial<Record<keyof EnvInput, string>>;
+  /** Share a database with another gateway (same file, own store instance unless given). */
+  store?: Store;
+  databaseUrl?: string;
+  realClock?: boolean;
+}
+
+/** A gateway on a fresh SQLite file with a manual clock. */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const temp = options.databaseUrl || options.store ? undefined : tempDatabaseUrl();
+  const databaseUrl = options.databaseUrl ?? temp?.url ?? 'file:unused';
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
+    DATABASE_URL: databaseUrl,
+    ...options.env,
+  });
+  const store = options.store ?? (await openSqliteStore({ url: databaseUrl }));
+  const now = {
+    value: Date.parse('2026-11-24T12:00:00Z'),
+    advance(ms: number) {
+      now.value += ms;
+    },
+  };
+  const gateway = await createGateway({
+    config,
+    store,
+    jobs: false,
+    clock: options.realClock ? Date.now : () => now.value,
+  });
+  return {
+    ...gateway,
+    now,
+    store,
+    url: 'http://gateway.test',
+    async dispose() {
+      await gateway.close();
+      if (!options.store) await store.close();
+      temp?.cleanup();
+    },
+  };
+}
+
+export interface Tenant {
+  workspaceId: string;
+  adminToken: string;
+  agentKey: string;
+  agentKeyId: string;
+}
+
+/** A workspace with an admin member and one agent key, made through the services (no seeded ids). */
+export async function createTenant(
+  gw: Gateway,
+  options: { name?: string; agentId?: string; scopes?: Scope[] } = {},
+): Promise<Tenant> {
+  const ctx = gw.services;
+  const { workspace, adminToken, adminMemberId } = await createWorkspace({
+    ctx,
+    input: {
+      name: options.name ?? 'Acme',
+      adminEmail: `admin+${Math.random().toString(36).slice(2)}@acme.test`,
+    },
+  });
+  const key = await createAgentKey({
+    ctx,
+    workspaceId: workspace.id,
+    actor: { type: 'member', id: adminMemberId },
+    input: { agentId: options.agentId ?? 'agent-1', scopes: options.scopes },
+  });
+  return { workspaceId: workspace.id, adminToken, agentKey: key.key, agentKeyId: key.id };
+}
+
+export async function addAgentKey(gw: Gateway, tenant: Tenant, agentId = 'agent-2'): Promise<string> {
+  const key = await createAgentKey({
+    ctx: gw.services,
+    workspaceId: tenant.workspaceId,
+    actor: { type: 'system', id: null },
+    input: { agentId },
+  });
+  return key.key;
+}
+
+export async function registerEcho(gw: Gateway, id = 'echo'): Promise<string> {
+  await registerBusiness({
+    ctx: gw.services,
+    input: { id, name: `Echo ${id}`, category: 'demo', adapter: { type: 'echo' } },
+  });
+  return id;
+}
+
+export async function registerHttpBusiness(
+  gw: Gateway,
+  baseUrl: string,
+  id = 'shop',
+  category = 'retail',
+): Promise<{ id: string; signingSecret: string }> {
+  const { signingSecret } = await registerBusiness({
+    ctx: gw.services,
+    input: { id, name: `Shop ${id}`, category, adapter: { type: 'http', baseUrl } },
+  });
+  return { id, signingSecret };
+}
+
+export interface CallOptions {
+  key?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** One in-process HTTP call to the gateway (`app.request`), JSON in and out. */
+export async function call(
+  gw: Gateway,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.Authorization = `Bearer ${options.key}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['Content-Type'] = 'application/json';
+  }
+  const res = await gw.app.request(path, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
+}
+
+/** The gateway on a real socket, port 0. */
+export async function listen(gw: Gateway): Promise<{ url: string; close: () => Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: gw.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export interface Upstream {
+  url: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** A real business on port 0 that records what it receives and answers with `handler`. */
+export async function startUpstream(
+  handler: (req: RecordedRequest, res: ServerResponse) => void | Promise<void> = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'succeeded', data: { ok: true } }));
+  },
+): Promise<Upstream> {
+  const requests: RecordedRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const recorded = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(recorded);
+      void handler(recorded, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
