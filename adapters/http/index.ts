@@ -181,7 +181,8 @@ export function createHttpAdapter({
   ): Promise<AdapterResult> {
     const route = routeFor(operation);
     const path = route.path.startsWith('/') ? route.path : `/${route.path}`;
-    const url = new URL(`${prefix}${path}`, origin);
+    // Concatenated, not resolved, so a path like //other.host/x cannot leave the business's origin.
+    const url = new URL(`${origin}${prefix}${path}`);
     const { transactionId } = ctx;
 
     let payload = '';
@@ -248,15 +249,9 @@ export function createHttpAdapter({
       let json: unknown;
       try {
         json = JSON.parse(text);
-      } catch (err) {
-        throw new AdapterError(
-          'ADAPTER_ERROR',
-          'Upstream answered with a body that is not JSON.',
-          statusCode,
-          {
-            cause: err,
-          },
-        );
+      } catch (cause) {
+        const message = 'Upstream answered with a body that is not JSON.';
+        throw new AdapterError('ADAPTER_ERROR', message, statusCode, { cause });
       }
       return toAdapterResult(json);
     } catch (err) {
