@@ -8,15 +8,20 @@ import type { Config } from '../config/index.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { GatewayError } from './errors.ts';
+import { startReleaseJob } from './jobs/release-queued.ts';
 import { type Job, startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
+import { registerPolicyRoutes } from './routes/policies/index.ts';
+import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import type { Services } from './services/context.ts';
+import { PolicyCache } from './services/policy-cache.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 
@@ -53,7 +58,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     dispatcher,
     modules: await loadModuleAdapters(config.adaptersDir),
   });
-  const services: Services = { config, store, adapters, logger, clock: options.clock ?? Date.now };
+  const services: Services = {
+    config,
+    store,
+    adapters,
+    logger,
+    policies: new PolicyCache(),
+    clock: options.clock ?? Date.now,
+  };
   const health: HealthState = { accepting: true };
 
   const app = new Hono<GatewayEnv>();
@@ -74,10 +86,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerAgpRoutes(app, services);
   registerAdminRoutes(app, services);
   registerWorkspaceRoutes(app, services);
+  registerPolicyRoutes(app, services);
+  registerTransactionRoutes(app, services);
+  registerAuditRoutes(app, services);
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 
-  const jobs: Job[] = options.jobs === false ? [] : [startSweeper(services)];
+  const jobs: Job[] = options.jobs === false ? [] : [startSweeper(services), startReleaseJob(services)];
 
   return {
     app,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { Store } from '../store/types.ts';
+import type { PolicyCache } from './policy-cache.ts';
 
 /** What every service needs, built once by the composition root (gateway/app.ts). */
 export interface Services {
@@ -9,6 +10,7 @@ export interface Services {
   store: Store;
   adapters: AdapterRegistry;
   logger: Logger;
+  policies: PolicyCache;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }

@@ -12,10 +12,11 @@ import { newId } from '../ids.ts';
 import type { AgentPrincipal } from '../middleware/auth/index.ts';
 import { hashSecret } from '../secrets.ts';
 import type { IdempotencyRecord, StoredResponse, Transaction } from '../store/types.ts';
-import { callAdapter } from './adapter-call.ts';
 import { requireBusiness } from './businesses.ts';
 import type { Services } from './context.ts';
-import { withTransaction } from './operations.ts';
+import { decider } from './decide.ts';
+import { forwardAdmitted } from './forward.ts';
+import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
 
 /** Idempotency keys live 24 hours (DESIGN §4). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -39,6 +40,8 @@ export interface ExecuteAnswer {
   replayed: boolean;
   transactionId: string;
   upstreamMs?: number;
+  /** forward | approval | queue, for the request log. */
+  decision?: string;
 }
 
 const refuse = (code: keyof typeof EXECUTE_MODE_MESSAGES) =>
@@ -103,7 +106,10 @@ export async function executeRequest({
 
   const business = await requireBusiness(ctx, businessId);
   const adapter = ctx.adapters.adapterFor(business);
+  const policyName = agent.policyName ?? DEFAULT_POLICY;
+  const policy = await loadPolicy(ctx, agent.workspaceId, policyName);
   const at = ctx.clock();
+  const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction: Transaction = {
     id: newId('transaction'),
     workspaceId: agent.workspaceId,
@@ -115,11 +121,16 @@ export async function executeRequest({
     request,
     requestHash,
     amount,
-    currency: requestCurrency(request, 'USD'),
+    currency,
     data: null,
     error: null,
     decision: null,
-    policyVersionId: null,
+    policyVersionId: policy?.versionId ?? null,
+    policyName,
+    businessCategory: business.category,
+    spendState: 'none',
+    releaseAt: null,
+    approvalId: null,
     idempotencyKey: idempotency?.key ?? null,
     requestId: input.requestId,
     createdAt: at,
@@ -132,52 +143,47 @@ export async function executeRequest({
     token: tokenHash
       ? { tokenHash, agentKeyId: agent.agentKeyId, businessId, requestHash, now: at }
       : undefined,
+    decide: policy
+      ? decider(
+          { policy, request, amount, currency, business, agentId: agent.agentId, now: at },
+          transaction.id,
+        )
+      : undefined,
   });
   if (!admission.admitted) {
+    if (admission.reason === 'rejected') {
+      const body = admission.plan.response.body as { error: string; details: unknown };
+      throw new GatewayError('POLICY_REJECTED', body.error, body.details);
+    }
     // Lost a race: another request consumed the token or claimed the idempotency key first.
     if (admission.reason === 'token_consumed') throw refuse('CONFIRMATION_INVALID');
     return replay(admission.record, idempotency?.requestHash ?? '');
   }
-
-  const outcome = await callAdapter(() =>
-    adapter.execute(
-      request,
-      { idempotencyKey: idempotency?.key },
-      { businessId, transactionId: transaction.id, requestId: input.requestId, signal: input.signal },
-    ),
-  );
-  const finishedAt = ctx.clock();
-  if (!outcome.ok) {
-    const error = withTransaction(outcome.error, transaction.id);
-    await ctx.store.finishTransaction({
+  const { plan } = admission;
+  if (plan.outcome !== 'forward') {
+    return {
+      response: plan.response,
+      replayed: false,
       transactionId: transaction.id,
-      status: 'failed',
-      data: null,
-      error: outcome.recorded,
-      at: finishedAt,
-      idempotency: idempotency && {
-        agentKeyId: agent.agentKeyId,
-        key: idempotency.key,
-        response: {
-          status: error.status,
-          body: { error: error.message, code: error.code, details: error.details },
-        },
-      },
-    });
-    throw error;
+      decision: plan.outcome,
+    };
   }
 
-  const { status, data = null } = outcome.result;
-  const response: StoredResponse = { status: 200, body: { transactionId: transaction.id, status, data } };
-  await ctx.store.finishTransaction({
-    transactionId: transaction.id,
-    status,
-    data,
-    error: null,
-    at: finishedAt,
-    idempotency: idempotency && { agentKeyId: agent.agentKeyId, key: idempotency.key, response },
+  const forwarded = await forwardAdmitted({
+    ctx,
+    transaction,
+    adapter,
+    requestId: input.requestId,
+    signal: input.signal,
   });
-  return { response, replayed: false, transactionId: transaction.id, upstreamMs: outcome.upstreamMs };
+  if (!forwarded.ok) throw forwarded.error;
+  return {
+    response: forwarded.response,
+    replayed: false,
+    transactionId: transaction.id,
+    upstreamMs: forwarded.upstreamMs,
+    decision: plan.outcome,
+  };
 }
 
 /** Same key: same body replays the first answer, another body is 422, a running first request is 409. */

@@ -9,7 +9,22 @@ import type { AdapterConfig } from '../../adapters/types.ts';
 export type Role = 'admin' | 'developer' | 'approver';
 export type Scope = 'discover' | 'query' | 'execute';
 export type Operation = 'discover' | 'query' | 'execute';
-export type TransactionStatus = 'pending' | 'succeeded' | 'failed' | 'pending_confirmation';
+/**
+ * `pending` is admitted and at the business (or about to be); `pending_approval` and `queued` are
+ * parked; the rest are final.
+ */
+export type TransactionStatus =
+  | 'pending'
+  | 'succeeded'
+  | 'failed'
+  | 'pending_confirmation'
+  | 'pending_approval'
+  | 'queued'
+  | 'rejected'
+  | 'expired';
+
+/** Two-phase spend (DESIGN §6): reserved on admission, then posted or voided exactly once. */
+export type SpendState = 'none' | 'pending' | 'posted' | 'voided';
 
 export interface Workspace {
   id: string;
@@ -65,6 +80,12 @@ export interface Transaction {
   error: TransactionError | null;
   decision: unknown;
   policyVersionId: string | null;
+  /** The policy whose limits this transaction counts against (the key's, else `default`). */
+  policyName: string | null;
+  businessCategory: string | null;
+  spendState: SpendState;
+  releaseAt: number | null;
+  approvalId: string | null;
   idempotencyKey: string | null;
   requestId: string | null;
   createdAt: number;
@@ -131,20 +152,96 @@ export interface IdempotencyClaim {
   expiresAt: number;
 }
 
+/** Reads available to a decision inside the serialised admission step. */
+export interface AdmissionReader {
+  /** Reserved + posted spend of this transaction's workspace and policy in the window. */
+  spend(window: SpendWindow): Promise<number>;
+  /** No succeeded execute with this business in this workspace yet. */
+  firstTimeBusiness(): Promise<boolean>;
+}
+
+export interface SpendWindow {
+  /** Epoch ms; counted from the start of its minute (spend is kept per minute). */
+  since: number;
+  categories?: readonly string[];
+  currency: string;
+}
+
+export interface SpendQuery extends SpendWindow {
+  workspaceId: string;
+  policyName: string;
+  /** Leave this transaction's own reservation out (a queued request being released). */
+  excludeTransactionId?: string;
+}
+
+/** How a decided execute enters the ledger. */
+export type AdmissionPlan =
+  | { outcome: 'forward'; decision: unknown }
+  | { outcome: 'approval'; decision: unknown; approvalId: string; response: StoredResponse }
+  | { outcome: 'queue'; decision: unknown; releaseAt: number; response: StoredResponse }
+  | { outcome: 'reject'; decision: unknown; response: StoredResponse };
+
 export interface AdmitInput {
+  /** Its status is set from the plan: pending, pending_approval, queued or rejected. */
   transaction: Transaction;
   token?: TokenClaim;
   idempotency?: IdempotencyClaim;
+  /** Decides inside the serialised step, with live spend; no policy means forward. */
+  decide?: (reader: AdmissionReader) => Promise<AdmissionPlan>;
   audit?: AuditEvent;
 }
 
 export type AdmitResult =
-  | { admitted: true }
+  | { admitted: true; plan: AdmissionPlan }
+  | { admitted: false; reason: 'rejected'; plan: Extract<AdmissionPlan, { outcome: 'reject' }> }
   | { admitted: false; reason: 'token_consumed' }
   | { admitted: false; reason: 'idempotency_conflict'; record: IdempotencyRecord };
 
+export interface PolicyPointer {
+  workspaceId: string;
+  name: string;
+  versionId: string;
+  version: number;
+  updatedAt: number;
+}
+
+export interface PolicyVersion {
+  id: string;
+  workspaceId: string;
+  name: string;
+  version: number;
+  document: unknown;
+  contentHash: string;
+  createdBy: string | null;
+  createdAt: number;
+}
+
+export interface TransactionFilter {
+  status?: TransactionStatus;
+  operation?: Operation;
+  businessId?: string;
+  agentId?: string;
+  from?: number;
+  to?: number;
+  /** The id to continue after (ids are time-ordered ULIDs; newest first). */
+  cursor?: string;
+  limit: number;
+}
+
+export interface SpendTotals {
+  pending: number;
+  posted: number;
+}
+
+export interface SummaryRow {
+  key: string;
+  count: number;
+  amount: number;
+}
+
 export interface FinishInput {
   transactionId: string;
+  /** Only a `pending` transaction finishes; its reservation is posted on success, voided otherwise. */
   status: TransactionStatus;
   data: unknown;
   error: TransactionError | null;
@@ -200,6 +297,35 @@ export interface Store {
   /** Moves a pending transaction to its outcome and stores the idempotent answer, atomically. */
   finishTransaction(input: FinishInput): Promise<void>;
   getTransaction(workspaceId: string, id: string): Promise<Transaction | undefined>;
+  listTransactions(workspaceId: string, filter: TransactionFilter): Promise<Transaction[]>;
+  /** Queued transactions whose window opened by `now` (the release job). */
+  dueQueuedTransactions(now: number, limit: number): Promise<Transaction[]>;
+  /**
+   * Releases one queued transaction in one serialised step: decide again with live spend (its own
+   * reservation left out), then move it to pending, pending_approval, queued or rejected.
+   * Undefined when it was not queued and due any more (another process released it).
+   */
+  releaseQueued(
+    transactionId: string,
+    now: number,
+    decide: (reader: AdmissionReader, txn: Transaction) => Promise<AdmissionPlan>,
+  ): Promise<{ transaction: Transaction; plan: AdmissionPlan } | undefined>;
+  spendTotals(query: SpendQuery): Promise<SpendTotals>;
+  summarize(
+    workspaceId: string,
+    since: number,
+    by: 'business_id' | 'business_category' | 'agent_id',
+  ): Promise<SummaryRow[]>;
+
+  getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined>;
+  getPolicyVersion(workspaceId: string, versionId: string): Promise<PolicyVersion | undefined>;
+  /** A new immutable version, unless the content equals the current one (then that one, created false). */
+  putPolicyVersion(
+    version: Omit<PolicyVersion, 'version'>,
+    audit: AuditEvent,
+  ): Promise<{ versionId: string; version: number; created: boolean }>;
+  listPolicies(workspaceId: string): Promise<PolicyPointer[]>;
+  listPolicyVersions(workspaceId: string, name: string): Promise<PolicyVersion[]>;
   /**
    * Pending transactions last touched before `before` were orphaned by a process that died:
    * they fail with `error` and their idempotency records get `response`.
@@ -211,4 +337,6 @@ export interface Store {
   ): Promise<number>;
 
   appendAudit(event: AuditEvent): Promise<void>;
+  /** Newest first; `before` is an event id to continue after. */
+  listAuditEvents(workspaceId: string, options: { limit: number; before?: string }): Promise<AuditEvent[]>;
 }

@@ -60,6 +60,11 @@ export function storeContract(
       error: null,
       decision: null,
       policyVersionId: null,
+      policyName: 'default',
+      businessCategory: 'retail',
+      spendState: 'none',
+      releaseAt: null,
+      approvalId: null,
       idempotencyKey: null,
       requestId: null,
       createdAt: now,
@@ -172,7 +177,7 @@ export function storeContract(
         transaction: txn(),
         idempotency: { ...idem, requestHash: 'new', expiresAt: now + 1000 },
       });
-      expect(again).toEqual({ admitted: true });
+      expect(again).toMatchObject({ admitted: true });
       expect((await store.findIdempotencyRecord('key_1', 'k-old'))?.requestHash).toBe('new');
     });
 

@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@libsql/client';
-import { and, asc, eq, gt, isNull, like, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import type {
+  AdmissionPlan,
+  AdmissionReader,
   AdmitInput,
   AdmitResult,
   AgentKey,
@@ -16,10 +18,17 @@ import type {
   FinishInput,
   IdempotencyRecord,
   Member,
+  PolicyPointer,
+  PolicyVersion,
+  SpendQuery,
+  SpendTotals,
   Store,
   StoredResponse,
+  SummaryRow,
   Transaction,
   TransactionError,
+  TransactionFilter,
+  TransactionStatus,
   Workspace,
 } from '../types.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -307,6 +316,20 @@ export class SqliteStore implements Store {
           throw new Error('Idempotency key conflicted but no record was found.');
         }
       }
+      const plan: AdmissionPlan = input.decide
+        ? await input.decide(admissionReader(tx, txn))
+        : { outcome: 'forward', decision: txn.decision };
+
+      if (plan.outcome === 'reject') {
+        // Refused by policy: recorded, nothing reserved, the token left unconsumed.
+        await tx
+          .insert(t.transactions)
+          .values(toTransactionRow({ ...txn, status: 'rejected', decision: plan.decision }));
+        if (idempotency) await completeIdempotency(tx, { ...idempotency, response: plan.response });
+        if (input.audit) await insertAudit(tx, input.audit);
+        return { admitted: false, reason: 'rejected', plan };
+      }
+
       if (token) {
         // The one conditional delete that makes a token single-use (DESIGN §4).
         const consumed = await tx
@@ -322,7 +345,7 @@ export class SqliteStore implements Store {
           )
           .returning({ h: t.confirmationTokens.tokenHash });
         if (consumed.length === 0) {
-          // Undo the idempotency claim made above in this same job.
+          // Undo the idempotency claim made above in this same step.
           if (idempotency) {
             await tx
               .delete(t.idempotencyKeys)
@@ -336,18 +359,84 @@ export class SqliteStore implements Store {
           return { admitted: false, reason: 'token_consumed' };
         }
       }
-      await tx.insert(t.transactions).values(toTransactionRow(txn));
+      const admitted = admittedRow(txn, plan);
+      await tx.insert(t.transactions).values(toTransactionRow(admitted));
+      if (admitted.spendState === 'pending') await moveSpend(tx, admitted, { pending: admitted.amount ?? 0 });
+      // A parked request's first answer is its 202: a replay returns it.
+      if (idempotency && plan.outcome !== 'forward')
+        await completeIdempotency(tx, { ...idempotency, response: plan.response });
       if (input.audit) await insertAudit(tx, input.audit);
-      return { admitted: true };
+      return { admitted: true, plan };
     });
+  }
+
+  releaseQueued(
+    transactionId: string,
+    now: number,
+    decide: (reader: AdmissionReader, txn: Transaction) => Promise<AdmissionPlan>,
+  ): Promise<{ transaction: Transaction; plan: AdmissionPlan } | undefined> {
+    return this.#write(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(t.transactions)
+        .where(
+          and(
+            eq(t.transactions.id, transactionId),
+            eq(t.transactions.status, 'queued'),
+            lte(t.transactions.releaseAt, now),
+          ),
+        )
+        .limit(1);
+      if (!row) return undefined;
+      const txn = toTransaction(row);
+      const plan = await decide(admissionReader(tx, txn, txn.id), txn);
+      const next: Transaction =
+        plan.outcome === 'reject'
+          ? { ...txn, status: 'rejected', decision: plan.decision }
+          : { ...admittedRow(txn, plan), spendState: txn.spendState };
+      next.updatedAt = now;
+      await tx
+        .update(t.transactions)
+        .set({
+          status: next.status,
+          decision: json(next.decision),
+          releaseAt: next.releaseAt,
+          approvalId: next.approvalId,
+          updatedAt: now,
+        })
+        .where(and(eq(t.transactions.id, txn.id), eq(t.transactions.status, 'queued')));
+      if (plan.outcome === 'reject') {
+        await settleSpend(tx, txn, 'voided');
+        if (txn.idempotencyKey) {
+          await completeIdempotency(tx, {
+            agentKeyId: txn.agentKeyId,
+            key: txn.idempotencyKey,
+            response: plan.response,
+          });
+        }
+      }
+      return { transaction: next, plan };
+    });
+  }
+
+  async dueQueuedTransactions(now: number, limit: number): Promise<Transaction[]> {
+    const rows = await this.#r
+      .select()
+      .from(t.transactions)
+      .where(and(eq(t.transactions.status, 'queued'), lte(t.transactions.releaseAt, now)))
+      .orderBy(asc(t.transactions.releaseAt))
+      .limit(limit);
+    return rows.map(toTransaction);
   }
 
   finishTransaction(input: FinishInput): Promise<void> {
     return this.#write(async (tx) => {
-      await tx
+      const [row] = await tx
         .update(t.transactions)
         .set({ status: input.status, data: json(input.data), error: json(input.error), updatedAt: input.at })
-        .where(and(eq(t.transactions.id, input.transactionId), eq(t.transactions.status, 'pending')));
+        .where(and(eq(t.transactions.id, input.transactionId), eq(t.transactions.status, 'pending')))
+        .returning();
+      if (row) await settleSpend(tx, toTransaction(row), input.status === 'succeeded' ? 'posted' : 'voided');
       if (input.idempotency) await completeIdempotency(tx, input.idempotency);
     });
   }
@@ -389,9 +478,308 @@ export class SqliteStore implements Store {
     });
   }
 
+  async listTransactions(workspaceId: string, filter: TransactionFilter): Promise<Transaction[]> {
+    const conditions: SQL[] = [eq(t.transactions.workspaceId, workspaceId)];
+    if (filter.status) conditions.push(eq(t.transactions.status, filter.status));
+    if (filter.operation) conditions.push(eq(t.transactions.operation, filter.operation));
+    if (filter.businessId) conditions.push(eq(t.transactions.businessId, filter.businessId));
+    if (filter.agentId) conditions.push(eq(t.transactions.agentId, filter.agentId));
+    if (filter.from !== undefined) conditions.push(gte(t.transactions.createdAt, filter.from));
+    if (filter.to !== undefined) conditions.push(lt(t.transactions.createdAt, filter.to));
+    if (filter.cursor) conditions.push(lt(t.transactions.id, filter.cursor));
+    const rows = await this.#r
+      .select()
+      .from(t.transactions)
+      .where(and(...conditions))
+      .orderBy(desc(t.transactions.id))
+      .limit(filter.limit);
+    return rows.map(toTransaction);
+  }
+
+  async spendTotals(query: SpendQuery): Promise<SpendTotals> {
+    return sumSpend(this.#r, query);
+  }
+
+  async summarize(
+    workspaceId: string,
+    since: number,
+    by: 'business_id' | 'business_category' | 'agent_id',
+  ): Promise<SummaryRow[]> {
+    const column = {
+      business_id: t.transactions.businessId,
+      business_category: t.transactions.businessCategory,
+      agent_id: t.transactions.agentId,
+    }[by];
+    const rows = await this.#r
+      .select({
+        key: column,
+        count: sql<number>`count(*)`,
+        amount: sql<number>`coalesce(sum(${t.transactions.amount}), 0)`,
+      })
+      .from(t.transactions)
+      .where(
+        and(
+          eq(t.transactions.workspaceId, workspaceId),
+          eq(t.transactions.operation, 'execute'),
+          gte(t.transactions.createdAt, since),
+          inArray(t.transactions.spendState, ['pending', 'posted']),
+        ),
+      )
+      .groupBy(column)
+      .orderBy(column);
+    return rows.map((r) => ({ key: r.key ?? '', count: Number(r.count), amount: Number(r.amount) }));
+  }
+
+  // ── policies ───────────────────────────────────────────────────────────────
+
+  async getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined> {
+    const [row] = await this.#r
+      .select()
+      .from(t.policies)
+      .where(and(eq(t.policies.workspaceId, workspaceId), eq(t.policies.name, name)))
+      .limit(1);
+    return row && toPointer(row);
+  }
+
+  async getPolicyVersion(workspaceId: string, versionId: string): Promise<PolicyVersion | undefined> {
+    const [row] = await this.#r
+      .select()
+      .from(t.policyVersions)
+      .where(and(eq(t.policyVersions.id, versionId), eq(t.policyVersions.workspaceId, workspaceId)))
+      .limit(1);
+    return row && { ...row, document: JSON.parse(row.document) };
+  }
+
+  putPolicyVersion(
+    version: Omit<PolicyVersion, 'version'>,
+    audit: AuditEvent,
+  ): Promise<{ versionId: string; version: number; created: boolean }> {
+    // One serialised write step: the pointer read and the insert cannot interleave with another put.
+    return this.#write(async (tx) => {
+      const [current] = await tx
+        .select({
+          id: t.policies.currentVersionId,
+          version: t.policies.currentVersion,
+          hash: t.policyVersions.contentHash,
+        })
+        .from(t.policies)
+        .innerJoin(t.policyVersions, eq(t.policyVersions.id, t.policies.currentVersionId))
+        .where(and(eq(t.policies.workspaceId, version.workspaceId), eq(t.policies.name, version.name)))
+        .limit(1);
+      if (current && current.hash === version.contentHash) {
+        return { versionId: current.id, version: current.version, created: false };
+      }
+      const next = (current?.version ?? 0) + 1;
+      await tx
+        .insert(t.policyVersions)
+        .values({ ...version, version: next, document: JSON.stringify(version.document) });
+      await tx
+        .insert(t.policies)
+        .values({
+          workspaceId: version.workspaceId,
+          name: version.name,
+          currentVersionId: version.id,
+          currentVersion: next,
+          createdAt: version.createdAt,
+          updatedAt: version.createdAt,
+        })
+        .onConflictDoUpdate({
+          target: [t.policies.workspaceId, t.policies.name],
+          set: { currentVersionId: version.id, currentVersion: next, updatedAt: version.createdAt },
+        });
+      await insertAudit(tx, { ...audit, data: { ...audit.data, version: next, versionId: version.id } });
+      return { versionId: version.id, version: next, created: true };
+    });
+  }
+
+  async listPolicies(workspaceId: string): Promise<PolicyPointer[]> {
+    const rows = await this.#r
+      .select()
+      .from(t.policies)
+      .where(eq(t.policies.workspaceId, workspaceId))
+      .orderBy(asc(t.policies.name));
+    return rows.map(toPointer);
+  }
+
+  async listPolicyVersions(workspaceId: string, name: string): Promise<PolicyVersion[]> {
+    const rows = await this.#r
+      .select()
+      .from(t.policyVersions)
+      .where(and(eq(t.policyVersions.workspaceId, workspaceId), eq(t.policyVersions.name, name)))
+      .orderBy(desc(t.policyVersions.version));
+    return rows.map((row) => ({ ...row, document: JSON.parse(row.document) }));
+  }
+
   appendAudit(event: AuditEvent): Promise<void> {
     return this.#write((tx) => insertAudit(tx, event));
   }
+
+  async listAuditEvents(
+    workspaceId: string,
+    options: { limit: number; before?: string },
+  ): Promise<AuditEvent[]> {
+    const conditions = [eq(t.auditEvents.workspaceId, workspaceId)];
+    if (options.before) conditions.push(lt(t.auditEvents.id, options.before));
+    const rows = await this.#r
+      .select()
+      .from(t.auditEvents)
+      .where(and(...conditions))
+      .orderBy(desc(t.auditEvents.id))
+      .limit(options.limit);
+    return rows.map((row) => ({
+      ...row,
+      actorType: row.actorType as AuditEvent['actorType'],
+      data: JSON.parse(row.data),
+    }));
+  }
+}
+
+const MINUTE = 60_000;
+const minuteOf = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
+
+/** The transaction as admitted under `plan`, reserving its amount when it has one. */
+function admittedRow(txn: Transaction, plan: Exclude<AdmissionPlan, { outcome: 'reject' }>): Transaction {
+  const status: TransactionStatus =
+    plan.outcome === 'forward' ? 'pending' : plan.outcome === 'approval' ? 'pending_approval' : 'queued';
+  return {
+    ...txn,
+    status,
+    decision: plan.decision,
+    releaseAt: plan.outcome === 'queue' ? plan.releaseAt : null,
+    approvalId: plan.outcome === 'approval' ? plan.approvalId : null,
+    spendState: txn.amount !== null && txn.policyName !== null ? 'pending' : 'none',
+  };
+}
+
+function admissionReader(conn: Conn, txn: Transaction, excludeTransactionId?: string): AdmissionReader {
+  return {
+    async spend(window) {
+      const query = {
+        ...window,
+        workspaceId: txn.workspaceId,
+        policyName: txn.policyName ?? '',
+        excludeTransactionId,
+      };
+      const totals = await sumSpend(conn, query);
+      return totals.pending + totals.posted;
+    },
+    async firstTimeBusiness() {
+      const [row] = await conn
+        .select({ id: t.transactions.id })
+        .from(t.transactions)
+        .where(
+          and(
+            eq(t.transactions.workspaceId, txn.workspaceId),
+            eq(t.transactions.businessId, txn.businessId),
+            eq(t.transactions.status, 'succeeded'),
+            eq(t.transactions.operation, 'execute'),
+          ),
+        )
+        .limit(1);
+      return row === undefined;
+    },
+  };
+}
+
+async function sumSpend(conn: Conn, query: SpendQuery): Promise<SpendTotals> {
+  const b = t.spendBuckets;
+  const conditions: SQL[] = [
+    eq(b.workspaceId, query.workspaceId),
+    eq(b.policyName, query.policyName),
+    gte(b.minute, minuteOf(query.since)),
+    eq(b.currency, query.currency),
+  ];
+  if (query.categories) conditions.push(inArray(b.category, [...query.categories]));
+  const [own] = query.excludeTransactionId
+    ? await conn
+        .select()
+        .from(t.transactions)
+        .where(eq(t.transactions.id, query.excludeTransactionId))
+        .limit(1)
+    : [];
+  const [row] = await conn
+    .select({
+      pending: sql<number>`coalesce(sum(${b.pending}), 0)`,
+      posted: sql<number>`coalesce(sum(${b.posted}), 0)`,
+    })
+    .from(b)
+    .where(and(...conditions));
+  const totals = { pending: Number(row?.pending ?? 0), posted: Number(row?.posted ?? 0) };
+  if (own && own.spendState === 'pending' && own.amount !== null && coveredBy(toTransaction(own), query)) {
+    totals.pending -= own.amount;
+  }
+  return totals;
+}
+
+function coveredBy(txn: Transaction, query: SpendQuery): boolean {
+  return (
+    txn.policyName === query.policyName &&
+    (txn.currency ?? '') === query.currency &&
+    txn.createdAt >= minuteOf(query.since) &&
+    (!query.categories || query.categories.includes(txn.businessCategory ?? ''))
+  );
+}
+
+/** Adds to the minute bucket of a transaction's admission (negative amounts take away). */
+async function moveSpend(
+  conn: Conn,
+  txn: Transaction,
+  delta: { pending?: number; posted?: number },
+): Promise<void> {
+  const pending = delta.pending ?? 0;
+  const posted = delta.posted ?? 0;
+  await conn
+    .insert(t.spendBuckets)
+    .values({
+      workspaceId: txn.workspaceId,
+      policyName: txn.policyName ?? '',
+      category: txn.businessCategory ?? '',
+      currency: txn.currency ?? '',
+      minute: minuteOf(txn.createdAt),
+      pending,
+      posted,
+    })
+    .onConflictDoUpdate({
+      target: [
+        t.spendBuckets.workspaceId,
+        t.spendBuckets.policyName,
+        t.spendBuckets.minute,
+        t.spendBuckets.category,
+        t.spendBuckets.currency,
+      ],
+      set: {
+        pending: sql`${t.spendBuckets.pending} + ${pending}`,
+        posted: sql`${t.spendBuckets.posted} + ${posted}`,
+      },
+    });
+}
+
+/**
+ * Posts or voids a reservation exactly once: the conditional update on spend_state is the guard,
+ * so a second settle (a racing sweep, a retry) moves nothing.
+ */
+async function settleSpend(conn: Conn, txn: Transaction, to: 'posted' | 'voided'): Promise<void> {
+  const [moved] = await conn
+    .update(t.transactions)
+    .set({ spendState: to })
+    .where(and(eq(t.transactions.id, txn.id), eq(t.transactions.spendState, 'pending')))
+    .returning({ amount: t.transactions.amount });
+  if (!moved || moved.amount === null) return;
+  await moveSpend(
+    conn,
+    txn,
+    to === 'posted' ? { pending: -moved.amount, posted: moved.amount } : { pending: -moved.amount },
+  );
+}
+
+function toPointer(row: typeof t.policies.$inferSelect): PolicyPointer {
+  return {
+    workspaceId: row.workspaceId,
+    name: row.name,
+    versionId: row.currentVersionId,
+    version: row.currentVersion,
+    updatedAt: row.updatedAt,
+  };
 }
 
 async function insertAudit(conn: Conn, event: AuditEvent): Promise<void> {
@@ -460,6 +848,7 @@ function toTransaction(row: typeof t.transactions.$inferSelect): Transaction {
     ...row,
     operation: row.operation,
     status: row.status as Transaction['status'],
+    spendState: row.spendState as Transaction['spendState'],
     request: JSON.parse(row.request),
     data: parse(row.data),
     error: parse(row.error),

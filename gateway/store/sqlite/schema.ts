@@ -78,6 +78,12 @@ export const transactions = sqliteTable(
     error: text('error'),
     decision: text('decision'),
     policyVersionId: text('policy_version_id'),
+    policyName: text('policy_name'),
+    businessCategory: text('business_category'),
+    /** Two-phase spend (DESIGN §6): none | pending (reserved) | posted | voided. */
+    spendState: text('spend_state').notNull().default('none'),
+    releaseAt: integer('release_at'),
+    approvalId: text('approval_id'),
     idempotencyKey: text('idempotency_key'),
     requestId: text('request_id'),
     createdAt: integer('created_at').notNull(),
@@ -86,6 +92,8 @@ export const transactions = sqliteTable(
   (t) => [
     index('transactions_ws_created').on(t.workspaceId, t.createdAt),
     index('transactions_status_updated').on(t.status, t.updatedAt),
+    index('transactions_ws_business_status').on(t.workspaceId, t.businessId, t.status),
+    index('transactions_queued_release').on(t.status, t.releaseAt),
   ],
 );
 
@@ -132,4 +140,51 @@ export const auditEvents = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('audit_events_ws_created').on(t.workspaceId, t.createdAt)],
+);
+
+export const policies = sqliteTable(
+  'policies',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name').notNull(),
+    currentVersionId: text('current_version_id').notNull(),
+    currentVersion: integer('current_version').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.name] })],
+);
+
+export const policyVersions = sqliteTable(
+  'policy_versions',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name').notNull(),
+    version: integer('version').notNull(),
+    document: text('document').notNull(),
+    contentHash: text('content_hash').notNull(),
+    createdBy: text('created_by'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('policy_versions_ws_name_version').on(t.workspaceId, t.name, t.version)],
+);
+
+/**
+ * Spend per minute, the running totals limits are checked against (DESIGN §6): admitted amounts
+ * are `pending` until the business executed (`posted`) or the request ended otherwise (voided, removed).
+ * A window sums at most one row per minute, however many transactions it holds.
+ */
+export const spendBuckets = sqliteTable(
+  'spend_buckets',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    policyName: text('policy_name').notNull(),
+    category: text('category').notNull(),
+    currency: text('currency').notNull(),
+    minute: integer('minute').notNull(),
+    pending: integer('pending').notNull().default(0),
+    posted: integer('posted').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency] })],
 );

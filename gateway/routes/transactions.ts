@@ -1,0 +1,68 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { GatewayEnv } from '../env.ts';
+import { memberAuth } from '../middleware/auth/index.ts';
+import type { Services } from '../services/context.ts';
+import { getTransaction, listTransactions, summarize } from '../services/transactions.ts';
+import { parseQuery } from './validate.ts';
+
+const STATUSES = [
+  'pending',
+  'succeeded',
+  'failed',
+  'pending_confirmation',
+  'pending_approval',
+  'queued',
+  'rejected',
+  'expired',
+] as const;
+
+export const listQuery = z
+  .object({
+    status: z.enum(STATUSES).optional(),
+    businessId: z.string().max(128).optional(),
+    agentId: z.string().max(128).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    cursor: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+export const summaryQuery = z
+  .object({
+    interval: z.enum(['day', 'week', 'month']).default('day'),
+    policy: z.string().max(64).optional(),
+  })
+  .strict();
+
+/** The ledger as members see it (DESIGN §5): list, one with its decision, summary. */
+export function registerTransactionRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
+  const members = memberAuth({ store: ctx.store });
+
+  app.get('/v1/transactions', members, async (c) => {
+    const q = parseQuery(c, listQuery);
+    const filter = {
+      ...q,
+      from: q.from ? Date.parse(q.from) : undefined,
+      to: q.to ? Date.parse(q.to) : undefined,
+    };
+    return c.json(await listTransactions({ ctx, workspaceId: c.var.member.workspaceId, filter }));
+  });
+
+  app.get('/v1/transactions/summary', members, async (c) => {
+    const q = parseQuery(c, summaryQuery);
+    return c.json(
+      await summarize({
+        ctx,
+        workspaceId: c.var.member.workspaceId,
+        interval: q.interval,
+        policyName: q.policy,
+      }),
+    );
+  });
+
+  app.get('/v1/transactions/:id', members, async (c) =>
+    c.json(await getTransaction({ ctx, workspaceId: c.var.member.workspaceId, id: c.req.param('id') })),
+  );
+}
