@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { GatewayError } from './errors.ts';
+import { startDeadlineJob } from './jobs/deadlines.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { type Job, startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
@@ -15,12 +16,14 @@ import { requestId } from './middleware/request-id/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
+import { registerApprovalRoutes } from './routes/approvals.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import type { Services } from './services/context.ts';
+import { noOtp } from './services/otp-verifier.ts';
 import { PolicyCache } from './services/policy-cache.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
@@ -89,10 +92,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerPolicyRoutes(app, services);
   registerTransactionRoutes(app, services);
   registerAuditRoutes(app, services);
+  registerApprovalRoutes(app, services, noOtp);
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 
-  const jobs: Job[] = options.jobs === false ? [] : [startSweeper(services), startReleaseJob(services)];
+  const jobs: Job[] =
+    options.jobs === false
+      ? []
+      : [startSweeper(services), startReleaseJob(services), startDeadlineJob(services)];
 
   return {
     app,

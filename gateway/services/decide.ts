@@ -1,6 +1,6 @@
 import type { CompiledPolicy, Decision, Facts } from '../../policy/index.ts';
 import { newId } from '../ids.ts';
-import type { AdmissionPlan, AdmissionReader, Business, StoredResponse } from '../store/types.ts';
+import type { AdmissionPlan, AdmissionReader, Business, Role, StoredResponse } from '../store/types.ts';
 
 export interface DecisionInput {
   policy: CompiledPolicy;
@@ -89,6 +89,14 @@ export function planFor(decision: Decision, transactionId: string, now: number):
         outcome: 'approval',
         decision,
         approvalId,
+        stages: (decision.stages ?? []).map((stage) => ({
+          index: stage.index,
+          role: stage.role as Role,
+          tier: stage.tier,
+          quorum: stage.quorum,
+          timeoutSeconds: stage.timeoutSeconds,
+          onTimeout: stage.onTimeout,
+        })),
         response: { status: 202, body: parkedApproval(decision, transactionId, approvalId, now) },
       };
     }

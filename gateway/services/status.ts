@@ -22,7 +22,22 @@ export async function getTransactionStatus({
     operation: txn.operation,
     ...(txn.data === null ? {} : { data: txn.data }),
     ...(txn.error === null ? {} : { error: txn.error }),
+    ...(txn.releaseAt === null ? {} : { releaseAt: iso(txn.releaseAt) }),
+    ...(txn.approvalId === null ? {} : { approval: await approvalState(ctx, workspaceId, txn.approvalId) }),
     createdAt: iso(txn.createdAt),
     updatedAt: iso(txn.updatedAt),
+  };
+}
+
+/** The approval as an agent sees it while it waits: stages and when the active one runs out. */
+async function approvalState(ctx: Services, workspaceId: string, approvalId: string) {
+  const approval = await ctx.store.getApproval(workspaceId, approvalId);
+  if (!approval) return undefined;
+  const active = approval.stages.find((s) => s.status === 'pending');
+  return {
+    id: approval.id,
+    status: approval.status,
+    stages: approval.stages.map((s) => ({ index: s.index, role: s.role, tier: s.tier, status: s.status })),
+    expiresAt: active?.deadlineAt ? iso(active.deadlineAt) : null,
   };
 }

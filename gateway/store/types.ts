@@ -177,7 +177,13 @@ export interface SpendQuery extends SpendWindow {
 /** How a decided execute enters the ledger. */
 export type AdmissionPlan =
   | { outcome: 'forward'; decision: unknown }
-  | { outcome: 'approval'; decision: unknown; approvalId: string; response: StoredResponse }
+  | {
+      outcome: 'approval';
+      decision: unknown;
+      approvalId: string;
+      stages: StagePlan[];
+      response: StoredResponse;
+    }
   | { outcome: 'queue'; decision: unknown; releaseAt: number; response: StoredResponse }
   | { outcome: 'reject'; decision: unknown; response: StoredResponse };
 
@@ -255,7 +261,7 @@ export interface BusinessFilter {
   q?: string;
 }
 
-export interface Store {
+export interface Store extends ApprovalStore {
   readonly dialect: 'sqlite' | 'postgres';
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -339,4 +345,129 @@ export interface Store {
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first; `before` is an event id to continue after. */
   listAuditEvents(workspaceId: string, options: { limit: number; before?: string }): Promise<AuditEvent[]>;
+}
+
+// ── approvals (DESIGN §5, §6) ────────────────────────────────────────────────
+
+export interface StagePlan {
+  index: number;
+  role: Role;
+  tier: 'standard' | 'critical_otp';
+  quorum: number;
+  timeoutSeconds: number;
+  onTimeout: 'reject' | 'escalate_next';
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+export type StageStatus = 'waiting' | 'pending' | 'approved' | 'rejected' | 'expired' | 'escalated';
+
+export interface ApprovalStage extends StagePlan {
+  position: number;
+  status: StageStatus;
+  activatedAt: number | null;
+  deadlineAt: number | null;
+  decidedAt: number | null;
+}
+
+export interface ApprovalVote {
+  memberId: string;
+  position: number;
+  decision: 'approve' | 'reject';
+  reason: string | null;
+  via: 'api' | 'link';
+  createdAt: number;
+}
+
+export interface Approval {
+  id: string;
+  workspaceId: string;
+  transactionId: string;
+  requestHash: string;
+  status: ApprovalStatus;
+  stages: ApprovalStage[];
+  votes: ApprovalVote[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface VoteInput {
+  workspaceId: string;
+  approvalId: string;
+  memberId: string;
+  role: Role;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  via: 'api' | 'link';
+  /** The stage this vote is for (a magic link names one); the active stage when left out. */
+  position?: number;
+  /** Critical-tier stages need a verified one-time code. */
+  otpVerified: boolean;
+  now: number;
+}
+
+export type VoteResult =
+  | { outcome: 'not_found' }
+  | { outcome: 'not_pending'; approval: Approval }
+  | { outcome: 'wrong_role'; approval: Approval }
+  | { outcome: 'otp_required'; approval: Approval }
+  | { outcome: 'already_voted'; approval: Approval }
+  | { outcome: 'recorded' | 'advanced' | 'rejected'; approval: Approval }
+  /** The last stage approved: the transaction moved pending_approval → pending; execute it now. */
+  | { outcome: 'approved'; approval: Approval; transaction: Transaction };
+
+export interface DueStage {
+  approvalId: string;
+  position: number;
+}
+
+export type DeadlineResult =
+  | { outcome: 'escalated'; approval: Approval }
+  | { outcome: 'expired' | 'rejected'; approval: Approval };
+
+export interface OutboxItem {
+  id: string;
+  workspaceId: string | null;
+  kind: 'email' | 'webhook';
+  targetId: string | null;
+  payload: Record<string, unknown>;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Webhook {
+  id: string;
+  workspaceId: string;
+  url: string;
+  events: string[];
+  secret: string;
+  createdAt: number;
+  deletedAt: number | null;
+}
+
+export interface ApprovalStore {
+  getApproval(workspaceId: string, id: string): Promise<Approval | undefined>;
+  listApprovals(
+    workspaceId: string,
+    filter: { status?: ApprovalStatus; role?: Role; limit: number },
+  ): Promise<Approval[]>;
+  /** One serialised step: checks the active stage, records the vote, advances or ends the approval. */
+  voteOnApproval(input: VoteInput): Promise<VoteResult>;
+  dueStages(now: number, limit: number): Promise<DueStage[]>;
+  /** Fires one stage deadline if it is still active and due (one conditional claim). */
+  fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined>;
+
+  createWebhook(webhook: Webhook, audit: AuditEvent): Promise<void>;
+  listWebhooks(workspaceId: string): Promise<Webhook[]>;
+  deleteWebhook(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean>;
+
+  /** Claims due outbox items for delivery: their next attempt moves `leaseMs` ahead so no one else takes them. */
+  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  completeOutbox(id: string, now: number): Promise<void>;
+  /** A failed attempt: retried at `retryAt`, or failed for good when it is null. */
+  failOutbox(id: string, error: string, now: number, retryAt: number | null): Promise<void>;
+  listOutbox(targetId: string, limit: number): Promise<OutboxItem[]>;
 }

@@ -11,15 +11,21 @@ import type {
   AdmitInput,
   AdmitResult,
   AgentKey,
+  Approval,
+  ApprovalStatus,
   AuditEvent,
   Business,
   BusinessFilter,
   ConfirmationToken,
+  DeadlineResult,
+  DueStage,
   FinishInput,
   IdempotencyRecord,
   Member,
+  OutboxItem,
   PolicyPointer,
   PolicyVersion,
+  Role,
   SpendQuery,
   SpendTotals,
   Store,
@@ -29,8 +35,12 @@ import type {
   TransactionError,
   TransactionFilter,
   TransactionStatus,
+  VoteInput,
+  VoteResult,
+  Webhook,
   Workspace,
 } from '../types.ts';
+import * as approvals from './approvals.ts';
 import { GroupCommit } from './group-commit.ts';
 import * as t from './schema.ts';
 
@@ -362,6 +372,8 @@ export class SqliteStore implements Store {
       const admitted = admittedRow(txn, plan);
       await tx.insert(t.transactions).values(toTransactionRow(admitted));
       if (admitted.spendState === 'pending') await moveSpend(tx, admitted, { pending: admitted.amount ?? 0 });
+      if (plan.outcome === 'approval')
+        await approvals.insertApproval(tx, admitted, plan.approvalId, plan.stages, txn.createdAt);
       // A parked request's first answer is its 202: a replay returns it.
       if (idempotency && plan.outcome !== 'forward')
         await completeIdempotency(tx, { ...idempotency, response: plan.response });
@@ -405,8 +417,17 @@ export class SqliteStore implements Store {
           updatedAt: now,
         })
         .where(and(eq(t.transactions.id, txn.id), eq(t.transactions.status, 'queued')));
+      if (plan.outcome === 'approval')
+        await approvals.insertApproval(tx, next, plan.approvalId, plan.stages, now);
       if (plan.outcome === 'reject') {
         await settleSpend(tx, txn, 'voided');
+        await approvals.emit(
+          tx,
+          txn.workspaceId,
+          'transaction.completed',
+          { transactionId: txn.id, status: 'rejected' },
+          now,
+        );
         if (txn.idempotencyKey) {
           await completeIdempotency(tx, {
             agentKeyId: txn.agentKeyId,
@@ -436,7 +457,14 @@ export class SqliteStore implements Store {
         .set({ status: input.status, data: json(input.data), error: json(input.error), updatedAt: input.at })
         .where(and(eq(t.transactions.id, input.transactionId), eq(t.transactions.status, 'pending')))
         .returning();
-      if (row) await settleSpend(tx, toTransaction(row), input.status === 'succeeded' ? 'posted' : 'voided');
+      if (row) {
+        const txn = toTransaction(row);
+        await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
+        if (txn.operation === 'execute') {
+          const data = { transactionId: txn.id, status: input.status, businessId: txn.businessId };
+          await approvals.emit(tx, txn.workspaceId, 'transaction.completed', data, input.at);
+        }
+      }
       if (input.idempotency) await completeIdempotency(tx, input.idempotency);
     });
   }
@@ -612,6 +640,115 @@ export class SqliteStore implements Store {
 
   appendAudit(event: AuditEvent): Promise<void> {
     return this.#write((tx) => insertAudit(tx, event));
+  }
+
+  // ── approvals ──────────────────────────────────────────────────────────────
+
+  #approvalDeps(tx: Tx): approvals.ApprovalDeps {
+    return {
+      voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
+      loadTxn: async (id) => {
+        const [row] = await tx.select().from(t.transactions).where(eq(t.transactions.id, id)).limit(1);
+        return row && toTransaction(row);
+      },
+    };
+  }
+
+  getApproval(workspaceId: string, id: string): Promise<Approval | undefined> {
+    return approvals.loadApproval(this.#r, workspaceId, id);
+  }
+
+  listApprovals(
+    workspaceId: string,
+    filter: { status?: ApprovalStatus; role?: Role; limit: number },
+  ): Promise<Approval[]> {
+    return approvals.listApprovals(this.#r, workspaceId, filter);
+  }
+
+  voteOnApproval(input: VoteInput): Promise<VoteResult> {
+    return this.#write((tx) => approvals.vote(tx, input, this.#approvalDeps(tx)));
+  }
+
+  dueStages(now: number, limit: number): Promise<DueStage[]> {
+    return approvals.dueStages(this.#r, now, limit);
+  }
+
+  fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined> {
+    return this.#write((tx) => approvals.fireDeadline(tx, stage, now, this.#approvalDeps(tx)));
+  }
+
+  createWebhook(webhook: Webhook, audit: AuditEvent): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx.insert(t.webhooks).values({ ...webhook, events: webhook.events.join(' ') });
+      await insertAudit(tx, audit);
+    });
+  }
+
+  async listWebhooks(workspaceId: string): Promise<Webhook[]> {
+    const rows = await this.#r
+      .select()
+      .from(t.webhooks)
+      .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)))
+      .orderBy(asc(t.webhooks.id));
+    return rows.map(approvals.toWebhook);
+  }
+
+  deleteWebhook(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
+    return this.#write(async (tx) => {
+      const rows = await tx
+        .update(t.webhooks)
+        .set({ deletedAt: at })
+        .where(
+          and(eq(t.webhooks.id, id), eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)),
+        )
+        .returning({ id: t.webhooks.id });
+      if (rows.length === 0) return false;
+      await insertAudit(tx, audit);
+      return true;
+    });
+  }
+
+  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+    return this.#write((tx) => approvals.claimOutbox(tx, now, limit, leaseMs));
+  }
+
+  completeOutbox(id: string, now: number): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx
+        .update(t.outbox)
+        .set({
+          status: 'delivered',
+          attempts: sql`${t.outbox.attempts} + 1`,
+          lastError: null,
+          updatedAt: now,
+        })
+        .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
+    });
+  }
+
+  failOutbox(id: string, error: string, now: number, retryAt: number | null): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx
+        .update(t.outbox)
+        .set({
+          status: retryAt === null ? 'failed' : 'pending',
+          attempts: sql`${t.outbox.attempts} + 1`,
+          nextAttemptAt: retryAt ?? now,
+          lastError: error.slice(0, 1000),
+          updatedAt: now,
+        })
+        .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
+    });
+  }
+
+  async listOutbox(targetId: string, limit: number): Promise<OutboxItem[]> {
+    const rows = await this.#r
+      .select()
+      .from(t.outbox)
+      .where(eq(t.outbox.targetId, targetId))
+      .orderBy(desc(t.outbox.createdAt), desc(t.outbox.id))
+      .limit(limit);
+    return rows.map(approvals.toOutbox);
   }
 
   async listAuditEvents(

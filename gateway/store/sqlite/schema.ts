@@ -188,3 +188,102 @@ export const spendBuckets = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency] })],
 );
+
+/** A parked execute awaiting people (DESIGN §5, §6): one row, its stages below. */
+export const approvals = sqliteTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    transactionId: text('transaction_id').notNull(),
+    /** The request hash people approve; execution checks it again. */
+    requestHash: text('request_hash').notNull(),
+    status: text('status').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('approvals_transaction').on(t.transactionId),
+    index('approvals_ws_status').on(t.workspaceId, t.status),
+  ],
+);
+
+export const approvalStages = sqliteTable(
+  'approval_stages',
+  {
+    approvalId: text('approval_id').notNull(),
+    position: integer('position').notNull(),
+    stageIndex: integer('stage_index').notNull(),
+    role: text('role').notNull(),
+    tier: text('tier').notNull(),
+    quorum: integer('quorum').notNull(),
+    timeoutSeconds: integer('timeout_seconds').notNull(),
+    onTimeout: text('on_timeout').notNull(),
+    /** waiting | pending (active) | approved | rejected | expired | escalated */
+    status: text('status').notNull(),
+    activatedAt: integer('activated_at'),
+    deadlineAt: integer('deadline_at'),
+    decidedAt: integer('decided_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.approvalId, t.position] }),
+    index('approval_stages_due').on(t.status, t.deadlineAt),
+  ],
+);
+
+/** One vote per member per approval: the key itself stops anyone approving two stages. */
+export const approvalVotes = sqliteTable(
+  'approval_votes',
+  {
+    approvalId: text('approval_id').notNull(),
+    memberId: text('member_id').notNull(),
+    position: integer('position').notNull(),
+    decision: text('decision').notNull(),
+    reason: text('reason'),
+    via: text('via').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.approvalId, t.memberId] })],
+);
+
+/**
+ * Durable outbox (DESIGN §2): events written in the same transaction as the state change that
+ * caused them, delivered (email, webhooks) by a worker with backoff.
+ */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id'),
+    kind: text('kind').notNull(),
+    /** For webhook deliveries: which subscription, so deliveries are listed per webhook. */
+    targetId: text('target_id'),
+    payload: text('payload').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('outbox_due').on(t.status, t.nextAttemptAt),
+    index('outbox_target').on(t.targetId, t.createdAt),
+  ],
+);
+
+export const webhooks = sqliteTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    url: text('url').notNull(),
+    /** Space-separated event names. */
+    events: text('events').notNull(),
+    /** Standard Webhooks secret: needed in clear to sign, so it is never returned after creation. */
+    secret: text('secret').notNull(),
+    createdAt: integer('created_at').notNull(),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('webhooks_ws').on(t.workspaceId)],
+);

@@ -1,0 +1,92 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { GatewayEnv } from '../env.ts';
+import { memberAuth } from '../middleware/auth/index.ts';
+import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals.ts';
+import type { Services } from '../services/context.ts';
+import type { OtpVerifier } from '../services/otp-verifier.ts';
+import { parseBody, parseQuery } from './validate.ts';
+
+const listQuery = z
+  .object({
+    status: z.enum(['pending', 'approved', 'rejected', 'expired']).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+const approveBody = z
+  .object({
+    otp: z
+      .string()
+      .regex(/^\d{6}$/)
+      .optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict();
+const rejectBody = z.object({ reason: z.string().max(1000).optional() }).strict();
+
+/** Approvals API (DESIGN §5) for members; magic links and the page are in routes/approve-page. */
+export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp: OtpVerifier): void {
+  const members = memberAuth({ store: ctx.store });
+
+  app.get('/v1/approvals', members, async (c) => {
+    const q = parseQuery(c, listQuery);
+    const { workspaceId, role } = c.var.member;
+    return c.json({
+      approvals: await listApprovals({ ctx, workspaceId, role, status: q.status, limit: q.limit }),
+    });
+  });
+
+  app.get('/v1/approvals/:id', members, async (c) => {
+    const { approval, transaction } = await getApproval({
+      ctx,
+      workspaceId: c.var.member.workspaceId,
+      id: c.req.param('id'),
+    });
+    return c.json(viewApproval(approval, transaction));
+  });
+
+  app.post('/v1/approvals/:id/approve', members, async (c) => {
+    const body = await parseBody(c, approveBody.optional().default({}));
+    const member = c.var.member;
+    const approvalId = c.req.param('id');
+    const otpVerified = body.otp
+      ? await otp.verify({
+          workspaceId: member.workspaceId,
+          approvalId,
+          memberId: member.memberId,
+          code: body.otp,
+        })
+      : false;
+    const { approval, transaction } = await decideApproval({
+      ctx,
+      input: {
+        workspaceId: member.workspaceId,
+        approvalId,
+        member,
+        decision: 'approve',
+        reason: body.reason,
+        via: 'api',
+        otpVerified,
+      },
+    });
+    return c.json(viewApproval(approval, transaction));
+  });
+
+  app.post('/v1/approvals/:id/reject', members, async (c) => {
+    const body = await parseBody(c, rejectBody.optional().default({}));
+    const member = c.var.member;
+    const { approval, transaction } = await decideApproval({
+      ctx,
+      input: {
+        workspaceId: member.workspaceId,
+        approvalId: c.req.param('id'),
+        member,
+        decision: 'reject',
+        reason: body.reason,
+        via: 'api',
+        otpVerified: false,
+      },
+    });
+    return c.json(viewApproval(approval, transaction));
+  });
+}
