@@ -1,0 +1,438 @@
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ledgerCounts } from './lib/ledger.ts';
+import { autocannonLoad, type LoadResult, type LoadSettings, workerLoad } from './lib/load.ts';
+import { cpuProfilesIn, type ProfileSummary, summariseCpuProfile } from './lib/profile.ts';
+import { type ServerHandle, startServer } from './lib/spawn.ts';
+import { fmt, formatTable } from './lib/table.ts';
+
+/**
+ * `npm run bench`: throughput of the execute path against its ceilings, measured, never a test.
+ * Every server runs in its own process; the load generator (autocannon, or undici workers for flows)
+ * runs here. Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
+ * BENCH_ONLY (comma-separated scenario ids), BENCH_PROFILE=1 (--cpu-prof the gateway children and print
+ * their hot spots; the figures of a profiled run are lower than real ones), BENCH_KEEP_TMP=1 (keep the
+ * temp dir with databases, logs and profiles).
+ */
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  return value;
+}
+
+const settings: LoadSettings = {
+  duration: numberFromEnv('BENCH_DURATION', 10),
+  connections: Math.max(1, Math.round(numberFromEnv('BENCH_CONNECTIONS', 50))),
+  warmup: numberFromEnv('BENCH_WARMUP', 2),
+};
+const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const profiling = process.env.BENCH_PROFILE === '1';
+/** Production logs every request: the gateway runs at info, its stdout appended to a file. */
+const GATEWAY_LOG_LEVEL = 'info';
+
+const BUSINESS_ID = 'shop';
+const AGENT_BODY = JSON.stringify({ businessId: BUSINESS_ID, request: { sku: 'x', amount_cents: 50 } });
+/** What the gateway's http adapter sends upstream for that body (plus its signature headers). */
+const FORWARDED_BODY = JSON.stringify({
+  businessId: BUSINESS_ID,
+  request: { sku: 'x', amount_cents: 50 },
+  transactionId: 'tx_01JBENCH0000000000000000000',
+});
+const SUCCEEDED = '"status":"succeeded"';
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios. A new one is an entry in SCENARIOS; a gateway variant is a gatewayScenario({...}) call
+// (another DATABASE_URL such as postgres://, a BENCH_GATEWAY_SETUP module that installs a policy, …).
+
+interface ScenarioContext {
+  upstream: ServerHandle;
+  settings: LoadSettings;
+  /** A fresh temp directory for this scenario (database, logs, profiles); removed at the end. */
+  dir: string;
+  profiling: boolean;
+}
+
+interface ScenarioRun {
+  load: LoadResult;
+  notes: string[];
+  data?: Record<string, unknown>;
+  profile?: ProfileSummary;
+}
+
+interface Scenario {
+  id: string;
+  label: string;
+  unit: 'req/s' | 'pairs/s';
+  run(ctx: ScenarioContext): Promise<ScenarioRun>;
+}
+
+const direct: Scenario = {
+  id: 'direct',
+  label: 'direct upstream',
+  unit: 'req/s',
+  run: async ({ upstream, settings }) => ({
+    load: await autocannonLoad(
+      { url: upstream.url, path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED },
+      settings,
+    ),
+    notes: ['node:http stand-in, body as the gateway forwards it'],
+  }),
+};
+
+const bareProxy: Scenario = {
+  id: 'bare-proxy',
+  label: 'bare proxy (Hono+undici)',
+  unit: 'req/s',
+  async run({ upstream, settings }) {
+    const proxy = await startServer('bare-proxy', { env: { UPSTREAM_URL: upstream.url } });
+    try {
+      return {
+        load: await autocannonLoad(
+          { url: proxy.url, path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED },
+          settings,
+        ),
+        notes: ['no auth, no ledger: the stack ceiling'],
+      };
+    } finally {
+      await proxy.stop();
+    }
+  },
+};
+
+type GatewayDriver = (
+  gateway: ServerHandle,
+  key: string,
+  settings: LoadSettings,
+) => Promise<{ load: LoadResult; okExecutes: number }>;
+
+/** Open mode: every request is an execute, no token. */
+const executeDriver: GatewayDriver = async (gateway, key, settings) => {
+  const load = await autocannonLoad(
+    {
+      url: gateway.url,
+      path: '/agp/execute',
+      headers: { authorization: `Bearer ${key}` },
+      body: AGENT_BODY,
+      expectBodyIncludes: SUCCEEDED,
+    },
+    settings,
+  );
+  return { load, okExecutes: load.okRequestsIncludingWarmup };
+};
+
+/** Confirm mode: each worker runs prepare, then execute with the token; a unit is the pair. */
+const confirmPairsDriver: GatewayDriver = async (gateway, key, settings) => {
+  const auth = { authorization: `Bearer ${key}` };
+  let okExecutes = 0;
+  const load = await workerLoad(gateway.url, settings, async (send) => {
+    const prepared = await send('/agp/execute/prepare', AGENT_BODY, auth);
+    if (prepared.status !== 200) return;
+    const token: unknown = (JSON.parse(prepared.body) as { confirmationToken?: unknown }).confirmationToken;
+    if (typeof token !== 'string') throw new Error(`prepare answered 200 without a token: ${prepared.body}`);
+    const executed = await send('/agp/execute', AGENT_BODY, { ...auth, 'x-confirmation-token': token });
+    if (executed.status !== 200) return;
+    okExecutes++;
+    if (!executed.body.includes(SUCCEEDED))
+      throw new Error(`execute did not succeed: ${executed.body.slice(0, 300)}`);
+  });
+  return { load, okExecutes };
+};
+
+function gatewayScenario(options: {
+  id: string;
+  label: string;
+  unit?: Scenario['unit'];
+  env: Record<string, string>;
+  driver: GatewayDriver;
+  /** DATABASE_URL for the scenario's temp dir; a fresh SQLite file by default. */
+  databaseUrl?: (dir: string) => string;
+}): Scenario {
+  return {
+    id: options.id,
+    label: options.label,
+    unit: options.unit ?? 'req/s',
+    async run({ upstream, settings, dir, profiling }) {
+      const databaseUrl = options.databaseUrl?.(dir) ?? `file:${join(dir, 'warden.db')}`;
+      const logFile = join(dir, 'gateway.log');
+      const profileDir = join(dir, 'profile');
+      const logFd = openSync(logFile, 'w');
+      let gateway: ServerHandle | undefined;
+      let result: { load: LoadResult; okExecutes: number };
+      let exitCode: number | null | undefined;
+      try {
+        gateway = await startServer('gateway', {
+          stdout: logFd,
+          execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+          env: {
+            NODE_ENV: 'production',
+            // The stand-in listens on 127.0.0.1, which production refuses unless allowed.
+            EGRESS_ALLOW_PRIVATE: 'true',
+            HOST: '127.0.0.1',
+            PORT: '0',
+            LOG_LEVEL: GATEWAY_LOG_LEVEL,
+            DATABASE_URL: databaseUrl,
+            UPSTREAM_URL: upstream.url,
+            ...options.env,
+          },
+        });
+        const key = gateway.info.key;
+        if (typeof key !== 'string') throw new Error('gateway server sent no agent key');
+        result = await options.driver(gateway, key, settings);
+      } finally {
+        exitCode = await gateway?.stop();
+        closeSync(logFd);
+      }
+      const notes: string[] = [];
+      if (exitCode !== 0) notes.push(`!!! the gateway process exited with code ${exitCode}`);
+      const data: Record<string, unknown> = { databaseUrl: databaseUrl.replace(dir, '<tmp>') };
+      const logLines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length;
+      notes.push(
+        `LOG_LEVEL=${GATEWAY_LOG_LEVEL} to a file: ${fmt.int(logLines)} lines, ${fmt.int(statSync(logFile).size / 1024)} KiB`,
+      );
+      data.logLines = logLines;
+      if (databaseUrl.startsWith('file:')) {
+        const ledger = await ledgerCounts(databaseUrl);
+        const succeeded = ledger.succeeded ?? 0;
+        data.ledger = ledger;
+        data.okExecutesSeenByClient = result.okExecutes;
+        notes.push(
+          `ledger (read-only, after exit): ${fmt.int(succeeded)} succeeded transactions; client saw ${fmt.int(result.okExecutes)} 2xx executes (warm-up included)` +
+            (succeeded < result.okExecutes ? '  <-- FEWER ROWS THAN 2xx ANSWERS' : ''),
+        );
+        if (succeeded < result.okExecutes) result.load.errors++;
+      }
+      let profile: ProfileSummary | undefined;
+      if (profiling) {
+        // One file per thread (tsx's loader hooks run on their own): the main thread is the busiest.
+        const profiles = existsSync(profileDir)
+          ? cpuProfilesIn(profileDir).map((f) => summariseCpuProfile(f))
+          : [];
+        profile = profiles.sort((a, b) => b.busyMs - a.busyMs)[0];
+        if (!profile) notes.push('no CPU profile was written');
+      }
+      return { load: result.load, notes, data, profile };
+    },
+  };
+}
+
+const SCENARIOS: Scenario[] = [
+  direct,
+  bareProxy,
+  gatewayScenario({
+    id: 'gateway-open',
+    label: 'gateway execute (open)',
+    env: { AGENR_EXECUTE_POLICY: 'open' },
+    driver: executeDriver,
+  }),
+  gatewayScenario({
+    id: 'gateway-confirm',
+    label: 'gateway prepare+execute (confirm)',
+    unit: 'pairs/s',
+    env: { AGENR_EXECUTE_POLICY: 'confirm' },
+    driver: confirmPairsDriver,
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface ScenarioReport {
+  id: string;
+  label: string;
+  unit: Scenario['unit'];
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  mismatches: number;
+  statusCodes: Record<string, number>;
+  vsDirect: number | null;
+  vsBareProxy: number | null;
+  failures: string[];
+  notes: string[];
+  data?: Record<string, unknown>;
+  profile?: ProfileSummary;
+}
+
+function printProfile(label: string, profile: ProfileSummary): void {
+  console.log(
+    `\nCPU profile of ${label} (busy ${fmt.int(profile.busyMs)} ms, idle ${fmt.int(profile.idleMs)} ms):`,
+  );
+  const rows = (spots: ProfileSummary['functions']) =>
+    spots.map((s) => [s.name, s.selfMs.toFixed(0), `${s.percent.toFixed(1)}%`]);
+  console.log(formatTable(['module (self time)', 'ms', 'busy %'], rows(profile.modules)));
+  console.log();
+  console.log(formatTable(['function (self time)', 'ms', 'busy %'], rows(profile.functions)));
+  console.log();
+  console.log(
+    formatTable(['project function (inclusive time)', 'ms', 'busy %'], rows(profile.projectInclusive)),
+  );
+}
+
+async function policyEvaluatorFigure(): Promise<Record<string, unknown>> {
+  const path = fileURLToPath(new URL('./policy-evaluator.ts', import.meta.url));
+  if (!existsSync(path)) return { skipped: 'bench/policy-evaluator.ts does not exist' };
+  const mod: unknown = await import(pathToFileURL(path).href);
+  const fn =
+    typeof mod === 'object' && mod !== null && 'benchPolicyEvaluator' in mod
+      ? mod.benchPolicyEvaluator
+      : undefined;
+  if (typeof fn !== 'function')
+    return { skipped: 'bench/policy-evaluator.ts exports no benchPolicyEvaluator' };
+  const result: unknown = await fn();
+  return typeof result === 'object' && result !== null ? { ...result } : { skipped: 'unexpected result' };
+}
+
+async function main(): Promise<void> {
+  const scenarios = SCENARIOS.filter((s) => only.size === 0 || only.has(s.id));
+  console.log(
+    `warden bench: ${settings.duration} s per scenario after ${settings.warmup} s warm-up, ${settings.connections} connections, ` +
+      `node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'})` +
+      (profiling
+        ? '\n  BENCH_PROFILE=1: gateway children run with --cpu-prof; their figures are lower than real ones'
+        : ''),
+  );
+  const root = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+  const upstream = await startServer('upstream');
+  const reports: ScenarioReport[] = [];
+  try {
+    for (const scenario of scenarios) {
+      process.stdout.write(`- ${scenario.label} … `);
+      const dir = join(root, scenario.id);
+      mkdirSync(dir);
+      const run = await scenario.run({ upstream, settings, dir, profiling });
+      const { load } = run;
+      console.log(
+        `${fmt.int(load.rate)} ${scenario.unit}, p50 ${fmt.ms(load.p50Ms)} ms, p99 ${fmt.ms(load.p99Ms)} ms`,
+      );
+      for (const note of run.notes) console.log(`    ${note}`);
+      const bad = load.non2xx + load.errors + load.mismatches;
+      if (bad > 0) {
+        console.log(
+          `    !!! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.mismatches} unexpected bodies; status codes ${JSON.stringify(load.statusCodes)}`,
+        );
+        for (const failure of load.failures) console.log(`    !!! ${failure}`);
+      }
+      reports.push({
+        id: scenario.id,
+        label: scenario.label,
+        unit: scenario.unit,
+        rate: load.rate,
+        p50Ms: load.p50Ms,
+        p99Ms: load.p99Ms,
+        non2xx: load.non2xx,
+        errors: load.errors,
+        mismatches: load.mismatches,
+        statusCodes: load.statusCodes,
+        vsDirect: null,
+        vsBareProxy: null,
+        failures: load.failures,
+        notes: run.notes,
+        data: run.data,
+        profile: run.profile,
+      });
+    }
+  } finally {
+    await upstream.stop();
+    if (process.env.BENCH_KEEP_TMP === '1') console.log(`kept ${root} (databases, logs, profiles)`);
+    else rmSync(root, { recursive: true, force: true });
+  }
+
+  const directRate = reports.find((r) => r.id === 'direct')?.rate;
+  const bareRate = reports.find((r) => r.id === 'bare-proxy')?.rate;
+  for (const r of reports) {
+    r.vsDirect = directRate ? r.rate / directRate : null;
+    r.vsBareProxy = bareRate ? r.rate / bareRate : null;
+  }
+
+  for (const r of reports) if (r.profile) printProfile(r.label, r.profile);
+
+  console.log();
+  console.log(
+    formatTable(
+      ['scenario', 'rate', 'unit', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs direct', 'vs bare proxy'],
+      reports.map((r) => [
+        r.label,
+        fmt.int(r.rate),
+        r.unit,
+        fmt.ms(r.p50Ms),
+        fmt.ms(r.p99Ms),
+        String(r.non2xx),
+        String(r.errors + r.mismatches),
+        fmt.ratio(r.vsDirect),
+        fmt.ratio(r.vsBareProxy),
+      ]),
+    ),
+  );
+  console.log(
+    '(autocannon latencies are whole milliseconds; pairs are timed by undici workers, prepare+execute end to end;\n' +
+      ' on 2 cores the load generator shares the CPUs with the servers, so every figure is for this machine only)',
+  );
+
+  const policyEvaluator =
+    only.size === 0 || only.has('policy-evaluator')
+      ? await policyEvaluatorFigure()
+      : { skipped: 'BENCH_ONLY' };
+  if ('decisionsPerSecond' in policyEvaluator && typeof policyEvaluator.decisionsPerSecond === 'number') {
+    console.log(
+      `\npolicy evaluator: ${fmt.int(policyEvaluator.decisionsPerSecond)} decisions/s (${String(policyEvaluator.rules)} rules, ${String(policyEvaluator.limits)} limits, one core)`,
+    );
+  } else {
+    console.log(`\npolicy evaluator: skipped (${String(policyEvaluator.skipped)})`);
+  }
+
+  const failed = reports.filter((r) => r.non2xx + r.errors + r.mismatches > 0);
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(
+    join(resultsDir, 'latest.json'),
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        cores: availableParallelism(),
+        cpu: cpus()[0]?.model.trim(),
+        settings,
+        gatewayLogLevel: GATEWAY_LOG_LEVEL,
+        profiling,
+        ok: failed.length === 0,
+        scenarios: reports.map(({ profile, ...r }) => ({
+          ...r,
+          profile: profile && {
+            modules: profile.modules,
+            functions: profile.functions,
+            projectInclusive: profile.projectInclusive,
+          },
+        })),
+        policyEvaluator,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`results: bench/results/latest.json`);
+
+  if (failed.length > 0) {
+    console.log(
+      `\n!!!!!!!! RUN HAD ERRORS in ${failed.map((r) => r.id).join(', ')}: the figures above are not valid !!!!!!!!`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+await main();

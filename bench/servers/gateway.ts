@@ -1,0 +1,81 @@
+import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import { loadConfig } from '../../config/index.ts';
+import { createGateway, type Gateway } from '../../gateway/app.ts';
+import { registerBusiness } from '../../gateway/services/businesses.ts';
+import { createAgentKey } from '../../gateway/services/keys.ts';
+import { createWorkspace } from '../../gateway/services/workspaces.ts';
+import { announceReady, onStop, requireEnv } from '../lib/child.ts';
+
+/**
+ * A real gateway process, configured from the environment like `gateway/main.ts` (DATABASE_URL,
+ * AGENR_EXECUTE_POLICY, LOG_LEVEL, …; the parent sets them). Before listening it creates, through the
+ * services, a workspace, an agent key and an `http` business `shop` pointing at UPSTREAM_URL, and sends
+ * the key to the parent with its port.
+ *
+ * Hook for later scenarios: BENCH_GATEWAY_SETUP names a module whose default export
+ * `(gateway, tenant) => Promise<void>` runs after that (install a policy, more keys, …).
+ */
+export interface BenchTenant {
+  workspaceId: string;
+  adminMemberId: string;
+  agentKeyId: string;
+  businessId: string;
+}
+export type GatewaySetup = (gateway: Gateway, tenant: BenchTenant) => Promise<void>;
+
+const upstreamUrl = requireEnv('UPSTREAM_URL');
+const config = loadConfig(process.env);
+const gateway = await createGateway({ config });
+const ctx = gateway.services;
+
+const { workspace, adminMemberId } = await createWorkspace({
+  ctx,
+  input: { name: 'Bench', adminEmail: 'bench@warden.test' },
+});
+const key = await createAgentKey({
+  ctx,
+  workspaceId: workspace.id,
+  actor: { type: 'member', id: adminMemberId },
+  input: { agentId: 'bench-agent' },
+});
+const businessId = 'shop';
+await registerBusiness({
+  ctx,
+  input: {
+    id: businessId,
+    name: 'Shop',
+    category: 'retail',
+    adapter: { type: 'http', baseUrl: upstreamUrl },
+  },
+});
+
+const setupPath = process.env.BENCH_GATEWAY_SETUP;
+if (setupPath) {
+  const mod: unknown = await import(pathToFileURL(setupPath).href);
+  const setup = typeof mod === 'object' && mod !== null && 'default' in mod ? mod.default : undefined;
+  if (typeof setup !== 'function') throw new Error(`${setupPath}: no default export function`);
+  await (setup as GatewaySetup)(gateway, {
+    workspaceId: workspace.id,
+    adminMemberId,
+    agentKeyId: key.id,
+    businessId,
+  });
+}
+
+const server = serve({ fetch: gateway.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+  announceReady({
+    port: info.port,
+    key: key.key,
+    businessId,
+    mode: config.executeMode,
+    database: ctx.store.dialect,
+  });
+});
+onStop(async () => {
+  await new Promise<void>((resolve) => {
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  await gateway.close();
+});
