@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 /** One typed prefix map for every id the gateway hands out (DESIGN §3: prefixed ULIDs). */
@@ -11,11 +12,25 @@ const PREFIXES = {
   policyVersion: 'pv',
   webhook: 'wh',
   request: 'req',
+  event: 'evt',
+  outbox: 'out',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;
 
-const ulid = monotonicFactory();
+// ulid asks its PRNG once per character; drawing each from crypto is a syscall-sized call. A pooled
+// buffer of crypto randomness gives the same quality for a fraction of the cost.
+const pool = new Uint32Array(4096);
+let next = pool.length;
+function pooledRandom(): number {
+  if (next === pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  return (pool[next++] as number) / 0x1_0000_0000;
+}
+
+const ulid = monotonicFactory(pooledRandom);
 
 export function newId(kind: IdKind): string {
   return `${PREFIXES[kind]}_${ulid()}`;

@@ -1,12 +1,16 @@
-import { and, asc, desc, eq, inArray, isNull, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { LibSQLDatabase } from 'drizzle-orm/libsql';
 import { newId } from '../../ids.ts';
 import type {
   Approval,
+  ApprovalLink,
   ApprovalStage,
   ApprovalStatus,
   DeadlineResult,
   DueStage,
+  OtpIssue,
+  OtpKey,
+  OtpState,
   OutboxItem,
   Role,
   StagePlan,
@@ -24,6 +28,35 @@ export type Conn = Db | Tx;
 export type EventType = 'approval.required' | 'approval.decided' | 'transaction.completed';
 
 /**
+ * Which webhooks a workspace has, kept for a second: every execute emits transaction.completed, and
+ * most workspaces have no webhook, so the lookup is off the hot path. Creating or deleting one here
+ * clears the entry at once; on another replica it takes effect within the second.
+ */
+class Subscriptions {
+  readonly #entries = new Map<string, { at: number; hooks: { id: string; events: string }[] }>();
+  constructor(private readonly ttlMs = 1000) {}
+
+  async get(conn: Conn, workspaceId: string) {
+    const hit = this.#entries.get(workspaceId);
+    const wall = Date.now();
+    if (hit && wall - hit.at < this.ttlMs) return hit.hooks;
+    const hooks = await conn
+      .select({ id: t.webhooks.id, events: t.webhooks.events })
+      .from(t.webhooks)
+      .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)));
+    if (this.#entries.size > 10_000) this.#entries.clear();
+    this.#entries.set(workspaceId, { at: wall, hooks });
+    return hooks;
+  }
+
+  forget(workspaceId: string): void {
+    this.#entries.delete(workspaceId);
+  }
+}
+
+export const subscriptions = new Subscriptions();
+
+/**
  * Writes an event's deliveries into the outbox in the caller's transaction: one row per webhook
  * subscribed to it and, for a stage that needs people, one email per member holding its role.
  * Nothing to deliver writes nothing.
@@ -37,12 +70,9 @@ export async function emit(
   emailRole?: string,
 ): Promise<void> {
   const rows: (typeof t.outbox.$inferInsert)[] = [];
-  const hooks = await conn
-    .select({ id: t.webhooks.id, events: t.webhooks.events })
-    .from(t.webhooks)
-    .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)));
+  const hooks = await subscriptions.get(conn, workspaceId);
   const event = {
-    id: newId('audit').replace('aud_', 'evt_'),
+    id: newId('event'),
     type,
     timestamp: new Date(now).toISOString(),
     data,
@@ -79,7 +109,7 @@ function outboxRow(
   now: number,
 ): typeof t.outbox.$inferInsert {
   return {
-    id: newId('webhook').replace('wh_', 'out_'),
+    id: newId('outbox'),
     workspaceId,
     kind,
     targetId,
@@ -472,4 +502,79 @@ export async function claimOutbox(
     )
     .returning();
   return claimed.map(toOutbox);
+}
+
+// ── magic links and one-time codes ───────────────────────────────────────────
+
+export async function findApprovalLink(conn: Conn, tokenHash: string): Promise<ApprovalLink | undefined> {
+  const [row] = await conn
+    .select()
+    .from(t.approvalLinks)
+    .where(eq(t.approvalLinks.tokenHash, tokenHash))
+    .limit(1);
+  return row;
+}
+
+const otpKey = (key: OtpKey) =>
+  and(
+    eq(t.approvalOtps.approvalId, key.approvalId),
+    eq(t.approvalOtps.position, key.position),
+    eq(t.approvalOtps.memberId, key.memberId),
+  );
+
+export async function issueOtp(conn: Conn, otp: OtpIssue, maxAttempts: number): Promise<boolean> {
+  // One upsert: a fresh row, or the old one's code replaced unless its tries are used up.
+  const rows = await conn
+    .insert(t.approvalOtps)
+    .values({ ...otp, attempts: 0, usedAt: null })
+    .onConflictDoUpdate({
+      target: [t.approvalOtps.approvalId, t.approvalOtps.position, t.approvalOtps.memberId],
+      set: { codeHash: otp.codeHash, createdAt: otp.createdAt, expiresAt: otp.expiresAt, usedAt: null },
+      setWhere: lt(t.approvalOtps.attempts, maxAttempts),
+    })
+    .returning({ attempts: t.approvalOtps.attempts });
+  return rows.length > 0;
+}
+
+export async function attemptOtp(
+  conn: Conn,
+  key: OtpKey,
+  now: number,
+  maxAttempts: number,
+): Promise<{ codeHash: string } | undefined> {
+  const [row] = await conn
+    .update(t.approvalOtps)
+    .set({ attempts: sql`${t.approvalOtps.attempts} + 1` })
+    .where(
+      and(
+        otpKey(key),
+        lt(t.approvalOtps.attempts, maxAttempts),
+        isNull(t.approvalOtps.usedAt),
+        gt(t.approvalOtps.expiresAt, now),
+      ),
+    )
+    .returning({ codeHash: t.approvalOtps.codeHash });
+  return row;
+}
+
+export async function consumeOtp(conn: Conn, key: OtpKey, codeHash: string, now: number): Promise<boolean> {
+  const rows = await conn
+    .update(t.approvalOtps)
+    .set({ usedAt: now })
+    .where(and(otpKey(key), eq(t.approvalOtps.codeHash, codeHash), isNull(t.approvalOtps.usedAt)))
+    .returning({ memberId: t.approvalOtps.memberId });
+  return rows.length > 0;
+}
+
+export async function getOtpState(conn: Conn, key: OtpKey): Promise<OtpState | undefined> {
+  const [row] = await conn
+    .select({
+      attempts: t.approvalOtps.attempts,
+      expiresAt: t.approvalOtps.expiresAt,
+      usedAt: t.approvalOtps.usedAt,
+    })
+    .from(t.approvalOtps)
+    .where(otpKey(key))
+    .limit(1);
+  return row;
 }

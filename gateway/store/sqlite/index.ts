@@ -12,6 +12,7 @@ import type {
   AdmitResult,
   AgentKey,
   Approval,
+  ApprovalLink,
   ApprovalStatus,
   AuditEvent,
   Business,
@@ -22,6 +23,9 @@ import type {
   FinishInput,
   IdempotencyRecord,
   Member,
+  OtpIssue,
+  OtpKey,
+  OtpState,
   OutboxItem,
   PolicyPointer,
   PolicyVersion,
@@ -43,6 +47,7 @@ import type {
 import * as approvals from './approvals.ts';
 import { GroupCommit } from './group-commit.ts';
 import * as t from './schema.ts';
+import { installStatementCache } from './statement-cache.ts';
 
 type Db = LibSQLDatabase<typeof t>;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -59,6 +64,7 @@ export interface SqliteStoreOptions {
 
 /** Opens the libSQL store: one writer connection fed by group commit, a pool of readers (WAL). */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  installStatementCache();
   const isFile = options.url.startsWith('file:');
   if (isFile) {
     const path = options.url.slice('file:'.length).split('?')[0] ?? '';
@@ -98,7 +104,11 @@ export class SqliteStore implements Store {
       transaction: (fn) => this.#w.transaction(fn, { behavior: 'immediate' }),
       savepoint: (tx, fn) => tx.transaction(fn),
     });
+    this.#hot = hotReads(this.#r);
   }
+
+  /** The reads every request makes, built once (drizzle prepared queries skip rebuilding the SQL). */
+  readonly #hot: ReturnType<typeof hotReads>;
 
   async migrate(): Promise<void> {
     await migrate(this.#w, { migrationsFolder: SQLITE_MIGRATIONS });
@@ -148,8 +158,8 @@ export class SqliteStore implements Store {
   }
 
   async findMemberByTokenHash(tokenHash: string): Promise<Member | undefined> {
-    const [row] = await this.#r.select().from(t.members).where(eq(t.members.tokenHash, tokenHash)).limit(1);
-    return row;
+    const [row] = await this.#hot.memberByHash.all({ hash: tokenHash });
+    return row && { ...row, role: row.role };
   }
 
   createAgentKey(key: AgentKey, audit: AuditEvent): Promise<void> {
@@ -160,7 +170,7 @@ export class SqliteStore implements Store {
   }
 
   async findAgentKeyByHash(keyHash: string): Promise<AgentKey | undefined> {
-    const [row] = await this.#r.select().from(t.agentKeys).where(eq(t.agentKeys.keyHash, keyHash)).limit(1);
+    const [row] = await this.#hot.agentKeyByHash.all({ hash: keyHash });
     return row && toAgentKey(row);
   }
 
@@ -208,7 +218,7 @@ export class SqliteStore implements Store {
   }
 
   async getBusiness(id: string): Promise<Business | undefined> {
-    const [row] = await this.#r.select().from(t.businesses).where(eq(t.businesses.id, id)).limit(1);
+    const [row] = await this.#hot.business.all({ id });
     return row && toBusiness(row);
   }
 
@@ -459,7 +469,8 @@ export class SqliteStore implements Store {
         .returning();
       if (row) {
         const txn = toTransaction(row);
-        await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
+        if (txn.spendState === 'pending')
+          await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
         if (txn.operation === 'execute') {
           const data = { transactionId: txn.id, status: input.status, businessId: txn.businessId };
           await approvals.emit(tx, txn.workspaceId, 'transaction.completed', data, input.at);
@@ -561,11 +572,7 @@ export class SqliteStore implements Store {
   // ── policies ───────────────────────────────────────────────────────────────
 
   async getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined> {
-    const [row] = await this.#r
-      .select()
-      .from(t.policies)
-      .where(and(eq(t.policies.workspaceId, workspaceId), eq(t.policies.name, name)))
-      .limit(1);
+    const [row] = await this.#hot.policyPointer.all({ workspaceId, name });
     return row && toPointer(row);
   }
 
@@ -681,6 +688,7 @@ export class SqliteStore implements Store {
     return this.#write(async (tx) => {
       await tx.insert(t.webhooks).values({ ...webhook, events: webhook.events.join(' ') });
       await insertAudit(tx, audit);
+      approvals.subscriptions.forget(webhook.workspaceId);
     });
   }
 
@@ -704,6 +712,7 @@ export class SqliteStore implements Store {
         .returning({ id: t.webhooks.id });
       if (rows.length === 0) return false;
       await insertAudit(tx, audit);
+      approvals.subscriptions.forget(workspaceId);
       return true;
     });
   }
@@ -751,6 +760,75 @@ export class SqliteStore implements Store {
     return rows.map(approvals.toOutbox);
   }
 
+  // ── rate limits ────────────────────────────────────────────────────────────
+
+  countRequest(key: string, windowStart: number): Promise<number> {
+    return this.#write(async (tx) => {
+      const [row] = await tx
+        .insert(t.rateCounters)
+        .values({ key, windowStart, count: 1 })
+        .onConflictDoUpdate({
+          target: [t.rateCounters.key, t.rateCounters.windowStart],
+          set: { count: sql`${t.rateCounters.count} + 1` },
+        })
+        .returning({ count: t.rateCounters.count });
+      return row?.count ?? 1;
+    });
+  }
+
+  sweepRateCounters(before: number): Promise<number> {
+    return this.#write(async (tx) => {
+      const rows = await tx
+        .delete(t.rateCounters)
+        .where(lt(t.rateCounters.windowStart, before))
+        .returning({ key: t.rateCounters.key });
+      return rows.length;
+    });
+  }
+
+  // ── magic links and one-time codes ─────────────────────────────────────────
+
+  async getWebhook(id: string): Promise<Webhook | undefined> {
+    const [row] = await this.#r.select().from(t.webhooks).where(eq(t.webhooks.id, id)).limit(1);
+    return row && approvals.toWebhook(row);
+  }
+
+  async getMember(workspaceId: string, id: string): Promise<Member | undefined> {
+    const [row] = await this.#r
+      .select()
+      .from(t.members)
+      .where(and(eq(t.members.id, id), eq(t.members.workspaceId, workspaceId)))
+      .limit(1);
+    return row;
+  }
+
+  insertApprovalLink(link: ApprovalLink): Promise<void> {
+    return this.#write(async (tx) => {
+      await tx.insert(t.approvalLinks).values(link);
+    });
+  }
+
+  findApprovalLink(tokenHash: string): Promise<ApprovalLink | undefined> {
+    return approvals.findApprovalLink(this.#r, tokenHash);
+  }
+
+  issueOtp(otp: OtpIssue, maxAttempts: number): Promise<boolean> {
+    return this.#write((tx) => approvals.issueOtp(tx, otp, maxAttempts));
+  }
+
+  attemptOtp(key: OtpKey, now: number, maxAttempts: number): Promise<{ codeHash: string } | undefined> {
+    return this.#write((tx) => approvals.attemptOtp(tx, key, now, maxAttempts));
+  }
+
+  consumeOtp(key: OtpKey, codeHash: string, now: number): Promise<boolean> {
+    return this.#write((tx) => approvals.consumeOtp(tx, key, codeHash, now));
+  }
+
+  getOtpState(key: OtpKey): Promise<OtpState | undefined> {
+    // From the writer: a state read right after a try must see it.
+    return approvals.getOtpState(this.#w, key);
+  }
+
   async listAuditEvents(
     workspaceId: string,
     options: { limit: number; before?: string },
@@ -771,6 +849,36 @@ export class SqliteStore implements Store {
   }
 }
 
+function hotReads(db: Db) {
+  const p = sql.placeholder;
+  return {
+    agentKeyByHash: db
+      .select()
+      .from(t.agentKeys)
+      .where(eq(t.agentKeys.keyHash, p('hash')))
+      .limit(1)
+      .prepare(),
+    memberByHash: db
+      .select()
+      .from(t.members)
+      .where(eq(t.members.tokenHash, p('hash')))
+      .limit(1)
+      .prepare(),
+    business: db
+      .select()
+      .from(t.businesses)
+      .where(eq(t.businesses.id, p('id')))
+      .limit(1)
+      .prepare(),
+    policyPointer: db
+      .select()
+      .from(t.policies)
+      .where(and(eq(t.policies.workspaceId, p('workspaceId')), eq(t.policies.name, p('name'))))
+      .limit(1)
+      .prepare(),
+  };
+}
+
 const MINUTE = 60_000;
 const minuteOf = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
 
@@ -784,7 +892,8 @@ function admittedRow(txn: Transaction, plan: Exclude<AdmissionPlan, { outcome: '
     decision: plan.decision,
     releaseAt: plan.outcome === 'queue' ? plan.releaseAt : null,
     approvalId: plan.outcome === 'approval' ? plan.approvalId : null,
-    spendState: txn.amount !== null && txn.policyName !== null ? 'pending' : 'none',
+    // Spend is counted where a policy governs the request; with none there is no limit to keep.
+    spendState: txn.amount !== null && txn.policyVersionId !== null ? 'pending' : 'none',
   };
 }
 
