@@ -68,6 +68,8 @@ export class ConfigError extends Error {
   }
 }
 
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['WARDEN_ADMIN_TOKEN', 'SECRETS_KEY']);
+
 /** Reads the schema's variables from `env`; empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const input: Record<string, string> = {};
@@ -78,10 +80,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '(env)'),
-        message: `${issue.message} (got ${JSON.stringify(input[String(issue.path[0])])})`,
-      })),
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '(env)');
+        const value = input[variable];
+        // A rejected secret may still be the real one, one character short: never echo it to logs.
+        // Same for a password in a URL (DATABASE_URL, SMTP_URL).
+        const got = SECRET_VARIABLES.has(variable)
+          ? `${value?.length ?? 0} characters`
+          : JSON.stringify(value?.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@'));
+        return { variable, message: `${issue.message} (got ${got})` };
+      }),
     );
   }
   const e = parsed.data;

@@ -20,24 +20,37 @@ async function main(): Promise<void> {
   const gateway = await createGateway({ config, logger });
   const demo = await bootstrapDemo(gateway.services);
 
-  const server: ServerType = serve(
-    { fetch: gateway.app.fetch, port: config.port, hostname: config.host },
-    (info) => {
-      logger.info(
-        {
-          port: info.port,
-          host: config.host,
-          mode: config.executeMode,
-          database: gateway.services.store.dialect,
-        },
-        'listening',
-      );
-      if (demo)
-        process.stdout.write(demoInstructions(demo, `http://localhost:${info.port}`, config.executeMode));
-    },
-  );
-
   let stopping = false;
+  // While draining, every answer closes its connection (RFC 9112 §9.6): a keep-alive client would
+  // otherwise hold the server open until its idle timeout, or keep sending requests on it.
+  const fetch = async (request: Request, env: unknown): Promise<Response> => {
+    const response = await gateway.app.fetch(request, env);
+    if (!stopping) return response;
+    try {
+      response.headers.set('Connection', 'close');
+      return response;
+    } catch {
+      // Immutable headers (a Response passed through from fetch): copy it.
+      const copy = new Response(response.body, response);
+      copy.headers.set('Connection', 'close');
+      return copy;
+    }
+  };
+
+  const server: ServerType = serve({ fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info(
+      {
+        port: info.port,
+        host: config.host,
+        mode: config.executeMode,
+        database: gateway.services.store.dialect,
+      },
+      'listening',
+    );
+    if (demo)
+      process.stdout.write(demoInstructions(demo, `http://localhost:${info.port}`, config.executeMode));
+  });
+
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;

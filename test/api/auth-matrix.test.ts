@@ -1,0 +1,399 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Scope } from '../../gateway/store/types.ts';
+import {
+  ADMIN_TOKEN,
+  call,
+  createTenant,
+  registerEcho,
+  startTestGateway,
+  type Tenant,
+  type TestGateway,
+} from '../support/harness.ts';
+import { expectError } from './envelope.ts';
+
+/**
+ * STYLE (Tests): one shared auth matrix — no key, wrong key, wrong role, other workspace — run over every
+ * route of the agent, member and operator APIs (DESIGN §3, §4, §5).
+ */
+
+interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Resolved when the test runs: some paths need ids made in `beforeAll`. */
+  path: () => string;
+  body?: () => unknown;
+  /** The scope the route needs; any valid key when absent. */
+  scope?: Scope;
+  /** What a valid, fully scoped caller gets. */
+  ok: number;
+}
+
+let gw: TestGateway;
+let tenant: Tenant;
+let other: Tenant;
+let echo: string;
+/** A transaction of `tenant`, for the status route. */
+let txnId = '';
+
+const order = () => ({ businessId: echo, request: { sku: 'sticker', quantity: 1, amount_cents: 50 } });
+
+const agentRoutes: Record<string, Route> = {
+  'POST /agp/discover': {
+    method: 'POST',
+    path: () => '/agp/discover',
+    body: () => ({ businessId: echo }),
+    scope: 'discover',
+    ok: 200,
+  },
+  'POST /agp/query': {
+    method: 'POST',
+    path: () => '/agp/query',
+    body: () => ({ businessId: echo, request: { sku: 'sticker' } }),
+    scope: 'query',
+    ok: 200,
+  },
+  'POST /agp/execute/prepare': {
+    method: 'POST',
+    path: () => '/agp/execute/prepare',
+    body: order,
+    scope: 'execute',
+    ok: 200,
+  },
+  'POST /agp/execute': { method: 'POST', path: () => '/agp/execute', body: order, scope: 'execute', ok: 200 },
+  'GET /agp/status/:id': { method: 'GET', path: () => `/agp/status/${txnId}`, ok: 200 },
+  'GET /agp/businesses': { method: 'GET', path: () => '/agp/businesses', ok: 200 },
+};
+const agentRouteNames = Object.keys(agentRoutes);
+
+const route = (name: string): Route => {
+  const found = agentRoutes[name];
+  if (!found) throw new Error(`no route ${name}`);
+  return found;
+};
+
+const hit = (r: Route, auth: { key?: string; headers?: Record<string, string> } = {}) =>
+  call(gw, r.method, r.path(), { ...auth, body: r.body?.() });
+
+/** A well-formed key that was never issued: same prefix and length as a real one. */
+const forgedKey = () => `wk_${randomBytes(32).toString('base64url')}`;
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  tenant = await createTenant(gw, { name: 'Home' });
+  other = await createTenant(gw, { name: 'Other' });
+  echo = await registerEcho(gw);
+  const discovered = await call(gw, 'POST', '/agp/discover', {
+    key: tenant.agentKey,
+    body: { businessId: echo },
+  });
+  expect(discovered.status).toBe(200);
+  txnId = discovered.body.transactionId as string;
+});
+afterAll(async () => {
+  await gw.dispose();
+});
+
+describe('agent routes', () => {
+  it.each(agentRouteNames)('%s answers a valid Bearer key', async (name) => {
+    const res = await hit(route(name), { key: tenant.agentKey });
+    expect(res.status).toBe(route(name).ok);
+    expect(res.headers.get('X-Request-Id')).toBeTruthy();
+  });
+
+  it.each(agentRouteNames)('%s accepts the key in X-API-Key instead of Authorization', async (name) => {
+    const res = await hit(route(name), { headers: { 'X-API-Key': tenant.agentKey } });
+    expect(res.status).toBe(route(name).ok);
+  });
+
+  it.each(agentRouteNames)('%s without a key is 401 UNAUTHORIZED', async (name) => {
+    expectError(await hit(route(name)), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(agentRouteNames)('%s with a key that was never issued is 401', async (name) => {
+    expectError(await hit(route(name), { key: forgedKey() }), 401, 'UNAUTHORIZED');
+    expectError(await hit(route(name), { headers: { 'X-API-Key': forgedKey() } }), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(agentRouteNames)('%s with a malformed Authorization header is 401', async (name) => {
+    for (const authorization of [`Basic ${tenant.agentKey}`, 'Bearer', `Token ${tenant.agentKey}`]) {
+      expectError(await hit(route(name), { headers: { Authorization: authorization } }), 401, 'UNAUTHORIZED');
+    }
+  });
+
+  it.each(agentRouteNames)('%s refuses a member token: it is not an agent key (401)', async (name) => {
+    expectError(await hit(route(name), { key: tenant.adminToken }), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(agentRouteNames)('%s refuses the operator token (401)', async (name) => {
+    expectError(await hit(route(name), { key: ADMIN_TOKEN }), 401, 'UNAUTHORIZED');
+  });
+
+  describe.each([['discover'], ['query'], ['discover', 'query'], ['execute']] as Scope[][])(
+    'a key with scopes %j',
+    (...scopes) => {
+      let key = '';
+      beforeAll(async () => {
+        const created = await call(gw, 'POST', '/v1/keys', {
+          key: tenant.adminToken,
+          body: { agentId: `scoped-${scopes.join('-')}`, scopes },
+        });
+        expect(created.status).toBe(201);
+        key = created.body.key as string;
+      });
+
+      it.each(agentRouteNames)('%s: allowed with the scope, 403 FORBIDDEN without it', async (name) => {
+        const r = route(name);
+        const res = await hit(r, { key });
+        if (r.scope === undefined || scopes.includes(r.scope)) {
+          expect(res.status).toBe(r.ok);
+        } else {
+          expectError(res, 403, 'FORBIDDEN', new RegExp(r.scope));
+        }
+      });
+    },
+  );
+
+  it('a key without the execute scope changes nothing: no transaction is recorded', async () => {
+    const created = await call(gw, 'POST', '/v1/keys', {
+      key: tenant.adminToken,
+      body: { agentId: 'reader', scopes: ['discover', 'query'] },
+    });
+    const before = await call(gw, 'GET', '/v1/transactions', { key: tenant.adminToken });
+    expect(before.status).toBe(200);
+    expectError(
+      await call(gw, 'POST', '/agp/execute', { key: created.body.key as string, body: order() }),
+      403,
+      'FORBIDDEN',
+    );
+    const after = await call(gw, 'GET', '/v1/transactions', { key: tenant.adminToken });
+    expect(after.body).toEqual(before.body);
+  });
+
+  it('a revoked key is refused from the next request on, on every route', async () => {
+    const created = await call(gw, 'POST', '/v1/keys', {
+      key: tenant.adminToken,
+      body: { agentId: 'doomed' },
+    });
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    for (const name of agentRouteNames) expect((await hit(route(name), { key })).status).toBe(route(name).ok);
+
+    const revoked = await call(gw, 'DELETE', `/v1/keys/${created.body.id as string}`, {
+      key: tenant.adminToken,
+    });
+    expect(revoked.status).toBe(204);
+
+    for (const name of agentRouteNames) {
+      expectError(await hit(route(name), { key }), 401, 'UNAUTHORIZED');
+      expectError(await hit(route(name), { headers: { 'X-API-Key': key } }), 401, 'UNAUTHORIZED');
+    }
+    // Revoking one key leaves the others working.
+    expect((await hit(route('GET /agp/businesses'), { key: tenant.agentKey })).status).toBe(200);
+  });
+
+  it("another workspace's key cannot read this workspace's transaction (404, not 401 or 403)", async () => {
+    expectError(
+      await call(gw, 'GET', `/agp/status/${txnId}`, { key: other.agentKey }),
+      404,
+      'TRANSACTION_NOT_FOUND',
+    );
+  });
+});
+
+describe('member routes', () => {
+  /** Role → token, members made through the API by the workspace admin. */
+  const tokens: Record<'admin' | 'developer' | 'approver', string> = {
+    admin: '',
+    developer: '',
+    approver: '',
+  };
+
+  beforeAll(async () => {
+    tokens.admin = tenant.adminToken;
+    for (const role of ['developer', 'approver'] as const) {
+      const res = await call(gw, 'POST', '/v1/members', {
+        key: tenant.adminToken,
+        body: { email: `${role}@home.test`, role },
+      });
+      expect(res.status).toBe(201);
+      tokens[role] = res.body.token as string;
+    }
+  });
+
+  /** A key to revoke, fresh for every attempt so a success does not hide the next case. */
+  const freshKeyId = async () => {
+    const res = await call(gw, 'POST', '/v1/keys', { key: tenant.adminToken, body: { agentId: 'victim' } });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+
+  let n = 0;
+  const memberRoutes: Record<
+    string,
+    { method: 'GET' | 'POST' | 'DELETE'; path: () => Promise<string>; body?: () => unknown; ok: number }
+  > = {
+    'POST /v1/keys': {
+      method: 'POST',
+      path: async () => '/v1/keys',
+      body: () => ({ agentId: 'a' }),
+      ok: 201,
+    },
+    'GET /v1/keys': { method: 'GET', path: async () => '/v1/keys', ok: 200 },
+    'DELETE /v1/keys/:id': { method: 'DELETE', path: async () => `/v1/keys/${await freshKeyId()}`, ok: 204 },
+    'POST /v1/members': {
+      method: 'POST',
+      path: async () => '/v1/members',
+      body: () => ({ email: `new-${++n}@home.test`, role: 'approver' }),
+      ok: 201,
+    },
+  };
+  const names = Object.keys(memberRoutes);
+  const memberRoute = (name: string) => {
+    const found = memberRoutes[name];
+    if (!found) throw new Error(`no route ${name}`);
+    return found;
+  };
+  const hitMember = async (name: string, auth: { key?: string; headers?: Record<string, string> } = {}) => {
+    const r = memberRoute(name);
+    return call(gw, r.method, await r.path(), { ...auth, body: r.body?.() });
+  };
+
+  it.each(names)('%s without a token is 401 UNAUTHORIZED', async (name) => {
+    expectError(await hitMember(name), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(names)('%s with a token that was never issued is 401', async (name) => {
+    expectError(
+      await hitMember(name, { key: `wm_${randomBytes(32).toString('base64url')}` }),
+      401,
+      'UNAUTHORIZED',
+    );
+  });
+
+  it.each(names)('%s refuses an agent key: it is not a member token (401)', async (name) => {
+    expectError(await hitMember(name, { key: tenant.agentKey }), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(names)('%s refuses the operator token (401)', async (name) => {
+    expectError(await hitMember(name, { key: ADMIN_TOKEN }), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(names)('%s accepts the member token in X-API-Key', async (name) => {
+    expect((await hitMember(name, { headers: { 'X-API-Key': tenant.adminToken } })).status).toBe(
+      memberRoute(name).ok,
+    );
+  });
+
+  // Which role may do what: approvers decide approvals, developers manage agent keys, admins do both and
+  // manage members.
+  const allowed: Record<string, readonly ('admin' | 'developer' | 'approver')[]> = {
+    'POST /v1/keys': ['admin', 'developer'],
+    'GET /v1/keys': ['admin', 'developer', 'approver'],
+    'DELETE /v1/keys/:id': ['admin', 'developer'],
+    'POST /v1/members': ['admin'],
+  };
+  const cases = names.flatMap((name) =>
+    (['admin', 'developer', 'approver'] as const).map((role) => [name, role] as const),
+  );
+
+  it.each(cases)('%s as %s', async (name, role) => {
+    const res = await hitMember(name, { key: tokens[role] });
+    if (allowed[name]?.includes(role)) expect(res.status).toBe(memberRoute(name).ok);
+    else expectError(res, 403, 'FORBIDDEN');
+  });
+
+  it('an approver refused key creation leaves no key behind', async () => {
+    const before = await call(gw, 'GET', '/v1/keys', { key: tenant.adminToken });
+    expectError(
+      await call(gw, 'POST', '/v1/keys', { key: tokens.approver, body: { agentId: 'sneaky' } }),
+      403,
+      'FORBIDDEN',
+    );
+    const after = await call(gw, 'GET', '/v1/keys', { key: tenant.adminToken });
+    expect(after.body.keys).toEqual(before.body.keys);
+  });
+
+  it("another workspace's admin cannot revoke this workspace's key (404) and the key keeps working", async () => {
+    const id = await freshKeyId();
+    expectError(await call(gw, 'DELETE', `/v1/keys/${id}`, { key: other.adminToken }), 404, 'NOT_FOUND');
+    const listed = await call(gw, 'GET', '/v1/keys', { key: tenant.adminToken });
+    const key = (listed.body.keys as { id: string; revokedAt: string | null }[]).find((k) => k.id === id);
+    expect(key?.revokedAt).toBeNull();
+  });
+});
+
+describe('operator routes', () => {
+  const operatorRoutes: Record<
+    string,
+    { method: 'GET' | 'POST'; path: string; body?: () => unknown; ok: number }
+  > = {
+    'POST /v1/admin/workspaces': {
+      method: 'POST',
+      path: '/v1/admin/workspaces',
+      body: () => ({ name: 'Ops', adminEmail: 'ops@ops.test' }),
+      ok: 201,
+    },
+    'POST /v1/admin/businesses': {
+      method: 'POST',
+      path: '/v1/admin/businesses',
+      body: () => ({
+        name: `Biz ${randomBytes(4).toString('hex')}`,
+        category: 'demo',
+        adapter: { type: 'echo' },
+      }),
+      ok: 201,
+    },
+    'GET /v1/admin/businesses': { method: 'GET', path: '/v1/admin/businesses', ok: 200 },
+  };
+  const names = Object.keys(operatorRoutes);
+  const hitOperator = (
+    name: string,
+    auth: { key?: string; headers?: Record<string, string> } = {},
+    on = gw,
+  ) => {
+    const r = operatorRoutes[name];
+    if (!r) throw new Error(`no route ${name}`);
+    return call(on, r.method, r.path, { ...auth, body: r.body?.() });
+  };
+
+  it.each(names)('%s answers the operator token', async (name) => {
+    expect((await hitOperator(name, { key: ADMIN_TOKEN })).status).toBe(operatorRoutes[name]?.ok);
+  });
+
+  it.each(names)('%s without a token is 401 UNAUTHORIZED', async (name) => {
+    expectError(await hitOperator(name), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(names)('%s with a wrong token is 401', async (name) => {
+    expectError(await hitOperator(name, { key: `${ADMIN_TOKEN}x` }), 401, 'UNAUTHORIZED');
+    expectError(await hitOperator(name, { key: ADMIN_TOKEN.slice(0, -1) }), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(names)('%s refuses a workspace admin token (401)', async (name) => {
+    expectError(await hitOperator(name, { key: tenant.adminToken }), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(names)('%s refuses an agent key (401)', async (name) => {
+    expectError(await hitOperator(name, { key: tenant.agentKey }), 401, 'UNAUTHORIZED');
+  });
+
+  describe('with WARDEN_ADMIN_TOKEN unset', () => {
+    let closed: TestGateway;
+    beforeAll(async () => {
+      closed = await startTestGateway({ env: { WARDEN_ADMIN_TOKEN: '' } });
+    });
+    afterAll(async () => {
+      await closed.dispose();
+    });
+
+    it.each(names)('%s is closed to every token', async (name) => {
+      expectError(await hitOperator(name, {}, closed), 401, 'UNAUTHORIZED');
+      expectError(await hitOperator(name, { key: ADMIN_TOKEN }, closed), 401, 'UNAUTHORIZED');
+      expectError(
+        await hitOperator(name, { headers: { Authorization: 'Bearer ' } }, closed),
+        401,
+        'UNAUTHORIZED',
+      );
+    });
+  });
+});
