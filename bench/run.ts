@@ -12,8 +12,15 @@ import {
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import postgres from 'postgres';
 import { ledgerCounts } from './lib/ledger.ts';
-import { autocannonLoad, type LoadResult, type LoadSettings, workerLoad } from './lib/load.ts';
+import {
+  autocannonLoad,
+  type HttpTarget,
+  type LoadResult,
+  type LoadSettings,
+  workerLoad,
+} from './lib/load.ts';
 import { cpuProfilesIn, type ProfileSummary, summariseCpuProfile } from './lib/profile.ts';
 import { type ServerHandle, startServer } from './lib/spawn.ts';
 import { fmt, formatTable } from './lib/table.ts';
@@ -230,6 +237,125 @@ function gatewayScenario(options: {
   };
 }
 
+/** The PostgreSQL server for the postgres scenarios (CI's by default). */
+const BENCH_POSTGRES_URL =
+  process.env.BENCH_POSTGRES_URL ||
+  process.env.TEST_POSTGRES_URL ||
+  'postgres://postgres@127.0.0.1:5432/test';
+
+/** Half the connections to each of two gateways at once; rates and counts add up. */
+async function splitLoad(urls: [string, string], target: Omit<HttpTarget, 'url'>, settings: LoadSettings) {
+  const half = { ...settings, connections: Math.max(1, Math.round(settings.connections / 2)) };
+  const [a, b] = await Promise.all(urls.map((url) => autocannonLoad({ ...target, url }, half)));
+  return combineLoads(a as LoadResult, b as LoadResult);
+}
+
+function combineLoads(a: LoadResult, b: LoadResult): LoadResult {
+  const total = a.total + b.total;
+  const statusCodes: Record<string, number> = { ...a.statusCodes };
+  for (const [code, n] of Object.entries(b.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  return {
+    rate: a.rate + b.rate,
+    // Two histograms cannot be merged from their percentiles: p50 weighted by volume, p99 the worse one.
+    p50Ms: total > 0 ? (a.p50Ms * a.total + b.p50Ms * b.total) / total : 0,
+    p99Ms: Math.max(a.p99Ms, b.p99Ms),
+    total,
+    non2xx: a.non2xx + b.non2xx,
+    errors: a.errors + b.errors,
+    mismatches: a.mismatches + b.mismatches,
+    statusCodes,
+    failures: [...a.failures, ...b.failures].slice(0, MAX_FAILURES_SHOWN),
+    okRequestsIncludingWarmup: a.okRequestsIncludingWarmup + b.okRequestsIncludingWarmup,
+  };
+}
+const MAX_FAILURES_SHOWN = 5;
+
+/**
+ * Open-mode execute on PostgreSQL (issue 5), in a schema of its own dropped afterwards: one gateway,
+ * or two replicas sharing the database with the load split between them. The ledger is counted in
+ * the database after the gateways stopped and compared with the 2xx answers.
+ */
+function postgresOpenScenario(replicas: 1 | 2): Scenario {
+  const id = replicas === 1 ? 'gateway-open-pg' : 'gateway-open-pg-2';
+  return {
+    id,
+    label: `gateway execute (open, PostgreSQL, ${replicas} ${replicas === 1 ? 'replica' : 'replicas'})`,
+    unit: 'req/s',
+    async run(ctx) {
+      const schema = `warden_bench_${process.pid}_${replicas}`;
+      const url = new URL(BENCH_POSTGRES_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const databaseUrl = url.toString();
+      const admin = postgres(BENCH_POSTGRES_URL, { max: 1, connect_timeout: 5, onnotice: () => {} });
+      try {
+        await admin.unsafe(`drop schema if exists "${schema}" cascade`);
+      } catch (error) {
+        await admin.end({ timeout: 1 });
+        throw new Error(
+          `PostgreSQL is unreachable at ${BENCH_POSTGRES_URL} (${error instanceof Error ? error.message : String(error)}); ` +
+            'set BENCH_POSTGRES_URL, or leave the postgres scenarios out with BENCH_ONLY',
+        );
+      }
+      let okExecutes = 0;
+      const env = { AGENR_EXECUTE_POLICY: 'open' };
+      const driver: GatewayDriver = async (gateway, key, settings) => {
+        const target = {
+          path: '/agp/execute',
+          headers: { authorization: `Bearer ${key}` },
+          body: AGENT_BODY,
+          expectBodyIncludes: SUCCEEDED,
+        };
+        if (replicas === 1) {
+          const load = await autocannonLoad({ ...target, url: gateway.url }, settings);
+          okExecutes = load.okRequestsIncludingWarmup;
+          return { load, okExecutes };
+        }
+        const second = await startServer('replica', {
+          env: {
+            NODE_ENV: 'production',
+            EGRESS_ALLOW_PRIVATE: 'true',
+            HOST: '127.0.0.1',
+            PORT: '0',
+            LOG_LEVEL: GATEWAY_LOG_LEVEL,
+            DATABASE_URL: databaseUrl,
+            ...env,
+          },
+        });
+        try {
+          const load = await splitLoad([gateway.url, second.url], target, settings);
+          okExecutes = load.okRequestsIncludingWarmup;
+          return { load, okExecutes };
+        } finally {
+          await second.stop();
+        }
+      };
+      try {
+        const run = await gatewayScenario({ id, label: '', env, driver, databaseUrl: () => databaseUrl }).run(
+          ctx,
+        );
+        const rows = await admin.unsafe(
+          `select status, count(*)::int as n from "${schema}".transactions group by status`,
+        );
+        const ledger: Record<string, number> = {};
+        for (const row of rows) ledger[String(row.status)] = Number(row.n);
+        const succeeded = ledger.succeeded ?? 0;
+        run.notes.push(
+          `ledger (after exit): ${fmt.int(succeeded)} succeeded transactions; client saw ${fmt.int(okExecutes)} 2xx executes (warm-up included)` +
+            (succeeded < okExecutes ? '  <-- FEWER ROWS THAN 2xx ANSWERS' : ''),
+        );
+        if (succeeded < okExecutes) run.load.errors++;
+        if (replicas === 2)
+          run.notes.push('two gateway processes, half the connections each; p50 weighted, p99 the worse');
+        run.data = { ...run.data, replicas, ledger, okExecutesSeenByClient: okExecutes };
+        return run;
+      } finally {
+        await admin.unsafe(`drop schema if exists "${schema}" cascade`).catch(() => {});
+        await admin.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   direct,
   bareProxy,
@@ -246,6 +372,8 @@ const SCENARIOS: Scenario[] = [
     env: { AGENR_EXECUTE_POLICY: 'confirm' },
     driver: confirmPairsDriver,
   }),
+  postgresOpenScenario(1),
+  postgresOpenScenario(2),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -362,6 +490,11 @@ async function main(): Promise<void> {
 
   for (const r of reports) if (r.profile) printProfile(r.label, r.profile);
 
+  // PostgreSQL against the SQLite file, open execute, same run and machine (issue 5).
+  const sqliteOpen = reports.find((r) => r.id === 'gateway-open')?.rate;
+  const onPostgres = reports.filter((r) => r.id.startsWith('gateway-open-pg'));
+  for (const r of onPostgres) r.data = { ...r.data, vsSqliteOpen: sqliteOpen ? r.rate / sqliteOpen : null };
+
   console.log();
   console.log(
     formatTable(
@@ -384,6 +517,16 @@ async function main(): Promise<void> {
       ' on 2 cores the load generator shares the CPUs with the servers, so every figure is for this machine only)',
   );
 
+  if (onPostgres.length > 0) {
+    console.log(
+      `\nopen execute on PostgreSQL vs the SQLite file (same run): ${onPostgres
+        .map(
+          (r) =>
+            `${r.label.replace('gateway execute (open, PostgreSQL, ', '').replace(')', '')} ${fmt.ratio(sqliteOpen ? r.rate / sqliteOpen : null)}`,
+        )
+        .join(', ')}`,
+    );
+  }
   const policyEvaluator =
     only.size === 0 || only.has('policy-evaluator')
       ? await policyEvaluatorFigure()

@@ -12,24 +12,31 @@ import { startDeadlineJob } from './jobs/deadlines.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { type Job, startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
+import { drainBody } from './middleware/drain-body/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
+import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
+import { registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import type { Services } from './services/context.ts';
-import { noOtp } from './services/otp-verifier.ts';
+import { createKeyring } from './services/links.ts';
+import { createOtpService } from './services/otp.ts';
 import { PolicyCache } from './services/policy-cache.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** A webhook receiver gets at most this long to connect and answer (then the delivery is retried). */
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface GatewayOptions {
   config: Config;
@@ -45,6 +52,8 @@ export interface Gateway {
   app: Hono<GatewayEnv>;
   services: Services;
   health: HealthState;
+  /** The outbox's senders and the mailer; tests with `jobs: false` drive `deliverDue` with them. */
+  notify: { senders: Senders; mailer: Mailer };
   close(): Promise<void>;
 }
 
@@ -71,7 +80,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const health: HealthState = { accepting: true };
 
+  // Approvals: email, webhooks (their own egress-checked pool, shorter timeouts), codes, links.
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
+  const webhookDispatcher = createAdapterDispatcher({
+    timeoutMs: Math.min(config.adapterTimeoutMs, WEBHOOK_TIMEOUT_MS),
+    allowPrivate: config.egressAllowPrivate,
+  });
+  const senders = createSenders({ ctx: services, mailer, dispatcher: webhookDispatcher });
+  const keyring = createKeyring(config.secretsKey);
+  const otp = createOtpService({ ctx: services, mailer, key: keyring.otp });
+
   const app = new Hono<GatewayEnv>();
+  // First, so it sees every answer: reads bodies an early refusal left unread (keep-alive stays usable).
+  app.use(drainBody());
   app.use(requestId());
   app.use(wideLog({ logger }));
   app.use(
@@ -92,24 +113,34 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerPolicyRoutes(app, services);
   registerTransactionRoutes(app, services);
   registerAuditRoutes(app, services);
-  registerApprovalRoutes(app, services, noOtp);
+  registerApprovalRoutes(app, services, otp);
+  registerWebhookRoutes(app, services);
+  registerApprovePage(app, services, { otp, csrfKey: keyring.csrf });
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 
   const jobs: Job[] =
     options.jobs === false
       ? []
-      : [startSweeper(services), startReleaseJob(services), startDeadlineJob(services)];
+      : [
+          startSweeper(services),
+          startReleaseJob(services),
+          startDeadlineJob(services),
+          startOutboxJob(services, senders),
+        ];
 
   return {
     app,
     services,
     health,
+    notify: { senders, mailer },
     async close() {
       health.accepting = false;
       await Promise.all(jobs.map((job) => job.stop()));
       await adapters.close();
       await dispatcher.close();
+      await webhookDispatcher.close();
+      mailer.close();
       if (!options.store) await store.close();
     },
   };

@@ -4,7 +4,7 @@ import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals.ts';
 import type { Services } from '../services/context.ts';
-import type { OtpVerifier } from '../services/otp-verifier.ts';
+import type { OtpService } from '../services/otp.ts';
 import { parseBody, parseQuery } from './validate.ts';
 
 const listQuery = z
@@ -25,7 +25,7 @@ const approveBody = z
 const rejectBody = z.object({ reason: z.string().max(1000).optional() }).strict();
 
 /** Approvals API (DESIGN §5) for members; magic links and the page are in routes/approve-page. */
-export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp: OtpVerifier): void {
+export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp: OtpService): void {
   const members = memberAuth({ store: ctx.store });
 
   app.get('/v1/approvals', members, async (c) => {
@@ -49,14 +49,13 @@ export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp
     const body = await parseBody(c, approveBody.optional().default({}));
     const member = c.var.member;
     const approvalId = c.req.param('id');
-    const otpVerified = body.otp
-      ? await otp.verify({
-          workspaceId: member.workspaceId,
-          approvalId,
-          memberId: member.memberId,
-          code: body.otp,
-        })
-      : false;
+    // Critical stages: the code is checked first, and a failure says why (wrong, expired, locked).
+    const otpVerified = await otp.confirm({
+      workspaceId: member.workspaceId,
+      approvalId,
+      member,
+      code: body.otp,
+    });
     const { approval, transaction } = await decideApproval({
       ctx,
       input: {
@@ -70,6 +69,17 @@ export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp
       },
     });
     return c.json(viewApproval(approval, transaction));
+  });
+
+  // Critical tier: emails a 6-digit code to the calling member for the active stage.
+  app.post('/v1/approvals/:id/otp', members, async (c) => {
+    const member = c.var.member;
+    const { expiresAt } = await otp.send({
+      workspaceId: member.workspaceId,
+      approvalId: c.req.param('id'),
+      member,
+    });
+    return c.json({ sent: true, email: member.email, expiresAt: new Date(expiresAt).toISOString() }, 202);
   });
 
   app.post('/v1/approvals/:id/reject', members, async (c) => {

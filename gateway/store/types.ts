@@ -345,6 +345,14 @@ export interface Store extends ApprovalStore {
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first; `before` is an event id to continue after. */
   listAuditEvents(workspaceId: string, options: { limit: number; before?: string }): Promise<AuditEvent[]>;
+
+  /**
+   * Counts one request against `key` in the window starting at `windowStart` (epoch ms) and answers
+   * the count including it: one upsert, so concurrent requests and replicas never lose a count.
+   */
+  countRequest(key: string, windowStart: number): Promise<number>;
+  /** Background sweep: counters of windows that started before `before`. */
+  sweepRateCounters(before: number): Promise<number>;
 }
 
 // ── approvals (DESIGN §5, §6) ────────────────────────────────────────────────
@@ -470,4 +478,56 @@ export interface ApprovalStore {
   /** A failed attempt: retried at `retryAt`, or failed for good when it is null. */
   failOutbox(id: string, error: string, now: number, retryAt: number | null): Promise<void>;
   listOutbox(targetId: string, limit: number): Promise<OutboxItem[]>;
+
+  // ── magic links and one-time codes (DESIGN §5) ──
+  /** A webhook by id, deleted ones included (their `deletedAt` set). */
+  getWebhook(id: string): Promise<Webhook | undefined>;
+  getMember(workspaceId: string, id: string): Promise<Member | undefined>;
+  insertApprovalLink(link: ApprovalLink): Promise<void>;
+  findApprovalLink(tokenHash: string): Promise<ApprovalLink | undefined>;
+  /**
+   * Stores a new code for a member's stage, replacing an earlier one but keeping its attempt count.
+   * False (nothing stored) when the step is locked: `maxAttempts` tries were already used.
+   */
+  issueOtp(otp: OtpIssue, maxAttempts: number): Promise<boolean>;
+  /**
+   * Takes one try, in one conditional update: counts it and answers the stored hash, but only while
+   * the code is unused, unexpired at `now` and fewer than `maxAttempts` tries were taken; else undefined.
+   */
+  attemptOtp(key: OtpKey, now: number, maxAttempts: number): Promise<{ codeHash: string } | undefined>;
+  /** Marks the code used if it is still the one with `codeHash` and unused: true for one caller only. */
+  consumeOtp(key: OtpKey, codeHash: string, now: number): Promise<boolean>;
+  /** The attempt state of a member's step, for messages (tries left, locked). */
+  getOtpState(key: OtpKey): Promise<OtpState | undefined>;
+}
+
+/** A personal magic link for one member and one stage; only the token's SHA-256 is stored. */
+export interface ApprovalLink {
+  tokenHash: string;
+  approvalId: string;
+  position: number;
+  memberId: string;
+  workspaceId: string;
+  createdAt: number;
+  /** The stage deadline. */
+  expiresAt: number;
+}
+
+export interface OtpKey {
+  approvalId: string;
+  position: number;
+  memberId: string;
+}
+
+export interface OtpIssue extends OtpKey {
+  workspaceId: string;
+  codeHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface OtpState {
+  attempts: number;
+  expiresAt: number;
+  usedAt: number | null;
 }

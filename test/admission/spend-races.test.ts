@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
@@ -12,8 +13,8 @@ import {
   type Upstream,
 } from '../support/harness.ts';
 
-// Admission is atomic: no burst can spend past a limit (DESIGN §6, §8), on the real SQLite file.
-describe('spend limits under concurrency', () => {
+// Admission is atomic: no burst can spend past a limit (DESIGN §6, §8), on every dialect's real store.
+describe.each(DIALECTS)('spend limits under concurrency (%s)', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
   let tenant: Tenant;
@@ -28,7 +29,7 @@ describe('spend limits under concurrency', () => {
         res.end(JSON.stringify({ status: 'succeeded', data: {} }));
       }, 20);
     });
-    gw = await startTestGateway({ realClock: true });
+    gw = await startTestGateway({ realClock: true, dialect });
     tenant = await createTenant(gw);
     await registerHttpBusiness(gw, upstream.url, 'shop', 'retail');
     await registerHttpBusiness(gw, upstream.url, 'fancy', 'luxury');

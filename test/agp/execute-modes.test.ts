@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   addAgentKey,
   call,
@@ -31,7 +32,11 @@ const overCeiling = (n: number) => ({
   code: 'AMOUNT_LIMIT_EXCEEDED',
 });
 
-describe.each(['confirm', 'strict'] as const)('execute mode %s', (mode) => {
+const MODES_BY_DIALECT = DIALECTS.flatMap((dialect) =>
+  (['confirm', 'strict'] as const).map((mode) => [mode, dialect] as const),
+);
+
+describe.each(MODES_BY_DIALECT)('execute mode %s on %s', (mode, dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
   let tenant: Tenant;
@@ -40,7 +45,10 @@ describe.each(['confirm', 'strict'] as const)('execute mode %s', (mode) => {
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    gw = await startTestGateway({ env: { AGENR_EXECUTE_POLICY: mode, AGENR_MAX_EXECUTE_AMOUNT: '100' } });
+    gw = await startTestGateway({
+      env: { AGENR_EXECUTE_POLICY: mode, AGENR_MAX_EXECUTE_AMOUNT: '100' },
+      dialect,
+    });
     tenant = await createTenant(gw);
     shop = (await registerHttpBusiness(gw, upstream.url)).id;
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   addAgentKey,
   call,
@@ -11,7 +12,7 @@ import {
   type Upstream,
 } from '../support/harness.ts';
 
-describe('Idempotency-Key (DESIGN §4)', () => {
+describe.each(DIALECTS)('Idempotency-Key (DESIGN §4) on %s', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
   let tenant: Tenant;
@@ -29,7 +30,7 @@ describe('Idempotency-Key (DESIGN §4)', () => {
         }),
       );
     });
-    gw = await startTestGateway({ env: { AGENR_EXECUTE_POLICY: 'confirm' } });
+    gw = await startTestGateway({ env: { AGENR_EXECUTE_POLICY: 'confirm' }, dialect });
     tenant = await createTenant(gw);
     shop = (await registerHttpBusiness(gw, upstream.url)).id;
   });

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
@@ -12,9 +13,9 @@ import {
   type Upstream,
 } from '../support/harness.ts';
 
-// Races over real sockets against the real SQLite file store: the invariants must hold however the
+// Races over real sockets against the real store of each dialect: the invariants must hold however the
 // requests interleave (DESIGN §8).
-describe('races on the SQLite file store', () => {
+describe.each(DIALECTS)('races on the %s store', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
   let tenant: Tenant;
@@ -29,7 +30,7 @@ describe('races on the SQLite file store', () => {
         res.end(JSON.stringify({ status: 'succeeded', data: { ok: true } }));
       }, 50);
     });
-    gw = await startTestGateway({ env: { AGENR_EXECUTE_POLICY: 'confirm' }, realClock: true });
+    gw = await startTestGateway({ env: { AGENR_EXECUTE_POLICY: 'confirm' }, realClock: true, dialect });
     tenant = await createTenant(gw);
     shop = (await registerHttpBusiness(gw, upstream.url)).id;
     server = await listen(gw);

@@ -9,8 +9,9 @@ import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { registerBusiness } from '../../gateway/services/businesses.ts';
 import { createAgentKey } from '../../gateway/services/keys.ts';
 import { createWorkspace } from '../../gateway/services/workspaces.ts';
-import { openSqliteStore } from '../../gateway/store/sqlite/index.ts';
+import { openStore } from '../../gateway/store/open.ts';
 import type { Scope, Store } from '../../gateway/store/types.ts';
+import { type Dialect, openTestStore } from './dialects.ts';
 
 export const ADMIN_TOKEN = 'operator-token-for-tests-0123456789';
 
@@ -37,12 +38,15 @@ export interface TestGatewayOptions {
   store?: Store;
   databaseUrl?: string;
   realClock?: boolean;
+  /** The dialect of the fresh database (default sqlite); not used with `store` or `databaseUrl`. */
+  dialect?: Dialect;
 }
 
-/** A gateway on a fresh SQLite file with a manual clock. */
+/** A gateway on a fresh database (a SQLite file unless `dialect` says otherwise) with a manual clock. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const temp = options.databaseUrl || options.store ? undefined : tempDatabaseUrl();
-  const databaseUrl = options.databaseUrl ?? temp?.url ?? 'file:unused';
+  const fresh =
+    options.databaseUrl || options.store ? undefined : await openTestStore(options.dialect ?? 'sqlite');
+  const databaseUrl = options.databaseUrl ?? fresh?.url ?? 'file:unused';
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -50,7 +54,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DATABASE_URL: databaseUrl,
     ...options.env,
   });
-  const store = options.store ?? (await openSqliteStore({ url: databaseUrl }));
+  const store = options.store ?? fresh?.store ?? (await openStore(databaseUrl));
   const now = {
     value: Date.parse('2026-11-24T12:00:00Z'),
     advance(ms: number) {
@@ -70,8 +74,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     url: 'http://gateway.test',
     async dispose() {
       await gateway.close();
-      if (!options.store) await store.close();
-      temp?.cleanup();
+      if (fresh) await fresh.dispose();
+      else if (!options.store) await store.close();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import type { GatewayEnv } from '../../env.ts';
 import { GatewayError } from '../../errors.ts';
 import { agentAuth } from '../../middleware/auth/index.ts';
+import { rateLimit } from '../../middleware/rate-limit/index.ts';
 import { listBusinesses } from '../../services/businesses.ts';
 import type { Services } from '../../services/context.ts';
 import { executeRequest } from '../../services/execute.ts';
@@ -14,8 +15,10 @@ import { businessesQuery, discoverBody, idempotencyKeySchema, operationBody } fr
 /** The agent API (DESIGN §4): parse, call the service, map the answer. */
 export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
   const auth = (scope?: 'discover' | 'query' | 'execute') => agentAuth({ store: ctx.store, scope });
+  // After auth: counted per agent key in the store, shared by every replica (RATE_LIMIT_PER_MINUTE).
+  const limited = rateLimit({ store: ctx.store, limit: ctx.config.rateLimitPerMinute, clock: ctx.clock });
 
-  app.post('/agp/discover', auth('discover'), async (c) => {
+  app.post('/agp/discover', auth('discover'), limited, async (c) => {
     const body = await parseBody(c, discoverBody);
     c.var.log.businessId = body.businessId;
     const result = await discover({
@@ -32,7 +35,7 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     return c.json({ transactionId: result.transactionId, status: result.status, data: result.data });
   });
 
-  app.post('/agp/query', auth('query'), async (c) => {
+  app.post('/agp/query', auth('query'), limited, async (c) => {
     const body = await parseBody(c, operationBody);
     c.var.log.businessId = body.businessId;
     const result = await query({
@@ -44,13 +47,13 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     return c.json({ transactionId: result.transactionId, status: result.status, data: result.data });
   });
 
-  app.post('/agp/execute/prepare', auth('execute'), async (c) => {
+  app.post('/agp/execute/prepare', auth('execute'), limited, async (c) => {
     const body = await parseBody(c, operationBody);
     c.var.log.businessId = body.businessId;
     return c.json(await prepareExecute({ ctx, agent: c.var.agent, input: body }));
   });
 
-  app.post('/agp/execute', auth('execute'), async (c) => {
+  app.post('/agp/execute', auth('execute'), limited, async (c) => {
     const idempotencyKey = c.req.header('Idempotency-Key');
     if (idempotencyKey !== undefined && !idempotencyKeySchema.safeParse(idempotencyKey).success) {
       throw new GatewayError('VALIDATION_ERROR', 'Idempotency-Key must be 1 to 255 characters.');
@@ -88,7 +91,7 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     return c.json(answer.response.body as Record<string, unknown>, answer.response.status as 200);
   });
 
-  app.get('/agp/status/:transactionId', auth(), async (c) => {
+  app.get('/agp/status/:transactionId', auth(), limited, async (c) => {
     return c.json(
       await getTransactionStatus({
         ctx,
@@ -98,7 +101,7 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     );
   });
 
-  app.get('/agp/businesses', auth(), async (c) => {
+  app.get('/agp/businesses', auth(), limited, async (c) => {
     const filter = parseQuery(c, businessesQuery);
     return c.json({ businesses: await listBusinesses({ ctx, filter }) });
   });

@@ -287,3 +287,57 @@ export const webhooks = sqliteTable(
   },
   (t) => [index('webhooks_ws').on(t.workspaceId)],
 );
+
+/**
+ * Requests per agent key per minute (RATE_LIMIT_PER_MINUTE): one counter row per key and minute,
+ * bumped by one upsert, so every process sharing the database counts against the same number.
+ */
+export const rateCounters = sqliteTable(
+  'rate_counters',
+  {
+    key: text('key').notNull(),
+    windowStart: integer('window_start').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] }), index('rate_counters_window').on(t.windowStart)],
+);
+
+/**
+ * Personal magic links (DESIGN §5): one per member and stage, made when the email is sent. Only the
+ * token's hash is kept; a link is alive while its approval is pending, its stage is the active one
+ * and `expires_at` (the stage deadline) has not passed; that is checked when it is used.
+ */
+export const approvalLinks = sqliteTable(
+  'approval_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    approvalId: text('approval_id').notNull(),
+    position: integer('position').notNull(),
+    memberId: text('member_id').notNull(),
+    workspaceId: text('workspace_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('approval_links_approval').on(t.approvalId, t.memberId)],
+);
+
+/**
+ * One-time codes for critical-tier stages (DESIGN §5: 6 digits, 10 minutes, 5 tries): one row per
+ * member and stage. A new code replaces the old one but keeps `attempts`, so the five tries are per
+ * step, not per code; at five the step is locked for that member.
+ */
+export const approvalOtps = sqliteTable(
+  'approval_otps',
+  {
+    approvalId: text('approval_id').notNull(),
+    position: integer('position').notNull(),
+    memberId: text('member_id').notNull(),
+    workspaceId: text('workspace_id').notNull(),
+    codeHash: text('code_hash').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [primaryKey({ columns: [t.approvalId, t.position, t.memberId] })],
+);

@@ -1,0 +1,124 @@
+import type { Services } from '../services/context.ts';
+import type { OutboxItem } from '../store/types.ts';
+
+/** A delivery that can never succeed (unknown template, webhook deleted): failed at once, no retry. */
+export class PermanentDeliveryError extends Error {
+  override readonly name = 'PermanentDeliveryError';
+}
+
+/** One function per outbox kind; each resolves when delivered and throws when it should be retried. */
+export interface Senders {
+  email(item: OutboxItem): Promise<void>;
+  webhook(item: OutboxItem): Promise<void>;
+}
+
+export interface OutboxOptions {
+  /** Items claimed per round. */
+  batch?: number;
+  /** How long a claimed item is hidden from others; a crash mid-delivery re-delivers after it. */
+  leaseMs?: number;
+  /** Attempts in all, the first included; after the last failure the item is failed for good. */
+  maxAttempts?: number;
+  /** The first retry waits this long; each next one twice as long. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export const OUTBOX_DEFAULTS = {
+  batch: 20,
+  leaseMs: 60_000,
+  maxAttempts: 8,
+  baseDelayMs: 1_000,
+  maxDelayMs: 10 * 60_000,
+} as const satisfies Required<OutboxOptions>;
+
+/** When attempt `attempts + 1` failed: the next try, or null when there is none left. */
+export function nextAttemptAt(
+  attempts: number,
+  now: number,
+  options: Pick<OutboxOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'> = {},
+): number | null {
+  const maxAttempts = options.maxAttempts ?? OUTBOX_DEFAULTS.maxAttempts;
+  const base = options.baseDelayMs ?? OUTBOX_DEFAULTS.baseDelayMs;
+  const cap = options.maxDelayMs ?? OUTBOX_DEFAULTS.maxDelayMs;
+  if (attempts + 1 >= maxAttempts) return null;
+  return now + Math.min(base * 2 ** attempts, cap);
+}
+
+export interface DeliveryRound {
+  delivered: number;
+  retrying: number;
+  failed: number;
+}
+
+/**
+ * One round of the durable outbox (DESIGN §2, §5): claims the due items (one conditional update
+ * moves their next attempt a lease ahead, so no other process takes them), delivers them in
+ * parallel, and records each outcome: delivered, retried with exponential backoff, or failed for
+ * good after the last attempt. Everything lives in the database, so nothing is lost in a restart.
+ */
+export async function deliverDue(
+  ctx: Services,
+  senders: Senders,
+  options: OutboxOptions = {},
+): Promise<DeliveryRound> {
+  const now = ctx.clock();
+  const items = await ctx.store.claimOutbox(
+    now,
+    options.batch ?? OUTBOX_DEFAULTS.batch,
+    options.leaseMs ?? OUTBOX_DEFAULTS.leaseMs,
+  );
+  const round: DeliveryRound = { delivered: 0, retrying: 0, failed: 0 };
+  await Promise.all(
+    items.map(async (item) => {
+      try {
+        await (item.kind === 'email' ? senders.email(item) : senders.webhook(item));
+        await ctx.store.completeOutbox(item.id, ctx.clock());
+        round.delivered += 1;
+      } catch (error) {
+        const at = ctx.clock();
+        const message = error instanceof Error ? error.message || error.name : String(error);
+        const retryAt =
+          error instanceof PermanentDeliveryError ? null : nextAttemptAt(item.attempts, at, options);
+        await ctx.store.failOutbox(item.id, message, at, retryAt);
+        if (retryAt === null) round.failed += 1;
+        else round.retrying += 1;
+        ctx.logger[retryAt === null ? 'warn' : 'info'](
+          { outboxId: item.id, kind: item.kind, attempt: item.attempts + 1, error: message, retryAt },
+          retryAt === null ? 'delivery failed for good' : 'delivery failed; will retry',
+        );
+      }
+    }),
+  );
+  return round;
+}
+
+export interface OutboxJob {
+  stop(): Promise<void>;
+}
+
+/** The in-process worker: a round every `everyMs`, more at once while full batches keep coming. */
+export function startOutboxJob(
+  ctx: Services,
+  senders: Senders,
+  options: OutboxOptions & { everyMs?: number } = {},
+): OutboxJob {
+  const batch = options.batch ?? OUTBOX_DEFAULTS.batch;
+  const drain = async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const done = await deliverDue(ctx, senders, options);
+      if (done.delivered + done.retrying + done.failed < batch) return;
+    }
+  };
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(drain).catch((err) => ctx.logger.error({ err }, 'outbox delivery failed'));
+  }, options.everyMs ?? 1000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,242 @@
+import type { Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { GatewayEnv } from '../../env.ts';
+import { GatewayError } from '../../errors.ts';
+import type { Services } from '../../services/context.ts';
+import {
+  type ActiveLink,
+  checkCsrf,
+  csrfToken,
+  type DeadLink,
+  decideByLink,
+  resolveLink,
+} from '../../services/links.ts';
+import type { OtpService } from '../../services/otp.ts';
+import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';
+
+export interface ApprovePageOptions {
+  otp: OtpService;
+  /** Keys the per-link CSRF field. */
+  csrfKey: Buffer;
+}
+
+const DATE = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+/** The page for a link that cannot be used, with its status: 404 unknown, 410 gone, 403 not allowed. */
+function deadPage(dead: DeadLink): { status: ContentfulStatusCode; title: string; message: string } {
+  switch (dead.state) {
+    case 'unknown':
+      return {
+        status: 404,
+        title: 'This link is not valid',
+        message:
+          'No approval request belongs to this link. Check that you copied the whole link from the email.',
+      };
+    case 'used':
+      return {
+        status: 410,
+        title: 'This link has already been used',
+        message: `You ${dead.decision === 'approve' ? 'approved' : 'rejected'} this request on ${DATE(dead.at)} UTC. The request is now ${dead.approval.status}.`,
+      };
+    case 'decided':
+      return {
+        status: 410,
+        title: 'This request has already been decided',
+        message: `The request is ${dead.approval.status}; nothing is waiting for you here any more.`,
+      };
+    case 'moved_on':
+      return {
+        status: 410,
+        title: 'This stage is no longer waiting',
+        message: `The stage this link was for has ended (the request is ${dead.approval.status}). If another stage needs you, you will get a new email.`,
+      };
+    case 'expired':
+      return {
+        status: 410,
+        title: 'This link has expired',
+        message: 'The deadline for this decision has passed. The request follows its policy on timeout.',
+      };
+    case 'not_allowed':
+      return {
+        status: 403,
+        title: 'You can no longer decide this request',
+        message: 'Your role in the workspace has changed since this link was sent.',
+      };
+  }
+}
+
+/**
+ * Refuses cross-site form posts (with the CSRF field as the main guard): an Origin, or else a
+ * Referer, when the browser sent one, must be this gateway's own (PUBLIC_BASE_URL or the request's).
+ */
+function sameOrigin(c: Context<GatewayEnv>, publicBaseUrl: string): boolean {
+  const allowed = new Set([new URL(publicBaseUrl).origin, new URL(c.req.url).origin]);
+  const origin = c.req.header('origin');
+  if (origin !== undefined) return allowed.has(origin);
+  const referer = c.req.header('referer');
+  if (referer === undefined) return true;
+  try {
+    return allowed.has(new URL(referer).origin);
+  } catch {
+    return false;
+  }
+}
+
+const field = (form: Record<string, unknown>, name: string): string | undefined => {
+  const value = form[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+/**
+ * The magic-link approval page (DESIGN §5): server-rendered HTML that works without JavaScript.
+ * `GET /approve/:token` shows what is being authorised; `POST …/decision` approves or rejects;
+ * `POST …/otp` emails a one-time code for critical stages. Every refusal is a readable page.
+ */
+export function registerApprovePage(app: Hono<GatewayEnv>, ctx: Services, options: ApprovePageOptions): void {
+  const { otp, csrfKey } = options;
+
+  const secure = async (c: Context<GatewayEnv>, next: () => Promise<void>) => {
+    await next();
+    // The token is in the URL: never cached, never sent to another site, never framed.
+    c.header('Cache-Control', 'no-store');
+    c.header('Referrer-Policy', 'same-origin');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+  };
+  app.use('/approve/*', secure);
+
+  const message = (c: Context<GatewayEnv>, status: ContentfulStatusCode, title: string, text: string) =>
+    c.html(<MessagePage title={title} message={text} />, status);
+
+  const page = (
+    c: Context<GatewayEnv>,
+    active: ActiveLink,
+    token: string,
+    extra: { error?: string; info?: string; status?: ContentfulStatusCode } = {},
+  ) =>
+    c.html(
+      <ApprovalPage
+        active={active}
+        token={token}
+        csrf={csrfToken(csrfKey, active.link)}
+        error={extra.error}
+        info={extra.info}
+      />,
+      extra.status ?? 200,
+    );
+
+  /** Resolves the link for a POST and checks origin and CSRF; a Response when it must stop. */
+  const guard = async (c: Context<GatewayEnv>, token: string) => {
+    if (!sameOrigin(c, ctx.config.publicBaseUrl)) {
+      return message(c, 403, 'Request refused', 'This form was not sent from the approval page.');
+    }
+    const found = await resolveLink({ ctx, token });
+    if (found.state !== 'active') {
+      const dead = deadPage(found);
+      return message(c, dead.status, dead.title, dead.message);
+    }
+    const form = await c.req.parseBody();
+    if (!checkCsrf(csrfKey, found.link, field(form, 'csrf') ?? '')) {
+      return message(
+        c,
+        403,
+        'This form has expired',
+        'The page was open too long or did not come from this link. Open the link from your email again.',
+      );
+    }
+    return { active: found, form };
+  };
+
+  const failed = (c: Context<GatewayEnv>, error: unknown) => {
+    if (error instanceof GatewayError) return message(c, error.status, 'Not done', error.message);
+    ctx.logger.error({ err: error, requestId: c.get('requestId') }, 'approval page failed');
+    return message(c, 500, 'Something went wrong', 'Something went wrong on our side. Please try again.');
+  };
+
+  app.get('/approve/:token', async (c) => {
+    const token = c.req.param('token');
+    try {
+      const found = await resolveLink({ ctx, token });
+      if (found.state !== 'active') {
+        const dead = deadPage(found);
+        return message(c, dead.status, dead.title, dead.message);
+      }
+      const info =
+        c.req.query('otp') === 'sent'
+          ? `A one-time code was sent to ${found.member.email}. It is valid for 10 minutes.`
+          : undefined;
+      return page(c, found, token, { info });
+    } catch (error) {
+      return failed(c, error);
+    }
+  });
+
+  app.post('/approve/:token/decision', async (c) => {
+    const token = c.req.param('token');
+    try {
+      const checked = await guard(c, token);
+      if (checked instanceof Response) return checked;
+      const { active, form } = checked;
+      const decision = field(form, 'decision');
+      if (decision !== 'approve' && decision !== 'reject') {
+        return page(c, active, token, { error: 'Choose Approve or Reject.', status: 400 });
+      }
+      const reason = field(form, 'reason')?.trim().slice(0, 1000) || undefined;
+      const code = field(form, 'otp')?.replace(/\s+/g, '') || undefined;
+      try {
+        const { approval, transaction } = await decideByLink({ ctx, otp, active, decision, reason, code });
+        return c.html(<OutcomePage decision={decision} approval={approval} transaction={transaction} />);
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'FORBIDDEN') {
+          // A missing, wrong or locked code: the page again, saying why.
+          const again = await resolveLink({ ctx, token });
+          if (again.state === 'active') return page(c, again, token, { error: error.message, status: 403 });
+        }
+        if (error instanceof GatewayError && error.code === 'CONFLICT') {
+          const again = await resolveLink({ ctx, token });
+          if (again.state !== 'active') {
+            const dead = deadPage(again);
+            return message(c, dead.status, dead.title, dead.message);
+          }
+        }
+        throw error;
+      }
+    } catch (error) {
+      return failed(c, error);
+    }
+  });
+
+  app.post('/approve/:token/otp', async (c) => {
+    const token = c.req.param('token');
+    try {
+      const checked = await guard(c, token);
+      if (checked instanceof Response) return checked;
+      const { active } = checked;
+      try {
+        await otp.send({
+          workspaceId: active.link.workspaceId,
+          approvalId: active.link.approvalId,
+          member: { memberId: active.member.id, email: active.member.email, role: active.member.role },
+          position: active.link.position,
+        });
+      } catch (error) {
+        if (error instanceof GatewayError) {
+          return page(c, active, token, { error: error.message, status: error.status });
+        }
+        throw error;
+      }
+      // Post/redirect/get: reloading the page does not send another code.
+      return c.redirect(`/approve/${token}?otp=sent`, 303);
+    } catch (error) {
+      return failed(c, error);
+    }
+  });
+
+  app.all('/approve/*', (c) =>
+    message(c, 404, 'This link is not valid', 'No approval request belongs to this address.'),
+  );
+}

@@ -1,0 +1,161 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashSecret } from '../secrets.ts';
+import type { Approval, ApprovalLink, ApprovalStage, Business, Member, Transaction } from '../store/types.ts';
+import { decideApproval } from './approvals.ts';
+import type { Services } from './context.ts';
+import type { OtpService } from './otp.ts';
+
+/**
+ * Keys for what the gateway signs or hashes itself (CSRF fields, one-time codes). Derived from
+ * SECRETS_KEY, one per purpose; without it a random key per process (then a page opened before a
+ * restart must be reloaded, and codes issued before it are void; several replicas need SECRETS_KEY).
+ */
+export interface Keyring {
+  csrf: Buffer;
+  otp: Buffer;
+}
+
+export function createKeyring(secretsKey: string | undefined): Keyring {
+  const root = secretsKey ? Buffer.from(secretsKey, 'utf8') : randomBytes(32);
+  const derive = (purpose: string) => createHmac('sha256', root).update(`warden:${purpose}`).digest();
+  return { csrf: derive('approval-link-csrf'), otp: derive('approval-otp') };
+}
+
+const TOKEN_PREFIX = 'wal_';
+const TOKEN_SHAPE = /^wal_[A-Za-z0-9_-]{43}$/;
+
+/**
+ * A personal magic link for one member and one stage (DESIGN §5): 256 random bits, only the hash
+ * stored, valid until the stage deadline and only while that stage is the active one.
+ */
+export async function issueLink({
+  ctx,
+  workspaceId,
+  approvalId,
+  position,
+  memberId,
+  expiresAt,
+}: {
+  ctx: Services;
+  workspaceId: string;
+  approvalId: string;
+  position: number;
+  memberId: string;
+  expiresAt: number;
+}): Promise<{ token: string; url: string }> {
+  const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  await ctx.store.insertApprovalLink({
+    tokenHash: hashSecret(token),
+    approvalId,
+    position,
+    memberId,
+    workspaceId,
+    createdAt: ctx.clock(),
+    expiresAt,
+  });
+  return { token, url: `${ctx.config.publicBaseUrl}/approve/${token}` };
+}
+
+export interface ActiveLink {
+  state: 'active';
+  link: ApprovalLink;
+  approval: Approval;
+  stage: ApprovalStage;
+  transaction: Transaction;
+  business: Business | undefined;
+  member: Member;
+}
+
+/** Why a link cannot be used, each with its own page. */
+export type DeadLink =
+  | { state: 'unknown' }
+  | { state: 'used'; decision: 'approve' | 'reject'; at: number; approval: Approval }
+  | { state: 'decided'; approval: Approval }
+  | { state: 'moved_on'; approval: Approval }
+  | { state: 'expired'; approval: Approval }
+  | { state: 'not_allowed'; approval: Approval };
+
+/** Looks a link up and checks, at use, that it is still alive (decided, moved on and expired kill it). */
+export async function resolveLink({
+  ctx,
+  token,
+}: {
+  ctx: Services;
+  token: string;
+}): Promise<ActiveLink | DeadLink> {
+  if (!TOKEN_SHAPE.test(token)) return { state: 'unknown' };
+  const link = await ctx.store.findApprovalLink(hashSecret(token));
+  if (!link) return { state: 'unknown' };
+  const approval = await ctx.store.getApproval(link.workspaceId, link.approvalId);
+  if (!approval) return { state: 'unknown' };
+  const vote = approval.votes.find((v) => v.memberId === link.memberId);
+  if (vote) return { state: 'used', decision: vote.decision, at: vote.createdAt, approval };
+  if (approval.status !== 'pending') return { state: 'decided', approval };
+  const stage = approval.stages.find((s) => s.position === link.position);
+  if (stage?.status !== 'pending') return { state: 'moved_on', approval };
+  const now = ctx.clock();
+  if (now >= link.expiresAt || (stage.deadlineAt !== null && now >= stage.deadlineAt)) {
+    return { state: 'expired', approval };
+  }
+  const member = await ctx.store.getMember(link.workspaceId, link.memberId);
+  if (!member || member.role !== stage.role) return { state: 'not_allowed', approval };
+  const transaction = await ctx.store.getTransaction(link.workspaceId, approval.transactionId);
+  if (!transaction) return { state: 'unknown' };
+  const business = await ctx.store.getBusiness(transaction.businessId);
+  return { state: 'active', link, approval, stage, transaction, business, member };
+}
+
+/** The hidden form field that binds a decision POST to the page of this link (CSRF). */
+export function csrfToken(key: Buffer, link: ApprovalLink): string {
+  return createHmac('sha256', key).update(`csrf:${link.tokenHash}`).digest('base64url');
+}
+
+export function checkCsrf(key: Buffer, link: ApprovalLink, presented: string): boolean {
+  const expected = Buffer.from(csrfToken(key, link));
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * A decision through a magic link: the link's member, for the link's stage only, with the one-time
+ * code checked first when that stage is critical. Recorded and executed by `decideApproval`.
+ */
+export async function decideByLink({
+  ctx,
+  otp,
+  active,
+  decision,
+  reason,
+  code,
+}: {
+  ctx: Services;
+  otp: OtpService;
+  active: ActiveLink;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  code?: string;
+}) {
+  const { link, member } = active;
+  const otpVerified =
+    decision === 'approve' &&
+    (await otp.confirm({
+      workspaceId: link.workspaceId,
+      approvalId: link.approvalId,
+      member: { memberId: member.id, role: member.role },
+      code,
+      position: link.position,
+    }));
+  return decideApproval({
+    ctx,
+    input: {
+      workspaceId: link.workspaceId,
+      approvalId: link.approvalId,
+      member: { memberId: member.id, role: member.role },
+      decision,
+      reason,
+      via: 'link',
+      position: link.position,
+      otpVerified,
+    },
+  });
+}

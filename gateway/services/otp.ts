@@ -1,0 +1,266 @@
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../errors.ts';
+import { formatAmount, formatTime } from '../notify/format.ts';
+import type { Mailer } from '../notify/mailer.ts';
+import type { OtpKey, Role } from '../store/types.ts';
+import { auditEvent } from './audit.ts';
+import type { Services } from './context.ts';
+import type { OtpVerifier } from './otp-verifier.ts';
+
+/** DESIGN §5: 6 digits, 10 minutes, 5 tries. */
+export const OTP_TTL_MS = 10 * 60_000;
+export const OTP_MAX_ATTEMPTS = 5;
+
+export type OtpCheck =
+  | { ok: true }
+  | { ok: false; reason: 'missing' | 'wrong' | 'expired' | 'locked'; message: string; triesLeft: number };
+
+export interface OtpService extends OtpVerifier {
+  /** Emails a new code to the member for the active (or the given) stage; refused once locked. */
+  send(input: {
+    workspaceId: string;
+    approvalId: string;
+    member: { memberId: string; email: string; role: Role };
+    position?: number;
+  }): Promise<{ expiresAt: number }>;
+  /** `verify` with the reason when it fails, for people (wrong, expired, locked, tries left). */
+  check(input: {
+    workspaceId: string;
+    approvalId: string;
+    memberId: string;
+    code: string;
+    position?: number;
+  }): Promise<OtpCheck>;
+  /** The failure to show when no code was given. */
+  missing(key: OtpKey): Promise<OtpCheck & { ok: false }>;
+  /**
+   * Before an approval: true when the member's active (or given) stage is critical and `code`
+   * verifies; false when no code is needed here (the vote itself reports any other problem);
+   * throws FORBIDDEN with the reason (missing, wrong with tries left, expired, locked) otherwise.
+   */
+  confirm(input: {
+    workspaceId: string;
+    approvalId: string;
+    member: { memberId: string; role: Role };
+    code?: string;
+    position?: number;
+  }): Promise<boolean>;
+}
+
+export interface OtpOptions {
+  ctx: Services;
+  mailer: Mailer;
+  /** HMAC key the codes are hashed with (a 6-digit code's plain SHA-256 is trivially reversed). */
+  key: Buffer;
+  ttlMs?: number;
+  maxAttempts?: number;
+}
+
+/**
+ * One-time codes for critical-tier stages. A code is hashed at rest and emailed straight away,
+ * not through the outbox, so it is never stored in clear. Tries are counted per member and stage
+ * with one conditional update each, so parallel guesses cannot exceed the limit; five wrong ones
+ * lock the step (no new code, no further tries).
+ */
+export function createOtpService({
+  ctx,
+  mailer,
+  key,
+  ttlMs = OTP_TTL_MS,
+  maxAttempts = OTP_MAX_ATTEMPTS,
+}: OtpOptions): OtpService {
+  const hash = (k: OtpKey, code: string) =>
+    createHmac('sha256', key).update(`${k.approvalId}:${k.position}:${k.memberId}:${code}`).digest('hex');
+
+  const locked = (): OtpCheck & { ok: false } => ({
+    ok: false,
+    reason: 'locked',
+    message: `${maxAttempts} wrong codes were entered: this step is locked for you. Ask another approver.`,
+    triesLeft: 0,
+  });
+
+  async function activePosition(workspaceId: string, approvalId: string): Promise<number | undefined> {
+    const approval = await ctx.store.getApproval(workspaceId, approvalId);
+    return approval?.stages.find((s) => s.status === 'pending')?.position;
+  }
+
+  async function missing(k: OtpKey): Promise<OtpCheck & { ok: false }> {
+    const state = await ctx.store.getOtpState(k);
+    if (state && state.attempts >= maxAttempts) return locked();
+    return {
+      ok: false,
+      reason: 'missing',
+      message: 'This stage needs a one-time code: request one, then approve with it.',
+      triesLeft: maxAttempts - (state?.attempts ?? 0),
+    };
+  }
+
+  async function check(input: {
+    workspaceId: string;
+    approvalId: string;
+    memberId: string;
+    code: string;
+    position?: number;
+  }): Promise<OtpCheck> {
+    const position = input.position ?? (await activePosition(input.workspaceId, input.approvalId));
+    if (position === undefined) return missing({ ...input, position: -1 });
+    const k: OtpKey = { approvalId: input.approvalId, position, memberId: input.memberId };
+    const now = ctx.clock();
+    const claimed = await ctx.store.attemptOtp(k, now, maxAttempts);
+    if (!claimed) {
+      const state = await ctx.store.getOtpState(k);
+      if (state && state.attempts >= maxAttempts) return locked();
+      if (state && state.usedAt === null && state.expiresAt <= now) {
+        return {
+          ok: false,
+          reason: 'expired',
+          message: 'That code has expired: request a new one.',
+          triesLeft: maxAttempts - state.attempts,
+        };
+      }
+      return missing(k);
+    }
+    const given = Buffer.from(hash(k, input.code), 'hex');
+    const stored = Buffer.from(claimed.codeHash, 'hex');
+    const right = given.length === stored.length && timingSafeEqual(given, stored);
+    if (right && (await ctx.store.consumeOtp(k, claimed.codeHash, now))) return { ok: true };
+    const state = await ctx.store.getOtpState(k);
+    const attempts = state?.attempts ?? maxAttempts;
+    if (attempts >= maxAttempts) {
+      await ctx.store.appendAudit(
+        auditEvent({
+          workspaceId: input.workspaceId,
+          actor: { type: 'member', id: input.memberId },
+          action: 'approval.otp_locked',
+          target: input.approvalId,
+          data: { position },
+          at: now,
+        }),
+      );
+      return locked();
+    }
+    const left = maxAttempts - attempts;
+    return {
+      ok: false,
+      reason: 'wrong',
+      message: `That code is not right: ${left} ${left === 1 ? 'try' : 'tries'} left.`,
+      triesLeft: left,
+    };
+  }
+
+  async function send(input: {
+    workspaceId: string;
+    approvalId: string;
+    member: { memberId: string; email: string; role: Role };
+    position?: number;
+  }): Promise<{ expiresAt: number }> {
+    const approval = await ctx.store.getApproval(input.workspaceId, input.approvalId);
+    if (!approval) throw new GatewayError('NOT_FOUND', `No approval ${input.approvalId}.`);
+    const stage = approval.stages.find((s) => s.status === 'pending');
+    if (
+      approval.status !== 'pending' ||
+      !stage ||
+      (input.position !== undefined && input.position !== stage.position)
+    ) {
+      throw new GatewayError('CONFLICT', 'This request is no longer waiting for this decision.', {
+        status: approval.status,
+      });
+    }
+    if (stage.tier !== 'critical_otp') {
+      throw new GatewayError('CONFLICT', 'The active stage does not need a one-time code.');
+    }
+    if (stage.role !== input.member.role) {
+      throw new GatewayError('FORBIDDEN', `The active stage needs the ${stage.role} role.`);
+    }
+    if (approval.votes.some((v) => v.memberId === input.member.memberId)) {
+      throw new GatewayError('CONFLICT', 'You have already decided on this request.');
+    }
+    const now = ctx.clock();
+    const k: OtpKey = { approvalId: approval.id, position: stage.position, memberId: input.member.memberId };
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const expiresAt = now + ttlMs;
+    const issued = await ctx.store.issueOtp(
+      { ...k, workspaceId: input.workspaceId, codeHash: hash(k, code), createdAt: now, expiresAt },
+      maxAttempts,
+    );
+    if (!issued)
+      throw new GatewayError('FORBIDDEN', locked().message, { otpRequired: true, reason: 'locked' });
+
+    const transaction = await ctx.store.getTransaction(input.workspaceId, approval.transactionId);
+    const business = transaction ? await ctx.store.getBusiness(transaction.businessId) : undefined;
+    const what = transaction
+      ? `${formatAmount(transaction.amount, transaction.currency)} at ${business?.name ?? transaction.businessId}, requested by agent ${transaction.agentId}`
+      : `approval ${approval.id}`;
+    try {
+      await mailer.send({
+        to: input.member.email,
+        subject: `Your Warden approval code: ${code}`,
+        text: [
+          `Your one-time code is ${code}`,
+          '',
+          `It confirms your approval of: ${what}.`,
+          `It is valid until ${formatTime(expiresAt)} and can be tried ${maxAttempts} times in all.`,
+          '',
+          'If you did not ask for it, do not use it, and tell your workspace admin.',
+        ].join('\n'),
+      });
+    } catch (error) {
+      ctx.logger.error({ err: error, approvalId: approval.id }, 'one-time code email failed');
+      throw new GatewayError('SERVICE_UNAVAILABLE', 'The code could not be emailed; try again shortly.');
+    }
+    await ctx.store.appendAudit(
+      auditEvent({
+        workspaceId: input.workspaceId,
+        actor: { type: 'member', id: input.member.memberId },
+        action: 'approval.otp_sent',
+        target: approval.id,
+        data: { position: stage.position },
+        at: now,
+      }),
+    );
+    return { expiresAt };
+  }
+
+  async function confirm(input: {
+    workspaceId: string;
+    approvalId: string;
+    member: { memberId: string; role: Role };
+    code?: string;
+    position?: number;
+  }): Promise<boolean> {
+    const approval = await ctx.store.getApproval(input.workspaceId, input.approvalId);
+    const stage = approval?.stages.find((s) => s.status === 'pending');
+    if (approval?.status !== 'pending' || !stage) return false;
+    if (input.position !== undefined && input.position !== stage.position) return false;
+    if (stage.tier !== 'critical_otp' || stage.role !== input.member.role) return false;
+    if (approval.votes.some((v) => v.memberId === input.member.memberId)) return false;
+    const k: OtpKey = { approvalId: approval.id, position: stage.position, memberId: input.member.memberId };
+    const result = input.code
+      ? await check({
+          workspaceId: input.workspaceId,
+          approvalId: approval.id,
+          memberId: input.member.memberId,
+          code: input.code,
+          position: stage.position,
+        })
+      : await missing(k);
+    if (!result.ok) {
+      throw new GatewayError('FORBIDDEN', result.message, {
+        otpRequired: true,
+        reason: result.reason,
+        triesLeft: result.triesLeft,
+      });
+    }
+    return true;
+  }
+
+  return {
+    send,
+    check,
+    missing,
+    confirm,
+    async verify(input) {
+      return (await check(input)).ok;
+    },
+  };
+}

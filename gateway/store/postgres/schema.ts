@@ -1,0 +1,335 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+
+// The SQLite schema on PostgreSQL, table for table and index for index (DESIGN §8): times are epoch
+// milliseconds and money is integer minor units, both bigint read as JS numbers; JSON is stored as text
+// (exactly the bytes written, as on SQLite: hashes and replays see what went in).
+
+const ms = (name: string) => bigint(name, { mode: 'number' });
+
+export const workspaces = pgTable('workspaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: ms('created_at').notNull(),
+});
+
+export const members = pgTable(
+  'members',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    email: text('email').notNull(),
+    role: text('role', { enum: ['admin', 'developer', 'approver'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('members_token_hash').on(t.tokenHash),
+    uniqueIndex('members_ws_email').on(t.workspaceId, t.email),
+  ],
+);
+
+export const agentKeys = pgTable(
+  'agent_keys',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    agentId: text('agent_id').notNull(),
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    scopes: text('scopes').notNull(),
+    policyName: text('policy_name'),
+    createdBy: text('created_by'),
+    createdAt: ms('created_at').notNull(),
+    revokedAt: ms('revoked_at'),
+  },
+  (t) => [uniqueIndex('agent_keys_key_hash').on(t.keyHash), index('agent_keys_ws').on(t.workspaceId)],
+);
+
+export const businesses = pgTable(
+  'businesses',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    category: text('category').notNull(),
+    description: text('description').notNull().default(''),
+    adapter: text('adapter').notNull(),
+    signingSecret: text('signing_secret').notNull(),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [index('businesses_category').on(t.category)],
+);
+
+export const transactions = pgTable(
+  'transactions',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    agentKeyId: text('agent_key_id').notNull(),
+    agentId: text('agent_id').notNull(),
+    businessId: text('business_id').notNull(),
+    operation: text('operation', { enum: ['discover', 'query', 'execute'] }).notNull(),
+    status: text('status').notNull(),
+    request: text('request').notNull(),
+    requestHash: text('request_hash').notNull(),
+    amount: bigint('amount', { mode: 'number' }),
+    currency: text('currency'),
+    data: text('data'),
+    error: text('error'),
+    decision: text('decision'),
+    policyVersionId: text('policy_version_id'),
+    policyName: text('policy_name'),
+    businessCategory: text('business_category'),
+    /** Two-phase spend (DESIGN §6): none | pending (reserved) | posted | voided. */
+    spendState: text('spend_state').notNull().default('none'),
+    releaseAt: ms('release_at'),
+    approvalId: text('approval_id'),
+    idempotencyKey: text('idempotency_key'),
+    requestId: text('request_id'),
+    createdAt: ms('created_at').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+  },
+  (t) => [
+    index('transactions_ws_created').on(t.workspaceId, t.createdAt),
+    index('transactions_status_updated').on(t.status, t.updatedAt),
+    index('transactions_ws_business_status').on(t.workspaceId, t.businessId, t.status),
+    index('transactions_queued_release').on(t.status, t.releaseAt),
+  ],
+);
+
+export const confirmationTokens = pgTable(
+  'confirmation_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    agentKeyId: text('agent_key_id').notNull(),
+    businessId: text('business_id').notNull(),
+    requestHash: text('request_hash').notNull(),
+    summary: text('summary').notNull(),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [index('confirmation_tokens_expires').on(t.expiresAt)],
+);
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    agentKeyId: text('agent_key_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    transactionId: text('transaction_id').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentKeyId, t.key] }), index('idempotency_keys_expires').on(t.expiresAt)],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id'),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    target: text('target'),
+    data: text('data').notNull().default(sql`'{}'`),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [index('audit_events_ws_created').on(t.workspaceId, t.createdAt)],
+);
+
+export const policies = pgTable(
+  'policies',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name').notNull(),
+    currentVersionId: text('current_version_id').notNull(),
+    currentVersion: integer('current_version').notNull(),
+    createdAt: ms('created_at').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.name] })],
+);
+
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name').notNull(),
+    version: integer('version').notNull(),
+    document: text('document').notNull(),
+    contentHash: text('content_hash').notNull(),
+    createdBy: text('created_by'),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('policy_versions_ws_name_version').on(t.workspaceId, t.name, t.version)],
+);
+
+/**
+ * Spend per minute (DESIGN §6), as on SQLite, plus `shard`. Every execute of a workspace reserves and
+ * settles in its minute's bucket, and PostgreSQL holds a row lock through the commit's WAL flush, so a
+ * single row per minute would let one commit per flush through, however many replicas. A transaction's
+ * spend goes to one of a few shards (by its id); a window sums them all.
+ */
+export const spendBuckets = pgTable(
+  'spend_buckets',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    policyName: text('policy_name').notNull(),
+    category: text('category').notNull(),
+    currency: text('currency').notNull(),
+    minute: ms('minute').notNull(),
+    shard: integer('shard').notNull().default(0),
+    pending: bigint('pending', { mode: 'number' }).notNull().default(0),
+    posted: bigint('posted', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency, t.shard] })],
+);
+
+/** A parked execute awaiting people (DESIGN §5, §6): one row, its stages below. */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    transactionId: text('transaction_id').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: text('status').notNull(),
+    createdAt: ms('created_at').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('approvals_transaction').on(t.transactionId),
+    index('approvals_ws_status').on(t.workspaceId, t.status),
+  ],
+);
+
+export const approvalStages = pgTable(
+  'approval_stages',
+  {
+    approvalId: text('approval_id').notNull(),
+    position: integer('position').notNull(),
+    stageIndex: integer('stage_index').notNull(),
+    role: text('role').notNull(),
+    tier: text('tier').notNull(),
+    quorum: integer('quorum').notNull(),
+    timeoutSeconds: integer('timeout_seconds').notNull(),
+    onTimeout: text('on_timeout').notNull(),
+    /** waiting | pending (active) | approved | rejected | expired | escalated */
+    status: text('status').notNull(),
+    activatedAt: ms('activated_at'),
+    deadlineAt: ms('deadline_at'),
+    decidedAt: ms('decided_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.approvalId, t.position] }),
+    index('approval_stages_due').on(t.status, t.deadlineAt),
+  ],
+);
+
+/** One vote per member per approval: the key itself stops anyone approving two stages. */
+export const approvalVotes = pgTable(
+  'approval_votes',
+  {
+    approvalId: text('approval_id').notNull(),
+    memberId: text('member_id').notNull(),
+    position: integer('position').notNull(),
+    decision: text('decision').notNull(),
+    reason: text('reason'),
+    via: text('via').notNull(),
+    createdAt: ms('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.approvalId, t.memberId] })],
+);
+
+/** Durable outbox (DESIGN §2): written with the state change that caused it, delivered by a worker. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id'),
+    kind: text('kind').notNull(),
+    targetId: text('target_id'),
+    payload: text('payload').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ms('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: ms('created_at').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+  },
+  (t) => [
+    index('outbox_due').on(t.status, t.nextAttemptAt),
+    index('outbox_target').on(t.targetId, t.createdAt),
+  ],
+);
+
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    url: text('url').notNull(),
+    /** Space-separated event names. */
+    events: text('events').notNull(),
+    secret: text('secret').notNull(),
+    createdAt: ms('created_at').notNull(),
+    deletedAt: ms('deleted_at'),
+  },
+  (t) => [index('webhooks_ws').on(t.workspaceId)],
+);
+
+/**
+ * Requests per agent key per minute (RATE_LIMIT_PER_MINUTE): one counter row per key and minute,
+ * bumped by one upsert, so every replica counts against the same number.
+ */
+export const rateCounters = pgTable(
+  'rate_counters',
+  {
+    key: text('key').notNull(),
+    windowStart: ms('window_start').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] }), index('rate_counters_window').on(t.windowStart)],
+);
+
+/** Personal magic links (DESIGN §5): see the SQLite schema. */
+export const approvalLinks = pgTable(
+  'approval_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    approvalId: text('approval_id').notNull(),
+    position: integer('position').notNull(),
+    memberId: text('member_id').notNull(),
+    workspaceId: text('workspace_id').notNull(),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [index('approval_links_approval').on(t.approvalId, t.memberId)],
+);
+
+/** One-time codes for critical-tier stages (DESIGN §5): see the SQLite schema. */
+export const approvalOtps = pgTable(
+  'approval_otps',
+  {
+    approvalId: text('approval_id').notNull(),
+    position: integer('position').notNull(),
+    memberId: text('member_id').notNull(),
+    workspaceId: text('workspace_id').notNull(),
+    codeHash: text('code_hash').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+    usedAt: ms('used_at'),
+  },
+  (t) => [primaryKey({ columns: [t.approvalId, t.position, t.memberId] })],
+);
