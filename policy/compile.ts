@@ -1,4 +1,4 @@
-import { combine } from './conditions.ts';
+import { compileMatcher, createConditionEnv } from './conditions.ts';
 import {
   type Confirmation,
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
@@ -57,6 +57,7 @@ class Compiled implements CompiledPolicy {
   private readonly base: PolicyView;
   private readonly businessOverrides: ReadonlyMap<string, PolicyOverride>;
   private readonly agentOverrides: ReadonlyMap<string, PolicyOverride>;
+  private readonly noOverrides: boolean;
   private readonly byBusiness = new Map<string, PolicyView>();
   private readonly byAgent = new Map<string, PolicyView>();
   private readonly byPair = new Map<string, Map<string, PolicyView>>();
@@ -88,9 +89,11 @@ class Compiled implements CompiledPolicy {
       );
     }
     const lowest = sortedStages[0];
+    const zone = zoneFor(doc.timezone);
     const defaultRejects = doc.default_action === 'reject';
     this.core = {
-      zone: zoneFor(doc.timezone),
+      zone,
+      conditions: createConditionEnv(zone),
       timezone: doc.timezone,
       policyRef: Object.freeze({ name: meta.name, version: meta.version }),
       defaultAction: doc.default_action,
@@ -105,6 +108,7 @@ class Compiled implements CompiledPolicy {
     };
     this.businessOverrides = new Map(Object.entries(doc.business_overrides));
     this.agentOverrides = new Map(Object.entries(doc.agent_overrides));
+    this.noOverrides = this.businessOverrides.size === 0 && this.agentOverrides.size === 0;
     this.base = this.buildView([]);
   }
 
@@ -121,6 +125,7 @@ class Compiled implements CompiledPolicy {
   }
 
   private view(businessId: string, agentId: string): PolicyView {
+    if (this.noOverrides) return this.base;
     const business = this.businessOverrides.get(businessId);
     const agent = this.agentOverrides.get(agentId);
     if (business === undefined) {
@@ -221,7 +226,7 @@ class Compiled implements CompiledPolicy {
           else if (rule.action === 'multi_stage') stages = this.stages(rule.routing_stage_indexes ?? []);
           return {
             id: rule.id,
-            test: combine(rule.match, rule.conditions, this.core.zone),
+            ...compileMatcher(rule.match, rule.conditions, this.core.conditions),
             action: rule.action,
             reason: rule.reason,
             stages,
@@ -249,6 +254,10 @@ class Compiled implements CompiledPolicy {
         categories: l.categories === undefined ? null : new Set(l.categories),
         currency,
         ruleId: `spending_limit:${l.id}`,
+        passSuffix:
+          l.interval === 'per_transaction'
+            ? ` is within ${l.amount} per transaction`
+            : ` of ${l.amount} per ${l.interval === 'all_time' ? 'all time' : `${l.window} ${l.interval}`}, this request included`,
         notApplicableCategory: check(
           `Not applicable: limited to categories ${(l.categories ?? []).join(', ')}`,
         ),

@@ -1,4 +1,4 @@
-import type { Predicate } from './conditions.ts';
+import { type ConditionEnv, type Leaf, nextGeneration, type Predicate, testLeaves } from './conditions.ts';
 import type { Zone } from './timezone.ts';
 import type { Interval, WindowKind } from './windows.ts';
 import { type CompiledWindow, insideCompiled, nextOpenCompiled } from './windows.ts';
@@ -8,17 +8,24 @@ import { type CompiledWindow, insideCompiled, nextOpenCompiled } from './windows
  * reject > queue > approval > auto_approve.
  *
  * Documented choices:
+ * - Decisions share frozen `Check`, `Stage` and `policy` objects between evaluations (they are built
+ *   once at compile time); copy before mutating.
  * - Every configured control adds checks: one `rule` check (the matching rule, or the default action),
  *   one `category` check when categories are set, one `spending_limit` check per effective limit
  *   (limits that do not apply pass with "not applicable"), one `time_window` and one `confirmation`
  *   check when those are set. `fail` means the control did not let the request through as is
  *   (it rejects, queues or asks for approval).
- * - `ruleId`: a rule's id, or for a control `category:allow|block`, `spending_limit:<id>`,
- *   `time_window:outside`, `confirmation:always|above_amount|first_time_business`,
+ * - Check ids: the rule's id (or `default_action:<action>`), `allow`/`block`, the limit id, `outside`,
+ *   the confirmation trigger. `ruleId`: a rule's id, or for a control `category:allow|block`,
+ *   `spending_limit:<id>`, `time_window:outside`, `confirmation:always|above_amount|first_time_business`,
  *   `default_action:reject|require_approval` (rule ids cannot contain `:`). For reject it names the
  *   first failing source in the order rule, category, spending_limit, time_window; for approval the
  *   first of rule, spending_limit, confirmation; for auto_approve the matching rule, if any.
- * - Spending limits with an unknown amount pass (and say so); a missing `spend[id]` counts as 0.
+ * - Spending limits apply when their `categories` (if any) include the business category and their
+ *   currency (default the policy's) equals `facts.currency`; one in another currency does not apply.
+ *   An unknown amount passes (and says so); a missing `spend[id]` counts as 0.
+ * - `on_limit_exceeded: require_approval` and `default_action: require_approval` ask the lowest defined
+ *   routing stage (stage 0 when it exists).
  * - A queue whose windows never open again (none within 15 days) rejects instead.
  */
 
@@ -59,8 +66,8 @@ export interface Decision {
   outcome: Outcome;
   ruleId?: string;
   reason?: string;
-  /** Approval only: every approval source's stages, by index, without duplicates. */
-  stages?: readonly Stage[];
+  /** Approval only: every approval source's stages, by index, without duplicates (a fresh array). */
+  stages?: Stage[];
   /** Queue only: ISO 8601 UTC. */
   releaseAt?: string;
   checks: Check[];
@@ -96,6 +103,9 @@ export type RuleAction = 'auto_approve' | 'reject' | 'require_approval' | 'multi
 
 export interface CompiledRule {
   id: string;
+  /** Plain-leaf rules: their leaves (tested without a closure call); otherwise null and `test`. */
+  leaves: readonly Leaf[] | null;
+  any: boolean;
   test: Predicate;
   action: RuleAction;
   reason: string | undefined;
@@ -113,6 +123,8 @@ export interface CompiledLimit {
   categories: ReadonlySet<string> | null;
   currency: string;
   ruleId: string;
+  /** Static tail of a passing check's detail (one number is interpolated on the hot path). */
+  passSuffix: string;
   notApplicableCategory: Check;
   notApplicableCurrency: Check;
   unknownAmount: Check;
@@ -152,6 +164,8 @@ export interface PolicyView {
 
 export interface PolicyCore {
   zone: Zone;
+  /** Shared read cache of every compiled condition of this policy. */
+  conditions: ConditionEnv;
   timezone: string;
   policyRef: { name: string; version: number };
   defaultAction: 'auto_approve' | 'reject' | 'require_approval';
@@ -177,7 +191,7 @@ function categoryCheck(c: CompiledCategories, category: string, ok: boolean): Ch
         : `Business category "${category}" is blocked`;
     check = Object.freeze({
       control: 'category',
-      id: c.ruleId,
+      id: c.allow ? 'allow' : 'block',
       result: ok ? 'pass' : 'fail',
       detail,
     } as const);
@@ -218,11 +232,14 @@ export function evaluateView(core: PolicyCore, view: PolicyView, facts: Facts): 
   let stages: readonly Stage[] | null = null;
 
   // Rules: ascending priority, first match wins (pre-sorted at compile time).
+  const env = core.conditions;
+  nextGeneration(env);
   let matched: CompiledRule | null = null;
   const rules = view.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule;
-    if (rule.test(facts)) {
+    const leaves = rule.leaves;
+    if (leaves === null ? rule.test(facts) : testLeaves(env, leaves, rule.any, facts)) {
       matched = rule;
       break;
     }
@@ -284,7 +301,7 @@ export function evaluateView(core: PolicyCore, view: PolicyView, facts: Facts): 
           control: 'spending_limit',
           id: limit.id,
           result: 'pass',
-          detail: `${amount} ≤ ${limit.amount} per transaction`,
+          detail: `Amount ${amount}${limit.passSuffix}`,
         });
         continue;
       }
@@ -311,7 +328,7 @@ export function evaluateView(core: PolicyCore, view: PolicyView, facts: Facts): 
         control: 'spending_limit',
         id: limit.id,
         result: 'pass',
-        detail: `${counted} counted + ${amount} ≤ ${limit.amount} per ${limit.interval}`,
+        detail: `Spend ${counted + amount}${limit.passSuffix}`,
       });
       continue;
     }
@@ -416,7 +433,7 @@ export function evaluateView(core: PolicyCore, view: PolicyView, facts: Facts): 
       outcome: 'approval',
       ruleId: approvalId,
       reason: approvalReason,
-      stages,
+      stages: stages.slice(),
       releaseAt: undefined,
       checks,
       policy: core.policyRef,

@@ -37,6 +37,8 @@ export class Zone {
   private readonly fixedZero: boolean;
   private readonly format: Intl.DateTimeFormat;
   private readonly hours = new Map<number, number | HourSplit>();
+  private lastHour = Number.NaN;
+  private lastEntry: number | HourSplit = 0;
 
   constructor(name: string) {
     this.name = name;
@@ -95,8 +97,14 @@ export class Zone {
   offsetAt(t: number): number {
     if (this.fixedZero) return 0;
     const hour = Math.floor(t / HOUR_MS);
-    let entry = this.hours.get(hour);
-    if (entry === undefined) entry = this.fillHour(hour);
+    let entry: number | HourSplit;
+    if (hour === this.lastHour) {
+      entry = this.lastEntry;
+    } else {
+      entry = this.hours.get(hour) ?? this.fillHour(hour);
+      this.lastHour = hour;
+      this.lastEntry = entry;
+    }
     if (typeof entry === 'number') return entry;
     return t < entry.at ? entry.before : entry.after;
   }
