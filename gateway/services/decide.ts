@@ -36,7 +36,33 @@ export async function gatherFacts(input: DecisionInput, reader: AdmissionReader)
 }
 
 export function decide(input: DecisionInput, facts: Facts): Decision {
-  return input.policy.evaluate(facts);
+  return guardCurrency(input, input.policy.evaluate(facts));
+}
+
+/**
+ * A limit counts only amounts in its own currency, so a request in a currency none of the applicable
+ * limits is kept in would escape them all: such a request is refused, not waved through.
+ */
+function guardCurrency(input: DecisionInput, decision: Decision): Decision {
+  if (decision.outcome === 'reject' || input.amount === null) return decision;
+  const limits = input.policy
+    .limitsFor(input.business.id, input.agentId)
+    .filter((l) => !l.categories || l.categories.includes(input.business.category));
+  if (limits.length === 0 || limits.some((l) => l.currency === input.currency)) return decision;
+  const kept = [...new Set(limits.map((l) => l.currency))].join(', ');
+  const reason = `This policy keeps its spending limits in ${kept}; a request in ${input.currency} cannot be counted against them.`;
+  return {
+    ...decision,
+    outcome: 'reject',
+    ruleId: 'spending_limit:currency',
+    reason,
+    stages: undefined,
+    releaseAt: undefined,
+    checks: [
+      ...decision.checks,
+      { control: 'spending_limit', id: 'currency', result: 'fail', detail: reason },
+    ],
+  };
 }
 
 /** The 403 a policy refusal answers with (DESIGN §4), also what an idempotent replay returns. */

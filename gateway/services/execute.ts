@@ -1,4 +1,4 @@
-import { normaliseAmount, requestCurrency } from '../../policy/amount.ts';
+import { hasInvalidAmount, normaliseAmount, requestCurrency } from '../../policy/amount.ts';
 import { canonicalHash } from '../../policy/canonical.ts';
 import {
   amountLimitMessage,
@@ -108,6 +108,14 @@ export async function executeRequest({
   const adapter = ctx.adapters.adapterFor(business);
   const policyName = agent.policyName ?? DEFAULT_POLICY;
   const policy = await loadPolicy(ctx, agent.workspaceId, policyName);
+  if (policy && hasInvalidAmount(request)) {
+    // An amount the policy cannot read would pass every limit: refuse it instead.
+    throw new GatewayError(
+      'VALIDATION_ERROR',
+      'The request amount must be a whole number of minor units (cents).',
+      [{ path: 'request.amount_cents', message: 'expected a non-negative integer, or a string of digits' }],
+    );
+  }
   const at = ctx.clock();
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction: Transaction = {

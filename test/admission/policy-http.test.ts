@@ -244,6 +244,34 @@ describe('policies decide every execute (DESIGN §6)', () => {
     }
   });
 
+  it('under a policy, an unreadable amount is refused rather than passing the limits', async () => {
+    await putPolicy('amounts', {
+      spending_limits: [{ id: 'per-order', amount: 1000, interval: 'per_transaction' }],
+    });
+    const key = await keyFor('amounts');
+    for (const amount_cents of ['abc', -5, 12.5]) {
+      const res = await execute(key, 'grocer', { amount_cents });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: [{ path: 'request.amount_cents' }],
+      });
+    }
+    expect((await execute(key, 'grocer', { amount_cents: '900' })).status).toBe(200);
+  });
+
+  it('a request in a currency no limit is kept in is refused, not waved past the limits', async () => {
+    await putPolicy('usd-only', { spending_limits: [{ id: 'daily', amount: 1000, interval: 'day' }] });
+    const key = await keyFor('usd-only');
+    const res = await execute(key, 'grocer', { amount_cents: 999_999, currency: 'EUR' });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({
+      code: 'POLICY_REJECTED',
+      details: { ruleId: 'spending_limit:currency' },
+    });
+    expect((await execute(key, 'grocer', { amount_cents: 500, currency: 'usd' })).status).toBe(200);
+  });
+
   it('simulate explains the decision without side effects', async () => {
     await putPolicy('sim', {
       spending_limits: [{ id: 'per-order', amount: 1000, interval: 'per_transaction' }],
