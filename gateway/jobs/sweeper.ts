@@ -15,6 +15,8 @@ export async function sweepOnce(ctx: Services): Promise<void> {
   const now = ctx.clock();
   await ctx.store.sweepConfirmationTokens(now - TOKEN_SWEEP_GRACE_MS);
   await ctx.store.sweepIdempotencyRecords(now);
+  // Rate counters are per minute; the current and previous minute are all that is ever read.
+  await ctx.store.sweepRateCounters(now - 2 * 60_000);
   // Anything still pending well past the adapter timeout has no process waiting on it any more.
   const staleBefore = now - ctx.config.adapterTimeoutMs - 60_000;
   const message = 'The gateway stopped before the business answered; the outcome is unknown.';

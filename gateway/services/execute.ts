@@ -96,6 +96,12 @@ export async function executeRequest({
     const stored = await ctx.store.findConfirmationToken(tokenHash);
     const refusal = checkToken(stored, { agentKeyId: agent.agentKeyId, businessId, requestHash, now });
     if (refusal === 'CONFIRMATION_EXPIRED') await ctx.store.deleteExpiredConfirmationToken(tokenHash, now);
+    if (refusal === 'CONFIRMATION_INVALID' && idempotency) {
+      // A request with the same key (on this replica or another) may have consumed the token since
+      // the idempotency read above: it claimed the key in the same commit, so answer as its duplicate.
+      const winner = await ctx.store.findIdempotencyRecord(agent.agentKeyId, idempotency.key);
+      if (winner && winner.expiresAt > ctx.clock()) return replay(winner, idempotency.requestHash);
+    }
     if (refusal) throw refuse(refusal);
   }
 

@@ -172,10 +172,9 @@ CREATE TABLE "spend_buckets" (
 	"category" text NOT NULL,
 	"currency" text NOT NULL,
 	"minute" bigint NOT NULL,
-	"shard" integer DEFAULT 0 NOT NULL,
 	"pending" bigint DEFAULT 0 NOT NULL,
 	"posted" bigint DEFAULT 0 NOT NULL,
-	CONSTRAINT "spend_buckets_workspace_id_policy_name_minute_category_currency_shard_pk" PRIMARY KEY("workspace_id","policy_name","minute","category","currency","shard")
+	CONSTRAINT "spend_buckets_workspace_id_policy_name_minute_category_currency_pk" PRIMARY KEY("workspace_id","policy_name","minute","category","currency")
 );
 --> statement-breakpoint
 CREATE TABLE "transactions" (

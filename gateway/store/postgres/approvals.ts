@@ -31,6 +31,35 @@ export type Conn = Db | Tx;
 export type EventType = 'approval.required' | 'approval.decided' | 'transaction.completed';
 
 /**
+ * Which webhooks a workspace has, kept for a second: every execute emits transaction.completed, and
+ * most workspaces have no webhook, so the lookup is off the hot path. Creating or deleting one here
+ * clears the entry at once; on another replica it takes effect within the second.
+ */
+class Subscriptions {
+  readonly #entries = new Map<string, { at: number; hooks: { id: string; events: string }[] }>();
+  constructor(private readonly ttlMs = 1000) {}
+
+  async get(conn: Conn, workspaceId: string) {
+    const hit = this.#entries.get(workspaceId);
+    const wall = Date.now();
+    if (hit && wall - hit.at < this.ttlMs) return hit.hooks;
+    const hooks = await conn
+      .select({ id: t.webhooks.id, events: t.webhooks.events })
+      .from(t.webhooks)
+      .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)));
+    if (this.#entries.size > 10_000) this.#entries.clear();
+    this.#entries.set(workspaceId, { at: wall, hooks });
+    return hooks;
+  }
+
+  forget(workspaceId: string): void {
+    this.#entries.delete(workspaceId);
+  }
+}
+
+export const subscriptions = new Subscriptions();
+
+/**
  * Writes an event's deliveries into the outbox in the caller's transaction: one row per webhook
  * subscribed to it and, for a stage that needs people, one email per member holding its role.
  * Nothing to deliver writes nothing.
@@ -44,10 +73,7 @@ export async function emit(
   emailRole?: string,
 ): Promise<void> {
   const rows: (typeof t.outbox.$inferInsert)[] = [];
-  const hooks = await conn
-    .select({ id: t.webhooks.id, events: t.webhooks.events })
-    .from(t.webhooks)
-    .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)));
+  const hooks = await subscriptions.get(conn, workspaceId);
   const event = {
     id: newId('event'),
     type,

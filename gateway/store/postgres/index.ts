@@ -84,8 +84,8 @@ export function schemaFromUrl(url: string): string | undefined {
 }
 
 /**
- * Opens the PostgreSQL store: a connection pool shared by reads and writes. Every write is one
- * transaction; admission-like steps lock their workspace first (DESIGN §8: many replicas, one database).
+ * Opens the PostgreSQL store (DESIGN §8: many replicas, one database): a connection pool shared by
+ * reads and writes; every write atomic, and admission-like steps serialised per workspace (`#write`).
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = options.schema ?? schemaFromUrl(options.url);
@@ -163,7 +163,11 @@ export class PostgresStore implements Store {
   constructor(client: postgres.Sql) {
     this.#client = client;
     this.#db = drizzle(client, { schema: t });
+    this.#hot = hotReads(this.#db);
   }
+
+  /** The reads every request makes, built once (drizzle prepared queries skip rebuilding the SQL). */
+  readonly #hot: ReturnType<typeof hotReads>;
 
   /**
    * Every write is atomic: its own transaction, or its own savepoint in a group-committed one.
@@ -265,7 +269,7 @@ export class PostgresStore implements Store {
   }
 
   async findMemberByTokenHash(tokenHash: string): Promise<Member | undefined> {
-    const [row] = await this.#db.select().from(t.members).where(eq(t.members.tokenHash, tokenHash)).limit(1);
+    const [row] = await this.#hot.memberByHash.execute({ hash: tokenHash });
     return row;
   }
 
@@ -277,7 +281,7 @@ export class PostgresStore implements Store {
   }
 
   async findAgentKeyByHash(keyHash: string): Promise<AgentKey | undefined> {
-    const [row] = await this.#db.select().from(t.agentKeys).where(eq(t.agentKeys.keyHash, keyHash)).limit(1);
+    const [row] = await this.#hot.agentKeyByHash.execute({ hash: keyHash });
     return row && toAgentKey(row);
   }
 
@@ -325,7 +329,7 @@ export class PostgresStore implements Store {
   }
 
   async getBusiness(id: string): Promise<Business | undefined> {
-    const [row] = await this.#db.select().from(t.businesses).where(eq(t.businesses.id, id)).limit(1);
+    const [row] = await this.#hot.business.execute({ id });
     return row && toBusiness(row);
   }
 
@@ -589,7 +593,8 @@ export class PostgresStore implements Store {
         .returning();
       if (row) {
         const txn = toTransaction(row);
-        await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
+        if (txn.spendState === 'pending')
+          await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
         if (txn.operation === 'execute') {
           const data = { transactionId: txn.id, status: input.status, businessId: txn.businessId };
           await approvals.emit(tx, txn.workspaceId, 'transaction.completed', data, input.at);
@@ -691,11 +696,7 @@ export class PostgresStore implements Store {
   // ── policies ───────────────────────────────────────────────────────────────
 
   async getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined> {
-    const [row] = await this.#db
-      .select()
-      .from(t.policies)
-      .where(and(eq(t.policies.workspaceId, workspaceId), eq(t.policies.name, name)))
-      .limit(1);
+    const [row] = await this.#hot.policyPointer.execute({ workspaceId, name });
     return row && toPointer(row);
   }
 
@@ -820,6 +821,7 @@ export class PostgresStore implements Store {
     return this.#write(async (tx) => {
       await tx.insert(t.webhooks).values({ ...webhook, events: webhook.events.join(' ') });
       await insertAudit(tx, audit);
+      approvals.subscriptions.forget(webhook.workspaceId);
     });
   }
 
@@ -843,6 +845,7 @@ export class PostgresStore implements Store {
         .returning({ id: t.webhooks.id });
       if (rows.length === 0) return false;
       await insertAudit(tx, audit);
+      approvals.subscriptions.forget(workspaceId);
       return true;
     });
   }
@@ -986,6 +989,36 @@ export class PostgresStore implements Store {
   }
 }
 
+function hotReads(db: Db) {
+  const p = sql.placeholder;
+  return {
+    agentKeyByHash: db
+      .select()
+      .from(t.agentKeys)
+      .where(eq(t.agentKeys.keyHash, p('hash')))
+      .limit(1)
+      .prepare('warden_agent_key_by_hash'),
+    memberByHash: db
+      .select()
+      .from(t.members)
+      .where(eq(t.members.tokenHash, p('hash')))
+      .limit(1)
+      .prepare('warden_member_by_hash'),
+    business: db
+      .select()
+      .from(t.businesses)
+      .where(eq(t.businesses.id, p('id')))
+      .limit(1)
+      .prepare('warden_business'),
+    policyPointer: db
+      .select()
+      .from(t.policies)
+      .where(and(eq(t.policies.workspaceId, p('workspaceId')), eq(t.policies.name, p('name'))))
+      .limit(1)
+      .prepare('warden_policy_pointer'),
+  };
+}
+
 /** Serialises this transaction with every other one that locks the same workspace, until commit. */
 async function lockWorkspace(tx: Tx, workspaceId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${workspaceId}, 0))`);
@@ -1004,7 +1037,8 @@ function admittedRow(txn: Transaction, plan: Exclude<AdmissionPlan, { outcome: '
     decision: plan.decision,
     releaseAt: plan.outcome === 'queue' ? plan.releaseAt : null,
     approvalId: plan.outcome === 'approval' ? plan.approvalId : null,
-    spendState: txn.amount !== null && txn.policyName !== null ? 'pending' : 'none',
+    // Spend is counted where a policy governs the request; with none there is no limit to keep.
+    spendState: txn.amount !== null && txn.policyVersionId !== null ? 'pending' : 'none',
   };
 }
 
@@ -1077,17 +1111,6 @@ function coveredBy(txn: Transaction, query: SpendQuery): boolean {
   );
 }
 
-/**
- * Spend buckets are split in shards on PostgreSQL (the schema says why): a transaction's reservation
- * and its settlement land in the same shard, and a window sums them all.
- */
-const SPEND_SHARDS = 8;
-function shardOf(id: string): number {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) | 0;
-  return (h >>> 0) % SPEND_SHARDS;
-}
-
 /** Adds to the minute bucket of a transaction's admission (negative amounts take away). */
 async function moveSpend(
   conn: Conn,
@@ -1104,7 +1127,6 @@ async function moveSpend(
       category: txn.businessCategory ?? '',
       currency: txn.currency ?? '',
       minute: minuteOf(txn.createdAt),
-      shard: shardOf(txn.id),
       pending,
       posted,
     })
@@ -1115,7 +1137,6 @@ async function moveSpend(
         t.spendBuckets.minute,
         t.spendBuckets.category,
         t.spendBuckets.currency,
-        t.spendBuckets.shard,
       ],
       set: {
         pending: sql`${t.spendBuckets.pending} + ${pending}`,

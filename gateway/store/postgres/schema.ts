@@ -174,12 +174,7 @@ export const policyVersions = pgTable(
   (t) => [uniqueIndex('policy_versions_ws_name_version').on(t.workspaceId, t.name, t.version)],
 );
 
-/**
- * Spend per minute (DESIGN §6), as on SQLite, plus `shard`. Every execute of a workspace reserves and
- * settles in its minute's bucket, and PostgreSQL holds a row lock through the commit's WAL flush, so a
- * single row per minute would let one commit per flush through, however many replicas. A transaction's
- * spend goes to one of a few shards (by its id); a window sums them all.
- */
+/** Spend per minute (DESIGN §6): see the SQLite schema. */
 export const spendBuckets = pgTable(
   'spend_buckets',
   {
@@ -188,11 +183,10 @@ export const spendBuckets = pgTable(
     category: text('category').notNull(),
     currency: text('currency').notNull(),
     minute: ms('minute').notNull(),
-    shard: integer('shard').notNull().default(0),
     pending: bigint('pending', { mode: 'number' }).notNull().default(0),
     posted: bigint('posted', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency, t.shard] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency] })],
 );
 
 /** A parked execute awaiting people (DESIGN §5, §6): one row, its stages below. */
