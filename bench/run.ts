@@ -372,6 +372,16 @@ const SCENARIOS: Scenario[] = [
     env: { AGENR_EXECUTE_POLICY: 'confirm' },
     driver: confirmPairsDriver,
   }),
+  gatewayScenario({
+    id: 'gateway-open-policy',
+    label: 'gateway execute (open, 50-rule policy)',
+    env: {
+      AGENR_EXECUTE_POLICY: 'open',
+      // Installs the evaluator bench's 50 rules and 3 limits as the workspace's default policy.
+      BENCH_GATEWAY_SETUP: fileURLToPath(new URL('./setup/fifty-rule-policy.ts', import.meta.url)),
+    },
+    driver: executeDriver,
+  }),
   postgresOpenScenario(1),
   postgresOpenScenario(2),
 ];
@@ -517,6 +527,12 @@ async function main(): Promise<void> {
       ' on 2 cores the load generator shares the CPUs with the servers, so every figure is for this machine only)',
   );
 
+  const withPolicy = reports.find((r) => r.id === 'gateway-open-policy');
+  if (withPolicy && sqliteOpen) {
+    console.log(
+      `\nopen execute with a 50-rule, 3-limit policy vs with none (same run): ${fmt.ratio(withPolicy.rate / sqliteOpen)}`,
+    );
+  }
   if (onPostgres.length > 0) {
     console.log(
       `\nopen execute on PostgreSQL vs the SQLite file (same run): ${onPostgres
