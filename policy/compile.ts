@@ -51,6 +51,7 @@ class Compiled implements CompiledPolicy {
   readonly versionId: string;
   readonly timezone: string;
   readonly currency: string;
+  readonly usesHistory: boolean;
 
   private readonly core: PolicyCore;
   private readonly stageByIndex = new Map<number, Stage>();
@@ -73,6 +74,9 @@ class Compiled implements CompiledPolicy {
     this.versionId = meta.versionId;
     this.timezone = doc.timezone;
     this.currency = doc.currency;
+    // The only history fact is first_time_business, as a confirmation trigger or a condition's
+    // context, anywhere in the document (overrides included): a superset is safe, a miss is not.
+    this.usesHistory = JSON.stringify(doc).includes('first_time_business');
 
     const sortedStages = [...doc.routing_stages].sort((a, b) => a.stage_index - b.stage_index);
     for (const s of sortedStages) {

@@ -90,6 +90,8 @@ export interface CompiledPolicy {
   readonly versionId: string;
   readonly timezone: string;
   readonly currency: string;
+  /** Whether any rule or trigger reads `history.first_time_business` (else the caller need not look it up). */
+  readonly usesHistory: boolean;
   evaluate(facts: Facts): Decision;
   /** The limits in force for this business and agent (overrides merged), whether or not they apply. */
   limitsFor(businessId: string, agentId: string): readonly EffectiveLimit[];

@@ -31,7 +31,8 @@ export async function gatherFacts(input: DecisionInput, reader: AdmissionReader)
     agentId,
     now,
     spend,
-    firstTimeBusiness: await reader.firstTimeBusiness(),
+    // One read saved on every execute whose policy never asks.
+    firstTimeBusiness: policy.usesHistory ? await reader.firstTimeBusiness() : false,
   };
 }
 

@@ -5,6 +5,7 @@ import {
   compilePolicy,
   getCompiledPolicy,
   limitApplies,
+  validatePolicy,
 } from '../../policy/index.ts';
 import { DESIGN_EXAMPLE, facts, policy, WEDNESDAY_NOON } from './fixtures.ts';
 
@@ -582,5 +583,36 @@ describe('compiled policy', () => {
     expect(getCompiledPolicy(doc, { name: 'p', version: 0, versionId: 'fill-0' })).not.toBe(filled[0]);
     clearCompiledPolicyCache();
     expect(compiledPolicyCacheSize()).toBe(0);
+  });
+});
+
+describe('usesHistory tells the gateway whether to look up first-time-business', () => {
+  it('is true only when a trigger or condition reads it, overrides included', () => {
+    const compile = (doc: unknown) => {
+      const parsed = validatePolicy(doc);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+      return compilePolicy(parsed.policy, { name: 'p', version: 1, versionId: `pv_${Math.random()}` });
+    };
+    const stages = [{ stage_index: 0, role: 'approver' }];
+    expect(compile({}).usesHistory).toBe(false);
+    expect(compile({ confirmation: { first_time_business: true }, routing_stages: stages }).usesHistory).toBe(
+      true,
+    );
+    expect(
+      compile({
+        business_overrides: {
+          b: {
+            rules: [
+              {
+                id: 'r',
+                conditions: [{ context: 'history.first_time_business', op: 'eq', value: true }],
+                action: 'reject',
+                reason: 'new',
+              },
+            ],
+          },
+        },
+      }).usesHistory,
+    ).toBe(true);
   });
 });
