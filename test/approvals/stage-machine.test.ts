@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fireDueDeadlines } from '../../gateway/jobs/deadlines.ts';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
@@ -21,7 +22,7 @@ const stage = (index: number, role: string, extra: Record<string, unknown> = {})
   ...extra,
 });
 
-describe('approval stages (DESIGN §6)', () => {
+describe.each(DIALECTS)('approval stages (DESIGN §6) on %s', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
   let tenant: Tenant;
@@ -29,7 +30,7 @@ describe('approval stages (DESIGN §6)', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    gw = await startTestGateway();
+    gw = await startTestGateway({ dialect });
     tenant = await createTenant(gw);
     await registerHttpBusiness(gw, upstream.url, 'shop', 'retail');
     for (const [name, role] of [

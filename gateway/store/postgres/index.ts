@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gt, gte, ilike, inArray, isNull, lt, lte, or, type 
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { type ApprovalDeps, approvalSteps, type StepsOn, type Tables } from '../approvals.ts';
 import { GroupCommit } from '../sqlite/group-commit.ts';
 import type {
   AdmissionPlan,
@@ -43,8 +44,10 @@ import type {
   Webhook,
   Workspace,
 } from '../types.ts';
-import * as approvals from './approvals.ts';
 import * as t from './schema.ts';
+
+// The shared approval steps on this store's tables and connections (see gateway/store/approvals.ts).
+const approvals = approvalSteps(t as unknown as Tables) as unknown as StepsOn<Conn>;
 
 type Db = PostgresJsDatabase<typeof t>;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -778,7 +781,7 @@ export class PostgresStore implements Store {
 
   // ── approvals ──────────────────────────────────────────────────────────────
 
-  #approvalDeps(tx: Tx): approvals.ApprovalDeps {
+  #approvalDeps(tx: Tx): ApprovalDeps {
     return {
       voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
       loadTxn: async (id) => {

@@ -5,6 +5,7 @@ import { type Client, createClient } from '@libsql/client';
 import { and, asc, desc, eq, gt, gte, inArray, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
+import { type ApprovalDeps, approvalSteps } from '../approvals.ts';
 import type {
   AdmissionPlan,
   AdmissionReader,
@@ -44,10 +45,11 @@ import type {
   Webhook,
   Workspace,
 } from '../types.ts';
-import * as approvals from './approvals.ts';
 import { GroupCommit } from './group-commit.ts';
 import * as t from './schema.ts';
 import { installStatementCache } from './statement-cache.ts';
+
+const approvals = approvalSteps(t);
 
 type Db = LibSQLDatabase<typeof t>;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -651,7 +653,7 @@ export class SqliteStore implements Store {
 
   // ── approvals ──────────────────────────────────────────────────────────────
 
-  #approvalDeps(tx: Tx): approvals.ApprovalDeps {
+  #approvalDeps(tx: Tx): ApprovalDeps {
     return {
       voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
       loadTxn: async (id) => {
