@@ -1,7 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
-import type { LibSQLDatabase } from 'drizzle-orm/libsql';
 import { newId } from '../ids.ts';
-import type * as SqliteTables from './sqlite/schema.ts';
+import type { Conn, OnConnection, Tables } from './dialect.ts';
 import type {
   Approval,
   ApprovalLink,
@@ -21,16 +20,7 @@ import type {
   Webhook,
 } from './types.ts';
 
-/**
- * The approval steps (stage machine, notifications, links, codes) written once for every dialect.
- * They are typed with the SQLite store's tables and connection; drizzle answers the same calls on
- * PostgreSQL given that store's own tables (same names, same columns), so the PostgreSQL store
- * passes its tables and connections through one cast (`StepsOn`) and both run the same suites.
- */
-export type Tables = typeof SqliteTables;
-type Db = LibSQLDatabase<Tables>;
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type Conn = Db | Tx;
+/** The approval steps (stage machine, notifications, links, codes), written once for every dialect. */
 
 export type EventType = 'approval.required' | 'approval.decided' | 'transaction.completed';
 
@@ -610,9 +600,5 @@ export function approvalSteps(t: Tables) {
 
 export type ApprovalSteps = ReturnType<typeof approvalSteps>;
 
-/** The same steps seen with another dialect's connection type (see `Tables`). */
-export type StepsOn<C> = {
-  [K in keyof ApprovalSteps]: ApprovalSteps[K] extends (conn: Conn, ...rest: infer R) => infer O
-    ? (conn: C, ...rest: R) => O
-    : ApprovalSteps[K];
-};
+/** The same steps seen with another dialect's connection type. */
+export type StepsOn<C> = OnConnection<ApprovalSteps, C>;
