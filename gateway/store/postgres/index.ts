@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { and, asc, desc, eq, gt, gte, ilike, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, ilike, lt, lte, or, sql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import { type ApprovalDeps, approvalSteps, type StepsOn } from '../approvals.ts';
-import { json, type Tables } from '../dialect.ts';
+import { approvalSteps, type StepsOn } from '../approvals.ts';
+import { json, type Conn as SharedConn, type Tables } from '../dialect.ts';
+import { drizzleStore, type WriteScope } from '../drizzle-store.ts';
 import { type LedgerOn, ledgerSteps } from '../ledger.ts';
 import { GroupCommit } from '../sqlite/group-commit.ts';
 import type {
@@ -13,46 +14,33 @@ import type {
   AdmitInput,
   AdmitResult,
   AgentKey,
-  Approval,
   ApprovalLink,
-  ApprovalStatus,
   AuditEvent,
   Business,
   BusinessFilter,
-  ConfirmationToken,
   DeadlineResult,
   DueStage,
   FinishInput,
-  IdempotencyRecord,
   Member,
-  OtpIssue,
   OtpKey,
   OtpState,
   OutboxItem,
   PolicyPointer,
   PolicyVersion,
-  Role,
-  SpendQuery,
-  SpendTotals,
   Store,
-  StoredResponse,
-  SummaryRow,
   Transaction,
-  TransactionError,
-  TransactionFilter,
   VoteInput,
   VoteResult,
-  Webhook,
-  Workspace,
 } from '../types.ts';
 import * as t from './schema.ts';
 
 // The shared approval steps on this store's tables and connections (see gateway/store/approvals.ts).
-const approvals = approvalSteps(t as unknown as Tables) as unknown as StepsOn<Conn>;
+const sharedApprovals = approvalSteps(t as unknown as Tables);
+const approvals = sharedApprovals as unknown as StepsOn<Conn>;
+const sharedLedger = ledgerSteps(t as unknown as Tables);
 const {
   admittedRow,
   admissionReader,
-  sumSpend,
   moveSpend,
   settleSpend,
   toPointer,
@@ -63,7 +51,7 @@ const {
   toBusiness,
   toTransactionRow,
   toTransaction,
-} = ledgerSteps(t as unknown as Tables) as unknown as LedgerOn<Conn>;
+} = sharedLedger as unknown as LedgerOn<Conn>;
 
 type Db = PostgresJsDatabase<typeof t>;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -162,14 +150,16 @@ const isRetryable = (error: unknown): boolean => {
  * Which writes share a transaction (see `#write`): those of one workspace, or those of one counter key.
  * A write without a scope runs alone.
  */
-type WriteScope = { workspaceId: string } | { key: string };
 
 interface ScopeBatches {
   commits: GroupCommit<Tx>;
   pending: number;
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore
+  extends drizzleStore(t as unknown as Tables, sharedApprovals, sharedLedger)
+  implements Store
+{
   readonly dialect = 'postgres' as const;
   readonly #client: postgres.Sql;
   readonly #db: Db;
@@ -177,6 +167,7 @@ export class PostgresStore implements Store {
   readonly #inflight = new Set<Promise<unknown>>();
 
   constructor(client: postgres.Sql) {
+    super();
     this.#client = client;
     this.#db = drizzle(client, { schema: t });
     this.#hot = hotReads(this.#db);
@@ -194,6 +185,15 @@ export class PostgresStore implements Store {
    * batches writes to one row (a rate counter) the same way, without a lock. Other writes run alone:
    * each is a few conditional statements on rows no other transaction holds for long.
    */
+  /** The shared methods see this store's connections through the dialect-neutral type (dialect.ts). */
+  protected reader(): SharedConn {
+    return this.#db as unknown as SharedConn;
+  }
+
+  protected write<T>(fn: (tx: SharedConn) => Promise<T>, scope?: WriteScope): Promise<T> {
+    return this.#write(fn as unknown as (tx: Tx) => Promise<T>, scope);
+  }
+
   async #write<T>(fn: (tx: Tx) => Promise<T>, scope?: WriteScope): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const running = scope ? this.#batched(scope, fn) : this.#db.transaction(fn);
@@ -256,92 +256,14 @@ export class PostgresStore implements Store {
     await this.#client.end({ timeout: 5 });
   }
 
-  // ── tenancy ────────────────────────────────────────────────────────────────
-
-  createWorkspace(workspace: Workspace, admin: Member, audit: AuditEvent): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.workspaces).values(workspace);
-      await tx.insert(t.members).values(admin);
-      await insertAudit(tx, audit);
-    });
-  }
-
-  async countWorkspaces(): Promise<number> {
-    const [row] = await this.#db.select({ n: sql<number>`count(*)` }).from(t.workspaces);
-    return Number(row?.n ?? 0);
-  }
-
-  createMember(member: Member, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .insert(t.members)
-        .values(member)
-        .onConflictDoNothing()
-        .returning({ id: t.members.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      return true;
-    });
-  }
-
   async findMemberByTokenHash(tokenHash: string): Promise<Member | undefined> {
     const [row] = await this.#hot.memberByHash.execute({ hash: tokenHash });
     return row;
   }
 
-  createAgentKey(key: AgentKey, audit: AuditEvent): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.agentKeys).values({ ...key, scopes: key.scopes.join(' ') });
-      await insertAudit(tx, audit);
-    });
-  }
-
   async findAgentKeyByHash(keyHash: string): Promise<AgentKey | undefined> {
     const [row] = await this.#hot.agentKeyByHash.execute({ hash: keyHash });
     return row && toAgentKey(row);
-  }
-
-  async listAgentKeys(workspaceId: string): Promise<AgentKey[]> {
-    const rows = await this.#db
-      .select()
-      .from(t.agentKeys)
-      .where(eq(t.agentKeys.workspaceId, workspaceId))
-      .orderBy(asc(t.agentKeys.createdAt), asc(t.agentKeys.id));
-    return rows.map(toAgentKey);
-  }
-
-  revokeAgentKey(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .update(t.agentKeys)
-        .set({ revokedAt: at })
-        .where(
-          and(
-            eq(t.agentKeys.id, id),
-            eq(t.agentKeys.workspaceId, workspaceId),
-            isNull(t.agentKeys.revokedAt),
-          ),
-        )
-        .returning({ id: t.agentKeys.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      return true;
-    });
-  }
-
-  // ── businesses ─────────────────────────────────────────────────────────────
-
-  createBusiness(business: Business, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .insert(t.businesses)
-        .values({ ...business, adapter: JSON.stringify(business.adapter) })
-        .onConflictDoNothing()
-        .returning({ id: t.businesses.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      return true;
-    });
   }
 
   async getBusiness(id: string): Promise<Business | undefined> {
@@ -369,65 +291,6 @@ export class PostgresStore implements Store {
       .where(and(...conditions))
       .orderBy(asc(t.businesses.name), asc(t.businesses.id));
     return rows.map(toBusiness);
-  }
-
-  // ── confirmation tokens ────────────────────────────────────────────────────
-
-  insertConfirmationToken(token: ConfirmationToken): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.confirmationTokens).values(token);
-    });
-  }
-
-  async findConfirmationToken(tokenHash: string): Promise<ConfirmationToken | undefined> {
-    const [row] = await this.#db
-      .select()
-      .from(t.confirmationTokens)
-      .where(eq(t.confirmationTokens.tokenHash, tokenHash))
-      .limit(1);
-    return row;
-  }
-
-  deleteExpiredConfirmationToken(tokenHash: string, now: number): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .delete(t.confirmationTokens)
-        .where(and(eq(t.confirmationTokens.tokenHash, tokenHash), lte(t.confirmationTokens.expiresAt, now)));
-    });
-  }
-
-  sweepConfirmationTokens(before: number): Promise<number> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .delete(t.confirmationTokens)
-        .where(lt(t.confirmationTokens.expiresAt, before))
-        .returning({ h: t.confirmationTokens.tokenHash });
-      return rows.length;
-    });
-  }
-
-  // ── idempotency ────────────────────────────────────────────────────────────
-
-  async findIdempotencyRecord(agentKeyId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return findIdempotency(this.#db, agentKeyId, key);
-  }
-
-  sweepIdempotencyRecords(now: number): Promise<number> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .delete(t.idempotencyKeys)
-        .where(lte(t.idempotencyKeys.expiresAt, now))
-        .returning({ k: t.idempotencyKeys.key });
-      return rows.length;
-    });
-  }
-
-  // ── transactions ───────────────────────────────────────────────────────────
-
-  insertTransaction(transaction: Transaction): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.transactions).values(toTransactionRow(transaction));
-    });
   }
 
   admitExecute(input: AdmitInput): Promise<AdmitResult> {
@@ -589,16 +452,6 @@ export class PostgresStore implements Store {
     }, scope);
   }
 
-  async dueQueuedTransactions(now: number, limit: number): Promise<Transaction[]> {
-    const rows = await this.#db
-      .select()
-      .from(t.transactions)
-      .where(and(eq(t.transactions.status, 'queued'), lte(t.transactions.releaseAt, now)))
-      .orderBy(asc(t.transactions.releaseAt))
-      .limit(limit);
-    return rows.map(toTransaction);
-  }
-
   finishTransaction(input: FinishInput): Promise<void> {
     // Conditional on `pending`: of two finishes (a racing stale sweep) one moves it, once.
     return this.#write(async (tx) => {
@@ -620,109 +473,11 @@ export class PostgresStore implements Store {
     });
   }
 
-  async getTransaction(workspaceId: string, id: string): Promise<Transaction | undefined> {
-    const [row] = await this.#db
-      .select()
-      .from(t.transactions)
-      .where(and(eq(t.transactions.id, id), eq(t.transactions.workspaceId, workspaceId)))
-      .limit(1);
-    return row && toTransaction(row);
-  }
-
-  failStaleTransactions(
-    before: number,
-    error: TransactionError,
-    response: (id: string) => StoredResponse,
-  ): Promise<number> {
-    return this.#write(async (tx) => {
-      const now = Date.now();
-      const failed = await tx
-        .update(t.transactions)
-        .set({ status: 'failed', error: JSON.stringify(error), updatedAt: now })
-        .where(and(eq(t.transactions.status, 'pending'), lt(t.transactions.updatedAt, before)))
-        .returning({
-          id: t.transactions.id,
-          agentKeyId: t.transactions.agentKeyId,
-          key: t.transactions.idempotencyKey,
-        });
-      for (const row of failed) {
-        if (row.key)
-          await completeIdempotency(tx, {
-            agentKeyId: row.agentKeyId,
-            key: row.key,
-            response: response(row.id),
-          });
-      }
-      return failed.length;
-    });
-  }
-
-  async listTransactions(workspaceId: string, filter: TransactionFilter): Promise<Transaction[]> {
-    const conditions: SQL[] = [eq(t.transactions.workspaceId, workspaceId)];
-    if (filter.status) conditions.push(eq(t.transactions.status, filter.status));
-    if (filter.operation) conditions.push(eq(t.transactions.operation, filter.operation));
-    if (filter.businessId) conditions.push(eq(t.transactions.businessId, filter.businessId));
-    if (filter.agentId) conditions.push(eq(t.transactions.agentId, filter.agentId));
-    if (filter.from !== undefined) conditions.push(gte(t.transactions.createdAt, filter.from));
-    if (filter.to !== undefined) conditions.push(lt(t.transactions.createdAt, filter.to));
-    if (filter.cursor) conditions.push(lt(t.transactions.id, filter.cursor));
-    const rows = await this.#db
-      .select()
-      .from(t.transactions)
-      .where(and(...conditions))
-      .orderBy(desc(t.transactions.id))
-      .limit(filter.limit);
-    return rows.map(toTransaction);
-  }
-
-  async spendTotals(query: SpendQuery): Promise<SpendTotals> {
-    return sumSpend(this.#db, query);
-  }
-
-  async summarize(
-    workspaceId: string,
-    since: number,
-    by: 'business_id' | 'business_category' | 'agent_id',
-  ): Promise<SummaryRow[]> {
-    const column = {
-      business_id: t.transactions.businessId,
-      business_category: t.transactions.businessCategory,
-      agent_id: t.transactions.agentId,
-    }[by];
-    const rows = await this.#db
-      .select({
-        key: column,
-        count: sql<number>`count(*)`,
-        amount: sql<number>`coalesce(sum(${t.transactions.amount}), 0)`,
-      })
-      .from(t.transactions)
-      .where(
-        and(
-          eq(t.transactions.workspaceId, workspaceId),
-          eq(t.transactions.operation, 'execute'),
-          gte(t.transactions.createdAt, since),
-          inArray(t.transactions.spendState, ['pending', 'posted']),
-        ),
-      )
-      .groupBy(column)
-      .orderBy(column);
-    return rows.map((r) => ({ key: r.key ?? '', count: Number(r.count), amount: Number(r.amount) }));
-  }
-
   // ── policies ───────────────────────────────────────────────────────────────
 
   async getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined> {
     const [row] = await this.#hot.policyPointer.execute({ workspaceId, name });
     return row && toPointer(row);
-  }
-
-  async getPolicyVersion(workspaceId: string, versionId: string): Promise<PolicyVersion | undefined> {
-    const [row] = await this.#db
-      .select()
-      .from(t.policyVersions)
-      .where(and(eq(t.policyVersions.id, versionId), eq(t.policyVersions.workspaceId, workspaceId)))
-      .limit(1);
-    return row && { ...row, document: JSON.parse(row.document) };
   }
 
   putPolicyVersion(
@@ -770,135 +525,24 @@ export class PostgresStore implements Store {
     );
   }
 
-  async listPolicies(workspaceId: string): Promise<PolicyPointer[]> {
-    const rows = await this.#db
-      .select()
-      .from(t.policies)
-      .where(eq(t.policies.workspaceId, workspaceId))
-      .orderBy(asc(t.policies.name));
-    return rows.map(toPointer);
-  }
-
-  async listPolicyVersions(workspaceId: string, name: string): Promise<PolicyVersion[]> {
-    const rows = await this.#db
-      .select()
-      .from(t.policyVersions)
-      .where(and(eq(t.policyVersions.workspaceId, workspaceId), eq(t.policyVersions.name, name)))
-      .orderBy(desc(t.policyVersions.version));
-    return rows.map((row) => ({ ...row, document: JSON.parse(row.document) }));
-  }
-
-  appendAudit(event: AuditEvent): Promise<void> {
-    return this.#write((tx) => insertAudit(tx, event));
-  }
-
-  // ── approvals ──────────────────────────────────────────────────────────────
-
-  #approvalDeps(tx: Tx): ApprovalDeps {
-    return {
-      voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
-      loadTxn: async (id) => {
-        const [row] = await tx.select().from(t.transactions).where(eq(t.transactions.id, id)).limit(1);
-        return row && toTransaction(row);
-      },
-    };
-  }
-
-  getApproval(workspaceId: string, id: string): Promise<Approval | undefined> {
-    return approvals.loadApproval(this.#db, workspaceId, id);
-  }
-
-  listApprovals(
-    workspaceId: string,
-    filter: { status?: ApprovalStatus; role?: Role; limit: number },
-  ): Promise<Approval[]> {
-    return approvals.listApprovals(this.#db, workspaceId, filter);
-  }
-
   voteOnApproval(input: VoteInput): Promise<VoteResult> {
     // Decisions on a workspace's approvals run one at a time: the stage read, the vote count and
     // the advance are one step, as on the SQLite writer.
-    return this.#write((tx) => approvals.vote(tx, input, this.#approvalDeps(tx)), {
+    return this.write((tx) => sharedApprovals.vote(tx, input, this.approvalDeps(tx)), {
       workspaceId: input.workspaceId,
     });
-  }
-
-  dueStages(now: number, limit: number): Promise<DueStage[]> {
-    return approvals.dueStages(this.#db, now, limit);
   }
 
   async fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined> {
     const scope = await this.#workspaceOf(t.approvals, stage.approvalId);
     if (scope === undefined) return undefined;
-    return this.#write((tx) => approvals.fireDeadline(tx, stage, now, this.#approvalDeps(tx)), scope);
-  }
-
-  createWebhook(webhook: Webhook, audit: AuditEvent): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.webhooks).values({ ...webhook, events: webhook.events.join(' ') });
-      await insertAudit(tx, audit);
-      approvals.subscriptions.forget(webhook.workspaceId);
-    });
-  }
-
-  async listWebhooks(workspaceId: string): Promise<Webhook[]> {
-    const rows = await this.#db
-      .select()
-      .from(t.webhooks)
-      .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)))
-      .orderBy(asc(t.webhooks.id));
-    return rows.map(approvals.toWebhook);
-  }
-
-  deleteWebhook(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .update(t.webhooks)
-        .set({ deletedAt: at })
-        .where(
-          and(eq(t.webhooks.id, id), eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)),
-        )
-        .returning({ id: t.webhooks.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      approvals.subscriptions.forget(workspaceId);
-      return true;
-    });
+    return this.write((tx) => sharedApprovals.fireDeadline(tx, stage, now, this.approvalDeps(tx)), scope);
   }
 
   claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
     // The claim is a conditional update: a replica racing for the same rows re-checks them after
     // the first commits and finds them leased.
     return this.#write((tx) => approvals.claimOutbox(tx, now, limit, leaseMs));
-  }
-
-  completeOutbox(id: string, now: number): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .update(t.outbox)
-        .set({
-          status: 'delivered',
-          attempts: sql`${t.outbox.attempts} + 1`,
-          lastError: null,
-          updatedAt: now,
-        })
-        .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
-    });
-  }
-
-  failOutbox(id: string, error: string, now: number, retryAt: number | null): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .update(t.outbox)
-        .set({
-          status: retryAt === null ? 'failed' : 'pending',
-          attempts: sql`${t.outbox.attempts} + 1`,
-          nextAttemptAt: retryAt ?? now,
-          lastError: error.slice(0, 1000),
-          updatedAt: now,
-        })
-        .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
-    });
   }
 
   async listOutbox(targetId: string, limit: number): Promise<OutboxItem[]> {
@@ -911,43 +555,8 @@ export class PostgresStore implements Store {
     return rows.map(approvals.toOutbox);
   }
 
-  // ── magic links and one-time codes ─────────────────────────────────────────
-
-  async getWebhook(id: string): Promise<Webhook | undefined> {
-    const [row] = await this.#db.select().from(t.webhooks).where(eq(t.webhooks.id, id)).limit(1);
-    return row && approvals.toWebhook(row);
-  }
-
-  async getMember(workspaceId: string, id: string): Promise<Member | undefined> {
-    const [row] = await this.#db
-      .select()
-      .from(t.members)
-      .where(and(eq(t.members.id, id), eq(t.members.workspaceId, workspaceId)))
-      .limit(1);
-    return row;
-  }
-
-  insertApprovalLink(link: ApprovalLink): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.approvalLinks).values(link);
-    });
-  }
-
   findApprovalLink(tokenHash: string): Promise<ApprovalLink | undefined> {
     return approvals.findApprovalLink(this.#db, tokenHash);
-  }
-
-  // Each is one conditional statement (upsert or update … returning): atomic across replicas as is.
-  issueOtp(otp: OtpIssue, maxAttempts: number): Promise<boolean> {
-    return this.#write((tx) => approvals.issueOtp(tx, otp, maxAttempts));
-  }
-
-  attemptOtp(key: OtpKey, now: number, maxAttempts: number): Promise<{ codeHash: string } | undefined> {
-    return this.#write((tx) => approvals.attemptOtp(tx, key, now, maxAttempts));
-  }
-
-  consumeOtp(key: OtpKey, codeHash: string, now: number): Promise<boolean> {
-    return this.#write((tx) => approvals.consumeOtp(tx, key, codeHash, now));
   }
 
   getOtpState(key: OtpKey): Promise<OtpState | undefined> {

@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@libsql/client';
-import { and, asc, desc, eq, gt, gte, inArray, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, like, lt, lte, or, sql } from 'drizzle-orm';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
-import { type ApprovalDeps, approvalSteps } from '../approvals.ts';
-import { json } from '../dialect.ts';
+import { approvalSteps } from '../approvals.ts';
+import { type Conn, json } from '../dialect.ts';
+import { drizzleStore } from '../drizzle-store.ts';
 import { ledgerSteps } from '../ledger.ts';
 import type {
   AdmissionPlan,
@@ -14,47 +15,33 @@ import type {
   AdmitInput,
   AdmitResult,
   AgentKey,
-  Approval,
   ApprovalLink,
-  ApprovalStatus,
   AuditEvent,
   Business,
   BusinessFilter,
-  ConfirmationToken,
   DeadlineResult,
   DueStage,
   FinishInput,
-  IdempotencyRecord,
   Member,
-  OtpIssue,
   OtpKey,
   OtpState,
   OutboxItem,
   PolicyPointer,
   PolicyVersion,
-  Role,
-  SpendQuery,
-  SpendTotals,
   Store,
-  StoredResponse,
-  SummaryRow,
   Transaction,
-  TransactionError,
-  TransactionFilter,
   VoteInput,
   VoteResult,
-  Webhook,
-  Workspace,
 } from '../types.ts';
 import { GroupCommit } from './group-commit.ts';
 import * as t from './schema.ts';
 import { installStatementCache } from './statement-cache.ts';
 
 const approvals = approvalSteps(t);
+const ledger = ledgerSteps(t);
 const {
   admittedRow,
   admissionReader,
-  sumSpend,
   moveSpend,
   settleSpend,
   toPointer,
@@ -65,7 +52,7 @@ const {
   toBusiness,
   toTransactionRow,
   toTransaction,
-} = ledgerSteps(t);
+} = ledger;
 
 type Db = LibSQLDatabase<typeof t>;
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -100,7 +87,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   return store;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends drizzleStore(t, approvals, ledger) implements Store {
   readonly dialect = 'sqlite' as const;
   readonly #writer: Client;
   readonly #reader: Client;
@@ -109,6 +96,7 @@ export class SqliteStore implements Store {
   readonly #commits: GroupCommit<Tx>;
 
   constructor(writer: Client, reader: Client) {
+    super();
     this.#writer = writer;
     this.#reader = reader;
     this.#w = drizzle(writer, { schema: t });
@@ -132,6 +120,15 @@ export class SqliteStore implements Store {
     return this.#commits.run(fn);
   }
 
+  protected reader(): Conn {
+    return this.#r;
+  }
+
+  /** One writer serialises everything on SQLite, so a scope needs nothing more. */
+  protected write<T>(fn: (tx: Conn) => Promise<T>): Promise<T> {
+    return this.#write(fn);
+  }
+
   async ping(): Promise<void> {
     await this.#reader.execute('SELECT 1');
   }
@@ -142,92 +139,14 @@ export class SqliteStore implements Store {
     if (this.#reader !== this.#writer) this.#writer.close();
   }
 
-  // ── tenancy ────────────────────────────────────────────────────────────────
-
-  createWorkspace(workspace: Workspace, admin: Member, audit: AuditEvent): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.workspaces).values(workspace);
-      await tx.insert(t.members).values(admin);
-      await insertAudit(tx, audit);
-    });
-  }
-
-  async countWorkspaces(): Promise<number> {
-    const [row] = await this.#r.select({ n: sql<number>`count(*)` }).from(t.workspaces);
-    return Number(row?.n ?? 0);
-  }
-
-  createMember(member: Member, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .insert(t.members)
-        .values(member)
-        .onConflictDoNothing()
-        .returning({ id: t.members.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      return true;
-    });
-  }
-
   async findMemberByTokenHash(tokenHash: string): Promise<Member | undefined> {
     const [row] = await this.#hot.memberByHash.all({ hash: tokenHash });
     return row && { ...row, role: row.role };
   }
 
-  createAgentKey(key: AgentKey, audit: AuditEvent): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.agentKeys).values({ ...key, scopes: key.scopes.join(' ') });
-      await insertAudit(tx, audit);
-    });
-  }
-
   async findAgentKeyByHash(keyHash: string): Promise<AgentKey | undefined> {
     const [row] = await this.#hot.agentKeyByHash.all({ hash: keyHash });
     return row && toAgentKey(row);
-  }
-
-  async listAgentKeys(workspaceId: string): Promise<AgentKey[]> {
-    const rows = await this.#r
-      .select()
-      .from(t.agentKeys)
-      .where(eq(t.agentKeys.workspaceId, workspaceId))
-      .orderBy(asc(t.agentKeys.createdAt), asc(t.agentKeys.id));
-    return rows.map(toAgentKey);
-  }
-
-  revokeAgentKey(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .update(t.agentKeys)
-        .set({ revokedAt: at })
-        .where(
-          and(
-            eq(t.agentKeys.id, id),
-            eq(t.agentKeys.workspaceId, workspaceId),
-            isNull(t.agentKeys.revokedAt),
-          ),
-        )
-        .returning({ id: t.agentKeys.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      return true;
-    });
-  }
-
-  // ── businesses ─────────────────────────────────────────────────────────────
-
-  createBusiness(business: Business, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .insert(t.businesses)
-        .values({ ...business, adapter: JSON.stringify(business.adapter) })
-        .onConflictDoNothing()
-        .returning({ id: t.businesses.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      return true;
-    });
   }
 
   async getBusiness(id: string): Promise<Business | undefined> {
@@ -254,65 +173,6 @@ export class SqliteStore implements Store {
       .where(and(...conditions))
       .orderBy(asc(t.businesses.name), asc(t.businesses.id));
     return rows.map(toBusiness);
-  }
-
-  // ── confirmation tokens ────────────────────────────────────────────────────
-
-  insertConfirmationToken(token: ConfirmationToken): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.confirmationTokens).values(token);
-    });
-  }
-
-  async findConfirmationToken(tokenHash: string): Promise<ConfirmationToken | undefined> {
-    const [row] = await this.#r
-      .select()
-      .from(t.confirmationTokens)
-      .where(eq(t.confirmationTokens.tokenHash, tokenHash))
-      .limit(1);
-    return row;
-  }
-
-  deleteExpiredConfirmationToken(tokenHash: string, now: number): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .delete(t.confirmationTokens)
-        .where(and(eq(t.confirmationTokens.tokenHash, tokenHash), lte(t.confirmationTokens.expiresAt, now)));
-    });
-  }
-
-  sweepConfirmationTokens(before: number): Promise<number> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .delete(t.confirmationTokens)
-        .where(lt(t.confirmationTokens.expiresAt, before))
-        .returning({ h: t.confirmationTokens.tokenHash });
-      return rows.length;
-    });
-  }
-
-  // ── idempotency ────────────────────────────────────────────────────────────
-
-  async findIdempotencyRecord(agentKeyId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return findIdempotency(this.#r, agentKeyId, key);
-  }
-
-  sweepIdempotencyRecords(now: number): Promise<number> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .delete(t.idempotencyKeys)
-        .where(lte(t.idempotencyKeys.expiresAt, now))
-        .returning({ k: t.idempotencyKeys.key });
-      return rows.length;
-    });
-  }
-
-  // ── transactions ───────────────────────────────────────────────────────────
-
-  insertTransaction(transaction: Transaction): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.transactions).values(toTransactionRow(transaction));
-    });
   }
 
   admitExecute(input: AdmitInput): Promise<AdmitResult> {
@@ -463,16 +323,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  async dueQueuedTransactions(now: number, limit: number): Promise<Transaction[]> {
-    const rows = await this.#r
-      .select()
-      .from(t.transactions)
-      .where(and(eq(t.transactions.status, 'queued'), lte(t.transactions.releaseAt, now)))
-      .orderBy(asc(t.transactions.releaseAt))
-      .limit(limit);
-    return rows.map(toTransaction);
-  }
-
   finishTransaction(input: FinishInput): Promise<void> {
     return this.#write(async (tx) => {
       const [row] = await tx
@@ -493,109 +343,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async getTransaction(workspaceId: string, id: string): Promise<Transaction | undefined> {
-    const [row] = await this.#r
-      .select()
-      .from(t.transactions)
-      .where(and(eq(t.transactions.id, id), eq(t.transactions.workspaceId, workspaceId)))
-      .limit(1);
-    return row && toTransaction(row);
-  }
-
-  failStaleTransactions(
-    before: number,
-    error: TransactionError,
-    response: (id: string) => StoredResponse,
-  ): Promise<number> {
-    return this.#write(async (tx) => {
-      const now = Date.now();
-      const failed = await tx
-        .update(t.transactions)
-        .set({ status: 'failed', error: JSON.stringify(error), updatedAt: now })
-        .where(and(eq(t.transactions.status, 'pending'), lt(t.transactions.updatedAt, before)))
-        .returning({
-          id: t.transactions.id,
-          agentKeyId: t.transactions.agentKeyId,
-          key: t.transactions.idempotencyKey,
-        });
-      for (const row of failed) {
-        if (row.key)
-          await completeIdempotency(tx, {
-            agentKeyId: row.agentKeyId,
-            key: row.key,
-            response: response(row.id),
-          });
-      }
-      return failed.length;
-    });
-  }
-
-  async listTransactions(workspaceId: string, filter: TransactionFilter): Promise<Transaction[]> {
-    const conditions: SQL[] = [eq(t.transactions.workspaceId, workspaceId)];
-    if (filter.status) conditions.push(eq(t.transactions.status, filter.status));
-    if (filter.operation) conditions.push(eq(t.transactions.operation, filter.operation));
-    if (filter.businessId) conditions.push(eq(t.transactions.businessId, filter.businessId));
-    if (filter.agentId) conditions.push(eq(t.transactions.agentId, filter.agentId));
-    if (filter.from !== undefined) conditions.push(gte(t.transactions.createdAt, filter.from));
-    if (filter.to !== undefined) conditions.push(lt(t.transactions.createdAt, filter.to));
-    if (filter.cursor) conditions.push(lt(t.transactions.id, filter.cursor));
-    const rows = await this.#r
-      .select()
-      .from(t.transactions)
-      .where(and(...conditions))
-      .orderBy(desc(t.transactions.id))
-      .limit(filter.limit);
-    return rows.map(toTransaction);
-  }
-
-  async spendTotals(query: SpendQuery): Promise<SpendTotals> {
-    return sumSpend(this.#r, query);
-  }
-
-  async summarize(
-    workspaceId: string,
-    since: number,
-    by: 'business_id' | 'business_category' | 'agent_id',
-  ): Promise<SummaryRow[]> {
-    const column = {
-      business_id: t.transactions.businessId,
-      business_category: t.transactions.businessCategory,
-      agent_id: t.transactions.agentId,
-    }[by];
-    const rows = await this.#r
-      .select({
-        key: column,
-        count: sql<number>`count(*)`,
-        amount: sql<number>`coalesce(sum(${t.transactions.amount}), 0)`,
-      })
-      .from(t.transactions)
-      .where(
-        and(
-          eq(t.transactions.workspaceId, workspaceId),
-          eq(t.transactions.operation, 'execute'),
-          gte(t.transactions.createdAt, since),
-          inArray(t.transactions.spendState, ['pending', 'posted']),
-        ),
-      )
-      .groupBy(column)
-      .orderBy(column);
-    return rows.map((r) => ({ key: r.key ?? '', count: Number(r.count), amount: Number(r.amount) }));
-  }
-
   // ── policies ───────────────────────────────────────────────────────────────
 
   async getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined> {
     const [row] = await this.#hot.policyPointer.all({ workspaceId, name });
     return row && toPointer(row);
-  }
-
-  async getPolicyVersion(workspaceId: string, versionId: string): Promise<PolicyVersion | undefined> {
-    const [row] = await this.#r
-      .select()
-      .from(t.policyVersions)
-      .where(and(eq(t.policyVersions.id, versionId), eq(t.policyVersions.workspaceId, workspaceId)))
-      .limit(1);
-    return row && { ...row, document: JSON.parse(row.document) };
   }
 
   putPolicyVersion(
@@ -640,127 +392,16 @@ export class SqliteStore implements Store {
     });
   }
 
-  async listPolicies(workspaceId: string): Promise<PolicyPointer[]> {
-    const rows = await this.#r
-      .select()
-      .from(t.policies)
-      .where(eq(t.policies.workspaceId, workspaceId))
-      .orderBy(asc(t.policies.name));
-    return rows.map(toPointer);
-  }
-
-  async listPolicyVersions(workspaceId: string, name: string): Promise<PolicyVersion[]> {
-    const rows = await this.#r
-      .select()
-      .from(t.policyVersions)
-      .where(and(eq(t.policyVersions.workspaceId, workspaceId), eq(t.policyVersions.name, name)))
-      .orderBy(desc(t.policyVersions.version));
-    return rows.map((row) => ({ ...row, document: JSON.parse(row.document) }));
-  }
-
-  appendAudit(event: AuditEvent): Promise<void> {
-    return this.#write((tx) => insertAudit(tx, event));
-  }
-
-  // ── approvals ──────────────────────────────────────────────────────────────
-
-  #approvalDeps(tx: Tx): ApprovalDeps {
-    return {
-      voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
-      loadTxn: async (id) => {
-        const [row] = await tx.select().from(t.transactions).where(eq(t.transactions.id, id)).limit(1);
-        return row && toTransaction(row);
-      },
-    };
-  }
-
-  getApproval(workspaceId: string, id: string): Promise<Approval | undefined> {
-    return approvals.loadApproval(this.#r, workspaceId, id);
-  }
-
-  listApprovals(
-    workspaceId: string,
-    filter: { status?: ApprovalStatus; role?: Role; limit: number },
-  ): Promise<Approval[]> {
-    return approvals.listApprovals(this.#r, workspaceId, filter);
-  }
-
   voteOnApproval(input: VoteInput): Promise<VoteResult> {
-    return this.#write((tx) => approvals.vote(tx, input, this.#approvalDeps(tx)));
-  }
-
-  dueStages(now: number, limit: number): Promise<DueStage[]> {
-    return approvals.dueStages(this.#r, now, limit);
+    return this.#write((tx) => approvals.vote(tx, input, this.approvalDeps(tx)));
   }
 
   fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined> {
-    return this.#write((tx) => approvals.fireDeadline(tx, stage, now, this.#approvalDeps(tx)));
-  }
-
-  createWebhook(webhook: Webhook, audit: AuditEvent): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.webhooks).values({ ...webhook, events: webhook.events.join(' ') });
-      await insertAudit(tx, audit);
-      approvals.subscriptions.forget(webhook.workspaceId);
-    });
-  }
-
-  async listWebhooks(workspaceId: string): Promise<Webhook[]> {
-    const rows = await this.#r
-      .select()
-      .from(t.webhooks)
-      .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)))
-      .orderBy(asc(t.webhooks.id));
-    return rows.map(approvals.toWebhook);
-  }
-
-  deleteWebhook(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
-    return this.#write(async (tx) => {
-      const rows = await tx
-        .update(t.webhooks)
-        .set({ deletedAt: at })
-        .where(
-          and(eq(t.webhooks.id, id), eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)),
-        )
-        .returning({ id: t.webhooks.id });
-      if (rows.length === 0) return false;
-      await insertAudit(tx, audit);
-      approvals.subscriptions.forget(workspaceId);
-      return true;
-    });
+    return this.#write((tx) => approvals.fireDeadline(tx, stage, now, this.approvalDeps(tx)));
   }
 
   claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
     return this.#write((tx) => approvals.claimOutbox(tx, now, limit, leaseMs));
-  }
-
-  completeOutbox(id: string, now: number): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .update(t.outbox)
-        .set({
-          status: 'delivered',
-          attempts: sql`${t.outbox.attempts} + 1`,
-          lastError: null,
-          updatedAt: now,
-        })
-        .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
-    });
-  }
-
-  failOutbox(id: string, error: string, now: number, retryAt: number | null): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx
-        .update(t.outbox)
-        .set({
-          status: retryAt === null ? 'failed' : 'pending',
-          attempts: sql`${t.outbox.attempts} + 1`,
-          nextAttemptAt: retryAt ?? now,
-          lastError: error.slice(0, 1000),
-          updatedAt: now,
-        })
-        .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
-    });
   }
 
   async listOutbox(targetId: string, limit: number): Promise<OutboxItem[]> {
@@ -799,42 +440,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  // ── magic links and one-time codes ─────────────────────────────────────────
-
-  async getWebhook(id: string): Promise<Webhook | undefined> {
-    const [row] = await this.#r.select().from(t.webhooks).where(eq(t.webhooks.id, id)).limit(1);
-    return row && approvals.toWebhook(row);
-  }
-
-  async getMember(workspaceId: string, id: string): Promise<Member | undefined> {
-    const [row] = await this.#r
-      .select()
-      .from(t.members)
-      .where(and(eq(t.members.id, id), eq(t.members.workspaceId, workspaceId)))
-      .limit(1);
-    return row;
-  }
-
-  insertApprovalLink(link: ApprovalLink): Promise<void> {
-    return this.#write(async (tx) => {
-      await tx.insert(t.approvalLinks).values(link);
-    });
-  }
-
   findApprovalLink(tokenHash: string): Promise<ApprovalLink | undefined> {
     return approvals.findApprovalLink(this.#r, tokenHash);
-  }
-
-  issueOtp(otp: OtpIssue, maxAttempts: number): Promise<boolean> {
-    return this.#write((tx) => approvals.issueOtp(tx, otp, maxAttempts));
-  }
-
-  attemptOtp(key: OtpKey, now: number, maxAttempts: number): Promise<{ codeHash: string } | undefined> {
-    return this.#write((tx) => approvals.attemptOtp(tx, key, now, maxAttempts));
-  }
-
-  consumeOtp(key: OtpKey, codeHash: string, now: number): Promise<boolean> {
-    return this.#write((tx) => approvals.consumeOtp(tx, key, codeHash, now));
   }
 
   getOtpState(key: OtpKey): Promise<OtpState | undefined> {

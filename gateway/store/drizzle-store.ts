@@ -1,0 +1,453 @@
+import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
+import type { ApprovalDeps, ApprovalSteps } from './approvals.ts';
+import type { Conn, Tables } from './dialect.ts';
+import type { LedgerSteps } from './ledger.ts';
+import type {
+  AgentKey,
+  Approval,
+  ApprovalLink,
+  ApprovalStatus,
+  AuditEvent,
+  Business,
+  ConfirmationToken,
+  DueStage,
+  IdempotencyRecord,
+  Member,
+  OtpIssue,
+  OtpKey,
+  PolicyPointer,
+  PolicyVersion,
+  Role,
+  SpendQuery,
+  SpendTotals,
+  StoredResponse,
+  SummaryRow,
+  Transaction,
+  TransactionError,
+  TransactionFilter,
+  Webhook,
+  Workspace,
+} from './types.ts';
+
+/** Which serialisation a write needs: a workspace's admissions, or one counter key. */
+export type WriteScope = { workspaceId: string } | { key: string };
+
+/**
+ * The store methods that are the same on every dialect (DESIGN §8: one contract), written once over
+ * a dialect's tables and steps. A dialect's store extends the class this returns and supplies how it
+ * reads, how it writes (SQLite: group commit on one writer; PostgreSQL: transactions, advisory
+ * locks per scope) and the methods whose SQL really differs.
+ */
+export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: LedgerSteps) {
+  const {
+    insertAudit,
+    findIdempotency,
+    completeIdempotency,
+    settleSpend,
+    sumSpend,
+    toAgentKey,
+    toPointer,
+    toTransaction,
+    toTransactionRow,
+  } = ledger;
+
+  abstract class DrizzleStore {
+    /** The connection reads use (a pool of readers on SQLite). */
+    protected abstract reader(): Conn;
+    /** Runs `fn` in one atomic write, serialised with others of the same scope. */
+    protected abstract write<T>(fn: (tx: Conn) => Promise<T>, scope?: WriteScope): Promise<T>;
+
+    // ── tenancy ────────────────────────────────────────────────────────────────
+
+    createWorkspace(workspace: Workspace, admin: Member, audit: AuditEvent): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx.insert(t.workspaces).values(workspace);
+        await tx.insert(t.members).values(admin);
+        await insertAudit(tx, audit);
+      });
+    }
+
+    async countWorkspaces(): Promise<number> {
+      const [row] = await this.reader().select({ n: sql<number>`count(*)` }).from(t.workspaces);
+      return Number(row?.n ?? 0);
+    }
+
+    createMember(member: Member, audit: AuditEvent): Promise<boolean> {
+      return this.write(async (tx: Conn) => {
+        const rows = await tx
+          .insert(t.members)
+          .values(member)
+          .onConflictDoNothing()
+          .returning({ id: t.members.id });
+        if (rows.length === 0) return false;
+        await insertAudit(tx, audit);
+        return true;
+      });
+    }
+
+    createAgentKey(key: AgentKey, audit: AuditEvent): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx.insert(t.agentKeys).values({ ...key, scopes: key.scopes.join(' ') });
+        await insertAudit(tx, audit);
+      });
+    }
+
+    async listAgentKeys(workspaceId: string): Promise<AgentKey[]> {
+      const rows = await this.reader()
+        .select()
+        .from(t.agentKeys)
+        .where(eq(t.agentKeys.workspaceId, workspaceId))
+        .orderBy(asc(t.agentKeys.createdAt), asc(t.agentKeys.id));
+      return rows.map(toAgentKey);
+    }
+
+    revokeAgentKey(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
+      return this.write(async (tx: Conn) => {
+        const rows = await tx
+          .update(t.agentKeys)
+          .set({ revokedAt: at })
+          .where(
+            and(
+              eq(t.agentKeys.id, id),
+              eq(t.agentKeys.workspaceId, workspaceId),
+              isNull(t.agentKeys.revokedAt),
+            ),
+          )
+          .returning({ id: t.agentKeys.id });
+        if (rows.length === 0) return false;
+        await insertAudit(tx, audit);
+        return true;
+      });
+    }
+
+    // ── businesses ─────────────────────────────────────────────────────────────
+
+    createBusiness(business: Business, audit: AuditEvent): Promise<boolean> {
+      return this.write(async (tx: Conn) => {
+        const rows = await tx
+          .insert(t.businesses)
+          .values({ ...business, adapter: JSON.stringify(business.adapter) })
+          .onConflictDoNothing()
+          .returning({ id: t.businesses.id });
+        if (rows.length === 0) return false;
+        await insertAudit(tx, audit);
+        return true;
+      });
+    }
+
+    // ── confirmation tokens ────────────────────────────────────────────────────
+
+    insertConfirmationToken(token: ConfirmationToken): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx.insert(t.confirmationTokens).values(token);
+      });
+    }
+
+    async findConfirmationToken(tokenHash: string): Promise<ConfirmationToken | undefined> {
+      const [row] = await this.reader()
+        .select()
+        .from(t.confirmationTokens)
+        .where(eq(t.confirmationTokens.tokenHash, tokenHash))
+        .limit(1);
+      return row;
+    }
+
+    deleteExpiredConfirmationToken(tokenHash: string, now: number): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx
+          .delete(t.confirmationTokens)
+          .where(
+            and(eq(t.confirmationTokens.tokenHash, tokenHash), lte(t.confirmationTokens.expiresAt, now)),
+          );
+      });
+    }
+
+    sweepConfirmationTokens(before: number): Promise<number> {
+      return this.write(async (tx: Conn) => {
+        const rows = await tx
+          .delete(t.confirmationTokens)
+          .where(lt(t.confirmationTokens.expiresAt, before))
+          .returning({ h: t.confirmationTokens.tokenHash });
+        return rows.length;
+      });
+    }
+
+    // ── idempotency ────────────────────────────────────────────────────────────
+
+    async findIdempotencyRecord(agentKeyId: string, key: string): Promise<IdempotencyRecord | undefined> {
+      return findIdempotency(this.reader(), agentKeyId, key);
+    }
+
+    sweepIdempotencyRecords(now: number): Promise<number> {
+      return this.write(async (tx: Conn) => {
+        const rows = await tx
+          .delete(t.idempotencyKeys)
+          .where(lte(t.idempotencyKeys.expiresAt, now))
+          .returning({ k: t.idempotencyKeys.key });
+        return rows.length;
+      });
+    }
+
+    // ── transactions ───────────────────────────────────────────────────────────
+
+    insertTransaction(transaction: Transaction): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx.insert(t.transactions).values(toTransactionRow(transaction));
+      });
+    }
+
+    async dueQueuedTransactions(now: number, limit: number): Promise<Transaction[]> {
+      const rows = await this.reader()
+        .select()
+        .from(t.transactions)
+        .where(and(eq(t.transactions.status, 'queued'), lte(t.transactions.releaseAt, now)))
+        .orderBy(asc(t.transactions.releaseAt))
+        .limit(limit);
+      return rows.map(toTransaction);
+    }
+
+    async getTransaction(workspaceId: string, id: string): Promise<Transaction | undefined> {
+      const [row] = await this.reader()
+        .select()
+        .from(t.transactions)
+        .where(and(eq(t.transactions.id, id), eq(t.transactions.workspaceId, workspaceId)))
+        .limit(1);
+      return row && toTransaction(row);
+    }
+
+    failStaleTransactions(
+      before: number,
+      error: TransactionError,
+      response: (id: string) => StoredResponse,
+    ): Promise<number> {
+      return this.write(async (tx: Conn) => {
+        const now = Date.now();
+        const failed = await tx
+          .update(t.transactions)
+          .set({ status: 'failed', error: JSON.stringify(error), updatedAt: now })
+          .where(and(eq(t.transactions.status, 'pending'), lt(t.transactions.updatedAt, before)))
+          .returning({
+            id: t.transactions.id,
+            agentKeyId: t.transactions.agentKeyId,
+            key: t.transactions.idempotencyKey,
+          });
+        for (const row of failed) {
+          if (row.key)
+            await completeIdempotency(tx, {
+              agentKeyId: row.agentKeyId,
+              key: row.key,
+              response: response(row.id),
+            });
+        }
+        return failed.length;
+      });
+    }
+
+    async listTransactions(workspaceId: string, filter: TransactionFilter): Promise<Transaction[]> {
+      const conditions: SQL[] = [eq(t.transactions.workspaceId, workspaceId)];
+      if (filter.status) conditions.push(eq(t.transactions.status, filter.status));
+      if (filter.operation) conditions.push(eq(t.transactions.operation, filter.operation));
+      if (filter.businessId) conditions.push(eq(t.transactions.businessId, filter.businessId));
+      if (filter.agentId) conditions.push(eq(t.transactions.agentId, filter.agentId));
+      if (filter.from !== undefined) conditions.push(gte(t.transactions.createdAt, filter.from));
+      if (filter.to !== undefined) conditions.push(lt(t.transactions.createdAt, filter.to));
+      if (filter.cursor) conditions.push(lt(t.transactions.id, filter.cursor));
+      const rows = await this.reader()
+        .select()
+        .from(t.transactions)
+        .where(and(...conditions))
+        .orderBy(desc(t.transactions.id))
+        .limit(filter.limit);
+      return rows.map(toTransaction);
+    }
+
+    async spendTotals(query: SpendQuery): Promise<SpendTotals> {
+      return sumSpend(this.reader(), query);
+    }
+
+    async summarize(
+      workspaceId: string,
+      since: number,
+      by: 'business_id' | 'business_category' | 'agent_id',
+    ): Promise<SummaryRow[]> {
+      const column = {
+        business_id: t.transactions.businessId,
+        business_category: t.transactions.businessCategory,
+        agent_id: t.transactions.agentId,
+      }[by];
+      const rows = await this.reader()
+        .select({
+          key: column,
+          count: sql<number>`count(*)`,
+          amount: sql<number>`coalesce(sum(${t.transactions.amount}), 0)`,
+        })
+        .from(t.transactions)
+        .where(
+          and(
+            eq(t.transactions.workspaceId, workspaceId),
+            eq(t.transactions.operation, 'execute'),
+            gte(t.transactions.createdAt, since),
+            inArray(t.transactions.spendState, ['pending', 'posted']),
+          ),
+        )
+        .groupBy(column)
+        .orderBy(column);
+      return rows.map((r) => ({ key: r.key ?? '', count: Number(r.count), amount: Number(r.amount) }));
+    }
+
+    async getPolicyVersion(workspaceId: string, versionId: string): Promise<PolicyVersion | undefined> {
+      const [row] = await this.reader()
+        .select()
+        .from(t.policyVersions)
+        .where(and(eq(t.policyVersions.id, versionId), eq(t.policyVersions.workspaceId, workspaceId)))
+        .limit(1);
+      return row && { ...row, document: JSON.parse(row.document) };
+    }
+
+    async listPolicies(workspaceId: string): Promise<PolicyPointer[]> {
+      const rows = await this.reader()
+        .select()
+        .from(t.policies)
+        .where(eq(t.policies.workspaceId, workspaceId))
+        .orderBy(asc(t.policies.name));
+      return rows.map(toPointer);
+    }
+
+    async listPolicyVersions(workspaceId: string, name: string): Promise<PolicyVersion[]> {
+      const rows = await this.reader()
+        .select()
+        .from(t.policyVersions)
+        .where(and(eq(t.policyVersions.workspaceId, workspaceId), eq(t.policyVersions.name, name)))
+        .orderBy(desc(t.policyVersions.version));
+      return rows.map((row) => ({ ...row, document: JSON.parse(row.document) }));
+    }
+
+    appendAudit(event: AuditEvent): Promise<void> {
+      return this.write((tx: Conn) => insertAudit(tx, event));
+    }
+
+    // ── approvals ──────────────────────────────────────────────────────────────
+
+    protected approvalDeps(tx: Conn): ApprovalDeps {
+      return {
+        voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
+        loadTxn: async (id) => {
+          const [row] = await tx.select().from(t.transactions).where(eq(t.transactions.id, id)).limit(1);
+          return row && toTransaction(row);
+        },
+      };
+    }
+
+    getApproval(workspaceId: string, id: string): Promise<Approval | undefined> {
+      return approvals.loadApproval(this.reader(), workspaceId, id);
+    }
+
+    listApprovals(
+      workspaceId: string,
+      filter: { status?: ApprovalStatus; role?: Role; limit: number },
+    ): Promise<Approval[]> {
+      return approvals.listApprovals(this.reader(), workspaceId, filter);
+    }
+
+    dueStages(now: number, limit: number): Promise<DueStage[]> {
+      return approvals.dueStages(this.reader(), now, limit);
+    }
+
+    createWebhook(webhook: Webhook, audit: AuditEvent): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx.insert(t.webhooks).values({ ...webhook, events: webhook.events.join(' ') });
+        await insertAudit(tx, audit);
+        approvals.subscriptions.forget(webhook.workspaceId);
+      });
+    }
+
+    async listWebhooks(workspaceId: string): Promise<Webhook[]> {
+      const rows = await this.reader()
+        .select()
+        .from(t.webhooks)
+        .where(and(eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)))
+        .orderBy(asc(t.webhooks.id));
+      return rows.map(approvals.toWebhook);
+    }
+
+    deleteWebhook(workspaceId: string, id: string, at: number, audit: AuditEvent): Promise<boolean> {
+      return this.write(async (tx: Conn) => {
+        const rows = await tx
+          .update(t.webhooks)
+          .set({ deletedAt: at })
+          .where(
+            and(eq(t.webhooks.id, id), eq(t.webhooks.workspaceId, workspaceId), isNull(t.webhooks.deletedAt)),
+          )
+          .returning({ id: t.webhooks.id });
+        if (rows.length === 0) return false;
+        await insertAudit(tx, audit);
+        approvals.subscriptions.forget(workspaceId);
+        return true;
+      });
+    }
+
+    completeOutbox(id: string, now: number): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx
+          .update(t.outbox)
+          .set({
+            status: 'delivered',
+            attempts: sql`${t.outbox.attempts} + 1`,
+            lastError: null,
+            updatedAt: now,
+          })
+          .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
+      });
+    }
+
+    failOutbox(id: string, error: string, now: number, retryAt: number | null): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx
+          .update(t.outbox)
+          .set({
+            status: retryAt === null ? 'failed' : 'pending',
+            attempts: sql`${t.outbox.attempts} + 1`,
+            nextAttemptAt: retryAt ?? now,
+            lastError: error.slice(0, 1000),
+            updatedAt: now,
+          })
+          .where(and(eq(t.outbox.id, id), eq(t.outbox.status, 'pending')));
+      });
+    }
+
+    // ── magic links and one-time codes ─────────────────────────────────────────
+
+    async getWebhook(id: string): Promise<Webhook | undefined> {
+      const [row] = await this.reader().select().from(t.webhooks).where(eq(t.webhooks.id, id)).limit(1);
+      return row && approvals.toWebhook(row);
+    }
+
+    async getMember(workspaceId: string, id: string): Promise<Member | undefined> {
+      const [row] = await this.reader()
+        .select()
+        .from(t.members)
+        .where(and(eq(t.members.id, id), eq(t.members.workspaceId, workspaceId)))
+        .limit(1);
+      return row;
+    }
+
+    insertApprovalLink(link: ApprovalLink): Promise<void> {
+      return this.write(async (tx: Conn) => {
+        await tx.insert(t.approvalLinks).values(link);
+      });
+    }
+
+    issueOtp(otp: OtpIssue, maxAttempts: number): Promise<boolean> {
+      return this.write((tx: Conn) => approvals.issueOtp(tx, otp, maxAttempts));
+    }
+
+    attemptOtp(key: OtpKey, now: number, maxAttempts: number): Promise<{ codeHash: string } | undefined> {
+      return this.write((tx: Conn) => approvals.attemptOtp(tx, key, now, maxAttempts));
+    }
+
+    consumeOtp(key: OtpKey, codeHash: string, now: number): Promise<boolean> {
+      return this.write((tx: Conn) => approvals.consumeOtp(tx, key, codeHash, now));
+    }
+  }
+  return DrizzleStore;
+}
