@@ -1,6 +1,6 @@
 import { auditEvent } from '../services/audit.ts';
 import type { Services } from '../services/context.ts';
-import type { Job } from './sweeper.ts';
+import { type Job, startPeriodicJob } from './periodic.ts';
 
 /**
  * Fires approval deadlines from inside the gateway (DESIGN §6: no external cron). It reads the
@@ -29,19 +29,10 @@ export async function fireDueDeadlines(ctx: Services, batch = 100): Promise<numb
 }
 
 export function startDeadlineJob(ctx: Services, everyMs = 1000): Job {
-  let running: Promise<unknown> = fireDueDeadlines(ctx).catch((err) =>
-    ctx.logger.error({ err }, 'deadline job failed'),
-  );
-  const timer = setInterval(() => {
-    running = running
-      .then(() => fireDueDeadlines(ctx))
-      .catch((err) => ctx.logger.error({ err }, 'deadline job failed'));
-  }, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  // At start too: deadlines that passed while the process was down fire at once.
+  return startPeriodicJob('deadline job', () => fireDueDeadlines(ctx), {
+    everyMs,
+    logger: ctx.logger,
+    runAtStart: true,
+  });
 }

@@ -4,7 +4,7 @@ import { decide, gatherFacts, planFor } from '../services/decide.ts';
 import { forwardAdmitted } from '../services/forward.ts';
 import { loadPolicy } from '../services/policies.ts';
 import type { AdmissionPlan } from '../store/types.ts';
-import type { Job } from './sweeper.ts';
+import { type Job, startPeriodicJob } from './periodic.ts';
 
 /**
  * Releases queued executes when their time window opens (DESIGN §6): the policy decides again
@@ -51,17 +51,5 @@ export async function releaseDue(ctx: Services, batch = 50): Promise<number> {
 }
 
 export function startReleaseJob(ctx: Services, everyMs = 1000): Job {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running
-      .then(() => releaseDue(ctx))
-      .catch((err) => ctx.logger.error({ err }, 'queued release failed'));
-  }, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicJob('queued release', () => releaseDue(ctx), { everyMs, logger: ctx.logger });
 }

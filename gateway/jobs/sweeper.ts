@@ -1,11 +1,8 @@
 import type { Services } from '../services/context.ts';
+import { type Job, startPeriodicJob } from './periodic.ts';
 
 /** Tokens are swept only an hour after they expired, so a stale one is reported as expired (DESIGN §4). */
 export const TOKEN_SWEEP_GRACE_MS = 60 * 60 * 1000;
-
-export interface Job {
-  stop(): Promise<void>;
-}
 
 /**
  * Background clean-up, off the request path (DESIGN §8): expired tokens and idempotency records,
@@ -32,17 +29,5 @@ export async function sweepOnce(ctx: Services): Promise<void> {
 }
 
 export function startSweeper(ctx: Services, everyMs = 60_000): Job {
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = sweepOnce(ctx).catch((err) => ctx.logger.error({ err }, 'sweep failed'));
-  };
-  tick();
-  const timer = setInterval(tick, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicJob('sweep', () => sweepOnce(ctx), { everyMs, logger: ctx.logger, runAtStart: true });
 }

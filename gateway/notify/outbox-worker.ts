@@ -1,3 +1,4 @@
+import { startPeriodicJob } from '../jobs/periodic.ts';
 import type { Services } from '../services/context.ts';
 import type { OutboxItem } from '../store/types.ts';
 
@@ -110,15 +111,5 @@ export function startOutboxJob(
       if (done.delivered + done.retrying + done.failed < batch) return;
     }
   };
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(drain).catch((err) => ctx.logger.error({ err }, 'outbox delivery failed'));
-  }, options.everyMs ?? 1000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodicJob('outbox delivery', drain, { everyMs: options.everyMs ?? 1000, logger: ctx.logger });
 }
