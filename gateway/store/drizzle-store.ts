@@ -1,8 +1,11 @@
-import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { ApprovalDeps, ApprovalSteps } from './approvals.ts';
-import type { Conn, Tables } from './dialect.ts';
+import { type Conn, json, type Tables } from './dialect.ts';
 import type { LedgerSteps } from './ledger.ts';
 import type {
+  AdmissionPlan,
+  AdmitInput,
+  AdmitResult,
   AgentKey,
   Approval,
   ApprovalLink,
@@ -11,10 +14,12 @@ import type {
   Business,
   ConfirmationToken,
   DueStage,
+  FinishInput,
   IdempotencyRecord,
   Member,
   OtpIssue,
   OtpKey,
+  OutboxItem,
   PolicyPointer,
   PolicyVersion,
   Role,
@@ -40,6 +45,9 @@ export type WriteScope = { workspaceId: string } | { key: string };
  */
 export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: LedgerSteps) {
   const {
+    admissionReader,
+    admittedRow,
+    moveSpend,
     insertAudit,
     findIdempotency,
     completeIdempotency,
@@ -447,6 +455,193 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
 
     consumeOtp(key: OtpKey, codeHash: string, now: number): Promise<boolean> {
       return this.write((tx: Conn) => approvals.consumeOtp(tx, key, codeHash, now));
+    }
+
+    admitExecute(input: AdmitInput): Promise<AdmitResult> {
+      // A decision reads shared state (spend, history), then reserves: under the workspace lock.
+      // Without one, every step is a single conditional statement, atomic on its own.
+      return this.write(
+        async (tx: Conn) => {
+          const { transaction: txn, token, idempotency } = input;
+          if (idempotency) {
+            const claimed = await tx
+              .insert(t.idempotencyKeys)
+              .values({
+                agentKeyId: idempotency.agentKeyId,
+                key: idempotency.key,
+                requestHash: idempotency.requestHash,
+                transactionId: txn.id,
+                createdAt: txn.createdAt,
+                expiresAt: idempotency.expiresAt,
+              })
+              // An expired record (not swept yet) is taken over; a live one is a conflict. A racing
+              // claim of the same key waits here for the first transaction to commit or roll back.
+              .onConflictDoUpdate({
+                target: [t.idempotencyKeys.agentKeyId, t.idempotencyKeys.key],
+                set: {
+                  requestHash: idempotency.requestHash,
+                  transactionId: txn.id,
+                  responseStatus: null,
+                  responseBody: null,
+                  createdAt: txn.createdAt,
+                  expiresAt: idempotency.expiresAt,
+                },
+                setWhere: lte(t.idempotencyKeys.expiresAt, txn.createdAt),
+              })
+              .returning({ key: t.idempotencyKeys.key });
+            if (claimed.length === 0) {
+              const record = await findIdempotency(tx, idempotency.agentKeyId, idempotency.key);
+              if (record) return { admitted: false, reason: 'idempotency_conflict', record };
+              throw new Error('Idempotency key conflicted but no record was found.');
+            }
+          }
+          const plan: AdmissionPlan = input.decide
+            ? await input.decide(admissionReader(tx, txn))
+            : { outcome: 'forward', decision: txn.decision };
+
+          if (plan.outcome === 'reject') {
+            // Refused by policy: recorded, nothing reserved, the token left unconsumed.
+            await tx
+              .insert(t.transactions)
+              .values(toTransactionRow({ ...txn, status: 'rejected', decision: plan.decision }));
+            if (idempotency) await completeIdempotency(tx, { ...idempotency, response: plan.response });
+            if (input.audit) await insertAudit(tx, input.audit);
+            return { admitted: false, reason: 'rejected', plan };
+          }
+
+          if (token) {
+            // The one conditional delete that makes a token single-use (DESIGN §4): of racing deletes
+            // one gets the row, the others wait for it and find it gone.
+            const consumed = await tx
+              .delete(t.confirmationTokens)
+              .where(
+                and(
+                  eq(t.confirmationTokens.tokenHash, token.tokenHash),
+                  eq(t.confirmationTokens.agentKeyId, token.agentKeyId),
+                  eq(t.confirmationTokens.businessId, token.businessId),
+                  eq(t.confirmationTokens.requestHash, token.requestHash),
+                  gt(t.confirmationTokens.expiresAt, token.now),
+                ),
+              )
+              .returning({ h: t.confirmationTokens.tokenHash });
+            if (consumed.length === 0) {
+              // Undo the idempotency claim made above in this same step.
+              if (idempotency) {
+                await tx
+                  .delete(t.idempotencyKeys)
+                  .where(
+                    and(
+                      eq(t.idempotencyKeys.agentKeyId, idempotency.agentKeyId),
+                      eq(t.idempotencyKeys.key, idempotency.key),
+                    ),
+                  );
+              }
+              return { admitted: false, reason: 'token_consumed' };
+            }
+          }
+          const admitted = admittedRow(txn, plan);
+          await tx.insert(t.transactions).values(toTransactionRow(admitted));
+          if (admitted.spendState === 'pending')
+            await moveSpend(tx, admitted, { pending: admitted.amount ?? 0 });
+          if (plan.outcome === 'approval')
+            await approvals.insertApproval(tx, admitted, plan.approvalId, plan.stages, txn.createdAt);
+          // A parked request's first answer is its 202: a replay returns it.
+          if (idempotency && plan.outcome !== 'forward')
+            await completeIdempotency(tx, { ...idempotency, response: plan.response });
+          if (input.audit) await insertAudit(tx, input.audit);
+          return { admitted: true, plan };
+        },
+        input.decide ? { workspaceId: input.transaction.workspaceId } : undefined,
+      );
+    }
+
+    finishTransaction(input: FinishInput): Promise<void> {
+      // Conditional on `pending`: of two finishes (a racing stale sweep) one moves it, once.
+      return this.write(async (tx: Conn) => {
+        const [row] = await tx
+          .update(t.transactions)
+          .set({
+            status: input.status,
+            data: json(input.data),
+            error: json(input.error),
+            updatedAt: input.at,
+          })
+          .where(and(eq(t.transactions.id, input.transactionId), eq(t.transactions.status, 'pending')))
+          .returning();
+        if (row) {
+          const txn = toTransaction(row);
+          if (txn.spendState === 'pending')
+            await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
+          if (txn.operation === 'execute') {
+            const data = { transactionId: txn.id, status: input.status, businessId: txn.businessId };
+            await approvals.emit(tx, txn.workspaceId, 'transaction.completed', data, input.at);
+          }
+        }
+        if (input.idempotency) await completeIdempotency(tx, input.idempotency);
+      });
+    }
+
+    // ── policies ───────────────────────────────────────────────────────────────
+
+    putPolicyVersion(
+      version: Omit<PolicyVersion, 'version'>,
+      audit: AuditEvent,
+    ): Promise<{ versionId: string; version: number; created: boolean }> {
+      // Under the workspace lock: the pointer read and the insert cannot interleave with another put.
+      return this.write(
+        async (tx: Conn) => {
+          const [current] = await tx
+            .select({
+              id: t.policies.currentVersionId,
+              version: t.policies.currentVersion,
+              hash: t.policyVersions.contentHash,
+            })
+            .from(t.policies)
+            .innerJoin(t.policyVersions, eq(t.policyVersions.id, t.policies.currentVersionId))
+            .where(and(eq(t.policies.workspaceId, version.workspaceId), eq(t.policies.name, version.name)))
+            .limit(1);
+          if (current && current.hash === version.contentHash) {
+            return { versionId: current.id, version: current.version, created: false };
+          }
+          const next = (current?.version ?? 0) + 1;
+          await tx
+            .insert(t.policyVersions)
+            .values({ ...version, version: next, document: JSON.stringify(version.document) });
+          await tx
+            .insert(t.policies)
+            .values({
+              workspaceId: version.workspaceId,
+              name: version.name,
+              currentVersionId: version.id,
+              currentVersion: next,
+              createdAt: version.createdAt,
+              updatedAt: version.createdAt,
+            })
+            .onConflictDoUpdate({
+              target: [t.policies.workspaceId, t.policies.name],
+              set: { currentVersionId: version.id, currentVersion: next, updatedAt: version.createdAt },
+            });
+          await insertAudit(tx, { ...audit, data: { ...audit.data, version: next, versionId: version.id } });
+          return { versionId: version.id, version: next, created: true };
+        },
+        { workspaceId: version.workspaceId },
+      );
+    }
+
+    claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+      // The claim is a conditional update: a replica racing for the same rows re-checks them after
+      // the first commits and finds them leased.
+      return this.write((tx: Conn) => approvals.claimOutbox(tx, now, limit, leaseMs));
+    }
+
+    async listOutbox(targetId: string, limit: number): Promise<OutboxItem[]> {
+      const rows = await this.reader()
+        .select()
+        .from(t.outbox)
+        .where(eq(t.outbox.targetId, targetId))
+        .orderBy(desc(t.outbox.createdAt), desc(t.outbox.id))
+        .limit(limit);
+      return rows.map(approvals.toOutbox);
     }
   }
   return DrizzleStore;

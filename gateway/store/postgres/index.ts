@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { and, asc, desc, eq, gt, ilike, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, lt, lte, or, sql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -11,8 +11,6 @@ import { GroupCommit } from '../sqlite/group-commit.ts';
 import type {
   AdmissionPlan,
   AdmissionReader,
-  AdmitInput,
-  AdmitResult,
   AgentKey,
   ApprovalLink,
   AuditEvent,
@@ -20,13 +18,10 @@ import type {
   BusinessFilter,
   DeadlineResult,
   DueStage,
-  FinishInput,
   Member,
   OtpKey,
   OtpState,
-  OutboxItem,
   PolicyPointer,
-  PolicyVersion,
   Store,
   Transaction,
   VoteInput,
@@ -41,15 +36,11 @@ const sharedLedger = ledgerSteps(t as unknown as Tables);
 const {
   admittedRow,
   admissionReader,
-  moveSpend,
   settleSpend,
   toPointer,
-  insertAudit,
-  findIdempotency,
   completeIdempotency,
   toAgentKey,
   toBusiness,
-  toTransactionRow,
   toTransaction,
 } = sharedLedger as unknown as LedgerOn<Conn>;
 
@@ -293,104 +284,6 @@ export class PostgresStore
     return rows.map(toBusiness);
   }
 
-  admitExecute(input: AdmitInput): Promise<AdmitResult> {
-    // A decision reads shared state (spend, history), then reserves: under the workspace lock.
-    // Without one, every step is a single conditional statement, atomic on its own.
-    return this.#write(
-      async (tx) => {
-        const { transaction: txn, token, idempotency } = input;
-        if (idempotency) {
-          const claimed = await tx
-            .insert(t.idempotencyKeys)
-            .values({
-              agentKeyId: idempotency.agentKeyId,
-              key: idempotency.key,
-              requestHash: idempotency.requestHash,
-              transactionId: txn.id,
-              createdAt: txn.createdAt,
-              expiresAt: idempotency.expiresAt,
-            })
-            // An expired record (not swept yet) is taken over; a live one is a conflict. A racing
-            // claim of the same key waits here for the first transaction to commit or roll back.
-            .onConflictDoUpdate({
-              target: [t.idempotencyKeys.agentKeyId, t.idempotencyKeys.key],
-              set: {
-                requestHash: idempotency.requestHash,
-                transactionId: txn.id,
-                responseStatus: null,
-                responseBody: null,
-                createdAt: txn.createdAt,
-                expiresAt: idempotency.expiresAt,
-              },
-              setWhere: lte(t.idempotencyKeys.expiresAt, txn.createdAt),
-            })
-            .returning({ key: t.idempotencyKeys.key });
-          if (claimed.length === 0) {
-            const record = await findIdempotency(tx, idempotency.agentKeyId, idempotency.key);
-            if (record) return { admitted: false, reason: 'idempotency_conflict', record };
-            throw new Error('Idempotency key conflicted but no record was found.');
-          }
-        }
-        const plan: AdmissionPlan = input.decide
-          ? await input.decide(admissionReader(tx, txn))
-          : { outcome: 'forward', decision: txn.decision };
-
-        if (plan.outcome === 'reject') {
-          // Refused by policy: recorded, nothing reserved, the token left unconsumed.
-          await tx
-            .insert(t.transactions)
-            .values(toTransactionRow({ ...txn, status: 'rejected', decision: plan.decision }));
-          if (idempotency) await completeIdempotency(tx, { ...idempotency, response: plan.response });
-          if (input.audit) await insertAudit(tx, input.audit);
-          return { admitted: false, reason: 'rejected', plan };
-        }
-
-        if (token) {
-          // The one conditional delete that makes a token single-use (DESIGN §4): of racing deletes
-          // one gets the row, the others wait for it and find it gone.
-          const consumed = await tx
-            .delete(t.confirmationTokens)
-            .where(
-              and(
-                eq(t.confirmationTokens.tokenHash, token.tokenHash),
-                eq(t.confirmationTokens.agentKeyId, token.agentKeyId),
-                eq(t.confirmationTokens.businessId, token.businessId),
-                eq(t.confirmationTokens.requestHash, token.requestHash),
-                gt(t.confirmationTokens.expiresAt, token.now),
-              ),
-            )
-            .returning({ h: t.confirmationTokens.tokenHash });
-          if (consumed.length === 0) {
-            // Undo the idempotency claim made above in this same step.
-            if (idempotency) {
-              await tx
-                .delete(t.idempotencyKeys)
-                .where(
-                  and(
-                    eq(t.idempotencyKeys.agentKeyId, idempotency.agentKeyId),
-                    eq(t.idempotencyKeys.key, idempotency.key),
-                  ),
-                );
-            }
-            return { admitted: false, reason: 'token_consumed' };
-          }
-        }
-        const admitted = admittedRow(txn, plan);
-        await tx.insert(t.transactions).values(toTransactionRow(admitted));
-        if (admitted.spendState === 'pending')
-          await moveSpend(tx, admitted, { pending: admitted.amount ?? 0 });
-        if (plan.outcome === 'approval')
-          await approvals.insertApproval(tx, admitted, plan.approvalId, plan.stages, txn.createdAt);
-        // A parked request's first answer is its 202: a replay returns it.
-        if (idempotency && plan.outcome !== 'forward')
-          await completeIdempotency(tx, { ...idempotency, response: plan.response });
-        if (input.audit) await insertAudit(tx, input.audit);
-        return { admitted: true, plan };
-      },
-      input.decide ? { workspaceId: input.transaction.workspaceId } : undefined,
-    );
-  }
-
   async releaseQueued(
     transactionId: string,
     now: number,
@@ -452,77 +345,9 @@ export class PostgresStore
     }, scope);
   }
 
-  finishTransaction(input: FinishInput): Promise<void> {
-    // Conditional on `pending`: of two finishes (a racing stale sweep) one moves it, once.
-    return this.#write(async (tx) => {
-      const [row] = await tx
-        .update(t.transactions)
-        .set({ status: input.status, data: json(input.data), error: json(input.error), updatedAt: input.at })
-        .where(and(eq(t.transactions.id, input.transactionId), eq(t.transactions.status, 'pending')))
-        .returning();
-      if (row) {
-        const txn = toTransaction(row);
-        if (txn.spendState === 'pending')
-          await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
-        if (txn.operation === 'execute') {
-          const data = { transactionId: txn.id, status: input.status, businessId: txn.businessId };
-          await approvals.emit(tx, txn.workspaceId, 'transaction.completed', data, input.at);
-        }
-      }
-      if (input.idempotency) await completeIdempotency(tx, input.idempotency);
-    });
-  }
-
-  // ── policies ───────────────────────────────────────────────────────────────
-
   async getPolicyPointer(workspaceId: string, name: string): Promise<PolicyPointer | undefined> {
     const [row] = await this.#hot.policyPointer.execute({ workspaceId, name });
     return row && toPointer(row);
-  }
-
-  putPolicyVersion(
-    version: Omit<PolicyVersion, 'version'>,
-    audit: AuditEvent,
-  ): Promise<{ versionId: string; version: number; created: boolean }> {
-    // Under the workspace lock: the pointer read and the insert cannot interleave with another put.
-    return this.#write(
-      async (tx) => {
-        const [current] = await tx
-          .select({
-            id: t.policies.currentVersionId,
-            version: t.policies.currentVersion,
-            hash: t.policyVersions.contentHash,
-          })
-          .from(t.policies)
-          .innerJoin(t.policyVersions, eq(t.policyVersions.id, t.policies.currentVersionId))
-          .where(and(eq(t.policies.workspaceId, version.workspaceId), eq(t.policies.name, version.name)))
-          .limit(1);
-        if (current && current.hash === version.contentHash) {
-          return { versionId: current.id, version: current.version, created: false };
-        }
-        const next = (current?.version ?? 0) + 1;
-        await tx
-          .insert(t.policyVersions)
-          .values({ ...version, version: next, document: JSON.stringify(version.document) });
-        await tx
-          .insert(t.policies)
-          .values({
-            workspaceId: version.workspaceId,
-            name: version.name,
-            currentVersionId: version.id,
-            currentVersion: next,
-            createdAt: version.createdAt,
-            updatedAt: version.createdAt,
-          })
-          .onConflictDoUpdate({
-            target: [t.policies.workspaceId, t.policies.name],
-            set: { currentVersionId: version.id, currentVersion: next, updatedAt: version.createdAt },
-          });
-        await insertAudit(tx, { ...audit, data: { ...audit.data, version: next, versionId: version.id } });
-        return { versionId: version.id, version: next, created: true };
-      },
-      { workspaceId: version.workspaceId },
-    );
   }
 
   voteOnApproval(input: VoteInput): Promise<VoteResult> {
@@ -537,22 +362,6 @@ export class PostgresStore
     const scope = await this.#workspaceOf(t.approvals, stage.approvalId);
     if (scope === undefined) return undefined;
     return this.write((tx) => sharedApprovals.fireDeadline(tx, stage, now, this.approvalDeps(tx)), scope);
-  }
-
-  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
-    // The claim is a conditional update: a replica racing for the same rows re-checks them after
-    // the first commits and finds them leased.
-    return this.#write((tx) => approvals.claimOutbox(tx, now, limit, leaseMs));
-  }
-
-  async listOutbox(targetId: string, limit: number): Promise<OutboxItem[]> {
-    const rows = await this.#db
-      .select()
-      .from(t.outbox)
-      .where(eq(t.outbox.targetId, targetId))
-      .orderBy(desc(t.outbox.createdAt), desc(t.outbox.id))
-      .limit(limit);
-    return rows.map(approvals.toOutbox);
   }
 
   findApprovalLink(tokenHash: string): Promise<ApprovalLink | undefined> {
