@@ -79,7 +79,8 @@ export async function executeRequest({
     ? {
         agentKeyId: agent.agentKeyId,
         key: input.idempotencyKey,
-        requestHash: canonicalHash({ businessId, request }),
+        // Bound to the business and the request hash already computed: no second canonicalisation.
+        requestHash: canonicalHash([businessId, requestHash]),
         expiresAt: ctx.clock() + IDEMPOTENCY_TTL_MS,
       }
     : undefined;
