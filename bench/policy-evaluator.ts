@@ -58,11 +58,60 @@ export function benchPolicyDocument() {
   };
 }
 
+/**
+ * What one `matches` costs on hostile input (issue 8): patterns that backtrack catastrophically in
+ * `RegExp` (`^(a|a)+$` on 30 characters takes seconds there) against inputs up to half the body
+ * limit, through the compiled policy. Linear time means the 512 KiB row is ~512 × the 1 KiB one.
+ */
+export function benchMatchesCost(): { pattern: string; chars: number; ms: number }[] {
+  const cases = [
+    { pattern: '^(a|a)+$', unit: 'a', tail: '!' },
+    { pattern: '^(a|aa)+$', unit: 'a', tail: '!' },
+    { pattern: '^\\d*\\d*\\d*\\d*\\d*\\d*\\d*\\d*$', unit: '1', tail: 'x' },
+    { pattern: '^(\\w+\\s?)*$', unit: 'ab ', tail: '!' },
+  ];
+  const out: { pattern: string; chars: number; ms: number }[] = [];
+  for (const c of cases) {
+    const validated = validatePolicy({
+      rules: [
+        {
+          id: 'r',
+          conditions: [{ field: 's', op: 'matches', value: c.pattern }],
+          action: 'reject',
+          reason: 'r',
+        },
+      ],
+    });
+    if (!validated.ok) throw new Error(`bench pattern refused: ${c.pattern}`);
+    const compiled = compilePolicy(validated.policy, { name: 'redos', version: 1, versionId: 'redos-1' });
+    for (const chars of [1024, 65_536, 524_288]) {
+      const s = c.unit.repeat(Math.ceil(chars / c.unit.length)).slice(0, chars - 1) + c.tail;
+      const facts: Facts = {
+        request: { s },
+        amount: null,
+        currency: 'USD',
+        business: { id: 'b', category: 'c' },
+        agentId: 'a',
+        now: Date.UTC(2025, 0, 1),
+        spend: {},
+        firstTimeBusiness: false,
+      };
+      compiled.evaluate(facts);
+      const runs = chars > 100_000 ? 5 : 50;
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) compiled.evaluate(facts);
+      out.push({ pattern: c.pattern, chars, ms: (performance.now() - t0) / runs });
+    }
+  }
+  return out;
+}
+
 export async function benchPolicyEvaluator(): Promise<{
   decisionsPerSecond: number;
   wallDecisionsPerSecond: number;
   rules: number;
   limits: number;
+  matchesCost: { pattern: string; chars: number; ms: number }[];
 }> {
   const validated = validatePolicy(benchPolicyDocument());
   if (!validated.ok) throw new Error(`bench policy is invalid: ${JSON.stringify(validated.issues)}`);
@@ -116,6 +165,7 @@ export async function benchPolicyEvaluator(): Promise<{
     wallDecisionsPerSecond: Math.round(n / wallSeconds),
     rules: 50,
     limits: 3,
+    matchesCost: benchMatchesCost(),
   };
 }
 
@@ -126,4 +176,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       `(${result.wallDecisionsPerSecond.toLocaleString('en-US')}/s wall clock; ` +
       `${result.rules} rules, ${result.limits} limits, one core)`,
   );
+  for (const m of result.matchesCost) {
+    console.log(`matches ${m.pattern} on ${m.chars.toLocaleString('en-US')} chars: ${m.ms.toFixed(2)} ms`);
+  }
 }

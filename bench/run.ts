@@ -551,6 +551,13 @@ async function main(): Promise<void> {
     console.log(
       `\npolicy evaluator: ${fmt.int(policyEvaluator.decisionsPerSecond)} decisions/s (${String(policyEvaluator.rules)} rules, ${String(policyEvaluator.limits)} limits, one core)`,
     );
+    const cost = (policyEvaluator.matchesCost ?? []) as { pattern: string; chars: number; ms: number }[];
+    console.log(
+      formatTable(
+        ['matches on hostile input (RE2, linear)', 'chars', 'ms per evaluation'],
+        cost.map((m) => [m.pattern, fmt.int(m.chars), m.ms.toFixed(2)]),
+      ),
+    );
   } else {
     console.log(`\npolicy evaluator: skipped (${String(policyEvaluator.skipped)})`);
   }

@@ -1,3 +1,4 @@
+import { compilePattern, type LinearPattern } from './document/regex.ts';
 import type { Condition, ContextCondition, FieldCondition, Scalar } from './document/schema.ts';
 import type { Facts } from './evaluate.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, WEEKDAYS, weekdayIndex, type Zone } from './timezone.ts';
@@ -185,7 +186,7 @@ export interface Leaf {
   scalar: Scalar;
   strings: readonly string[];
   member: (value: unknown) => boolean;
-  re: RegExp | null;
+  re: LinearPattern | null;
   /** starts_with: the prefix; matches: the literal prefix every match has ('' when none). */
   prefix: string;
 }
@@ -257,7 +258,7 @@ function compileLeaf(leaf: FieldCondition | ContextCondition, env: ConditionEnv)
       break;
     case 'matches':
       spec.op = OP_MATCHES;
-      spec.re = new RegExp(value as string, 'u');
+      spec.re = compilePattern(value as string);
       spec.prefix = requiredPrefix(value as string);
       break;
   }
@@ -322,7 +323,7 @@ function testRare(leaf: Leaf, v: unknown): boolean {
     }
     case OP_MATCHES:
       // The literal prefix is a cheap necessary condition in front of the regex.
-      return typeof v === 'string' && v.startsWith(leaf.prefix) && (leaf.re as RegExp).test(v);
+      return typeof v === 'string' && v.startsWith(leaf.prefix) && (leaf.re as LinearPattern).test(v);
     default:
       return false;
   }

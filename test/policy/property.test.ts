@@ -274,7 +274,17 @@ const CONTEXTS = [
   'time.minute',
   'history.first_time_business',
 ];
-const PATTERNS = ['^g', 'card$', '\\d', '^SKU-\\d+$', 'e.', '^(?:a|b)$', '[A-Z]{3}'];
+const PATTERNS = [
+  '^g',
+  'card$',
+  '\\d',
+  '^SKU-\\d+$',
+  'e.',
+  '^(?:a|b)$',
+  '[A-Z]{3}',
+  '^(a|a)+$',
+  '(\\w+\\s?)*$',
+];
 const CATEGORIES = ['food', 'retail', 'travel', 'gambling'];
 
 function leaf(limitIds: string[]) {
