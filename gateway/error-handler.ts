@@ -3,12 +3,11 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import type { GatewayEnv } from './env.ts';
-import { type ErrorBody, type ErrorCode, GatewayError } from './errors.ts';
+import { type ErrorCode, errorBody, GatewayError } from './errors.ts';
 import { toIssues } from './routes/validate.ts';
 
 function send(c: Context<GatewayEnv>, error: GatewayError) {
-  const body: ErrorBody = { error: error.message, code: error.code, requestId: c.get('requestId') };
-  if (error.details !== undefined) body.details = error.details;
+  const body = errorBody(error, c.get('requestId'));
   const log = c.get('log');
   if (log) log.errorCode = error.code;
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) c.header(name, value);

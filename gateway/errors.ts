@@ -18,11 +18,13 @@ export const ERROR_STATUS = {
   POLICY_REJECTED: 403,
   NOT_FOUND: 404,
   TRANSACTION_NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   PAYLOAD_TOO_LARGE: 413,
   IDEMPOTENCY_KEY_REUSED: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   ADAPTER_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,
@@ -55,4 +57,11 @@ export interface ErrorBody {
   code: ErrorCode;
   requestId: string;
   details?: unknown;
+}
+
+/** The one place the error envelope of DESIGN §3 is built. */
+export function errorBody(error: GatewayError, requestId: string): ErrorBody {
+  const body: ErrorBody = { error: error.message, code: error.code, requestId };
+  if (error.details !== undefined) body.details = error.details;
+  return body;
 }

@@ -2,6 +2,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { createGateway } from './app.ts';
 import { bootstrapDemo, demoInstructions } from './bootstrap.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { createLogger } from './logger.ts';
 
 /** Process entry: config → store (migrated) → gateway → listen; SIGTERM drains and closes. */
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
     if (demo)
       process.stdout.write(demoInstructions(demo, `http://localhost:${info.port}`, config.executeMode));
   });
+
+  answerClientErrors(server);
 
   const shutdown = (signal: string) => {
     if (stopping) return;

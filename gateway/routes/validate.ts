@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { jsonProblem, MAX_JSON_DEPTH } from '../../policy/canonical.ts';
 import { GatewayError } from '../errors.ts';
 
 export interface Issue {
@@ -10,15 +11,28 @@ export interface Issue {
 export const toIssues = (error: z.ZodError): Issue[] =>
   error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 
-/** Reads the body as JSON; undefined when it is absent or not JSON. */
+/**
+ * Reads the body as JSON; `ok: false` when it is absent or not JSON. JSON that RFC 8785 cannot
+ * canonicalise (too deep, a number out of double range, a lone surrogate) is refused here, on every
+ * route, with the path (DESIGN §4 "Canonical hashing"), before anything hashes or walks it.
+ */
 export async function readJson(c: Context): Promise<{ ok: true; value: unknown } | { ok: false }> {
   const text = await c.req.text();
   if (text.trim() === '') return { ok: false };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch {
     return { ok: false };
   }
+  const problem = jsonProblem(value);
+  if (problem) {
+    const message = problem.message.startsWith('Nesting')
+      ? `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`
+      : 'The request body cannot be canonicalised (RFC 8785).';
+    throw new GatewayError('VALIDATION_ERROR', message, [problem]);
+  }
+  return { ok: true, value };
 }
 
 /** Parses the JSON body with `schema`, or throws 400 VALIDATION_ERROR with each issue's path. */

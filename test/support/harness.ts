@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
 import { type EnvInput, loadConfig } from '../../config/index.ts';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
+import { answerClientErrors } from '../../gateway/client-errors.ts';
 import { registerBusiness } from '../../gateway/services/businesses.ts';
 import { createAgentKey } from '../../gateway/services/keys.ts';
 import { createWorkspace } from '../../gateway/services/workspaces.ts';
@@ -40,6 +42,8 @@ export interface TestGatewayOptions {
   realClock?: boolean;
   /** The dialect of the fresh database (default sqlite); not used with `store` or `databaseUrl`. */
   dialect?: Dialect;
+  /** A logger to read what the gateway logs (silent by default). */
+  logger?: Logger;
 }
 
 /** A gateway on a fresh database (a SQLite file unless `dialect` says otherwise) with a manual clock. */
@@ -65,6 +69,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     config,
     store,
     jobs: false,
+    logger: options.logger,
     clock: options.realClock ? Date.now : () => now.value,
   });
   return {
@@ -175,6 +180,7 @@ export async function listen(gw: Gateway): Promise<{ url: string; close: () => P
         close: () => new Promise<void>((done) => server.close(() => done())),
       });
     });
+    answerClientErrors(server);
   });
 }
 
