@@ -52,16 +52,23 @@ export interface Adapter {
 
 export type AdapterErrorCode = 'ADAPTER_ERROR' | 'ADAPTER_TIMEOUT';
 
-/** A failure to reach the business or a refusal by it; the gateway maps the code to 502/504. */
+/**
+ * A failure to reach the business or a refusal by it; the gateway maps the code to 502/504.
+ * `mayHaveActed` says whether the business may have received and acted on the request: a timeout
+ * waiting for its answer, or a connection lost after the request was sent (DESIGN §7). The ledger
+ * then records the outcome as `unknown` instead of `failed`, and keeps the spend reserved.
+ */
 export class AdapterError extends Error {
   override readonly name = 'AdapterError';
+  readonly mayHaveActed: boolean;
   constructor(
     readonly code: AdapterErrorCode,
     message: string,
     readonly upstreamStatus?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; mayHaveActed?: boolean },
   ) {
     super(message, options);
+    this.mayHaveActed = options?.mayHaveActed ?? false;
   }
 }
 

@@ -24,6 +24,7 @@ export const envSchema = z.object({
   AGENR_MAX_EXECUTE_AMOUNT: int(0, Number.MAX_SAFE_INTEGER).default(100),
   CONFIRMATION_TOKEN_TTL_SECONDS: int(1, 86_400).default(300),
   ADAPTER_TIMEOUT_MS: int(1, 600_000).default(30_000),
+  ORPHAN_GRACE_SECONDS: int(0, 86_400).default(60),
   ADAPTERS_DIR: z.string().min(1).optional(),
   PUBLIC_BASE_URL: z.url().optional(),
   SMTP_URL: z
@@ -50,6 +51,8 @@ export interface Config {
   maxExecuteAmount: number;
   confirmationTokenTtlMs: number;
   adapterTimeoutMs: number;
+  /** An execute still `pending` this long after ADAPTER_TIMEOUT_MS lost its process: `unknown` (DESIGN §4). */
+  orphanGraceMs: number;
   adaptersDir: string | undefined;
   publicBaseUrl: string;
   smtpUrl: string | undefined;
@@ -103,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxExecuteAmount: e.AGENR_MAX_EXECUTE_AMOUNT,
     confirmationTokenTtlMs: e.CONFIRMATION_TOKEN_TTL_SECONDS * 1000,
     adapterTimeoutMs: e.ADAPTER_TIMEOUT_MS,
+    orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
     adaptersDir: e.ADAPTERS_DIR,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     smtpUrl: e.SMTP_URL,

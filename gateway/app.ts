@@ -9,6 +9,7 @@ import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { GatewayError } from './errors.ts';
 import { startDeadlineJob } from './jobs/deadlines.ts';
+import { startOrphanJob } from './jobs/orphans.ts';
 import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { startSweeper } from './jobs/sweeper.ts';
@@ -125,6 +126,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ? []
       : [
           startSweeper(services),
+          startOrphanJob(services),
           startReleaseJob(services),
           startDeadlineJob(services),
           startOutboxJob(services, senders),

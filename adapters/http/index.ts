@@ -82,28 +82,46 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Failures that happen before a byte of the request left: the business cannot have acted on it. Any
+ * other failure (a reset, a closed socket, a garbled answer) may come after it was sent.
+ */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+
 /** Maps anything thrown while talking to the upstream onto ADAPTER_ERROR / ADAPTER_TIMEOUT. */
 export function toAdapterError(err: unknown, signal?: AbortSignal): AdapterError {
   if (err instanceof AdapterError) return err;
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
+    const options = { cause: err, mayHaveActed: true };
     return reason instanceof Error && reason.name === 'TimeoutError'
-      ? new AdapterError('ADAPTER_TIMEOUT', 'Upstream did not answer in time.', undefined, { cause: err })
-      : new AdapterError('ADAPTER_ERROR', 'Upstream request aborted.', undefined, { cause: err });
+      ? new AdapterError('ADAPTER_TIMEOUT', 'Upstream did not answer in time.', undefined, options)
+      : new AdapterError('ADAPTER_ERROR', 'Upstream request aborted.', undefined, options);
   }
   const code = errorCode(err);
+  const tls = code?.startsWith('ERR_TLS') || code?.includes('CERT');
+  const mayHaveActed = !(code !== undefined && (NOT_SENT_CODES.has(code) || tls));
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     const message =
       code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT'
         ? 'Upstream connection timed out.'
         : 'Upstream did not answer in time.';
-    return new AdapterError('ADAPTER_TIMEOUT', message, undefined, { cause: err });
+    return new AdapterError('ADAPTER_TIMEOUT', message, undefined, { cause: err, mayHaveActed });
   }
   let message = (code && ERROR_MESSAGES[code]) || 'Upstream request failed.';
   if (code?.startsWith('HPE_')) message = 'Upstream sent an invalid HTTP response.';
-  else if (code?.startsWith('ERR_TLS') || code?.includes('CERT'))
-    message = 'TLS connection to upstream failed.';
-  return new AdapterError('ADAPTER_ERROR', message, undefined, { cause: err });
+  else if (tls) message = 'TLS connection to upstream failed.';
+  return new AdapterError('ADAPTER_ERROR', message, undefined, { cause: err, mayHaveActed });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -135,7 +153,10 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
     size += chunk.length;
     if (size > limit) {
       discard(body);
-      throw new AdapterError('ADAPTER_ERROR', 'Upstream response too large.');
+      // Only a 2xx body is read: the business acted, and its answer cannot be kept.
+      throw new AdapterError('ADAPTER_ERROR', 'Upstream response too large.', undefined, {
+        mayHaveActed: true,
+      });
     }
     chunks.push(chunk);
   }
@@ -238,7 +259,9 @@ export function createHttpAdapter({
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxResponseBytes) {
         discard(body);
-        throw new AdapterError('ADAPTER_ERROR', 'Upstream response too large.', statusCode);
+        throw new AdapterError('ADAPTER_ERROR', 'Upstream response too large.', statusCode, {
+          mayHaveActed: true,
+        });
       }
       const raw = await readCapped(body, maxResponseBytes);
       // undici marks the connection idle in a setImmediate after the response completes; yielding once lets
@@ -251,7 +274,7 @@ export function createHttpAdapter({
         json = JSON.parse(text);
       } catch (cause) {
         const message = 'Upstream answered with a body that is not JSON.';
-        throw new AdapterError('ADAPTER_ERROR', message, statusCode, { cause });
+        throw new AdapterError('ADAPTER_ERROR', message, statusCode, { cause, mayHaveActed: true });
       }
       return toAdapterResult(json);
     } catch (err) {

@@ -1,4 +1,4 @@
-import { auditEvent } from '../services/audit.ts';
+import { newId } from '../ids.ts';
 import type { Services } from '../services/context.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
@@ -11,19 +11,8 @@ export async function fireDueDeadlines(ctx: Services, batch = 100): Promise<numb
   const now = ctx.clock();
   let fired = 0;
   for (const due of await ctx.store.dueStages(now, batch)) {
-    const result = await ctx.store.fireDeadline(due, now);
-    if (!result) continue;
-    fired += 1;
-    await ctx.store.appendAudit(
-      auditEvent({
-        workspaceId: result.approval.workspaceId,
-        actor: { type: 'system', id: null },
-        action: result.outcome === 'escalated' ? 'approval.escalated' : 'approval.expired',
-        target: result.approval.id,
-        data: { position: due.position },
-        at: now,
-      }),
-    );
+    // Audited in the same transaction as the firing (DESIGN §9).
+    if (await ctx.store.fireDeadline(due, now, newId('audit'))) fired += 1;
   }
   return fired;
 }

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Services } from '../services/context.ts';
-import { getTransaction, listTransactions, summarize } from '../services/transactions.ts';
-import { parseQuery } from './validate.ts';
+import { getTransaction, listTransactions, resolveTransaction, summarize } from '../services/transactions.ts';
+import { parseBody, parseQuery } from './validate.ts';
 
 const STATUSES = [
   'pending',
+  'unknown',
   'succeeded',
   'failed',
   'pending_confirmation',
@@ -36,6 +37,10 @@ export const summaryQuery = z
   })
   .strict();
 
+export const resolveBody = z
+  .object({ status: z.enum(['succeeded', 'failed']), reason: z.string().trim().min(1).max(1000) })
+  .strict();
+
 /** The ledger as members see it (DESIGN §5): list, one with its decision, summary. */
 export function registerTransactionRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
   const members = memberAuth({ store: ctx.store });
@@ -58,6 +63,20 @@ export function registerTransactionRoutes(app: Hono<GatewayEnv>, ctx: Services):
         workspaceId: c.var.member.workspaceId,
         interval: q.interval,
         policyName: q.policy,
+      }),
+    );
+  });
+
+  app.post('/v1/transactions/:id/resolve', memberAuth({ store: ctx.store, roles: ['admin'] }), async (c) => {
+    const input = await parseBody(c, resolveBody);
+    const { workspaceId, memberId } = c.var.member;
+    return c.json(
+      await resolveTransaction({
+        ctx,
+        workspaceId,
+        actor: { type: 'member', id: memberId },
+        id: c.req.param('id'),
+        input,
       }),
     );
   });

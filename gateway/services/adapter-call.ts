@@ -4,7 +4,14 @@ import type { TransactionError } from '../store/types.ts';
 
 export type AdapterOutcome =
   | { ok: true; result: AdapterResult; upstreamMs: number }
-  | { ok: false; error: GatewayError; recorded: TransactionError; upstreamMs: number };
+  | {
+      ok: false;
+      error: GatewayError;
+      recorded: TransactionError;
+      upstreamMs: number;
+      /** The business may have acted on the request: the outcome is unknown (DESIGN §7). */
+      mayHaveActed: boolean;
+    };
 
 /**
  * Calls an adapter and turns every failure into the gateway error the agent sees (502/504) and the
@@ -25,6 +32,7 @@ export async function callAdapter(call: () => Promise<AdapterResult>): Promise<A
         error: new GatewayError(cause.code, cause.message, details, { cause }),
         recorded: { code: cause.code, message: cause.message, ...details },
         upstreamMs,
+        mayHaveActed: cause.mayHaveActed,
       };
     }
     const message = 'The adapter failed unexpectedly.';
@@ -33,6 +41,7 @@ export async function callAdapter(call: () => Promise<AdapterResult>): Promise<A
       error: new GatewayError('ADAPTER_ERROR', message, undefined, { cause }),
       recorded: { code: 'ADAPTER_ERROR', message },
       upstreamMs,
+      mayHaveActed: false,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.ts';
+import { newId } from '../ids.ts';
 import type { Approval, ApprovalStatus, Role, Transaction, VoteInput } from '../store/types.ts';
-import { auditEvent } from './audit.ts';
 import type { Services } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
 import { viewTransaction } from './transactions.ts';
@@ -97,6 +97,8 @@ export async function decideApproval({ ctx, input }: { ctx: Services; input: Dec
     position: input.position,
     otpVerified: input.otpVerified,
     now,
+    // The vote and its audit event commit together (DESIGN §9).
+    auditId: newId('audit'),
   };
   const result = await ctx.store.voteOnApproval(vote);
   switch (result.outcome) {
@@ -121,16 +123,6 @@ export async function decideApproval({ ctx, input }: { ctx: Services; input: Dec
     case 'already_voted':
       throw new GatewayError('CONFLICT', 'You have already decided on this request.');
   }
-  await ctx.store.appendAudit(
-    auditEvent({
-      workspaceId: input.workspaceId,
-      actor: { type: 'member', id: input.member.memberId },
-      action: input.decision === 'approve' ? 'approval.approved' : 'approval.rejected',
-      target: input.approvalId,
-      data: { outcome: result.outcome, via: input.via, ...(input.reason ? { reason: input.reason } : {}) },
-      at: now,
-    }),
-  );
   if (result.outcome === 'approved') {
     const business = await ctx.store.getBusiness(result.transaction.businessId);
     if (!business)

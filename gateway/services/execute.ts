@@ -31,7 +31,6 @@ export interface ExecuteInput {
   confirmationToken: string | undefined;
   idempotencyKey: string | undefined;
   requestId: string;
-  signal?: AbortSignal;
 }
 
 /** The agent's answer: what the route sends, and what an idempotent replay sends again. */
@@ -86,7 +85,9 @@ export async function executeRequest({
     : undefined;
   if (idempotency) {
     const existing = await ctx.store.findIdempotencyRecord(agent.agentKeyId, idempotency.key);
-    if (existing && existing.expiresAt > ctx.clock()) return replay(existing, idempotency.requestHash);
+    if (existing && (existing.expiresAt > ctx.clock() || !existing.response)) {
+      return answerFromRecord(ctx, input, existing, idempotency.requestHash);
+    }
   }
 
   let tokenHash: string | undefined;
@@ -96,12 +97,13 @@ export async function executeRequest({
     const now = ctx.clock();
     const stored = await ctx.store.findConfirmationToken(tokenHash);
     const refusal = checkToken(stored, { agentKeyId: agent.agentKeyId, businessId, requestHash, now });
-    if (refusal === 'CONFIRMATION_EXPIRED') await ctx.store.deleteExpiredConfirmationToken(tokenHash, now);
     if (refusal === 'CONFIRMATION_INVALID' && idempotency) {
       // A request with the same key (on this replica or another) may have consumed the token since
       // the idempotency read above: it claimed the key in the same commit, so answer as its duplicate.
       const winner = await ctx.store.findIdempotencyRecord(agent.agentKeyId, idempotency.key);
-      if (winner && winner.expiresAt > ctx.clock()) return replay(winner, idempotency.requestHash);
+      if (winner && winner.expiresAt > ctx.clock()) {
+        return answerFromRecord(ctx, input, winner, idempotency.requestHash);
+      }
     }
     if (refusal) throw refuse(refusal);
   }
@@ -172,7 +174,7 @@ export async function executeRequest({
     }
     // Lost a race: another request consumed the token or claimed the idempotency key first.
     if (admission.reason === 'token_consumed') throw refuse('CONFIRMATION_INVALID');
-    return replay(admission.record, idempotency?.requestHash ?? '');
+    return answerFromRecord(ctx, input, admission.record, idempotency?.requestHash ?? '');
   }
   const { plan } = admission;
   if (plan.outcome !== 'forward') {
@@ -189,7 +191,6 @@ export async function executeRequest({
     transaction,
     adapter,
     requestId: input.requestId,
-    signal: input.signal,
   });
   if (!forwarded.ok) throw forwarded.error;
   return {
@@ -201,19 +202,47 @@ export async function executeRequest({
   };
 }
 
-/** Same key: same body replays the first answer, another body is 422, a running first request is 409. */
-function replay(record: IdempotencyRecord, requestHash: string): ExecuteAnswer {
+/**
+ * Same key: another body is 422; the same body replays the first answer. Without an answer yet the
+ * first request is still running (409), or it was sent and never answered: then this repeat settles
+ * it by forwarding it again with the same key, as the same transaction (DESIGN §4 "Outcome unknown").
+ */
+async function answerFromRecord(
+  ctx: Services,
+  input: ExecuteInput,
+  record: IdempotencyRecord,
+  requestHash: string,
+): Promise<ExecuteAnswer> {
   if (record.requestHash !== requestHash) {
     throw new GatewayError(
       'IDEMPOTENCY_KEY_REUSED',
       'This Idempotency-Key was already used with a different request body.',
     );
   }
-  if (!record.response) {
+  if (record.response) {
+    return { response: record.response, replayed: true, transactionId: record.transactionId };
+  }
+  const unknown = await ctx.store.claimUnknown(input.agent.workspaceId, record.transactionId, ctx.clock());
+  if (!unknown) {
     throw new GatewayError(
       'IDEMPOTENCY_IN_PROGRESS',
       'A request with this Idempotency-Key is still being processed.',
     );
   }
-  return { response: record.response, replayed: true, transactionId: record.transactionId };
+  const business = await requireBusiness(ctx, unknown.businessId);
+  const forwarded = await forwardAdmitted({
+    ctx,
+    transaction: unknown,
+    adapter: ctx.adapters.adapterFor(business),
+    requestId: input.requestId,
+    settling: true,
+  });
+  if (!forwarded.ok) throw forwarded.error;
+  return {
+    response: forwarded.response,
+    replayed: false,
+    transactionId: unknown.id,
+    upstreamMs: forwarded.upstreamMs,
+    decision: 'settle',
+  };
 }

@@ -94,9 +94,13 @@ async function runReadOperation(
   };
 }
 
-/** Attaches the transaction id to an adapter failure so the agent can look it up. */
-export function withTransaction(error: GatewayError, transactionId: string): GatewayError {
-  const details = { ...(error.details as Record<string, unknown> | undefined), transactionId };
+/** Attaches the transaction id (and what else the agent should know) to an adapter failure. */
+export function withTransaction(
+  error: GatewayError,
+  transactionId: string,
+  extra: Record<string, unknown> = {},
+): GatewayError {
+  const details = { ...(error.details as Record<string, unknown> | undefined), transactionId, ...extra };
   return new GatewayError(error.code, error.message, details, { cause: error.cause });
 }
 

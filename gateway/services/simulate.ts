@@ -28,7 +28,7 @@ export async function simulatePolicy({
   const now = input.at ?? ctx.clock();
   const reader: AdmissionReader = {
     async spend(window) {
-      const totals = await ctx.store.spendTotals({ ...window, workspaceId, policyName: name });
+      const totals = await ctx.store.spendTotals({ ...window, workspaceId });
       return totals.pending + totals.posted;
     },
     async firstTimeBusiness() {

@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.ts';
-import type { Transaction, TransactionFilter } from '../store/types.ts';
-import type { Services } from './context.ts';
+import type { StoredResponse, Transaction, TransactionFilter } from '../store/types.ts';
+import { auditEvent } from './audit.ts';
+import type { Actor, Services } from './context.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -97,7 +98,6 @@ export async function summarize({
     }
     const totals = await ctx.store.spendTotals({
       workspaceId,
-      policyName,
       since: windowStart,
       categories: limit.categories,
       currency: limit.currency,
@@ -124,4 +124,70 @@ export async function summarize({
     policy: policy ? { name: policy.name, version: policy.version } : null,
     limits,
   };
+}
+
+export interface ResolveRequest {
+  status: 'succeeded' | 'failed';
+  reason: string;
+}
+
+/**
+ * An admin settles an execute whose outcome is unknown (DESIGN §4), having learned it from the
+ * business: the reservation is posted (succeeded) or voided (failed), a later repeat with the
+ * Idempotency-Key replays the settled answer, and the resolution is audited in the same transaction.
+ */
+export async function resolveTransaction({
+  ctx,
+  workspaceId,
+  actor,
+  id,
+  input,
+}: {
+  ctx: Services;
+  workspaceId: string;
+  actor: Actor;
+  id: string;
+  input: ResolveRequest;
+}) {
+  const txn = await ctx.store.getTransaction(workspaceId, id);
+  if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${id}.`);
+  const conflict = () =>
+    new GatewayError('CONFLICT', 'Only a transaction whose outcome is unknown can be resolved.', {
+      status: txn.status,
+    });
+  if (txn.status !== 'unknown') throw conflict();
+  const at = ctx.clock();
+  const response: StoredResponse =
+    input.status === 'succeeded'
+      ? { status: 200, body: { transactionId: id, status: 'succeeded', data: null } }
+      : {
+          status: 502,
+          body: {
+            error: 'The business did not execute this request (settled by a workspace admin).',
+            code: 'ADAPTER_ERROR',
+            details: { transactionId: id, status: 'failed' },
+          },
+        };
+  const resolved = await ctx.store.resolveUnknown({
+    workspaceId,
+    transactionId: id,
+    status: input.status,
+    error:
+      input.status === 'failed'
+        ? { code: 'RESOLVED_FAILED', message: `Resolved by an admin: ${input.reason}` }
+        : null,
+    at,
+    response,
+    audit: auditEvent({
+      workspaceId,
+      actor,
+      action: 'transaction.resolved',
+      target: id,
+      data: { status: input.status, reason: input.reason, previous: 'unknown' },
+      at,
+    }),
+  });
+  // A repeat or a late answer settled it between the read and the write.
+  if (!resolved) throw conflict();
+  return getTransaction({ ctx, workspaceId, id });
 }

@@ -6,6 +6,7 @@ import type {
   ApprovalLink,
   ApprovalStage,
   ApprovalStatus,
+  AuditEvent,
   DeadlineResult,
   DueStage,
   OtpIssue,
@@ -27,6 +28,8 @@ export type EventType = 'approval.required' | 'approval.decided' | 'transaction.
 export interface ApprovalDeps {
   voidSpend: (txn: Transaction) => Promise<void>;
   loadTxn: (id: string) => Promise<Transaction | undefined>;
+  /** Writes an audit event in the same transaction as the change it records (DESIGN §9). */
+  audit: (event: AuditEvent) => Promise<void>;
 }
 
 /** The steps over one dialect's tables. */
@@ -310,7 +313,25 @@ export function approvalSteps(t: Tables) {
     );
   }
 
+  /** A vote, audited in the same transaction when it was recorded. */
   async function vote(conn: Conn, input: VoteInput, deps: ApprovalDeps): Promise<VoteResult> {
+    const result = await castVote(conn, input, deps);
+    if (['recorded', 'advanced', 'rejected', 'approved'].includes(result.outcome)) {
+      await deps.audit({
+        id: input.auditId,
+        workspaceId: input.workspaceId,
+        actorType: 'member',
+        actorId: input.memberId,
+        action: input.decision === 'approve' ? 'approval.approved' : 'approval.rejected',
+        target: input.approvalId,
+        data: { outcome: result.outcome, via: input.via, ...(input.reason ? { reason: input.reason } : {}) },
+        createdAt: input.now,
+      });
+    }
+    return result;
+  }
+
+  async function castVote(conn: Conn, input: VoteInput, deps: ApprovalDeps): Promise<VoteResult> {
     const approval = await loadApproval(conn, input.workspaceId, input.approvalId);
     if (!approval) return { outcome: 'not_found' };
     const stage = approval.stages.find((s) => s.status === 'pending');
@@ -424,7 +445,31 @@ export function approvalSteps(t: Tables) {
       .limit(limit);
   }
 
+  /** A deadline firing, audited in the same transaction. */
   async function fireDeadline(
+    conn: Conn,
+    due: DueStage,
+    now: number,
+    auditId: string,
+    deps: ApprovalDeps,
+  ): Promise<DeadlineResult | undefined> {
+    const result = await expireStage(conn, due, now, deps);
+    if (result) {
+      await deps.audit({
+        id: auditId,
+        workspaceId: result.approval.workspaceId,
+        actorType: 'system',
+        actorId: null,
+        action: result.outcome === 'escalated' ? 'approval.escalated' : 'approval.expired',
+        target: result.approval.id,
+        data: { position: due.position },
+        createdAt: now,
+      });
+    }
+    return result;
+  }
+
+  async function expireStage(
     conn: Conn,
     due: DueStage,
     now: number,

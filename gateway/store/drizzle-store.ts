@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { ApprovalDeps, ApprovalSteps } from './approvals.ts';
 import { type Conn, json, type Tables } from './dialect.ts';
 import type { LedgerSteps } from './ledger.ts';
@@ -22,10 +22,10 @@ import type {
   OutboxItem,
   PolicyPointer,
   PolicyVersion,
+  ResolveInput,
   Role,
   SpendQuery,
   SpendTotals,
-  StoredResponse,
   SummaryRow,
   Transaction,
   TransactionError,
@@ -160,16 +160,6 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
       return row;
     }
 
-    deleteExpiredConfirmationToken(tokenHash: string, now: number): Promise<void> {
-      return this.write(async (tx: Conn) => {
-        await tx
-          .delete(t.confirmationTokens)
-          .where(
-            and(eq(t.confirmationTokens.tokenHash, tokenHash), lte(t.confirmationTokens.expiresAt, now)),
-          );
-      });
-    }
-
     sweepConfirmationTokens(before: number): Promise<number> {
       return this.write(async (tx: Conn) => {
         const rows = await tx
@@ -190,7 +180,9 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
       return this.write(async (tx: Conn) => {
         const rows = await tx
           .delete(t.idempotencyKeys)
-          .where(lte(t.idempotencyKeys.expiresAt, now))
+          // A record still without an answer belongs to an execute whose outcome is unknown: kept, so
+          // its key can settle it however late (DESIGN §4), and never taken over by a new request.
+          .where(and(lte(t.idempotencyKeys.expiresAt, now), isNotNull(t.idempotencyKeys.responseStatus)))
           .returning({ k: t.idempotencyKeys.key });
         return rows.length;
       });
@@ -223,32 +215,77 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
       return row && toTransaction(row);
     }
 
-    failStaleTransactions(
+    markOrphans(
       before: number,
-      error: TransactionError,
-      response: (id: string) => StoredResponse,
-    ): Promise<number> {
+      at: number,
+      errors: { execute: TransactionError; read: TransactionError },
+    ): Promise<{ unknown: number; failed: number }> {
       return this.write(async (tx: Conn) => {
-        const now = Date.now();
+        const stale = and(eq(t.transactions.status, 'pending'), lt(t.transactions.updatedAt, before));
+        // The reservation is left as it is: the business may have executed (DESIGN §4).
+        const unknown = await tx
+          .update(t.transactions)
+          .set({ status: 'unknown', error: JSON.stringify(errors.execute), updatedAt: at })
+          .where(and(stale, eq(t.transactions.operation, 'execute')))
+          .returning({ id: t.transactions.id });
         const failed = await tx
           .update(t.transactions)
-          .set({ status: 'failed', error: JSON.stringify(error), updatedAt: now })
-          .where(and(eq(t.transactions.status, 'pending'), lt(t.transactions.updatedAt, before)))
-          .returning({
-            id: t.transactions.id,
-            agentKeyId: t.transactions.agentKeyId,
-            key: t.transactions.idempotencyKey,
-          });
-        for (const row of failed) {
-          if (row.key)
-            await completeIdempotency(tx, {
-              agentKeyId: row.agentKeyId,
-              key: row.key,
-              response: response(row.id),
-            });
-        }
-        return failed.length;
+          .set({ status: 'failed', error: JSON.stringify(errors.read), updatedAt: at })
+          .where(and(stale, inArray(t.transactions.operation, ['discover', 'query'])))
+          .returning({ id: t.transactions.id });
+        return { unknown: unknown.length, failed: failed.length };
       });
+    }
+
+    claimUnknown(workspaceId: string, transactionId: string, at: number): Promise<Transaction | undefined> {
+      // One conditional update: of two repeats racing to settle it, one forwards, the other waits.
+      return this.write(async (tx: Conn) => {
+        const [row] = await tx
+          .update(t.transactions)
+          .set({ status: 'pending', updatedAt: at })
+          .where(
+            and(
+              eq(t.transactions.id, transactionId),
+              eq(t.transactions.workspaceId, workspaceId),
+              eq(t.transactions.status, 'unknown'),
+            ),
+          )
+          .returning();
+        return row && toTransaction(row);
+      });
+    }
+
+    resolveUnknown(input: ResolveInput): Promise<boolean> {
+      return this.write(
+        async (tx: Conn) => {
+          const [row] = await tx
+            .update(t.transactions)
+            .set({ status: input.status, error: json(input.error), updatedAt: input.at })
+            .where(
+              and(
+                eq(t.transactions.id, input.transactionId),
+                eq(t.transactions.workspaceId, input.workspaceId),
+                eq(t.transactions.status, 'unknown'),
+              ),
+            )
+            .returning();
+          if (!row) return false;
+          const txn = toTransaction(row);
+          await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');
+          if (txn.idempotencyKey) {
+            await completeIdempotency(tx, {
+              agentKeyId: txn.agentKeyId,
+              key: txn.idempotencyKey,
+              response: input.response,
+            });
+          }
+          const data = { transactionId: txn.id, status: input.status, businessId: txn.businessId };
+          await approvals.emit(tx, txn.workspaceId, 'transaction.completed', data, input.at);
+          await insertAudit(tx, input.audit);
+          return true;
+        },
+        { workspaceId: input.workspaceId },
+      );
     }
 
     async listTransactions(workspaceId: string, filter: TransactionFilter): Promise<Transaction[]> {
@@ -339,6 +376,7 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
     protected approvalDeps(tx: Conn): ApprovalDeps {
       return {
         voidSpend: (txn) => settleSpend(tx, txn, 'voided'),
+        audit: (event) => insertAudit(tx, event),
         loadTxn: async (id) => {
           const [row] = await tx.select().from(t.transactions).where(eq(t.transactions.id, id)).limit(1);
           return row && toTransaction(row);
@@ -486,7 +524,10 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
                   createdAt: txn.createdAt,
                   expiresAt: idempotency.expiresAt,
                 },
-                setWhere: lte(t.idempotencyKeys.expiresAt, txn.createdAt),
+                setWhere: and(
+                  lte(t.idempotencyKeys.expiresAt, txn.createdAt),
+                  isNotNull(t.idempotencyKeys.responseStatus),
+                ),
               })
               .returning({ key: t.idempotencyKeys.key });
             if (claimed.length === 0) {
@@ -556,7 +597,8 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
     }
 
     finishTransaction(input: FinishInput): Promise<void> {
-      // Conditional on `pending`: of two finishes (a racing stale sweep) one moves it, once.
+      // Conditional on `pending` or `unknown`: of two finishes one moves it, once; a late answer to a
+      // forward the orphan job gave up on still settles it.
       return this.write(async (tx: Conn) => {
         const [row] = await tx
           .update(t.transactions)
@@ -566,9 +608,14 @@ export function drizzleStore(t: Tables, approvals: ApprovalSteps, ledger: Ledger
             error: json(input.error),
             updatedAt: input.at,
           })
-          .where(and(eq(t.transactions.id, input.transactionId), eq(t.transactions.status, 'pending')))
+          .where(
+            and(
+              eq(t.transactions.id, input.transactionId),
+              inArray(t.transactions.status, ['pending', 'unknown']),
+            ),
+          )
           .returning();
-        if (row) {
+        if (row && input.status !== 'unknown') {
           const txn = toTransaction(row);
           if (txn.spendState === 'pending')
             await settleSpend(tx, txn, input.status === 'succeeded' ? 'posted' : 'voided');

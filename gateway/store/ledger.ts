@@ -34,8 +34,9 @@ export function ledgerSteps(t: Tables) {
       decision: plan.decision,
       releaseAt: plan.outcome === 'queue' ? plan.releaseAt : null,
       approvalId: plan.outcome === 'approval' ? plan.approvalId : null,
-      // Spend is counted where a policy governs the request; with none there is no limit to keep.
-      spendState: txn.amount !== null && txn.policyVersionId !== null ? 'pending' : 'none',
+      // Every execute with an amount reserves it, governed by a policy or not (DESIGN §6 "What
+      // counts"): a limit added at noon counts the morning's spend.
+      spendState: txn.amount !== null ? 'pending' : 'none',
     };
   }
 
@@ -45,7 +46,6 @@ export function ledgerSteps(t: Tables) {
         const query = {
           ...window,
           workspaceId: txn.workspaceId,
-          policyName: txn.policyName ?? '',
           excludeTransactionId,
         };
         const totals = await sumSpend(conn, query);
@@ -73,7 +73,6 @@ export function ledgerSteps(t: Tables) {
     const b = t.spendBuckets;
     const conditions: SQL[] = [
       eq(b.workspaceId, query.workspaceId),
-      eq(b.policyName, query.policyName),
       gte(b.minute, minuteOf(query.since)),
       eq(b.currency, query.currency),
     ];
@@ -101,7 +100,6 @@ export function ledgerSteps(t: Tables) {
 
   function coveredBy(txn: Transaction, query: SpendQuery): boolean {
     return (
-      txn.policyName === query.policyName &&
       (txn.currency ?? '') === query.currency &&
       txn.createdAt >= minuteOf(query.since) &&
       (!query.categories || query.categories.includes(txn.businessCategory ?? ''))
@@ -120,7 +118,6 @@ export function ledgerSteps(t: Tables) {
       .insert(t.spendBuckets)
       .values({
         workspaceId: txn.workspaceId,
-        policyName: txn.policyName ?? '',
         category: txn.businessCategory ?? '',
         currency: txn.currency ?? '',
         minute: minuteOf(txn.createdAt),
@@ -130,7 +127,6 @@ export function ledgerSteps(t: Tables) {
       .onConflictDoUpdate({
         target: [
           t.spendBuckets.workspaceId,
-          t.spendBuckets.policyName,
           t.spendBuckets.minute,
           t.spendBuckets.category,
           t.spendBuckets.currency,

@@ -11,10 +11,12 @@ export type Scope = 'discover' | 'query' | 'execute';
 export type Operation = 'discover' | 'query' | 'execute';
 /**
  * `pending` is admitted and at the business (or about to be); `pending_approval` and `queued` are
- * parked; the rest are final.
+ * parked; `unknown` was sent but never answered (DESIGN §4 "Outcome unknown": its reservation keeps
+ * counting until a retry or an admin settles it); the rest are final.
  */
 export type TransactionStatus =
   | 'pending'
+  | 'unknown'
   | 'succeeded'
   | 'failed'
   | 'pending_confirmation'
@@ -154,7 +156,7 @@ export interface IdempotencyClaim {
 
 /** Reads available to a decision inside the serialised admission step. */
 export interface AdmissionReader {
-  /** Reserved + posted spend of this transaction's workspace and policy in the window. */
+  /** Reserved + posted spend of this transaction's workspace in the window (DESIGN §6 "What counts"). */
   spend(window: SpendWindow): Promise<number>;
   /** No succeeded execute with this business in this workspace yet. */
   firstTimeBusiness(): Promise<boolean>;
@@ -169,7 +171,6 @@ export interface SpendWindow {
 
 export interface SpendQuery extends SpendWindow {
   workspaceId: string;
-  policyName: string;
   /** Leave this transaction's own reservation out (a queued request being released). */
   excludeTransactionId?: string;
 }
@@ -247,13 +248,27 @@ export interface SummaryRow {
 
 export interface FinishInput {
   transactionId: string;
-  /** Only a `pending` transaction finishes; its reservation is posted on success, voided otherwise. */
+  /**
+   * Only a `pending` or `unknown` transaction finishes (a late answer settles an unknown one). Its
+   * reservation is posted on success, kept when the outcome is `unknown`, voided otherwise.
+   */
   status: TransactionStatus;
   data: unknown;
   error: TransactionError | null;
   at: number;
-  /** The answer an idempotent replay will return. */
+  /** The answer an idempotent replay will return (none for `unknown`: a replay forwards again). */
   idempotency?: { agentKeyId: string; key: string; response: StoredResponse };
+}
+
+export interface ResolveInput {
+  workspaceId: string;
+  transactionId: string;
+  status: 'succeeded' | 'failed';
+  error: TransactionError | null;
+  at: number;
+  /** The answer a later idempotent repeat replays. */
+  response: StoredResponse;
+  audit: AuditEvent;
 }
 
 export interface BusinessFilter {
@@ -285,8 +300,6 @@ export interface Store extends ApprovalStore {
 
   insertConfirmationToken(token: ConfirmationToken): Promise<void>;
   findConfirmationToken(tokenHash: string): Promise<ConfirmationToken | undefined>;
-  /** Deletes the token only if it has expired by `now` (a stale token is removed when presented). */
-  deleteExpiredConfirmationToken(tokenHash: string, now: number): Promise<void>;
   /** Background sweep: tokens that expired before `before`. */
   sweepConfirmationTokens(before: number): Promise<number>;
 
@@ -333,14 +346,19 @@ export interface Store extends ApprovalStore {
   listPolicies(workspaceId: string): Promise<PolicyPointer[]>;
   listPolicyVersions(workspaceId: string, name: string): Promise<PolicyVersion[]>;
   /**
-   * Pending transactions last touched before `before` were orphaned by a process that died:
-   * they fail with `error` and their idempotency records get `response`.
+   * Pending transactions last touched before `before` were orphaned by a process that died
+   * (DESIGN §4): executes become `unknown` (their reservations keep counting, a repeat with their
+   * Idempotency-Key settles them); discover and query, which change nothing, fail with `readError`.
    */
-  failStaleTransactions(
+  markOrphans(
     before: number,
-    error: TransactionError,
-    response: (id: string) => StoredResponse,
-  ): Promise<number>;
+    at: number,
+    errors: { execute: TransactionError; read: TransactionError },
+  ): Promise<{ unknown: number; failed: number }>;
+  /** Takes an `unknown` execute back to `pending` to forward it again; undefined when another took it. */
+  claimUnknown(workspaceId: string, transactionId: string, at: number): Promise<Transaction | undefined>;
+  /** An admin settles an `unknown` execute (audited): false when it is not unknown (any more). */
+  resolveUnknown(input: ResolveInput): Promise<boolean>;
 
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first; `before` is an event id to continue after. */
@@ -411,6 +429,8 @@ export interface VoteInput {
   /** Critical-tier stages need a verified one-time code. */
   otpVerified: boolean;
   now: number;
+  /** The audit event's id; it is written in the same transaction as the vote (DESIGN §9). */
+  auditId: string;
 }
 
 export type VoteResult =
@@ -465,8 +485,8 @@ export interface ApprovalStore {
   /** One serialised step: checks the active stage, records the vote, advances or ends the approval. */
   voteOnApproval(input: VoteInput): Promise<VoteResult>;
   dueStages(now: number, limit: number): Promise<DueStage[]>;
-  /** Fires one stage deadline if it is still active and due (one conditional claim). */
-  fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined>;
+  /** Fires one stage deadline if it is still active and due (one conditional claim), audited with it. */
+  fireDeadline(stage: DueStage, now: number, auditId: string): Promise<DeadlineResult | undefined>;
 
   createWebhook(webhook: Webhook, audit: AuditEvent): Promise<void>;
   listWebhooks(workspaceId: string): Promise<Webhook[]>;

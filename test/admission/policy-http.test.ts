@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { releaseDue } from '../../gateway/jobs/release-queued.ts';
 import {
   call,
@@ -29,11 +29,14 @@ describe('policies decide every execute (DESIGN §6)', () => {
     upstream = await startUpstream();
     gw = await startTestGateway();
     // 2026-11-24 is a Tuesday; noon UTC.
-    tenant = await createTenant(gw);
     await registerHttpBusiness(gw, upstream.url, 'casino', 'gambling');
     await registerHttpBusiness(gw, upstream.url, 'grocer', 'food');
     await registerHttpBusiness(gw, upstream.url, 'acme-travel', 'travel');
     await registerHttpBusiness(gw, upstream.url, 'newshop', 'retail');
+  });
+  // Limits count every execute of the workspace (DESIGN §6): each case gets a workspace of its own.
+  beforeEach(async () => {
+    tenant = await createTenant(gw);
   });
   afterAll(async () => {
     await gw.dispose();
@@ -308,6 +311,10 @@ describe('policies decide every execute (DESIGN §6)', () => {
   });
 
   it('policy changes are audit events with the member who made them', async () => {
+    await putPolicy('sim', { default_action: 'auto_approve' });
+    await putPolicy('versions', { categories: { block: ['gambling'] } });
+    await putPolicy('versions', { categories: { block: ['gambling'] } });
+    await putPolicy('versions', { categories: { block: ['gambling', 'weapons'] } });
     const res = await call(gw, 'GET', '/v1/audit?limit=200', { key: tenant.adminToken });
     expect(res.status).toBe(200);
     const events = res.body.events as {

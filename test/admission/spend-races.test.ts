@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
@@ -30,10 +30,13 @@ describe.each(DIALECTS)('spend limits under concurrency (%s)', (dialect) => {
       }, 20);
     });
     gw = await startTestGateway({ realClock: true, dialect });
-    tenant = await createTenant(gw);
     await registerHttpBusiness(gw, upstream.url, 'shop', 'retail');
     await registerHttpBusiness(gw, upstream.url, 'fancy', 'luxury');
     server = await listen(gw);
+  });
+  // Limits count every execute of the workspace (DESIGN §6): each case gets a workspace of its own.
+  beforeEach(async () => {
+    tenant = await createTenant(gw);
   });
   afterAll(async () => {
     await server.close();
@@ -132,5 +135,30 @@ describe.each(DIALECTS)('spend limits under concurrency (%s)', (dialect) => {
     expect((await execute(key, 'fancy', 1)).status).toBe(403);
     // Another category is not counted against the luxury limit.
     expect((await execute(key, 'shop', 50_000)).status).toBe(200);
+  });
+
+  it('spend made before any policy existed counts against a limit added later', async () => {
+    const key = await keyFor('default');
+    // No policy yet: nothing is refused, but every amount is on the ledger.
+    for (const amount of [4000, 2000]) expect((await execute(key, 'shop', amount)).status).toBe(200);
+    await putPolicy('default', { spending_limits: [{ id: 'daily', amount: 10_000, interval: 'day' }] });
+    expect(await limitsOf('default')).toEqual([
+      expect.objectContaining({ id: 'daily', used: 6000, reserved: 0, remaining: 4000 }),
+    ]);
+    const over = await execute(key, 'shop', 4001);
+    expect(over.status).toBe(403);
+    expect(over.body.code).toBe('POLICY_REJECTED');
+    expect((await execute(key, 'shop', 4000)).status).toBe(200);
+    expect((await execute(key, 'shop', 1)).status).toBe(403);
+  });
+
+  it('one budget per workspace, whichever policy governs each key', async () => {
+    await putPolicy('a', { spending_limits: [{ id: 'daily', amount: 5000, interval: 'day' }] });
+    await putPolicy('b', { spending_limits: [{ id: 'daily', amount: 5000, interval: 'day' }] });
+    const [a, b] = [await keyFor('a'), await keyFor('b')];
+    expect((await execute(a, 'shop', 3000)).status).toBe(200);
+    // Policy b's limit counts what the key under policy a spent.
+    expect((await execute(b, 'shop', 3000)).status).toBe(403);
+    expect((await execute(b, 'shop', 2000)).status).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepOnce, TOKEN_SWEEP_GRACE_MS } from '../../gateway/jobs/sweeper.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   addAgentKey,
@@ -145,14 +146,22 @@ describe.each(MODES_BY_DIALECT)('execute mode %s on %s', (mode, dialect) => {
     expect((await execute({ businessId: shop, request }, token, other)).status).toBe(200);
   });
 
-  it('an expired token is refused as expired, then deleted', async () => {
+  it('an expired token is refused as expired on every presentation until the sweep, then unknown', async () => {
     const token = await prepare({ businessId: shop, request });
+    const start = gw.now.value;
     gw.now.advance(300_001);
     try {
+      for (let i = 0; i < 3; i++) {
+        expectRefusal(await execute({ businessId: shop, request }, token), EXPIRED);
+      }
+      // The sweep removes tokens an hour after they expired; not before.
+      await sweepOnce(gw.services);
       expectRefusal(await execute({ businessId: shop, request }, token), EXPIRED);
+      gw.now.advance(TOKEN_SWEEP_GRACE_MS);
+      await sweepOnce(gw.services);
       expectRefusal(await execute({ businessId: shop, request }, token), INVALID);
     } finally {
-      gw.now.advance(-300_001);
+      gw.now.value = start;
     }
   });
 

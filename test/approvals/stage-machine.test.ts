@@ -238,20 +238,36 @@ describe.each(DIALECTS)('approval stages (DESIGN §6) on %s', (dialect) => {
   });
 
   it('parked amounts are released when rejected', async () => {
-    const key = await policyKey('reserve', {
-      spending_limits: [{ id: 'daily', amount: 1000, interval: 'day' }],
-      default_action: 'require_approval',
-      routing_stages: [stage(0, 'approver')],
+    // Limits count every execute of the workspace (DESIGN §6): this case needs one of its own.
+    const own = await createTenant(gw, { name: 'Reserve' });
+    const approver = await call(gw, 'POST', '/v1/members', {
+      key: own.adminToken,
+      body: { email: 'ann@reserve.test', role: 'approver' },
     });
+    const put = await call(gw, 'PUT', '/v1/policies/reserve', {
+      key: own.adminToken,
+      body: {
+        spending_limits: [{ id: 'daily', amount: 1000, interval: 'day' }],
+        default_action: 'require_approval',
+        routing_stages: [stage(0, 'approver')],
+      },
+    });
+    expect(put.status).toBe(201);
+    const key = (
+      await call(gw, 'POST', '/v1/keys', {
+        key: own.adminToken,
+        body: { agentId: 'reserve', policy: 'reserve' },
+      })
+    ).body.key as string;
     const { approvalId } = await park(key, 1000);
     const full = await call(gw, 'POST', '/agp/execute', {
       key,
       body: { businessId: 'shop', request: { amount_cents: 1 } },
     });
     expect(full.status).toBe(403);
-    await act('ann', approvalId, 'reject');
+    await act(approver.body.token as string, approvalId, 'reject');
     const summary = await call(gw, 'GET', '/v1/transactions/summary?policy=reserve', {
-      key: tenant.adminToken,
+      key: own.adminToken,
     });
     expect(summary.body.limits).toEqual([expect.objectContaining({ used: 0, reserved: 0, remaining: 1000 })]);
   });

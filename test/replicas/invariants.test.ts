@@ -84,14 +84,16 @@ describe('two replicas on one PostgreSQL database', () => {
   });
 
   it('a daily limit of 10,000 raced by 60 executes of 1,000 over both replicas: exactly 10,000 admitted', async () => {
+    // Limits count every execute of the workspace (DESIGN §6): a workspace of its own.
+    const own = await createTenant(admin, { name: 'Limited' });
     const put = await send(on(0), 'PUT', '/v1/policies/replicated', {
-      key: tenant.adminToken,
+      key: own.adminToken,
       body: { spending_limits: [{ id: 'daily', amount: 10_000, interval: 'day' }] },
     });
     expect(put.status).toBeLessThan(300);
     const key = (
       await send(on(1), 'POST', '/v1/keys', {
-        key: tenant.adminToken,
+        key: own.adminToken,
         body: { agentId: 'limited', policy: 'replicated' },
       })
     ).body.key as string;

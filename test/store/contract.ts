@@ -170,9 +170,18 @@ export function storeContract(
       expect(await store.getTransaction('ws_other', t.id)).toBeUndefined();
     });
 
-    it('takes over an expired idempotency record that was not swept yet', async () => {
+    it('takes over an expired, answered idempotency record that was not swept yet', async () => {
       const idem = { agentKeyId: 'key_1', key: 'k-old', requestHash: 'old', expiresAt: now - 1 };
-      await store.admitExecute({ transaction: txn({ createdAt: now - 10 }), idempotency: idem });
+      const first = txn({ createdAt: now - 10 });
+      await store.admitExecute({ transaction: first, idempotency: idem });
+      await store.finishTransaction({
+        transactionId: first.id,
+        status: 'succeeded',
+        data: null,
+        error: null,
+        at: now - 5,
+        idempotency: { agentKeyId: 'key_1', key: 'k-old', response: { status: 200, body: {} } },
+      });
       const again = await store.admitExecute({
         transaction: txn(),
         idempotency: { ...idem, requestHash: 'new', expiresAt: now + 1000 },
@@ -181,29 +190,54 @@ export function storeContract(
       expect((await store.findIdempotencyRecord('key_1', 'k-old'))?.requestHash).toBe('new');
     });
 
-    it('fails orphaned pending transactions and answers their idempotency keys', async () => {
+    it('never takes over or sweeps an unanswered record (an unknown outcome settles through it)', async () => {
+      const idem = { agentKeyId: 'key_1', key: 'k-unknown', requestHash: 'old', expiresAt: now - 1 };
+      const first = txn({ createdAt: now - 10 });
+      await store.admitExecute({ transaction: first, idempotency: idem });
+      const again = await store.admitExecute({
+        transaction: txn(),
+        idempotency: { ...idem, requestHash: 'new', expiresAt: now + 1000 },
+      });
+      expect(again).toMatchObject({ admitted: false, reason: 'idempotency_conflict' });
+      await store.sweepIdempotencyRecords(now + 1);
+      expect((await store.findIdempotencyRecord('key_1', 'k-unknown'))?.transactionId).toBe(first.id);
+    });
+
+    it('marks orphaned executes unknown (reservation kept) and orphaned reads failed', async () => {
       const stale = txn({ idempotencyKey: 'k-stale', createdAt: now - 100_000, updatedAt: now - 100_000 });
+      const staleRead = txn({
+        operation: 'query',
+        amount: null,
+        createdAt: now - 100_000,
+        updatedAt: now - 100_000,
+      });
       const fresh = txn();
       await store.admitExecute({
         transaction: stale,
         idempotency: { agentKeyId: 'key_1', key: 'k-stale', requestHash: 'x', expiresAt: now + 1000 },
       });
+      await store.insertTransaction(staleRead);
       await store.admitExecute({ transaction: fresh });
-      const n = await store.failStaleTransactions(
-        now - 50_000,
-        { code: 'INTERRUPTED', message: 'm' },
-        (id) => ({
-          status: 502,
-          body: { id },
-        }),
-      );
-      expect(n).toBeGreaterThanOrEqual(1);
-      expect((await store.getTransaction(workspaceId, stale.id))?.status).toBe('failed');
-      expect((await store.getTransaction(workspaceId, fresh.id))?.status).toBe('pending');
-      expect((await store.findIdempotencyRecord('key_1', 'k-stale'))?.response).toEqual({
-        status: 502,
-        body: { id: stale.id },
+      const marked = await store.markOrphans(now - 50_000, now, {
+        execute: { code: 'OUTCOME_UNKNOWN', message: 'm' },
+        read: { code: 'INTERRUPTED', message: 'r' },
       });
+      expect(marked.unknown).toBeGreaterThanOrEqual(1);
+      expect(await store.getTransaction(workspaceId, stale.id)).toMatchObject({
+        status: 'unknown',
+        spendState: 'pending',
+        error: { code: 'OUTCOME_UNKNOWN', message: 'm' },
+      });
+      expect(await store.getTransaction(workspaceId, staleRead.id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'INTERRUPTED', message: 'r' },
+      });
+      expect((await store.getTransaction(workspaceId, fresh.id))?.status).toBe('pending');
+      // No answer is stored: a repeat with the key forwards again instead of replaying a failure.
+      expect((await store.findIdempotencyRecord('key_1', 'k-stale'))?.response).toBeNull();
+      // Claimed once for the repeat; a second claim finds it taken.
+      expect((await store.claimUnknown(workspaceId, stale.id, now + 1))?.status).toBe('pending');
+      expect(await store.claimUnknown(workspaceId, stale.id, now + 1)).toBeUndefined();
     });
 
     it('revokes a key once, only within its workspace', async () => {

@@ -73,7 +73,6 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
         confirmationToken: c.req.header('X-Confirmation-Token') || undefined,
         idempotencyKey,
         requestId: c.var.requestId,
-        signal: c.req.raw.signal,
       },
     });
     const log = c.var.log;

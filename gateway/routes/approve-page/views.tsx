@@ -195,6 +195,7 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
 
 const OUTCOME: Record<Transaction['status'], string> = {
   pending: 'It is being executed at the business now.',
+  unknown: 'It was sent to the business, which did not answer: the outcome is not known yet.',
   succeeded: 'The business executed it: succeeded.',
   failed: 'The business was called, and the request failed.',
   pending_confirmation: 'The business asked for a further confirmation.',

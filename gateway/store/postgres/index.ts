@@ -358,10 +358,13 @@ export class PostgresStore
     });
   }
 
-  async fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined> {
+  async fireDeadline(stage: DueStage, now: number, auditId: string): Promise<DeadlineResult | undefined> {
     const scope = await this.#workspaceOf(t.approvals, stage.approvalId);
     if (scope === undefined) return undefined;
-    return this.write((tx) => sharedApprovals.fireDeadline(tx, stage, now, this.approvalDeps(tx)), scope);
+    return this.write(
+      (tx) => sharedApprovals.fireDeadline(tx, stage, now, auditId, this.approvalDeps(tx)),
+      scope,
+    );
   }
 
   findApprovalLink(tokenHash: string): Promise<ApprovalLink | undefined> {

@@ -179,14 +179,13 @@ export const spendBuckets = pgTable(
   'spend_buckets',
   {
     workspaceId: text('workspace_id').notNull(),
-    policyName: text('policy_name').notNull(),
     category: text('category').notNull(),
     currency: text('currency').notNull(),
     minute: ms('minute').notNull(),
     pending: bigint('pending', { mode: 'number' }).notNull().default(0),
     posted: bigint('posted', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.minute, t.category, t.currency] })],
 );
 
 /** A parked execute awaiting people (DESIGN §5, §6): one row, its stages below. */

@@ -233,8 +233,8 @@ export class SqliteStore extends drizzleStore(t, approvals, ledger) implements S
     return this.#write((tx) => approvals.vote(tx, input, this.approvalDeps(tx)));
   }
 
-  fireDeadline(stage: DueStage, now: number): Promise<DeadlineResult | undefined> {
-    return this.#write((tx) => approvals.fireDeadline(tx, stage, now, this.approvalDeps(tx)));
+  fireDeadline(stage: DueStage, now: number, auditId: string): Promise<DeadlineResult | undefined> {
+    return this.#write((tx) => approvals.fireDeadline(tx, stage, now, auditId, this.approvalDeps(tx)));
   }
 
   countRequest(key: string, windowStart: number): Promise<number> {

@@ -171,7 +171,8 @@ export const policyVersions = sqliteTable(
 );
 
 /**
- * Spend per minute, the running totals limits are checked against (DESIGN §6): admitted amounts
+ * Spend per workspace and minute, the running totals limits are checked against (DESIGN §6: every
+ * execute of the workspace counts, whichever policy governed it, or none): admitted amounts
  * are `pending` until the business executed (`posted`) or the request ended otherwise (voided, removed).
  * A window sums at most one row per minute, however many transactions it holds.
  */
@@ -179,14 +180,13 @@ export const spendBuckets = sqliteTable(
   'spend_buckets',
   {
     workspaceId: text('workspace_id').notNull(),
-    policyName: text('policy_name').notNull(),
     category: text('category').notNull(),
     currency: text('currency').notNull(),
     minute: integer('minute').notNull(),
     pending: integer('pending').notNull().default(0),
     posted: integer('posted').notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.policyName, t.minute, t.category, t.currency] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.minute, t.category, t.currency] })],
 );
 
 /** A parked execute awaiting people (DESIGN §5, §6): one row, its stages below. */
