@@ -83,7 +83,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const health: HealthState = { accepting: true };
 
   // Approvals: email, webhooks (their own egress-checked pool, shorter timeouts), codes, links.
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    logger,
+    redact: config.nodeEnv === 'production',
+  });
   const webhookDispatcher = createAdapterDispatcher({
     timeoutMs: Math.min(config.adapterTimeoutMs, WEBHOOK_TIMEOUT_MS),
     allowPrivate: config.egressAllowPrivate,

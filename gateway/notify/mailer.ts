@@ -16,13 +16,32 @@ export interface Mailer {
 export interface MailerOptions {
   /** `SMTP_URL`; without it messages are logged at info instead of sent. */
   smtpUrl: string | undefined;
+  /**
+   * Log only who and what about, never the text: in production a logged magic link or one-time code
+   * lets anyone who reads the logs approve.
+   */
+  redact?: boolean;
   /** `MAIL_FROM`. */
   from: string;
   logger: Logger;
 }
 
 /** Email over SMTP with nodemailer (DESIGN §5), or, with no SMTP server configured, into the log. */
-export function createMailer({ smtpUrl, from, logger }: MailerOptions): Mailer {
+export function createMailer({ smtpUrl, from, logger, redact = false }: MailerOptions): Mailer {
+  if (!smtpUrl && redact) {
+    logger.warn(
+      'SMTP_URL is not set: approval emails (magic links, one-time codes) are not sent and not logged; approvers decide through the approvals API',
+    );
+    return {
+      async send(message) {
+        logger.info(
+          { mail: { from, to: message.to } },
+          'email not sent (no SMTP_URL); its subject and text are withheld from the log: they may carry a personal link or code',
+        );
+      },
+      close() {},
+    };
+  }
   if (!smtpUrl) {
     return {
       async send(message) {
