@@ -3,6 +3,6 @@ import { defineConfig } from 'drizzle-kit';
 // `npm run db:generate` writes SQL migrations for the SQLite/libSQL store.
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './gateway/store/sqlite/schema.ts',
+  schema: './gateway/db/schema/sqlite.ts',
   out: './migrations/sqlite',
 });

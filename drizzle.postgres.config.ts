@@ -5,6 +5,6 @@ import { defineConfig } from 'drizzle-kit';
 // migrations apply in whatever schema search_path names (replicas and tests may use their own).
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './gateway/store/postgres/schema.ts',
+  schema: './gateway/db/schema/postgres.ts',
   out: './migrations/postgres',
 });

@@ -15,8 +15,8 @@ export const envSchema = z.object({
   DATABASE_URL: z
     .string()
     .regex(
-      /^(file:|libsql:|https?:|postgres(ql)?:)/,
-      'must start with file:, libsql:, http(s): or postgres://',
+      /^(file:|postgres(ql)?:)/,
+      'must start with file: (the embedded database) or postgres:// (PostgreSQL, for many replicas)',
     )
     .default('file:./data/warden.db'),
   WARDEN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -5,9 +5,11 @@ import { createAdapterDispatcher } from '../adapters/http/dispatcher.ts';
 import { createAdapterRegistry } from '../adapters/index.ts';
 import { loadModuleAdapters } from '../adapters/module.ts';
 import type { Config } from '../config/index.ts';
+import { openDatabase } from './db/open.ts';
+import type { Db } from './db/types.ts';
+import { GatewayError } from './domain/index.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
-import { GatewayError } from './errors.ts';
 import { startDeadlineJob } from './jobs/deadlines.ts';
 import { startOrphanJob } from './jobs/orphans.ts';
 import type { Job } from './jobs/periodic.ts';
@@ -28,12 +30,11 @@ import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
-import type { Services } from './services/context.ts';
+import type { Deps } from './services/context.ts';
+import { Subscriptions } from './services/events.ts';
 import { createKeyring } from './services/links.ts';
 import { createOtpService } from './services/otp.ts';
 import { PolicyCache } from './services/policy-cache.ts';
-import { openStore } from './store/open.ts';
-import type { Store } from './store/types.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -43,8 +44,8 @@ const WEBHOOK_TIMEOUT_MS = 10_000;
 export interface GatewayOptions {
   config: Config;
   logger?: Logger;
-  /** An open store; opened (and migrated) from config.databaseUrl when left out. */
-  store?: Store;
+  /** An open database; opened (and migrated) from config.databaseUrl when left out. */
+  db?: Db;
   clock?: () => number;
   /** Background jobs (sweeper); tests turn them off to drive them by hand. */
   jobs?: boolean;
@@ -52,7 +53,7 @@ export interface GatewayOptions {
 
 export interface Gateway {
   app: Hono<GatewayEnv>;
-  services: Services;
+  deps: Deps;
   health: HealthState;
   /** The outbox's senders and the mailer; tests with `jobs: false` drive `deliverDue` with them. */
   notify: { senders: Senders; mailer: Mailer };
@@ -63,7 +64,7 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? (await openStore(config.databaseUrl));
+  const db = options.db ?? (await openDatabase(config.databaseUrl));
   const dispatcher = createAdapterDispatcher({
     timeoutMs: config.adapterTimeoutMs,
     allowPrivate: config.egressAllowPrivate,
@@ -72,12 +73,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     dispatcher,
     modules: await loadModuleAdapters(config.adaptersDir),
   });
-  const services: Services = {
+  const deps: Deps = {
     config,
-    store,
+    db,
     adapters,
     logger,
     policies: new PolicyCache(),
+    subscriptions: new Subscriptions(),
     clock: options.clock ?? Date.now,
   };
   const health: HealthState = { accepting: true };
@@ -93,9 +95,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     timeoutMs: Math.min(config.adapterTimeoutMs, WEBHOOK_TIMEOUT_MS),
     allowPrivate: config.egressAllowPrivate,
   });
-  const senders = createSenders({ ctx: services, mailer, dispatcher: webhookDispatcher });
+  const senders = createSenders({ deps, mailer, dispatcher: webhookDispatcher });
   const keyring = createKeyring(config.secretsKey);
-  const otp = createOtpService({ ctx: services, mailer, key: keyring.otp });
+  const otp = createOtpService({ deps, mailer, key: keyring.otp });
 
   const app = new Hono<GatewayEnv>();
   // First, so it sees every answer: reads bodies an early refusal left unread (keep-alive stays usable).
@@ -113,16 +115,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
     }),
   );
-  registerHealthRoutes(app, services, health);
-  registerAgpRoutes(app, services);
-  registerAdminRoutes(app, services);
-  registerWorkspaceRoutes(app, services);
-  registerPolicyRoutes(app, services);
-  registerTransactionRoutes(app, services);
-  registerAuditRoutes(app, services);
-  registerApprovalRoutes(app, services, otp);
-  registerWebhookRoutes(app, services);
-  registerApprovePage(app, services, { otp, csrfKey: keyring.csrf });
+  registerHealthRoutes(app, deps, health);
+  registerAgpRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  registerWorkspaceRoutes(app, deps);
+  registerPolicyRoutes(app, deps);
+  registerTransactionRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  registerApprovalRoutes(app, deps, otp);
+  registerWebhookRoutes(app, deps);
+  registerApprovePage(app, deps, { otp, csrfKey: keyring.csrf });
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 
@@ -130,16 +132,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     options.jobs === false
       ? []
       : [
-          startSweeper(services),
-          startOrphanJob(services),
-          startReleaseJob(services),
-          startDeadlineJob(services),
-          startOutboxJob(services, senders),
+          startSweeper(deps),
+          startOrphanJob(deps),
+          startReleaseJob(deps),
+          startDeadlineJob(deps),
+          startOutboxJob(deps, senders),
         ];
 
   return {
     app,
-    services,
+    deps,
     health,
     notify: { senders, mailer },
     async close() {
@@ -149,7 +151,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await dispatcher.close();
       await webhookDispatcher.close();
       mailer.close();
-      if (!options.store) await store.close();
+      if (!options.db) await db.close();
     },
   };
 }

@@ -1,5 +1,6 @@
+import { countWorkspaces, getBusiness } from './repositories/tenancy.ts';
 import { registerBusiness } from './services/businesses.ts';
-import type { Services } from './services/context.ts';
+import { type Deps, systemContext } from './services/context.ts';
 import { createAgentKey } from './services/keys.ts';
 import { createWorkspace } from './services/workspaces.ts';
 
@@ -14,14 +15,14 @@ export interface DemoWorkspace {
  * Development only: on an empty database, a demo workspace with the echo business and an agent key,
  * so `npm start` gives something to call at once. Secrets are printed once, like every secret.
  */
-export async function bootstrapDemo(ctx: Services): Promise<DemoWorkspace | undefined> {
-  if (ctx.config.nodeEnv === 'production' || (await ctx.store.countWorkspaces()) > 0) return undefined;
+export async function bootstrapDemo(deps: Deps): Promise<DemoWorkspace | undefined> {
+  if (deps.config.nodeEnv === 'production' || (await countWorkspaces(deps.db.reader)) > 0) return undefined;
+  const ctx = systemContext(deps);
   const { workspace, adminToken, adminMemberId } = await createWorkspace({
     ctx,
     input: { name: 'Demo', adminEmail: 'admin@demo.local' },
-    actor: { type: 'system', id: null },
   });
-  const existing = await ctx.store.getBusiness('echo');
+  const existing = await getBusiness(deps.db.reader, 'echo');
   if (!existing) {
     await registerBusiness({
       ctx,
@@ -32,13 +33,10 @@ export async function bootstrapDemo(ctx: Services): Promise<DemoWorkspace | unde
         description: 'A demo business: a small catalog, prices and orders.',
         adapter: { type: 'echo' },
       },
-      actor: { type: 'system', id: null },
     });
   }
   const key = await createAgentKey({
-    ctx,
-    workspaceId: workspace.id,
-    actor: { type: 'member', id: adminMemberId },
+    ctx: { deps, workspaceId: workspace.id, actor: { type: 'member', id: adminMemberId } },
     input: { agentId: 'demo-agent' },
   });
   return { workspaceId: workspace.id, adminToken, agentKey: key.key, businessId: 'echo' };

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../config/index.ts';
-import { openStore } from './store/open.ts';
+import { openDatabase } from './db/open.ts';
 
 /** `warden migrate`: apply the migrations for DATABASE_URL and exit. */
 async function run(argv: string[]): Promise<number> {
@@ -9,9 +9,9 @@ async function run(argv: string[]): Promise<number> {
     return 64;
   }
   const config = loadConfig();
-  const store = await openStore(config.databaseUrl, { migrate: true });
-  await store.close();
-  process.stdout.write(`migrations applied to ${store.dialect} database\n`);
+  const db = await openDatabase(config.databaseUrl, { migrate: true });
+  await db.close();
+  process.stdout.write(`migrations applied to ${db.dialect} database\n`);
   return 0;
 }
 

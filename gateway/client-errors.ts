@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { type ErrorCode, errorBody, GatewayError } from './errors.ts';
+import { type ErrorCode, errorBody, GatewayError } from './domain/errors.ts';
 import { newId } from './ids.ts';
 
 /** What Node's parser reports, by its error code, and the answer the gateway gives instead. */

@@ -2,8 +2,8 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
+import { type ErrorCode, errorBody, GatewayError } from './domain/errors.ts';
 import type { GatewayEnv } from './env.ts';
-import { type ErrorCode, errorBody, GatewayError } from './errors.ts';
 import { toIssues } from './routes/validate.ts';
 
 function send(c: Context<GatewayEnv>, error: GatewayError) {

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const gateway = await createGateway({ config, logger });
-  const demo = await bootstrapDemo(gateway.services);
+  const demo = await bootstrapDemo(gateway.deps);
 
   let stopping = false;
   // While draining, every answer closes its connection (RFC 9112 §9.6): a keep-alive client would
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         port: info.port,
         host: config.host,
         mode: config.executeMode,
-        database: gateway.services.store.dialect,
+        database: gateway.deps.db.dialect,
       },
       'listening',
     );

@@ -27,21 +27,20 @@ export type GatewaySetup = (gateway: Gateway, tenant: BenchTenant) => Promise<vo
 const upstreamUrl = requireEnv('UPSTREAM_URL');
 const config = loadConfig(process.env);
 const gateway = await createGateway({ config });
-const ctx = gateway.services;
+const deps = gateway.deps;
+const operator = { deps, workspaceId: null, actor: { type: 'operator' as const, id: null } };
 
 const { workspace, adminMemberId } = await createWorkspace({
-  ctx,
+  ctx: operator,
   input: { name: 'Bench', adminEmail: 'bench@warden.test' },
 });
 const key = await createAgentKey({
-  ctx,
-  workspaceId: workspace.id,
-  actor: { type: 'member', id: adminMemberId },
+  ctx: { deps, workspaceId: workspace.id, actor: { type: 'member', id: adminMemberId } },
   input: { agentId: 'bench-agent' },
 });
 const businessId = 'shop';
 await registerBusiness({
-  ctx,
+  ctx: operator,
   input: {
     id: businessId,
     name: 'Shop',
@@ -69,7 +68,7 @@ const server = serve({ fetch: gateway.app.fetch, port: 0, hostname: '127.0.0.1' 
     key: key.key,
     businessId,
     mode: config.executeMode,
-    database: ctx.store.dialect,
+    database: deps.db.dialect,
   });
 });
 onStop(async () => {

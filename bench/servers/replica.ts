@@ -11,7 +11,7 @@ const config = loadConfig(process.env);
 const gateway = await createGateway({ config });
 
 const server = serve({ fetch: gateway.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-  announceReady({ port: info.port, mode: config.executeMode, database: gateway.services.store.dialect });
+  announceReady({ port: info.port, mode: config.executeMode, database: gateway.deps.db.dialect });
 });
 onStop(async () => {
   await new Promise<void>((resolve) => {

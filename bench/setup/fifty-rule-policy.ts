@@ -21,9 +21,11 @@ const setup: GatewaySetup = async (gateway, tenant) => {
     },
   ];
   await putPolicy({
-    ctx: gateway.services,
-    workspaceId: tenant.workspaceId,
-    actor: { type: 'member', id: tenant.adminMemberId },
+    ctx: {
+      deps: gateway.deps,
+      workspaceId: tenant.workspaceId,
+      actor: { type: 'member', id: tenant.adminMemberId },
+    },
     name: 'default',
     document,
   });

@@ -1,4 +1,5 @@
-import type { Services } from '../services/context.ts';
+import { markOrphans } from '../repositories/transactions.ts';
+import type { Deps } from '../services/context.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
 export const ORPHAN_ERRORS = {
@@ -16,21 +17,21 @@ export const ORPHAN_ERRORS = {
  * unknown (DESIGN §4): its reservation keeps counting until a repeat or an admin settles it. Reads
  * (discover, query) change nothing at the business and simply fail.
  */
-export async function markOrphansOnce(ctx: Services): Promise<number> {
-  const now = ctx.clock();
-  const before = now - ctx.config.adapterTimeoutMs - ctx.config.orphanGraceMs;
-  const marked = await ctx.store.markOrphans(before, now, ORPHAN_ERRORS);
+export async function markOrphansOnce(deps: Deps): Promise<number> {
+  const now = deps.clock();
+  const before = now - deps.config.adapterTimeoutMs - deps.config.orphanGraceMs;
+  const marked = await deps.db.transaction({}, (tx) => markOrphans(tx, before, now, ORPHAN_ERRORS));
   if (marked.unknown > 0) {
-    ctx.logger.warn({ unknown: marked.unknown }, 'executes orphaned mid-forward marked unknown');
+    deps.logger.warn({ unknown: marked.unknown }, 'executes orphaned mid-forward marked unknown');
   }
   return marked.unknown + marked.failed;
 }
 
 /** Every 5 s at most (DESIGN §4), on every replica: the marking is one conditional update. */
-export function startOrphanJob(ctx: Services, everyMs = 5_000): Job {
-  return startPeriodicJob('orphan job', () => markOrphansOnce(ctx), {
+export function startOrphanJob(deps: Deps, everyMs = 5_000): Job {
+  return startPeriodicJob('orphan job', () => markOrphansOnce(deps), {
     everyMs,
-    logger: ctx.logger,
+    logger: deps.logger,
     runAtStart: true,
   });
 }

@@ -1,55 +1,55 @@
 import { requestCurrency } from '../../policy/amount.ts';
-import type { Services } from '../services/context.ts';
-import { decide, gatherFacts, planFor } from '../services/decide.ts';
+import { getBusiness } from '../repositories/tenancy.ts';
+import { dueQueued } from '../repositories/transactions.ts';
+import { admit } from '../services/admission.ts';
+import type { Deps } from '../services/context.ts';
 import { forwardAdmitted } from '../services/forward.ts';
 import { loadPolicy } from '../services/policies.ts';
-import type { AdmissionPlan } from '../store/types.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
 /**
- * Releases queued executes when their time window opens (DESIGN §6): the policy decides again
- * with live spend (limits re-checked), and what it lets through is executed. Reads the database,
- * so a restart or a second process changes nothing: each release is one serialised claim.
+ * Releases queued executes when their time window opens (DESIGN §6): admitted again, so the policy
+ * decides with live spend (limits re-checked, the request's own reservation left out), and what it
+ * lets through is executed. Reads the database, so a restart or a second process changes nothing:
+ * each release is one conditional step under the workspace scope.
  */
-export async function releaseDue(ctx: Services, batch = 50): Promise<number> {
-  const now = ctx.clock();
-  const due = await ctx.store.dueQueuedTransactions(now, batch);
+export async function releaseDue(deps: Deps, batch = 50): Promise<number> {
+  const now = deps.clock();
   let released = 0;
-  for (const queued of due) {
+  for (const queued of await dueQueued(deps.db.reader, now, batch)) {
     const policy = queued.policyName
-      ? await loadPolicy(ctx, queued.workspaceId, queued.policyName)
+      ? await loadPolicy(deps, queued.workspaceId, queued.policyName)
       : undefined;
-    const business = await ctx.store.getBusiness(queued.businessId);
-    const result = await ctx.store.releaseQueued(
-      queued.id,
-      now,
-      async (reader, txn): Promise<AdmissionPlan> => {
-        if (!policy || !business) return { outcome: 'forward', decision: txn.decision };
-        const input = {
-          policy,
-          request: txn.request,
-          amount: txn.amount,
-          currency: txn.currency ?? requestCurrency(txn.request, policy.currency),
-          business,
-          agentId: txn.agentId,
-          now,
-        };
-        return planFor(decide(input, await gatherFacts(input, reader)), txn.id, now);
-      },
+    const business = await getBusiness(deps.db.reader, queued.businessId);
+    const decision =
+      policy && business
+        ? {
+            policy,
+            workspaceId: queued.workspaceId,
+            request: queued.request,
+            amount: queued.amount,
+            currency: queued.currency ?? requestCurrency(queued.request, policy.currency),
+            business,
+            agentId: queued.agentId,
+            now,
+          }
+        : undefined;
+    const admission = await deps.db.transaction({ workspaceId: queued.workspaceId }, (tx) =>
+      admit(tx, deps, { subject: { kind: 'queued', transaction: queued }, decision, now }),
     );
-    if (!result) continue;
+    if (admission.outcome === 'gone') continue;
     released += 1;
-    if (result.plan.outcome === 'forward' && business) {
+    if (admission.outcome === 'forward' && business) {
       await forwardAdmitted({
-        ctx,
-        transaction: result.transaction,
-        adapter: ctx.adapters.adapterFor(business),
+        deps,
+        transaction: admission.transaction,
+        adapter: deps.adapters.adapterFor(business),
       });
     }
   }
   return released;
 }
 
-export function startReleaseJob(ctx: Services, everyMs = 1000): Job {
-  return startPeriodicJob('queued release', () => releaseDue(ctx), { everyMs, logger: ctx.logger });
+export function startReleaseJob(deps: Deps, everyMs = 1000): Job {
+  return startPeriodicJob('queued release', () => releaseDue(deps), { everyMs, logger: deps.logger });
 }

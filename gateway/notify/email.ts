@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import type { Services } from '../services/context.ts';
+import type { OutboxItem } from '../domain/index.ts';
+import { getApproval } from '../repositories/approvals.ts';
+import { getBusiness, getMember } from '../repositories/tenancy.ts';
+import { getTransaction } from '../repositories/transactions.ts';
+import type { Deps } from '../services/context.ts';
 import { issueLink } from '../services/links.ts';
-import type { OutboxItem } from '../store/types.ts';
 import { formatAmount, formatTime, whyApproval } from './format.ts';
 import type { Mailer, MailMessage } from './mailer.ts';
 import { PermanentDeliveryError } from './outbox-worker.ts';
@@ -29,28 +32,29 @@ export type ApprovalRequiredPayload = z.infer<typeof approvalRequired>;
  * now, at delivery, so a message that is never sent leaves no live link behind; a stage that is no
  * longer active (decided, escalated, expired) by then is skipped, as its link would be dead.
  */
-export function emailSender({ ctx, mailer }: { ctx: Services; mailer: Mailer }) {
+export function emailSender({ deps, mailer }: { deps: Deps; mailer: Mailer }) {
   return async function deliverEmail(item: OutboxItem): Promise<void> {
     const parsed = approvalRequired.safeParse(item.payload);
     if (!parsed.success) {
       throw new PermanentDeliveryError(`Unknown email template ${String(item.payload.template)}.`);
     }
-    const message = await approvalRequiredMessage(ctx, item.workspaceId, parsed.data);
+    const message = await approvalRequiredMessage(deps, item.workspaceId, parsed.data);
     if (message) await mailer.send(message);
   };
 }
 
 async function approvalRequiredMessage(
-  ctx: Services,
+  deps: Deps,
   workspaceId: string | null,
   payload: ApprovalRequiredPayload,
 ): Promise<MailMessage | undefined> {
   if (!workspaceId) throw new PermanentDeliveryError('The email has no workspace.');
-  const approval = await ctx.store.getApproval(workspaceId, payload.approvalId);
+  const reader = deps.db.reader;
+  const approval = await getApproval(reader, workspaceId, payload.approvalId);
   const stage = approval?.stages.find((s) => s.position === payload.stage.position);
-  const now = ctx.clock();
+  const now = deps.clock();
   if (approval?.status !== 'pending' || stage?.status !== 'pending') {
-    ctx.logger.info(
+    deps.logger.info(
       { approvalId: payload.approvalId, position: payload.stage.position },
       'approval email skipped: the stage is no longer waiting',
     );
@@ -58,13 +62,13 @@ async function approvalRequiredMessage(
   }
   const deadline = stage.deadlineAt ?? now;
   if (deadline <= now) return undefined;
-  const member = await ctx.store.getMember(workspaceId, payload.memberId);
+  const member = await getMember(reader, workspaceId, payload.memberId);
   if (!member || member.role !== stage.role) return undefined;
-  const transaction = await ctx.store.getTransaction(workspaceId, approval.transactionId);
+  const transaction = await getTransaction(reader, workspaceId, approval.transactionId);
   if (!transaction) throw new PermanentDeliveryError(`No transaction ${approval.transactionId}.`);
-  const business = await ctx.store.getBusiness(transaction.businessId);
+  const business = await getBusiness(reader, transaction.businessId);
   const { url } = await issueLink({
-    ctx,
+    deps,
     workspaceId,
     approvalId: approval.id,
     position: stage.position,

@@ -1,4 +1,4 @@
-import type { Transaction } from '../store/types.ts';
+import type { Transaction } from '../domain/index.ts';
 
 /** "USD 12.50" from integer minor units, with the currency's own number of decimals. */
 export function formatAmount(amount: number | null, currency: string | null): string {

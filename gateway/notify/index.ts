@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Services } from '../services/context.ts';
+import type { Deps } from '../services/context.ts';
 import { emailSender } from './email.ts';
 import type { Mailer } from './mailer.ts';
 import type { Senders } from './outbox-worker.ts';
@@ -10,13 +10,13 @@ export { deliverDue, type OutboxOptions, type Senders, startOutboxJob } from './
 
 /** The outbox's senders: email through `mailer`, webhooks through the egress-checked `dispatcher`. */
 export function createSenders({
-  ctx,
+  deps,
   mailer,
   dispatcher,
 }: {
-  ctx: Services;
+  deps: Deps;
   mailer: Mailer;
   dispatcher: Dispatcher;
 }): Senders {
-  return { email: emailSender({ ctx, mailer }), webhook: webhookSender({ ctx, dispatcher }) };
+  return { email: emailSender({ deps, mailer }), webhook: webhookSender({ deps, dispatcher }) };
 }

@@ -1,6 +1,7 @@
+import type { OutboxItem } from '../domain/index.ts';
 import { startPeriodicJob } from '../jobs/periodic.ts';
-import type { Services } from '../services/context.ts';
-import type { OutboxItem } from '../store/types.ts';
+import { claimOutbox, completeOutbox, failOutbox } from '../repositories/outbox.ts';
+import type { Deps } from '../services/context.ts';
 
 /** A delivery that can never succeed (unknown template, webhook deleted): failed at once, no retry. */
 export class PermanentDeliveryError extends Error {
@@ -59,32 +60,31 @@ export interface DeliveryRound {
  * good after the last attempt. Everything lives in the database, so nothing is lost in a restart.
  */
 export async function deliverDue(
-  ctx: Services,
+  deps: Deps,
   senders: Senders,
   options: OutboxOptions = {},
 ): Promise<DeliveryRound> {
-  const now = ctx.clock();
-  const items = await ctx.store.claimOutbox(
-    now,
-    options.batch ?? OUTBOX_DEFAULTS.batch,
-    options.leaseMs ?? OUTBOX_DEFAULTS.leaseMs,
-  );
+  const now = deps.clock();
+  const batch = options.batch ?? OUTBOX_DEFAULTS.batch;
+  const lease = options.leaseMs ?? OUTBOX_DEFAULTS.leaseMs;
+  const items = await deps.db.transaction({}, (tx) => claimOutbox(tx, now, batch, lease));
   const round: DeliveryRound = { delivered: 0, retrying: 0, failed: 0 };
   await Promise.all(
     items.map(async (item) => {
       try {
         await (item.kind === 'email' ? senders.email(item) : senders.webhook(item));
-        await ctx.store.completeOutbox(item.id, ctx.clock());
+        const at = deps.clock();
+        await deps.db.transaction({}, (tx) => completeOutbox(tx, item.id, at));
         round.delivered += 1;
       } catch (error) {
-        const at = ctx.clock();
+        const at = deps.clock();
         const message = error instanceof Error ? error.message || error.name : String(error);
         const retryAt =
           error instanceof PermanentDeliveryError ? null : nextAttemptAt(item.attempts, at, options);
-        await ctx.store.failOutbox(item.id, message, at, retryAt);
+        await deps.db.transaction({}, (tx) => failOutbox(tx, item.id, message, at, retryAt));
         if (retryAt === null) round.failed += 1;
         else round.retrying += 1;
-        ctx.logger[retryAt === null ? 'warn' : 'info'](
+        deps.logger[retryAt === null ? 'warn' : 'info'](
           { outboxId: item.id, kind: item.kind, attempt: item.attempts + 1, error: message, retryAt },
           retryAt === null ? 'delivery failed for good' : 'delivery failed; will retry',
         );
@@ -100,16 +100,19 @@ export interface OutboxJob {
 
 /** The in-process worker: a round every `everyMs`, more at once while full batches keep coming. */
 export function startOutboxJob(
-  ctx: Services,
+  deps: Deps,
   senders: Senders,
   options: OutboxOptions & { everyMs?: number } = {},
 ): OutboxJob {
   const batch = options.batch ?? OUTBOX_DEFAULTS.batch;
   const drain = async () => {
     for (let round = 0; round < 10; round += 1) {
-      const done = await deliverDue(ctx, senders, options);
+      const done = await deliverDue(deps, senders, options);
       if (done.delivered + done.retrying + done.failed < batch) return;
     }
   };
-  return startPeriodicJob('outbox delivery', drain, { everyMs: options.everyMs ?? 1000, logger: ctx.logger });
+  return startPeriodicJob('outbox delivery', drain, {
+    everyMs: options.everyMs ?? 1000,
+    logger: deps.logger,
+  });
 }

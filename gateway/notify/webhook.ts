@@ -1,8 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import type { Dispatcher } from 'undici';
 import { checkOutboundUrl } from '../../adapters/egress.ts';
-import type { Services } from '../services/context.ts';
-import type { OutboxItem } from '../store/types.ts';
+import type { OutboxItem } from '../domain/index.ts';
+import { getWebhook } from '../repositories/outbox.ts';
+import type { Deps } from '../services/context.ts';
 import { PermanentDeliveryError } from './outbox-worker.ts';
 
 /** How much of a failing receiver's answer is kept as the delivery's last error. */
@@ -14,12 +15,12 @@ const ERROR_BODY_CHARS = 200;
  * same on every retry, so receivers can drop duplicates), posted through the egress-checked
  * dispatcher. Anything but a 2xx throws, and the worker retries.
  */
-export function webhookSender({ ctx, dispatcher }: { ctx: Services; dispatcher: Dispatcher }) {
+export function webhookSender({ deps, dispatcher }: { deps: Deps; dispatcher: Dispatcher }) {
   return async function deliverWebhook(item: OutboxItem): Promise<void> {
     if (!item.targetId) throw new PermanentDeliveryError('The delivery names no webhook.');
-    const hook = await ctx.store.getWebhook(item.targetId);
+    const hook = await getWebhook(deps.db.reader, item.targetId);
     if (!hook || hook.deletedAt !== null) throw new PermanentDeliveryError('The webhook was deleted.');
-    const check = checkOutboundUrl(hook.url, { allowPrivate: ctx.config.egressAllowPrivate });
+    const check = checkOutboundUrl(hook.url, { allowPrivate: deps.config.egressAllowPrivate });
     if (!check.ok) throw new PermanentDeliveryError(check.reason);
     const eventId = typeof item.payload.id === 'string' ? item.payload.id : item.id;
     const body = JSON.stringify(item.payload);

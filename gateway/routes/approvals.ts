@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals.ts';
-import type { Services } from '../services/context.ts';
+import type { Deps } from '../services/context.ts';
 import type { OtpService } from '../services/otp.ts';
+import { asMember } from './context.ts';
 import { parseBody, parseQuery } from './validate.ts';
 
 const listQuery = z
@@ -25,23 +26,19 @@ const approveBody = z
 const rejectBody = z.object({ reason: z.string().max(1000).optional() }).strict();
 
 /** Approvals API (DESIGN §5) for members; magic links and the page are in routes/approve-page. */
-export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp: OtpService): void {
-  const members = memberAuth({ store: ctx.store });
+export function registerApprovalRoutes(app: Hono<GatewayEnv>, deps: Deps, otp: OtpService): void {
+  const members = memberAuth({ deps });
 
   app.get('/v1/approvals', members, async (c) => {
     const q = parseQuery(c, listQuery);
-    const { workspaceId, role } = c.var.member;
+    const ctx = asMember(deps, c);
     return c.json({
-      approvals: await listApprovals({ ctx, workspaceId, role, status: q.status, limit: q.limit }),
+      approvals: await listApprovals({ ctx, role: c.var.member.role, status: q.status, limit: q.limit }),
     });
   });
 
   app.get('/v1/approvals/:id', members, async (c) => {
-    const { approval, transaction } = await getApproval({
-      ctx,
-      workspaceId: c.var.member.workspaceId,
-      id: c.req.param('id'),
-    });
+    const { approval, transaction } = await getApproval({ ctx: asMember(deps, c), id: c.req.param('id') });
     return c.json(viewApproval(approval, transaction));
   });
 
@@ -57,9 +54,8 @@ export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp
       code: body.otp,
     });
     const { approval, transaction } = await decideApproval({
-      ctx,
+      ctx: asMember(deps, c),
       input: {
-        workspaceId: member.workspaceId,
         approvalId,
         member,
         decision: 'approve',
@@ -86,9 +82,8 @@ export function registerApprovalRoutes(app: Hono<GatewayEnv>, ctx: Services, otp
     const body = await parseBody(c, rejectBody.optional().default({}));
     const member = c.var.member;
     const { approval, transaction } = await decideApproval({
-      ctx,
+      ctx: asMember(deps, c),
       input: {
-        workspaceId: member.workspaceId,
         approvalId: c.req.param('id'),
         member,
         decision: 'reject',

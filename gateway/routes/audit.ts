@@ -2,7 +2,9 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import type { Services } from '../services/context.ts';
+import { listAuditEvents } from '../services/audit.ts';
+import type { Deps } from '../services/context.ts';
+import { asMember } from './context.ts';
 import { parseQuery } from './validate.ts';
 
 const auditQuery = z
@@ -12,21 +14,9 @@ const auditQuery = z
   })
   .strict();
 
-/** The workspace's audit events, newest first (hash chaining and verify come with the ledger work). */
-export function registerAuditRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
-  app.get('/v1/audit', memberAuth({ store: ctx.store, roles: ['admin'] }), async (c) => {
-    const q = parseQuery(c, auditQuery);
-    const events = await ctx.store.listAuditEvents(c.var.member.workspaceId, q);
-    return c.json({
-      events: events.map((e) => ({
-        id: e.id,
-        action: e.action,
-        actor: { type: e.actorType, id: e.actorId },
-        target: e.target,
-        data: e.data,
-        createdAt: new Date(e.createdAt).toISOString(),
-      })),
-      nextBefore: events.length === q.limit ? (events.at(-1)?.id ?? null) : null,
-    });
-  });
+/** The workspace's audit events, newest first (admins). */
+export function registerAuditRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+  app.get('/v1/audit', memberAuth({ deps, roles: ['admin'] }), async (c) =>
+    c.json(await listAuditEvents({ ctx: asMember(deps, c), query: parseQuery(c, auditQuery) })),
+  );
 }

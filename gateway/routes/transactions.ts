@@ -2,8 +2,9 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import type { Services } from '../services/context.ts';
+import type { Deps } from '../services/context.ts';
 import { getTransaction, listTransactions, resolveTransaction, summarize } from '../services/transactions.ts';
+import { asMember } from './context.ts';
 import { parseBody, parseQuery } from './validate.ts';
 
 const STATUSES = [
@@ -42,8 +43,8 @@ export const resolveBody = z
   .strict();
 
 /** The ledger as members see it (DESIGN §5): list, one with its decision, summary. */
-export function registerTransactionRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
-  const members = memberAuth({ store: ctx.store });
+export function registerTransactionRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+  const members = memberAuth({ deps });
 
   app.get('/v1/transactions', members, async (c) => {
     const q = parseQuery(c, listQuery);
@@ -52,36 +53,26 @@ export function registerTransactionRoutes(app: Hono<GatewayEnv>, ctx: Services):
       from: q.from ? Date.parse(q.from) : undefined,
       to: q.to ? Date.parse(q.to) : undefined,
     };
-    return c.json(await listTransactions({ ctx, workspaceId: c.var.member.workspaceId, filter }));
+    return c.json(await listTransactions({ ctx: asMember(deps, c), filter }));
   });
 
   app.get('/v1/transactions/summary', members, async (c) => {
     const q = parseQuery(c, summaryQuery);
     return c.json(
       await summarize({
-        ctx,
-        workspaceId: c.var.member.workspaceId,
+        ctx: asMember(deps, c),
         interval: q.interval,
         policyName: q.policy,
       }),
     );
   });
 
-  app.post('/v1/transactions/:id/resolve', memberAuth({ store: ctx.store, roles: ['admin'] }), async (c) => {
+  app.post('/v1/transactions/:id/resolve', memberAuth({ deps, roles: ['admin'] }), async (c) => {
     const input = await parseBody(c, resolveBody);
-    const { workspaceId, memberId } = c.var.member;
-    return c.json(
-      await resolveTransaction({
-        ctx,
-        workspaceId,
-        actor: { type: 'member', id: memberId },
-        id: c.req.param('id'),
-        input,
-      }),
-    );
+    return c.json(await resolveTransaction({ ctx: asMember(deps, c), id: c.req.param('id'), input }));
   });
 
   app.get('/v1/transactions/:id', members, async (c) =>
-    c.json(await getTransaction({ ctx, workspaceId: c.var.member.workspaceId, id: c.req.param('id') })),
+    c.json(await getTransaction({ ctx: asMember(deps, c), id: c.req.param('id') })),
   );
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { jsonProblem, MAX_JSON_DEPTH } from '../../policy/canonical.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../domain/errors.ts';
 
 export interface Issue {
   path: string;

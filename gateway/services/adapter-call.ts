@@ -1,6 +1,6 @@
 import { AdapterError, type AdapterResult } from '../../adapters/types.ts';
-import { GatewayError } from '../errors.ts';
-import type { TransactionError } from '../store/types.ts';
+import { GatewayError } from '../domain/errors.ts';
+import type { TransactionError } from '../domain/index.ts';
 
 export type AdapterOutcome =
   | { ok: true; result: AdapterResult; upstreamMs: number }

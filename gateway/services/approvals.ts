@@ -1,8 +1,17 @@
-import { GatewayError } from '../errors.ts';
+import {
+  type Approval,
+  type ApprovalStatus,
+  GatewayError,
+  type Role,
+  type Transaction,
+} from '../domain/index.ts';
 import { newId } from '../ids.ts';
-import type { Approval, ApprovalStatus, Role, Transaction, VoteInput } from '../store/types.ts';
-import type { Services } from './context.ts';
+import { getApproval as findApproval, listApprovals as list } from '../repositories/approvals.ts';
+import { getTransaction } from '../repositories/transactions.ts';
+import { requireBusiness } from './businesses.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
+import { vote } from './stage-machine.ts';
 import { viewTransaction } from './transactions.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -32,45 +41,35 @@ export function viewApproval(approval: Approval, transaction?: Transaction) {
   };
 }
 
-export async function getApproval({
-  ctx,
-  workspaceId,
-  id,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  id: string;
-}) {
-  const approval = await ctx.store.getApproval(workspaceId, id);
+export async function getApproval({ ctx, id }: { ctx: ServiceContext; id: string }) {
+  const workspaceId = workspaceOf(ctx);
+  const approval = await findApproval(ctx.deps.db.reader, workspaceId, id);
   if (!approval) throw new GatewayError('NOT_FOUND', `No approval ${id}.`);
-  const transaction = await ctx.store.getTransaction(workspaceId, approval.transactionId);
+  const transaction = await getTransaction(ctx.deps.db.reader, workspaceId, approval.transactionId);
   return { approval, transaction };
 }
 
 /** Approvals the member's role can act on now (status pending), or any status when asked. */
 export async function listApprovals({
   ctx,
-  workspaceId,
   role,
   status,
   limit,
 }: {
-  ctx: Services;
-  workspaceId: string;
+  ctx: ServiceContext;
   role: Role;
   status?: ApprovalStatus;
   limit: number;
 }) {
-  const list = await ctx.store.listApprovals(workspaceId, {
+  const approvals = await list(ctx.deps.db.reader, workspaceOf(ctx), {
     status,
     role: status === 'pending' ? role : undefined,
     limit,
   });
-  return list.map((a) => viewApproval(a));
+  return approvals.map((a) => viewApproval(a));
 }
 
 export interface DecideInput {
-  workspaceId: string;
   approvalId: string;
   member: { memberId: string; role: Role };
   decision: 'approve' | 'reject';
@@ -81,26 +80,36 @@ export interface DecideInput {
 }
 
 /**
- * One person's decision (DESIGN §5, §6): recorded in one serialised step; when the last stage
- * approves, the stored request is executed at its business, at most once, and its outcome recorded.
+ * One person's decision (DESIGN §5, §6): recorded in one step under the workspace scope, with its
+ * audit event; when the last stage approves, the stored request is admitted and executed at its
+ * business, at most once, and its outcome recorded.
  */
-export async function decideApproval({ ctx, input }: { ctx: Services; input: DecideInput }) {
-  const now = ctx.clock();
-  const vote: VoteInput = {
-    workspaceId: input.workspaceId,
-    approvalId: input.approvalId,
-    memberId: input.member.memberId,
-    role: input.member.role,
-    decision: input.decision,
-    reason: input.reason,
-    via: input.via,
-    position: input.position,
-    otpVerified: input.otpVerified,
-    now,
-    // The vote and its audit event commit together (DESIGN §9).
-    auditId: newId('audit'),
-  };
-  const result = await ctx.store.voteOnApproval(vote);
+export async function decideApproval({ ctx, input }: { ctx: ServiceContext; input: DecideInput }) {
+  const workspaceId = workspaceOf(ctx);
+  const { deps } = ctx;
+  const now = deps.clock();
+  const result = await deps.db.transaction({ workspaceId }, (tx) =>
+    vote(tx, deps, {
+      workspaceId,
+      approvalId: input.approvalId,
+      memberId: input.member.memberId,
+      role: input.member.role,
+      decision: input.decision,
+      reason: input.reason,
+      via: input.via,
+      position: input.position,
+      otpVerified: input.otpVerified,
+      now,
+      audit: {
+        id: newId('audit'),
+        workspaceId,
+        actorType: 'member',
+        actorId: input.member.memberId,
+        target: input.approvalId,
+        createdAt: now,
+      },
+    }),
+  );
   switch (result.outcome) {
     case 'not_found':
       throw new GatewayError('NOT_FOUND', `No approval ${input.approvalId}.`);
@@ -122,16 +131,15 @@ export async function decideApproval({ ctx, input }: { ctx: Services; input: Dec
       );
     case 'already_voted':
       throw new GatewayError('CONFLICT', 'You have already decided on this request.');
+    case 'approved': {
+      const business = await requireBusiness(ctx, result.transaction.businessId);
+      await forwardAdmitted({
+        deps,
+        transaction: result.transaction,
+        adapter: deps.adapters.adapterFor(business),
+      });
+      break;
+    }
   }
-  if (result.outcome === 'approved') {
-    const business = await ctx.store.getBusiness(result.transaction.businessId);
-    if (!business)
-      throw new GatewayError('BUSINESS_NOT_FOUND', `No business ${result.transaction.businessId}.`);
-    await forwardAdmitted({
-      ctx,
-      transaction: result.transaction,
-      adapter: ctx.adapters.adapterFor(business),
-    });
-  }
-  return getApproval({ ctx, workspaceId: input.workspaceId, id: input.approvalId });
+  return getApproval({ ctx, id: input.approvalId });
 }

@@ -1,10 +1,11 @@
 import { checkOutboundUrl } from '../../adapters/egress.ts';
 import type { AdapterConfig } from '../../adapters/types.ts';
-import { GatewayError } from '../errors.ts';
+import { type Business, type BusinessFilter, GatewayError } from '../domain/index.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import { listBusinesses as directory, getBusiness, insertBusiness } from '../repositories/tenancy.ts';
 import { newSigningSecret } from '../secrets.ts';
-import type { Business, BusinessFilter } from '../store/types.ts';
 import { auditEvent } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import type { ServiceContext } from './context.ts';
 
 export interface BusinessView {
   id: string;
@@ -42,30 +43,29 @@ export interface RegisterBusinessInput {
 export async function registerBusiness({
   ctx,
   input,
-  actor = { type: 'operator', id: null },
 }: {
-  ctx: Services;
+  ctx: ServiceContext;
   input: RegisterBusinessInput;
-  actor?: Actor;
 }): Promise<{ business: BusinessView; signingSecret: string }> {
+  const { config, adapters, db } = ctx.deps;
   const id = input.id ?? slugify(input.name);
   if (!id) throw new GatewayError('VALIDATION_ERROR', 'The business name gives an empty id; pass an id.');
   if (input.adapter.type === 'http') {
-    const check = checkOutboundUrl(input.adapter.baseUrl, { allowPrivate: ctx.config.egressAllowPrivate });
+    const check = checkOutboundUrl(input.adapter.baseUrl, { allowPrivate: config.egressAllowPrivate });
     if (!check.ok) {
       throw new GatewayError('VALIDATION_ERROR', `adapter.baseUrl is not allowed: ${check.reason}`, [
         { path: 'adapter.baseUrl', message: check.reason },
       ]);
     }
   }
-  if (input.adapter.type === 'module' && !ctx.adapters.hasModule(input.adapter.name)) {
+  if (input.adapter.type === 'module' && !adapters.hasModule(input.adapter.name)) {
     throw new GatewayError(
       'VALIDATION_ERROR',
       `No module adapter named ${input.adapter.name} is installed.`,
       [{ path: 'adapter.name', message: 'unknown module adapter' }],
     );
   }
-  const at = ctx.clock();
+  const at = ctx.deps.clock();
   const business: Business = {
     id,
     name: input.name,
@@ -75,27 +75,22 @@ export async function registerBusiness({
     signingSecret: newSigningSecret(),
     createdAt: at,
   };
-  const created = await ctx.store.createBusiness(
-    business,
-    auditEvent({
-      workspaceId: null,
-      actor,
-      action: 'business.registered',
-      target: id,
-      data: { type: input.adapter.type },
-      at,
-    }),
-  );
+  const audit = auditEvent(ctx, 'business.registered', id, { type: input.adapter.type }, at);
+  const created = await db.transaction({}, async (tx) => {
+    if (!(await insertBusiness(tx, business))) return false;
+    await appendAudit(tx, audit);
+    return true;
+  });
   if (!created) throw new GatewayError('CONFLICT', `A business with id ${id} already exists.`);
   return { business: viewBusiness(business), signingSecret: business.signingSecret };
 }
 
-export async function listBusinesses({ ctx, filter }: { ctx: Services; filter?: BusinessFilter }) {
-  return (await ctx.store.listBusinesses(filter)).map(viewBusiness);
+export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; filter?: BusinessFilter }) {
+  return (await directory(ctx.deps.db.reader, filter)).map(viewBusiness);
 }
 
-export async function requireBusiness(ctx: Services, id: string): Promise<Business> {
-  const business = await ctx.store.getBusiness(id);
+export async function requireBusiness(ctx: ServiceContext, id: string): Promise<Business> {
+  const business = await getBusiness(ctx.deps.db.reader, id);
   if (!business) throw new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${id}.`);
   return business;
 }

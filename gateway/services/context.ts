@@ -1,22 +1,42 @@
 import type { Logger } from 'pino';
 import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
-import type { Store } from '../store/types.ts';
+import type { Db } from '../db/types.ts';
+import { type Actor, GatewayError, SYSTEM } from '../domain/index.ts';
+import type { Subscriptions } from './events.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
 /** What every service needs, built once by the composition root (gateway/app.ts). */
-export interface Services {
+export interface Deps {
   config: Config;
-  store: Store;
+  db: Db;
   adapters: AdapterRegistry;
   logger: Logger;
   policies: PolicyCache;
+  subscriptions: Subscriptions;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }
 
-/** Who is acting, as services see it (no HTTP). */
-export interface Actor {
-  type: 'operator' | 'member' | 'agent' | 'system';
-  id: string | null;
+/**
+ * The one shape every service verb receives (STYLE 12): its dependencies, the workspace it acts
+ * in (from the caller's key or token, never from a body: DESIGN §3), who acts, and the request.
+ */
+export interface ServiceContext {
+  deps: Deps;
+  /** Null for operator and system work that belongs to no workspace. */
+  workspaceId: string | null;
+  actor: Actor;
+  requestId?: string;
+}
+
+/** Background work (jobs, the outbox): the system acting, in `workspaceId` when it has one. */
+export function systemContext(deps: Deps, workspaceId: string | null = null): ServiceContext {
+  return { deps, workspaceId, actor: SYSTEM };
+}
+
+/** The workspace a workspace-bound verb acts in; a call without one is a programming error. */
+export function workspaceOf(ctx: ServiceContext): string {
+  if (ctx.workspaceId === null) throw new GatewayError('INTERNAL_ERROR', 'This action needs a workspace.');
+  return ctx.workspaceId;
 }

@@ -1,9 +1,12 @@
 import type { CompiledPolicy, Decision, Facts } from '../../policy/index.ts';
-import { newId } from '../ids.ts';
-import type { AdmissionPlan, AdmissionReader, Business, Role, StoredResponse } from '../store/types.ts';
+import type { Conn } from '../db/types.ts';
+import type { Business, Transaction } from '../domain/index.ts';
+import { firstTimeBusiness, sumSpend } from '../repositories/transactions.ts';
 
+/** What a policy decides on: the request and the gateway's facts about it (DESIGN §6). */
 export interface DecisionInput {
   policy: CompiledPolicy;
+  workspaceId: string;
   request: Record<string, unknown>;
   amount: number | null;
   currency: string;
@@ -12,16 +15,27 @@ export interface DecisionInput {
   now: number;
 }
 
-/** The facts the evaluator needs, with spend read live for each limit that applies. */
-export async function gatherFacts(input: DecisionInput, reader: AdmissionReader): Promise<Facts> {
-  const { policy, business, agentId, now, currency } = input;
+/**
+ * The facts the evaluator needs, read through `conn`: spend in each applicable limit's window (every
+ * execute of the workspace, `excluding` one whose own reservation must not count against itself)
+ * and, for policies that ask, the business history.
+ */
+export async function gatherFacts(conn: Conn, input: DecisionInput, excluding?: Transaction): Promise<Facts> {
+  const { policy, business, agentId, now, currency, workspaceId } = input;
   const spend: Record<string, number> = {};
   for (const limit of policy.limitsFor(business.id, agentId)) {
     if (limit.currency !== currency) continue;
     if (limit.categories && !limit.categories.includes(business.category)) continue;
     const since = policy.windowStartFor(limit, now);
     if (since === null) continue;
-    spend[limit.id] = await reader.spend({ since, categories: limit.categories, currency });
+    const totals = await sumSpend(conn, {
+      workspaceId,
+      since,
+      categories: limit.categories,
+      currency,
+      excluding,
+    });
+    spend[limit.id] = totals.pending + totals.posted;
   }
   return {
     request: input.request,
@@ -32,12 +46,21 @@ export async function gatherFacts(input: DecisionInput, reader: AdmissionReader)
     now,
     spend,
     // One read saved on every execute whose policy never asks.
-    firstTimeBusiness: policy.usesHistory ? await reader.firstTimeBusiness() : false,
+    firstTimeBusiness: policy.usesHistory ? await firstTimeBusiness(conn, workspaceId, business.id) : false,
   };
 }
 
 export function decide(input: DecisionInput, facts: Facts): Decision {
   return guardCurrency(input, input.policy.evaluate(facts));
+}
+
+/** Facts read through `conn`, then the decision: inside admission, with live spend. */
+export async function decideWith(
+  conn: Conn,
+  input: DecisionInput,
+  excluding?: Transaction,
+): Promise<Decision> {
+  return decide(input, await gatherFacts(conn, input, excluding));
 }
 
 /**
@@ -64,86 +87,4 @@ function guardCurrency(input: DecisionInput, decision: Decision): Decision {
       { control: 'spending_limit', id: 'currency', result: 'fail', detail: reason },
     ],
   };
-}
-
-/** The 403 a policy refusal answers with (DESIGN §4), also what an idempotent replay returns. */
-export function rejection(decision: Decision, transactionId: string): StoredResponse {
-  return {
-    status: 403,
-    body: {
-      error: decision.reason ?? 'Refused by the workspace policy.',
-      code: 'POLICY_REJECTED',
-      details: {
-        ruleId: decision.ruleId ?? null,
-        reason: decision.reason ?? null,
-        checks: decision.checks,
-        transactionId,
-      },
-    },
-  };
-}
-
-/** The 202 of a parked request (DESIGN §4): the approval with its stages, the first one active. */
-export function parkedApproval(decision: Decision, transactionId: string, approvalId: string, now: number) {
-  const stages = decision.stages ?? [];
-  const first = stages[0];
-  return {
-    transactionId,
-    status: 'pending_approval' as const,
-    approval: {
-      id: approvalId,
-      stages: stages.map((stage, i) => ({
-        index: stage.index,
-        role: stage.role,
-        tier: stage.tier,
-        status: i === 0 ? 'pending' : 'waiting',
-      })),
-      expiresAt: first ? new Date(now + first.timeoutSeconds * 1000).toISOString() : null,
-    },
-  };
-}
-
-/** Turns a decision into how the store admits the transaction. */
-export function planFor(decision: Decision, transactionId: string, now: number): AdmissionPlan {
-  switch (decision.outcome) {
-    case 'auto_approve':
-      return { outcome: 'forward', decision };
-    case 'reject':
-      return { outcome: 'reject', decision, response: rejection(decision, transactionId) };
-    case 'approval': {
-      const approvalId = newId('approval');
-      return {
-        outcome: 'approval',
-        decision,
-        approvalId,
-        stages: (decision.stages ?? []).map((stage) => ({
-          index: stage.index,
-          role: stage.role as Role,
-          tier: stage.tier,
-          quorum: stage.quorum,
-          timeoutSeconds: stage.timeoutSeconds,
-          onTimeout: stage.onTimeout,
-        })),
-        response: { status: 202, body: parkedApproval(decision, transactionId, approvalId, now) },
-      };
-    }
-    case 'queue': {
-      const releaseAt = Date.parse(decision.releaseAt ?? '');
-      return {
-        outcome: 'queue',
-        decision,
-        releaseAt,
-        response: {
-          status: 202,
-          body: { transactionId, status: 'queued', releaseAt: new Date(releaseAt).toISOString() },
-        },
-      };
-    }
-  }
-}
-
-/** A decider for the store's serialised admission step. */
-export function decider(input: DecisionInput, transactionId: string) {
-  return async (reader: AdmissionReader): Promise<AdmissionPlan> =>
-    planFor(decide(input, await gatherFacts(input, reader)), transactionId, input.now);
 }

@@ -7,14 +7,20 @@ import {
   exceedsCeiling,
   requiresToken,
 } from '../../policy/execute-mode.ts';
-import { GatewayError } from '../errors.ts';
+import {
+  type AgentPrincipal,
+  GatewayError,
+  type IdempotencyRecord,
+  type StoredResponse,
+  type Transaction,
+} from '../domain/index.ts';
 import { newId } from '../ids.ts';
-import type { AgentPrincipal } from '../middleware/auth/index.ts';
+import { findIdempotency, findToken } from '../repositories/tokens.ts';
+import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
-import type { IdempotencyRecord, StoredResponse, Transaction } from '../store/types.ts';
+import { admit } from './admission.ts';
 import { requireBusiness } from './businesses.ts';
-import type { Services } from './context.ts';
-import { decider } from './decide.ts';
+import type { ServiceContext } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
 
@@ -30,7 +36,6 @@ export interface ExecuteInput {
   body: ExecuteBody;
   confirmationToken: string | undefined;
   idempotencyKey: string | undefined;
-  requestId: string;
 }
 
 /** The agent's answer: what the route sends, and what an idempotent replay sends again. */
@@ -39,7 +44,7 @@ export interface ExecuteAnswer {
   replayed: boolean;
   transactionId: string;
   upstreamMs?: number;
-  /** forward | approval | queue, for the request log. */
+  /** forward | approval | queue | settle, for the request log. */
   decision?: string;
 }
 
@@ -48,17 +53,18 @@ const refuse = (code: keyof typeof EXECUTE_MODE_MESSAGES) =>
 
 /**
  * POST /agp/execute (DESIGN §4). The checks run in the normative order: body, idempotency,
- * confirmation token, strict ceiling; then admission (token consumed, row recorded) in one atomic
- * store step; then the adapter; then the outcome, recorded together with the idempotent answer.
+ * confirmation token, strict ceiling; then admission (key claimed, decision, token consumed, row
+ * recorded and spend reserved) in one transaction; then the adapter; then the outcome.
  */
 export async function executeRequest({
   ctx,
   input,
 }: {
-  ctx: Services;
+  ctx: ServiceContext;
   input: ExecuteInput;
 }): Promise<ExecuteAnswer> {
-  const { executeMode, maxExecuteAmount } = ctx.config;
+  const { deps } = ctx;
+  const { executeMode, maxExecuteAmount } = deps.config;
   const tokenNeeded = requiresToken(executeMode);
   const { agent } = input;
 
@@ -73,6 +79,7 @@ export async function executeRequest({
   }
   const { businessId, request } = input.body.value;
   const requestHash = canonicalHash(request);
+  const reader = deps.db.reader;
 
   const idempotency = input.idempotencyKey
     ? {
@@ -80,12 +87,12 @@ export async function executeRequest({
         key: input.idempotencyKey,
         // Bound to the business and the request hash already computed: no second canonicalisation.
         requestHash: canonicalHash([businessId, requestHash]),
-        expiresAt: ctx.clock() + IDEMPOTENCY_TTL_MS,
+        expiresAt: deps.clock() + IDEMPOTENCY_TTL_MS,
       }
     : undefined;
   if (idempotency) {
-    const existing = await ctx.store.findIdempotencyRecord(agent.agentKeyId, idempotency.key);
-    if (existing && (existing.expiresAt > ctx.clock() || !existing.response)) {
+    const existing = await findIdempotency(reader, agent.agentKeyId, idempotency.key);
+    if (existing && (existing.expiresAt > deps.clock() || !existing.response)) {
       return answerFromRecord(ctx, input, existing, idempotency.requestHash);
     }
   }
@@ -94,16 +101,19 @@ export async function executeRequest({
   if (tokenNeeded) {
     if (!input.confirmationToken) throw refuse('CONFIRMATION_REQUIRED');
     tokenHash = hashSecret(input.confirmationToken);
-    const now = ctx.clock();
-    const stored = await ctx.store.findConfirmationToken(tokenHash);
-    const refusal = checkToken(stored, { agentKeyId: agent.agentKeyId, businessId, requestHash, now });
+    const stored = await findToken(reader, tokenHash);
+    const refusal = checkToken(stored, {
+      agentKeyId: agent.agentKeyId,
+      businessId,
+      requestHash,
+      now: deps.clock(),
+    });
     if (refusal === 'CONFIRMATION_INVALID' && idempotency) {
       // A request with the same key (on this replica or another) may have consumed the token since
       // the idempotency read above: it claimed the key in the same commit, so answer as its duplicate.
-      const winner = await ctx.store.findIdempotencyRecord(agent.agentKeyId, idempotency.key);
-      if (winner && winner.expiresAt > ctx.clock()) {
+      const winner = await findIdempotency(reader, agent.agentKeyId, idempotency.key);
+      if (winner && winner.expiresAt > deps.clock())
         return answerFromRecord(ctx, input, winner, idempotency.requestHash);
-      }
     }
     if (refusal) throw refuse(refusal);
   }
@@ -114,9 +124,9 @@ export async function executeRequest({
   }
 
   const business = await requireBusiness(ctx, businessId);
-  const adapter = ctx.adapters.adapterFor(business);
+  const adapter = deps.adapters.adapterFor(business);
   const policyName = agent.policyName ?? DEFAULT_POLICY;
-  const policy = await loadPolicy(ctx, agent.workspaceId, policyName);
+  const policy = await loadPolicy(deps, agent.workspaceId, policyName);
   if (policy && hasInvalidAmount(request)) {
     // An amount the policy cannot read would pass every limit: refuse it instead.
     throw new GatewayError(
@@ -125,7 +135,7 @@ export async function executeRequest({
       [{ path: 'request.amount_cents', message: 'expected a non-negative integer, or a string of digits' }],
     );
   }
-  const at = ctx.clock();
+  const at = deps.clock();
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction: Transaction = {
     id: newId('transaction'),
@@ -149,48 +159,55 @@ export async function executeRequest({
     releaseAt: null,
     approvalId: null,
     idempotencyKey: idempotency?.key ?? null,
-    requestId: input.requestId,
+    requestId: ctx.requestId ?? null,
     createdAt: at,
     updatedAt: at,
   };
-
-  const admission = await ctx.store.admitExecute({
-    transaction,
-    idempotency,
-    token: tokenHash
-      ? { tokenHash, agentKeyId: agent.agentKeyId, businessId, requestHash, now: at }
-      : undefined,
-    decide: policy
-      ? decider(
-          { policy, request, amount, currency, business, agentId: agent.agentId, now: at },
-          transaction.id,
-        )
-      : undefined,
-  });
-  if (!admission.admitted) {
-    if (admission.reason === 'rejected') {
-      const body = admission.plan.response.body as { error: string; details: unknown };
-      throw new GatewayError('POLICY_REJECTED', body.error, body.details);
-    }
-    // Lost a race: another request consumed the token or claimed the idempotency key first.
-    if (admission.reason === 'token_consumed') throw refuse('CONFIRMATION_INVALID');
-    return answerFromRecord(ctx, input, admission.record, idempotency?.requestHash ?? '');
+  const token = tokenHash
+    ? { tokenHash, agentKeyId: agent.agentKeyId, businessId, requestHash, now: at }
+    : undefined;
+  const decision = policy
+    ? {
+        policy,
+        workspaceId: agent.workspaceId,
+        request,
+        amount,
+        currency,
+        business,
+        agentId: agent.agentId,
+        now: at,
+      }
+    : undefined;
+  const admission = await deps.db.transaction({ workspaceId: agent.workspaceId }, (tx) =>
+    admit(tx, deps, { subject: { kind: 'new', transaction, token, idempotency }, decision, now: at }),
+  );
+  switch (admission.outcome) {
+    case 'reject':
+      throw admission.refusal;
+    case 'token_taken':
+      // Lost a race: another request consumed the token first.
+      throw refuse('CONFIRMATION_INVALID');
+    case 'key_taken':
+      if (!admission.record) throw new GatewayError('IDEMPOTENCY_IN_PROGRESS', IN_PROGRESS);
+      return answerFromRecord(ctx, input, admission.record, idempotency?.requestHash ?? '');
+    case 'gone':
+      throw new Error('A new execute cannot be gone.');
+    case 'approval':
+    case 'queue':
+      return {
+        response: admission.answer,
+        replayed: false,
+        transactionId: transaction.id,
+        decision: admission.outcome,
+      };
+    case 'forward':
+      break;
   }
-  const { plan } = admission;
-  if (plan.outcome !== 'forward') {
-    return {
-      response: plan.response,
-      replayed: false,
-      transactionId: transaction.id,
-      decision: plan.outcome,
-    };
-  }
-
   const forwarded = await forwardAdmitted({
-    ctx,
-    transaction,
+    deps,
+    transaction: admission.transaction,
     adapter,
-    requestId: input.requestId,
+    requestId: ctx.requestId,
   });
   if (!forwarded.ok) throw forwarded.error;
   return {
@@ -198,9 +215,11 @@ export async function executeRequest({
     replayed: false,
     transactionId: transaction.id,
     upstreamMs: forwarded.upstreamMs,
-    decision: plan.outcome,
+    decision: 'forward',
   };
 }
+
+const IN_PROGRESS = 'A request with this Idempotency-Key is still being processed.';
 
 /**
  * Same key: another body is 422; the same body replays the first answer. Without an answer yet the
@@ -208,33 +227,30 @@ export async function executeRequest({
  * it by forwarding it again with the same key, as the same transaction (DESIGN §4 "Outcome unknown").
  */
 async function answerFromRecord(
-  ctx: Services,
+  ctx: ServiceContext,
   input: ExecuteInput,
   record: IdempotencyRecord,
   requestHash: string,
 ): Promise<ExecuteAnswer> {
+  const { deps } = ctx;
   if (record.requestHash !== requestHash) {
     throw new GatewayError(
       'IDEMPOTENCY_KEY_REUSED',
       'This Idempotency-Key was already used with a different request body.',
     );
   }
-  if (record.response) {
+  if (record.response)
     return { response: record.response, replayed: true, transactionId: record.transactionId };
-  }
-  const unknown = await ctx.store.claimUnknown(input.agent.workspaceId, record.transactionId, ctx.clock());
-  if (!unknown) {
-    throw new GatewayError(
-      'IDEMPOTENCY_IN_PROGRESS',
-      'A request with this Idempotency-Key is still being processed.',
-    );
-  }
+  const unknown = await deps.db.transaction({}, (tx) =>
+    claimUnknown(tx, input.agent.workspaceId, record.transactionId, deps.clock()),
+  );
+  if (!unknown) throw new GatewayError('IDEMPOTENCY_IN_PROGRESS', IN_PROGRESS);
   const business = await requireBusiness(ctx, unknown.businessId);
   const forwarded = await forwardAdmitted({
-    ctx,
+    deps,
     transaction: unknown,
-    adapter: ctx.adapters.adapterFor(business),
-    requestId: input.requestId,
+    adapter: deps.adapters.adapterFor(business),
+    requestId: ctx.requestId,
     settling: true,
   });
   if (!forwarded.ok) throw forwarded.error;

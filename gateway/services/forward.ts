@@ -1,9 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Adapter } from '../../adapters/types.ts';
-import type { GatewayError } from '../errors.ts';
-import type { FinishInput, StoredResponse, Transaction } from '../store/types.ts';
+import type { Conn } from '../db/types.ts';
+import type {
+  GatewayError,
+  StoredResponse,
+  Transaction,
+  TransactionError,
+  TransactionStatus,
+} from '../domain/index.ts';
+import { answerIdempotency } from '../repositories/tokens.ts';
+import { finish, settleSpend } from '../repositories/transactions.ts';
 import { callAdapter } from './adapter-call.ts';
-import type { Services } from './context.ts';
+import { executedAnswer } from './answers.ts';
+import type { Deps } from './context.ts';
+import { emit } from './events.ts';
 import { withTransaction } from './operations.ts';
 
 export type ForwardOutcome =
@@ -14,23 +24,23 @@ export type ForwardOutcome =
 const RECORD_BACKOFF_MS = [25, 100, 400, 1_600, 3_200];
 
 /**
- * Executes an admitted transaction at its business and records the outcome in one write: the
+ * Executes an admitted transaction at its business and records the outcome in one transaction: the
  * status, the reservation posted (success), kept (unknown) or voided (failure), the idempotent
- * answer. Used by /agp/execute, queued releases, approved requests and repeats that settle an
- * unknown outcome (`settling`) alike.
+ * answer, the transaction.completed event. Used by /agp/execute, queued releases, approved requests
+ * and repeats that settle an unknown outcome (`settling`) alike.
  *
  * The agent's abort signal is not passed on: once a request may be on its way, the gateway waits
  * for the business's answer (bounded by ADAPTER_TIMEOUT_MS) so the ledger learns the outcome even
  * when the agent has gone.
  */
 export async function forwardAdmitted({
-  ctx,
+  deps,
   transaction,
   adapter,
   requestId,
   settling = false,
 }: {
-  ctx: Services;
+  deps: Deps;
   transaction: Transaction;
   adapter: Adapter;
   requestId?: string;
@@ -45,10 +55,6 @@ export async function forwardAdmitted({
       { businessId: transaction.businessId, transactionId: transaction.id, requestId },
     ),
   );
-  const at = ctx.clock();
-  const idempotency = (response: StoredResponse) =>
-    idempotencyKey ? { agentKeyId: transaction.agentKeyId, key: idempotencyKey, response } : undefined;
-
   if (!outcome.ok) {
     // DESIGN §4, §7: a timeout or a connection lost after sending leaves the outcome unknown; so does
     // any failure of a repeat, since not reaching the business now says nothing of the first attempt.
@@ -58,28 +64,54 @@ export async function forwardAdmitted({
       status: error.status,
       body: { error: error.message, code: error.code, details: error.details },
     };
-    await recordOutcome(ctx, {
-      transactionId: transaction.id,
+    await recordOutcome(deps, transaction, {
       status: unknown ? 'unknown' : 'failed',
       data: null,
       error: outcome.recorded,
-      at,
       // No stored answer for an unknown outcome: a repeat with the key forwards again and settles it.
-      idempotency: unknown ? undefined : idempotency(response),
+      answer: unknown ? undefined : response,
     });
     return { ok: false, error, upstreamMs: outcome.upstreamMs };
   }
   const { status, data = null } = outcome.result;
-  const response: StoredResponse = { status: 200, body: { transactionId: transaction.id, status, data } };
-  await recordOutcome(ctx, {
-    transactionId: transaction.id,
-    status,
-    data,
-    error: null,
-    at,
-    idempotency: idempotency(response),
-  });
+  const response = executedAnswer(transaction.id, status, data);
+  await recordOutcome(deps, transaction, { status, data, error: null, answer: response });
   return { ok: true, response, upstreamMs: outcome.upstreamMs };
+}
+
+interface Outcome {
+  status: TransactionStatus;
+  data: unknown;
+  error: TransactionError | null;
+  /** What a replay with the Idempotency-Key answers from now on. */
+  answer: StoredResponse | undefined;
+}
+
+/** Finishes a pending (or unknown) transaction: status, spend, idempotent answer, event. */
+export async function recordFinish(tx: Conn, deps: Deps, transaction: Transaction, o: Outcome, at: number) {
+  const finished = await finish(tx, {
+    id: transaction.id,
+    status: o.status,
+    data: o.data,
+    error: o.error,
+    at,
+    from: ['pending', 'unknown'],
+  });
+  if (finished && o.status !== 'unknown') {
+    await settleSpend(tx, finished);
+    if (finished.operation === 'execute') {
+      await emit(tx, deps.subscriptions, {
+        workspaceId: finished.workspaceId,
+        type: 'transaction.completed',
+        data: { transactionId: finished.id, status: o.status, businessId: finished.businessId },
+        at,
+      });
+    }
+  }
+  if (o.answer && transaction.idempotencyKey) {
+    await answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, o.answer);
+  }
+  return finished;
 }
 
 /**
@@ -87,19 +119,20 @@ export async function forwardAdmitted({
  * fails the transaction stays `pending`, the orphan job marks it `unknown` and a repeat settles it.
  * Either way the agent gets the business's answer, never a 500 for a call that happened.
  */
-async function recordOutcome(ctx: Services, input: FinishInput): Promise<void> {
+async function recordOutcome(deps: Deps, transaction: Transaction, outcome: Outcome): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await ctx.store.finishTransaction(input);
+      const at = deps.clock();
+      await deps.db.transaction({}, (tx) => recordFinish(tx, deps, transaction, outcome, at));
       return;
     } catch (err) {
       const pause = RECORD_BACKOFF_MS[attempt];
-      const fields = { err, transactionId: input.transactionId, attempt: attempt + 1 };
+      const fields = { err, transactionId: transaction.id, attempt: attempt + 1 };
       if (pause === undefined) {
-        ctx.logger.error(fields, 'the outcome could not be recorded; the orphan job will mark it unknown');
+        deps.logger.error(fields, 'the outcome could not be recorded; the orphan job will mark it unknown');
         return;
       }
-      ctx.logger.warn(fields, 'recording the outcome failed; retrying');
+      deps.logger.warn(fields, 'recording the outcome failed; retrying');
       await sleep(pause);
     }
   }

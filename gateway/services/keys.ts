@@ -1,9 +1,14 @@
-import { GatewayError } from '../errors.ts';
+import { type AgentKey, GatewayError, type Scope } from '../domain/index.ts';
 import { newId } from '../ids.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import {
+  insertAgentKey,
+  listAgentKeys as keysOf,
+  revokeAgentKey as revoke,
+} from '../repositories/tenancy.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
-import type { AgentKey, Scope } from '../store/types.ts';
 import { auditEvent } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
 
 export const ALL_SCOPES: readonly Scope[] = ['discover', 'query', 'execute'];
 
@@ -30,16 +35,13 @@ export const viewKey = (key: AgentKey): AgentKeyView => ({
 /** Creates an agent key; the secret is returned once and only its hash is stored. */
 export async function createAgentKey({
   ctx,
-  workspaceId,
-  actor,
   input,
 }: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
+  ctx: ServiceContext;
   input: { agentId: string; scopes?: Scope[]; policy?: string };
 }): Promise<AgentKeyView & { key: string }> {
-  const at = ctx.clock();
+  const workspaceId = workspaceOf(ctx);
+  const at = ctx.deps.clock();
   const secret = newSecret('agentKey');
   const key: AgentKey = {
     id: newId('agentKey'),
@@ -49,45 +51,36 @@ export async function createAgentKey({
     keyPrefix: secret.slice(0, 10),
     scopes: [...new Set(input.scopes ?? ALL_SCOPES)],
     policyName: input.policy ?? null,
-    createdBy: actor.id,
+    createdBy: ctx.actor.id,
     createdAt: at,
     revokedAt: null,
   };
-  await ctx.store.createAgentKey(
-    key,
-    auditEvent({
-      workspaceId,
-      actor,
-      action: 'agent_key.created',
-      target: key.id,
-      data: { agentId: key.agentId, scopes: key.scopes },
-      at,
-    }),
+  const audit = auditEvent(
+    ctx,
+    'agent_key.created',
+    key.id,
+    { agentId: key.agentId, scopes: key.scopes },
+    at,
   );
+  await ctx.deps.db.transaction({ workspaceId }, async (tx) => {
+    await insertAgentKey(tx, key);
+    await appendAudit(tx, audit);
+  });
   return { ...viewKey(key), key: secret };
 }
 
-export async function listAgentKeys({ ctx, workspaceId }: { ctx: Services; workspaceId: string }) {
-  return (await ctx.store.listAgentKeys(workspaceId)).map(viewKey);
+export async function listAgentKeys({ ctx }: { ctx: ServiceContext }) {
+  return (await keysOf(ctx.deps.db.reader, workspaceOf(ctx))).map(viewKey);
 }
 
-export async function revokeAgentKey({
-  ctx,
-  workspaceId,
-  actor,
-  id,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
-  id: string;
-}): Promise<void> {
-  const at = ctx.clock();
-  const revoked = await ctx.store.revokeAgentKey(
-    workspaceId,
-    id,
-    at,
-    auditEvent({ workspaceId, actor, action: 'agent_key.revoked', target: id, at }),
-  );
+export async function revokeAgentKey({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<void> {
+  const workspaceId = workspaceOf(ctx);
+  const at = ctx.deps.clock();
+  const audit = auditEvent(ctx, 'agent_key.revoked', id, {}, at);
+  const revoked = await ctx.deps.db.transaction({ workspaceId }, async (tx) => {
+    if (!(await revoke(tx, workspaceId, id, at))) return false;
+    await appendAudit(tx, audit);
+    return true;
+  });
   if (!revoked) throw new GatewayError('NOT_FOUND', 'No active agent key with this id in this workspace.');
 }

@@ -1,8 +1,19 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type {
+  Approval,
+  ApprovalLink,
+  ApprovalStage,
+  Business,
+  Member,
+  Transaction,
+} from '../domain/index.ts';
+import { getApproval } from '../repositories/approvals.ts';
+import { findLink, insertLink } from '../repositories/links.ts';
+import { getBusiness, getMember } from '../repositories/tenancy.ts';
+import { getTransaction } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
-import type { Approval, ApprovalLink, ApprovalStage, Business, Member, Transaction } from '../store/types.ts';
 import { decideApproval } from './approvals.ts';
-import type { Services } from './context.ts';
+import type { Deps } from './context.ts';
 import type { OtpService } from './otp.ts';
 
 /**
@@ -29,14 +40,14 @@ const TOKEN_SHAPE = /^wal_[A-Za-z0-9_-]{43}$/;
  * stored, valid until the stage deadline and only while that stage is the active one.
  */
 export async function issueLink({
-  ctx,
+  deps,
   workspaceId,
   approvalId,
   position,
   memberId,
   expiresAt,
 }: {
-  ctx: Services;
+  deps: Deps;
   workspaceId: string;
   approvalId: string;
   position: number;
@@ -44,16 +55,17 @@ export async function issueLink({
   expiresAt: number;
 }): Promise<{ token: string; url: string }> {
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-  await ctx.store.insertApprovalLink({
+  const link = {
     tokenHash: hashSecret(token),
     approvalId,
     position,
     memberId,
     workspaceId,
-    createdAt: ctx.clock(),
+    createdAt: deps.clock(),
     expiresAt,
-  });
-  return { token, url: `${ctx.config.publicBaseUrl}/approve/${token}` };
+  };
+  await deps.db.transaction({}, (tx) => insertLink(tx, link));
+  return { token, url: `${deps.config.publicBaseUrl}/approve/${token}` };
 }
 
 export interface ActiveLink {
@@ -77,31 +89,32 @@ export type DeadLink =
 
 /** Looks a link up and checks, at use, that it is still alive (decided, moved on and expired kill it). */
 export async function resolveLink({
-  ctx,
+  deps,
   token,
 }: {
-  ctx: Services;
+  deps: Deps;
   token: string;
 }): Promise<ActiveLink | DeadLink> {
   if (!TOKEN_SHAPE.test(token)) return { state: 'unknown' };
-  const link = await ctx.store.findApprovalLink(hashSecret(token));
+  const reader = deps.db.reader;
+  const link = await findLink(reader, hashSecret(token));
   if (!link) return { state: 'unknown' };
-  const approval = await ctx.store.getApproval(link.workspaceId, link.approvalId);
+  const approval = await getApproval(reader, link.workspaceId, link.approvalId);
   if (!approval) return { state: 'unknown' };
   const vote = approval.votes.find((v) => v.memberId === link.memberId);
   if (vote) return { state: 'used', decision: vote.decision, at: vote.createdAt, approval };
   if (approval.status !== 'pending') return { state: 'decided', approval };
   const stage = approval.stages.find((s) => s.position === link.position);
   if (stage?.status !== 'pending') return { state: 'moved_on', approval };
-  const now = ctx.clock();
+  const now = deps.clock();
   if (now >= link.expiresAt || (stage.deadlineAt !== null && now >= stage.deadlineAt)) {
     return { state: 'expired', approval };
   }
-  const member = await ctx.store.getMember(link.workspaceId, link.memberId);
+  const member = await getMember(reader, link.workspaceId, link.memberId);
   if (!member || member.role !== stage.role) return { state: 'not_allowed', approval };
-  const transaction = await ctx.store.getTransaction(link.workspaceId, approval.transactionId);
+  const transaction = await getTransaction(reader, link.workspaceId, approval.transactionId);
   if (!transaction) return { state: 'unknown' };
-  const business = await ctx.store.getBusiness(transaction.businessId);
+  const business = await getBusiness(reader, transaction.businessId);
   return { state: 'active', link, approval, stage, transaction, business, member };
 }
 
@@ -121,14 +134,14 @@ export function checkCsrf(key: Buffer, link: ApprovalLink, presented: string): b
  * code checked first when that stage is critical. Recorded and executed by `decideApproval`.
  */
 export async function decideByLink({
-  ctx,
+  deps,
   otp,
   active,
   decision,
   reason,
   code,
 }: {
-  ctx: Services;
+  deps: Deps;
   otp: OtpService;
   active: ActiveLink;
   decision: 'approve' | 'reject';
@@ -145,10 +158,10 @@ export async function decideByLink({
       code,
       position: link.position,
     }));
+  const ctx = { deps, workspaceId: link.workspaceId, actor: { type: 'member' as const, id: member.id } };
   return decideApproval({
     ctx,
     input: {
-      workspaceId: link.workspaceId,
       approvalId: link.approvalId,
       member: { memberId: member.id, role: member.role },
       decision,

@@ -1,11 +1,16 @@
 import { canonicalHash } from '../../policy/canonical.ts';
-import { GatewayError } from '../errors.ts';
+import {
+  type AgentPrincipal,
+  GatewayError,
+  type Transaction,
+  type TransactionStatus,
+} from '../domain/index.ts';
 import { newId } from '../ids.ts';
-import type { AgentPrincipal } from '../middleware/auth/index.ts';
-import type { Transaction, TransactionStatus } from '../store/types.ts';
+import { insertTransaction } from '../repositories/transactions.ts';
 import { callAdapter } from './adapter-call.ts';
 import { requireBusiness, viewBusiness } from './businesses.ts';
-import type { Services } from './context.ts';
+import type { ServiceContext } from './context.ts';
+import { recordFinish } from './forward.ts';
 
 export interface OperationResult {
   transactionId: string;
@@ -18,19 +23,19 @@ interface ReadInput {
   agent: AgentPrincipal;
   businessId: string;
   request: Record<string, unknown>;
-  requestId: string;
   signal?: AbortSignal;
 }
 
 /** The shared shape of discover and query: record pending, call the adapter, record the outcome. */
 async function runReadOperation(
-  ctx: Services,
+  ctx: ServiceContext,
   operation: 'discover' | 'query',
   input: ReadInput,
 ): Promise<OperationResult & { businessView: ReturnType<typeof viewBusiness> }> {
+  const { deps } = ctx;
   const business = await requireBusiness(ctx, input.businessId);
-  const adapter = ctx.adapters.adapterFor(business);
-  const at = ctx.clock();
+  const adapter = deps.adapters.adapterFor(business);
+  const at = deps.clock();
   const txn: Transaction = {
     id: newId('transaction'),
     workspaceId: input.agent.workspaceId,
@@ -53,42 +58,29 @@ async function runReadOperation(
     releaseAt: null,
     approvalId: null,
     idempotencyKey: null,
-    requestId: input.requestId,
+    requestId: ctx.requestId ?? null,
     createdAt: at,
     updatedAt: at,
   };
-  await ctx.store.insertTransaction(txn);
+  await deps.db.transaction({}, (tx) => insertTransaction(tx, txn));
   const adapterCtx = {
     businessId: business.id,
     transactionId: txn.id,
-    requestId: input.requestId,
+    requestId: ctx.requestId,
     signal: input.signal,
   };
   const outcome = await callAdapter(() =>
     operation === 'discover' ? adapter.discover(adapterCtx) : adapter.query(input.request, adapterCtx),
   );
-  if (!outcome.ok) {
-    await ctx.store.finishTransaction({
-      transactionId: txn.id,
-      status: 'failed',
-      data: null,
-      error: outcome.recorded,
-      at: ctx.clock(),
-    });
-    throw withTransaction(outcome.error, txn.id);
-  }
-  const { status, data } = outcome.result;
-  await ctx.store.finishTransaction({
-    transactionId: txn.id,
-    status,
-    data: data ?? null,
-    error: null,
-    at: ctx.clock(),
-  });
+  const finished = outcome.ok
+    ? { status: outcome.result.status, data: outcome.result.data ?? null, error: null, answer: undefined }
+    : { status: 'failed' as const, data: null, error: outcome.recorded, answer: undefined };
+  await deps.db.transaction({}, (tx) => recordFinish(tx, deps, txn, finished, deps.clock()));
+  if (!outcome.ok) throw withTransaction(outcome.error, txn.id);
   return {
     transactionId: txn.id,
-    status,
-    data,
+    status: outcome.result.status,
+    data: outcome.result.data,
     upstreamMs: outcome.upstreamMs,
     businessView: viewBusiness(business),
   };
@@ -104,13 +96,13 @@ export function withTransaction(
   return new GatewayError(error.code, error.message, details, { cause: error.cause });
 }
 
-export async function discover({ ctx, input }: { ctx: Services; input: Omit<ReadInput, 'request'> }) {
+export async function discover({ ctx, input }: { ctx: ServiceContext; input: Omit<ReadInput, 'request'> }) {
   const result = await runReadOperation(ctx, 'discover', { ...input, request: {} });
   const adapterData =
     result.data && typeof result.data === 'object' ? (result.data as Record<string, unknown>) : {};
   return { ...result, data: { business: result.businessView, ...adapterData } };
 }
 
-export async function query({ ctx, input }: { ctx: Services; input: ReadInput }) {
+export async function query({ ctx, input }: { ctx: ServiceContext; input: ReadInput }) {
   return runReadOperation(ctx, 'query', input);
 }

@@ -1,10 +1,15 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../domain/errors.ts';
+import type { OtpKey, Role } from '../domain/index.ts';
 import { formatAmount, formatTime } from '../notify/format.ts';
 import type { Mailer } from '../notify/mailer.ts';
-import type { OtpKey, Role } from '../store/types.ts';
+import { getApproval } from '../repositories/approvals.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import { attemptOtp, consumeOtp, getOtpState, issueOtp } from '../repositories/links.ts';
+import { getBusiness } from '../repositories/tenancy.ts';
+import { getTransaction } from '../repositories/transactions.ts';
 import { auditEvent } from './audit.ts';
-import type { Services } from './context.ts';
+import type { Deps } from './context.ts';
 import type { OtpVerifier } from './otp-verifier.ts';
 
 /** DESIGN §5: 6 digits, 10 minutes, 5 tries. */
@@ -48,7 +53,7 @@ export interface OtpService extends OtpVerifier {
 }
 
 export interface OtpOptions {
-  ctx: Services;
+  deps: Deps;
   mailer: Mailer;
   /** HMAC key the codes are hashed with (a 6-digit code's plain SHA-256 is trivially reversed). */
   key: Buffer;
@@ -63,7 +68,7 @@ export interface OtpOptions {
  * lock the step (no new code, no further tries).
  */
 export function createOtpService({
-  ctx,
+  deps,
   mailer,
   key,
   ttlMs = OTP_TTL_MS,
@@ -80,12 +85,12 @@ export function createOtpService({
   });
 
   async function activePosition(workspaceId: string, approvalId: string): Promise<number | undefined> {
-    const approval = await ctx.store.getApproval(workspaceId, approvalId);
+    const approval = await getApproval(deps.db.reader, workspaceId, approvalId);
     return approval?.stages.find((s) => s.status === 'pending')?.position;
   }
 
   async function missing(k: OtpKey): Promise<OtpCheck & { ok: false }> {
-    const state = await ctx.store.getOtpState(k);
+    const state = await getOtpState(deps.db.reader, k);
     if (state && state.attempts >= maxAttempts) return locked();
     return {
       ok: false,
@@ -105,10 +110,10 @@ export function createOtpService({
     const position = input.position ?? (await activePosition(input.workspaceId, input.approvalId));
     if (position === undefined) return missing({ ...input, position: -1 });
     const k: OtpKey = { approvalId: input.approvalId, position, memberId: input.memberId };
-    const now = ctx.clock();
-    const claimed = await ctx.store.attemptOtp(k, now, maxAttempts);
+    const now = deps.clock();
+    const claimed = await deps.db.transaction({}, (tx) => attemptOtp(tx, k, now, maxAttempts));
     if (!claimed) {
-      const state = await ctx.store.getOtpState(k);
+      const state = await getOtpState(deps.db.reader, k);
       if (state && state.attempts >= maxAttempts) return locked();
       if (state && state.usedAt === null && state.expiresAt <= now) {
         return {
@@ -123,20 +128,18 @@ export function createOtpService({
     const given = Buffer.from(hash(k, input.code), 'hex');
     const stored = Buffer.from(claimed.codeHash, 'hex');
     const right = given.length === stored.length && timingSafeEqual(given, stored);
-    if (right && (await ctx.store.consumeOtp(k, claimed.codeHash, now))) return { ok: true };
-    const state = await ctx.store.getOtpState(k);
+    if (right && (await deps.db.transaction({}, (tx) => consumeOtp(tx, k, claimed.codeHash, now))))
+      return { ok: true };
+    const state = await getOtpState(deps.db.reader, k);
     const attempts = state?.attempts ?? maxAttempts;
     if (attempts >= maxAttempts) {
-      await ctx.store.appendAudit(
-        auditEvent({
-          workspaceId: input.workspaceId,
-          actor: { type: 'member', id: input.memberId },
-          action: 'approval.otp_locked',
-          target: input.approvalId,
-          data: { position },
-          at: now,
-        }),
-      );
+      const ctx = {
+        deps,
+        workspaceId: input.workspaceId,
+        actor: { type: 'member' as const, id: input.memberId },
+      };
+      const audit = auditEvent(ctx, 'approval.otp_locked', input.approvalId, { position }, now);
+      await deps.db.transaction({ workspaceId: input.workspaceId }, (tx) => appendAudit(tx, audit));
       return locked();
     }
     const left = maxAttempts - attempts;
@@ -154,7 +157,7 @@ export function createOtpService({
     member: { memberId: string; email: string; role: Role };
     position?: number;
   }): Promise<{ expiresAt: number }> {
-    const approval = await ctx.store.getApproval(input.workspaceId, input.approvalId);
+    const approval = await getApproval(deps.db.reader, input.workspaceId, input.approvalId);
     if (!approval) throw new GatewayError('NOT_FOUND', `No approval ${input.approvalId}.`);
     const stage = approval.stages.find((s) => s.status === 'pending');
     if (
@@ -175,19 +178,23 @@ export function createOtpService({
     if (approval.votes.some((v) => v.memberId === input.member.memberId)) {
       throw new GatewayError('CONFLICT', 'You have already decided on this request.');
     }
-    const now = ctx.clock();
+    const now = deps.clock();
     const k: OtpKey = { approvalId: approval.id, position: stage.position, memberId: input.member.memberId };
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = now + ttlMs;
-    const issued = await ctx.store.issueOtp(
-      { ...k, workspaceId: input.workspaceId, codeHash: hash(k, code), createdAt: now, expiresAt },
-      maxAttempts,
-    );
+    const issue = {
+      ...k,
+      workspaceId: input.workspaceId,
+      codeHash: hash(k, code),
+      createdAt: now,
+      expiresAt,
+    };
+    const issued = await deps.db.transaction({}, (tx) => issueOtp(tx, issue, maxAttempts));
     if (!issued)
       throw new GatewayError('FORBIDDEN', locked().message, { otpRequired: true, reason: 'locked' });
 
-    const transaction = await ctx.store.getTransaction(input.workspaceId, approval.transactionId);
-    const business = transaction ? await ctx.store.getBusiness(transaction.businessId) : undefined;
+    const transaction = await getTransaction(deps.db.reader, input.workspaceId, approval.transactionId);
+    const business = transaction ? await getBusiness(deps.db.reader, transaction.businessId) : undefined;
     const what = transaction
       ? `${formatAmount(transaction.amount, transaction.currency)} at ${business?.name ?? transaction.businessId}, requested by agent ${transaction.agentId}`
       : `approval ${approval.id}`;
@@ -205,19 +212,16 @@ export function createOtpService({
         ].join('\n'),
       });
     } catch (error) {
-      ctx.logger.error({ err: error, approvalId: approval.id }, 'one-time code email failed');
+      deps.logger.error({ err: error, approvalId: approval.id }, 'one-time code email failed');
       throw new GatewayError('SERVICE_UNAVAILABLE', 'The code could not be emailed; try again shortly.');
     }
-    await ctx.store.appendAudit(
-      auditEvent({
-        workspaceId: input.workspaceId,
-        actor: { type: 'member', id: input.member.memberId },
-        action: 'approval.otp_sent',
-        target: approval.id,
-        data: { position: stage.position },
-        at: now,
-      }),
-    );
+    const ctx = {
+      deps,
+      workspaceId: input.workspaceId,
+      actor: { type: 'member' as const, id: input.member.memberId },
+    };
+    const audit = auditEvent(ctx, 'approval.otp_sent', approval.id, { position: stage.position }, now);
+    await deps.db.transaction({ workspaceId: input.workspaceId }, (tx) => appendAudit(tx, audit));
     return { expiresAt };
   }
 
@@ -228,7 +232,7 @@ export function createOtpService({
     code?: string;
     position?: number;
   }): Promise<boolean> {
-    const approval = await ctx.store.getApproval(input.workspaceId, input.approvalId);
+    const approval = await getApproval(deps.db.reader, input.workspaceId, input.approvalId);
     const stage = approval?.stages.find((s) => s.status === 'pending');
     if (approval?.status !== 'pending' || !stage) return false;
     if (input.position !== undefined && input.position !== stage.position) return false;

@@ -1,10 +1,18 @@
 import { canonicalHash } from '../../policy/canonical.ts';
 import { type CompiledPolicy, compilePolicy, validatePolicy } from '../../policy/index.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, type PolicyPointer, type PolicyVersion } from '../domain/index.ts';
 import { newId } from '../ids.ts';
-import type { PolicyPointer, PolicyVersion } from '../store/types.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import {
+  currentVersion,
+  getPointer,
+  getVersion,
+  insertVersion,
+  listPointers,
+  listVersions,
+} from '../repositories/policies.ts';
 import { auditEvent } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import { type Deps, type ServiceContext, workspaceOf } from './context.ts';
 
 /** The policy governing AGP traffic unless an agent key is bound to another (DESIGN §6). */
 export const DEFAULT_POLICY = 'default';
@@ -30,87 +38,76 @@ export const viewVersion = (v: PolicyVersion) => ({
 /** Validates and stores a new immutable version; identical content returns the current one. */
 export async function putPolicy({
   ctx,
-  workspaceId,
-  actor,
   name,
   document,
 }: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
+  ctx: ServiceContext;
   name: string;
   document: unknown;
 }): Promise<{ name: string; version: number; versionId: string; created: boolean }> {
+  const workspaceId = workspaceOf(ctx);
   const result = validatePolicy(document, {
-    minApprovalTimeoutSeconds: ctx.config.approvalTimeoutMinSeconds,
+    minApprovalTimeoutSeconds: ctx.deps.config.approvalTimeoutMinSeconds,
   });
   if (!result.ok)
     throw new GatewayError('VALIDATION_ERROR', 'The policy document is not valid.', result.issues);
-  const at = ctx.clock();
+  const at = ctx.deps.clock();
   const id = newId('policyVersion');
-  const stored = await ctx.store.putPolicyVersion(
-    {
+  const contentHash = canonicalHash(document);
+  // Under the workspace scope: the current-version read and the insert cannot interleave with another put.
+  return ctx.deps.db.transaction({ workspaceId }, async (tx) => {
+    const current = await currentVersion(tx, workspaceId, name);
+    if (current && current.hash === contentHash) {
+      return { name, versionId: current.id, version: current.version, created: false };
+    }
+    const version = (current?.version ?? 0) + 1;
+    await insertVersion(tx, {
       id,
       workspaceId,
       name,
+      version,
       document,
-      contentHash: canonicalHash(document),
-      createdBy: actor.id,
+      contentHash,
+      createdBy: ctx.actor.id,
       createdAt: at,
-    },
-    auditEvent({ workspaceId, actor, action: 'policy.changed', target: name, at }),
-  );
-  return { name, ...stored };
+    });
+    await appendAudit(tx, auditEvent(ctx, 'policy.changed', name, { version, versionId: id }, at));
+    return { name, versionId: id, version, created: true };
+  });
 }
 
-export async function listPolicies({ ctx, workspaceId }: { ctx: Services; workspaceId: string }) {
-  return (await ctx.store.listPolicies(workspaceId)).map(viewPointer);
+export async function listPolicies({ ctx }: { ctx: ServiceContext }) {
+  return (await listPointers(ctx.deps.db.reader, workspaceOf(ctx))).map(viewPointer);
 }
 
-export async function getPolicy({
-  ctx,
-  workspaceId,
-  name,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  name: string;
-}) {
-  const pointer = await ctx.store.getPolicyPointer(workspaceId, name);
-  const version = pointer && (await ctx.store.getPolicyVersion(workspaceId, pointer.versionId));
+export async function getPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
+  const workspaceId = workspaceOf(ctx);
+  const pointer = await getPointer(ctx.deps.db.reader, workspaceId, name);
+  const version = pointer && (await getVersion(ctx.deps.db.reader, workspaceId, pointer.versionId));
   if (!version) throw new GatewayError('NOT_FOUND', `No policy named ${name}.`);
   return viewVersion(version);
 }
 
-export async function listPolicyVersions({
-  ctx,
-  workspaceId,
-  name,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  name: string;
-}) {
-  const versions = await ctx.store.listPolicyVersions(workspaceId, name);
+export async function listPolicyVersions({ ctx, name }: { ctx: ServiceContext; name: string }) {
+  const versions = await listVersions(ctx.deps.db.reader, workspaceOf(ctx), name);
   if (versions.length === 0) throw new GatewayError('NOT_FOUND', `No policy named ${name}.`);
   return versions.map(viewVersion);
 }
 
 /**
- * The compiled current version of a workspace's policy, or undefined when it has none.
- * The pointer is read on every call (a change takes effect at once); compiling happens once per
- * version (policy/ caches by version id).
+ * The compiled current version of a workspace's policy, or undefined when it has none. The pointer
+ * is read on every call (a change takes effect at once); compiling happens once per version.
  */
 export async function loadPolicy(
-  ctx: Services,
+  deps: Deps,
   workspaceId: string,
   name: string,
 ): Promise<CompiledPolicy | undefined> {
-  const pointer = await ctx.store.getPolicyPointer(workspaceId, name);
+  const pointer = await getPointer(deps.db.reader, workspaceId, name);
   if (!pointer) return undefined;
-  const cached = ctx.policies.get(pointer.versionId);
+  const cached = deps.policies.get(pointer.versionId);
   if (cached) return cached;
-  const version = await ctx.store.getPolicyVersion(workspaceId, pointer.versionId);
+  const version = await getVersion(deps.db.reader, workspaceId, pointer.versionId);
   if (!version) return undefined;
   // Stored versions were validated on the way in; parse again for defaults, never trust blindly.
   const parsed = validatePolicy(version.document, { minApprovalTimeoutSeconds: 1 });
@@ -120,6 +117,6 @@ export async function loadPolicy(
     version: version.version,
     versionId: version.id,
   });
-  ctx.policies.set(version.id, compiled);
+  deps.policies.set(version.id, compiled);
   return compiled;
 }

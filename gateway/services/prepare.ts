@@ -1,11 +1,11 @@
 import { normaliseAmount } from '../../policy/amount.ts';
 import { canonicalHash } from '../../policy/canonical.ts';
 import { amountLimitMessage, exceedsCeiling } from '../../policy/execute-mode.ts';
-import { GatewayError } from '../errors.ts';
-import type { AgentPrincipal } from '../middleware/auth/index.ts';
+import { type AgentPrincipal, GatewayError } from '../domain/index.ts';
+import { insertToken } from '../repositories/tokens.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
 import { requireBusiness } from './businesses.ts';
-import type { Services } from './context.ts';
+import type { ServiceContext } from './context.ts';
 
 export interface PrepareResult {
   confirmationToken: string;
@@ -22,24 +22,25 @@ export async function prepareExecute({
   agent,
   input,
 }: {
-  ctx: Services;
+  ctx: ServiceContext;
   agent: AgentPrincipal;
   input: { businessId: string; request: Record<string, unknown> };
 }): Promise<PrepareResult> {
-  const { executeMode, maxExecuteAmount, confirmationTokenTtlMs } = ctx.config;
+  const { deps } = ctx;
+  const { executeMode, maxExecuteAmount, confirmationTokenTtlMs } = deps.config;
   const amount = normaliseAmount(input.request);
   if (exceedsCeiling(executeMode, amount, maxExecuteAmount)) {
     throw new GatewayError('AMOUNT_LIMIT_EXCEEDED', amountLimitMessage(maxExecuteAmount));
   }
   const business = await requireBusiness(ctx, input.businessId);
-  const adapter = ctx.adapters.adapterFor(business);
+  const adapter = deps.adapters.adapterFor(business);
   const summary =
     adapter.describe?.(input.request).summary ??
     `Execute on ${business.name}${amount === null ? '' : ` for ${amount} cents`}`;
-  const now = ctx.clock();
+  const now = deps.clock();
   const token = newSecret('confirmationToken');
   const expiresAt = now + confirmationTokenTtlMs;
-  await ctx.store.insertConfirmationToken({
+  const stored = {
     tokenHash: hashSecret(token),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
@@ -48,6 +49,7 @@ export async function prepareExecute({
     summary,
     createdAt: now,
     expiresAt,
-  });
+  };
+  await deps.db.transaction({}, (tx) => insertToken(tx, stored));
   return { confirmationToken: token, expiresAt: new Date(expiresAt).toISOString(), summary };
 }

@@ -1,10 +1,9 @@
 import { normaliseAmount, requestCurrency } from '../../policy/amount.ts';
 import type { Decision } from '../../policy/index.ts';
-import { GatewayError } from '../errors.ts';
-import type { AdmissionReader } from '../store/types.ts';
+import { GatewayError } from '../domain/index.ts';
 import { requireBusiness } from './businesses.ts';
-import type { Services } from './context.ts';
-import { decide, gatherFacts } from './decide.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
+import { decideWith } from './decide.ts';
 import { loadPolicy } from './policies.ts';
 
 /**
@@ -13,42 +12,25 @@ import { loadPolicy } from './policies.ts';
  */
 export async function simulatePolicy({
   ctx,
-  workspaceId,
   name,
   input,
 }: {
-  ctx: Services;
-  workspaceId: string;
+  ctx: ServiceContext;
   name: string;
   input: { businessId: string; request: Record<string, unknown>; agentId?: string; at?: number };
 }): Promise<Decision> {
-  const policy = await loadPolicy(ctx, workspaceId, name);
+  const workspaceId = workspaceOf(ctx);
+  const policy = await loadPolicy(ctx.deps, workspaceId, name);
   if (!policy) throw new GatewayError('NOT_FOUND', `No policy named ${name}.`);
   const business = await requireBusiness(ctx, input.businessId);
-  const now = input.at ?? ctx.clock();
-  const reader: AdmissionReader = {
-    async spend(window) {
-      const totals = await ctx.store.spendTotals({ ...window, workspaceId });
-      return totals.pending + totals.posted;
-    },
-    async firstTimeBusiness() {
-      const [succeeded] = await ctx.store.listTransactions(workspaceId, {
-        businessId: business.id,
-        status: 'succeeded',
-        operation: 'execute',
-        limit: 1,
-      });
-      return succeeded === undefined;
-    },
-  };
-  const decisionInput = {
+  return decideWith(ctx.deps.db.reader, {
     policy,
+    workspaceId,
     request: input.request,
     amount: normaliseAmount(input.request),
     currency: requestCurrency(input.request, policy.currency),
     business,
     agentId: input.agentId ?? 'simulated-agent',
-    now,
-  };
-  return decide(decisionInput, await gatherFacts(decisionInput, reader));
+    now: input.at ?? ctx.deps.clock(),
+  });
 }

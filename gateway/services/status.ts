@@ -1,20 +1,25 @@
-import { GatewayError } from '../errors.ts';
-import type { Services } from './context.ts';
+import { GatewayError } from '../domain/index.ts';
+import { getApproval } from '../repositories/approvals.ts';
+import { getTransaction } from '../repositories/transactions.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** GET /agp/status/:id — another workspace's transaction does not exist for this caller. */
 export async function getTransactionStatus({
   ctx,
-  workspaceId,
   transactionId,
 }: {
-  ctx: Services;
-  workspaceId: string;
+  ctx: ServiceContext;
   transactionId: string;
 }) {
-  const txn = await ctx.store.getTransaction(workspaceId, transactionId);
+  const workspaceId = workspaceOf(ctx);
+  const reader = ctx.deps.db.reader;
+  const txn = await getTransaction(reader, workspaceId, transactionId);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${transactionId}.`);
+  const approval =
+    txn.approvalId === null ? undefined : await getApproval(reader, workspaceId, txn.approvalId);
+  const active = approval?.stages.find((s) => s.status === 'pending');
   return {
     transactionId: txn.id,
     status: txn.status,
@@ -23,21 +28,23 @@ export async function getTransactionStatus({
     ...(txn.data === null ? {} : { data: txn.data }),
     ...(txn.error === null ? {} : { error: txn.error }),
     ...(txn.releaseAt === null ? {} : { releaseAt: iso(txn.releaseAt) }),
-    ...(txn.approvalId === null ? {} : { approval: await approvalState(ctx, workspaceId, txn.approvalId) }),
+    ...(approval
+      ? {
+          // The approval as an agent sees it while it waits: stages and when the active one runs out.
+          approval: {
+            id: approval.id,
+            status: approval.status,
+            stages: approval.stages.map((s) => ({
+              index: s.index,
+              role: s.role,
+              tier: s.tier,
+              status: s.status,
+            })),
+            expiresAt: active?.deadlineAt ? iso(active.deadlineAt) : null,
+          },
+        }
+      : {}),
     createdAt: iso(txn.createdAt),
     updatedAt: iso(txn.updatedAt),
-  };
-}
-
-/** The approval as an agent sees it while it waits: stages and when the active one runs out. */
-async function approvalState(ctx: Services, workspaceId: string, approvalId: string) {
-  const approval = await ctx.store.getApproval(workspaceId, approvalId);
-  if (!approval) return undefined;
-  const active = approval.stages.find((s) => s.status === 'pending');
-  return {
-    id: approval.id,
-    status: approval.status,
-    stages: approval.stages.map((s) => ({ index: s.index, role: s.role, tier: s.tier, status: s.status })),
-    expiresAt: active?.deadlineAt ? iso(active.deadlineAt) : null,
   };
 }

@@ -1,7 +1,22 @@
-import { GatewayError } from '../errors.ts';
-import type { StoredResponse, Transaction, TransactionFilter } from '../store/types.ts';
+import {
+  GatewayError,
+  type StoredResponse,
+  type Transaction,
+  type TransactionFilter,
+} from '../domain/index.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import { answerIdempotency } from '../repositories/tokens.ts';
+import {
+  getTransaction as find,
+  finish,
+  listTransactions as list,
+  settleSpend,
+  summarize as summarise,
+  sumSpend,
+} from '../repositories/transactions.ts';
 import { auditEvent } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
+import { emit } from './events.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -25,17 +40,9 @@ export const viewTransaction = (t: Transaction, withDecision = false) => ({
   updatedAt: iso(t.updatedAt),
 });
 
-export async function listTransactions({
-  ctx,
-  workspaceId,
-  filter,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  filter: TransactionFilter;
-}) {
+export async function listTransactions({ ctx, filter }: { ctx: ServiceContext; filter: TransactionFilter }) {
   // One more than asked tells whether another page exists.
-  const rows = await ctx.store.listTransactions(workspaceId, { ...filter, limit: filter.limit + 1 });
+  const rows = await list(ctx.deps.db.reader, workspaceOf(ctx), { ...filter, limit: filter.limit + 1 });
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
@@ -44,16 +51,8 @@ export async function listTransactions({
   };
 }
 
-export async function getTransaction({
-  ctx,
-  workspaceId,
-  id,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  id: string;
-}) {
-  const txn = await ctx.store.getTransaction(workspaceId, id);
+export async function getTransaction({ ctx, id }: { ctx: ServiceContext; id: string }) {
+  const txn = await find(ctx.deps.db.reader, workspaceOf(ctx), id);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${id}.`);
   return viewTransaction(txn, true);
 }
@@ -66,23 +65,21 @@ const INTERVAL_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_
  */
 export async function summarize({
   ctx,
-  workspaceId,
   interval,
   policyName = DEFAULT_POLICY,
 }: {
-  ctx: Services;
-  workspaceId: string;
+  ctx: ServiceContext;
   interval: keyof typeof INTERVAL_MS;
   policyName?: string;
 }) {
-  const now = ctx.clock();
+  const workspaceId = workspaceOf(ctx);
+  const reader = ctx.deps.db.reader;
+  const now = ctx.deps.clock();
   const since = now - INTERVAL_MS[interval];
-  const [byBusiness, byCategory, byAgent] = await Promise.all([
-    ctx.store.summarize(workspaceId, since, 'business_id'),
-    ctx.store.summarize(workspaceId, since, 'business_category'),
-    ctx.store.summarize(workspaceId, since, 'agent_id'),
-  ]);
-  const policy = await loadPolicy(ctx, workspaceId, policyName);
+  const byBusiness = await summarise(reader, workspaceId, since, 'business_id');
+  const byCategory = await summarise(reader, workspaceId, since, 'business_category');
+  const byAgent = await summarise(reader, workspaceId, since, 'agent_id');
+  const policy = await loadPolicy(ctx.deps, workspaceId, policyName);
   const limits = [];
   for (const limit of policy?.limitsFor('', '') ?? []) {
     const windowStart = policy?.windowStartFor(limit, now) ?? null;
@@ -96,7 +93,7 @@ export async function summarize({
       });
       continue;
     }
-    const totals = await ctx.store.spendTotals({
+    const totals = await sumSpend(reader, {
       workspaceId,
       since: windowStart,
       categories: limit.categories,
@@ -138,25 +135,23 @@ export interface ResolveRequest {
  */
 export async function resolveTransaction({
   ctx,
-  workspaceId,
-  actor,
   id,
   input,
 }: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
+  ctx: ServiceContext;
   id: string;
   input: ResolveRequest;
 }) {
-  const txn = await ctx.store.getTransaction(workspaceId, id);
+  const workspaceId = workspaceOf(ctx);
+  const { deps } = ctx;
+  const txn = await find(deps.db.reader, workspaceId, id);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${id}.`);
   const conflict = () =>
     new GatewayError('CONFLICT', 'Only a transaction whose outcome is unknown can be resolved.', {
       status: txn.status,
     });
   if (txn.status !== 'unknown') throw conflict();
-  const at = ctx.clock();
+  const at = deps.clock();
   const response: StoredResponse =
     input.status === 'succeeded'
       ? { status: 200, body: { transactionId: id, status: 'succeeded', data: null } }
@@ -168,26 +163,40 @@ export async function resolveTransaction({
             details: { transactionId: id, status: 'failed' },
           },
         };
-  const resolved = await ctx.store.resolveUnknown({
-    workspaceId,
-    transactionId: id,
-    status: input.status,
-    error:
-      input.status === 'failed'
-        ? { code: 'RESOLVED_FAILED', message: `Resolved by an admin: ${input.reason}` }
-        : null,
+  const error =
+    input.status === 'failed'
+      ? { code: 'RESOLVED_FAILED', message: `Resolved by an admin: ${input.reason}` }
+      : null;
+  const audit = auditEvent(
+    ctx,
+    'transaction.resolved',
+    id,
+    { status: input.status, reason: input.reason, previous: 'unknown' },
     at,
-    response,
-    audit: auditEvent({
-      workspaceId,
-      actor,
-      action: 'transaction.resolved',
-      target: id,
-      data: { status: input.status, reason: input.reason, previous: 'unknown' },
+  );
+  const resolved = await deps.db.transaction({ workspaceId }, async (tx) => {
+    const settled = await finish(tx, {
+      id,
+      status: input.status,
+      data: null,
+      error,
       at,
-    }),
+      from: ['unknown', 'unknown'],
+    });
+    if (!settled) return false;
+    await settleSpend(tx, settled);
+    if (settled.idempotencyKey)
+      await answerIdempotency(tx, settled.agentKeyId, settled.idempotencyKey, response);
+    await emit(tx, deps.subscriptions, {
+      workspaceId,
+      type: 'transaction.completed',
+      data: { transactionId: id, status: input.status, businessId: settled.businessId },
+      at,
+    });
+    await appendAudit(tx, audit);
+    return true;
   });
   // A repeat or a late answer settled it between the read and the write.
   if (!resolved) throw conflict();
-  return getTransaction({ ctx, workspaceId, id });
+  return getTransaction({ ctx, id });
 }

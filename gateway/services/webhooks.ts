@@ -1,10 +1,17 @@
 import { checkOutboundUrl } from '../../adapters/egress.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, type OutboxItem, type Webhook } from '../domain/index.ts';
 import { newId } from '../ids.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import {
+  getWebhook,
+  listWebhooks as hooksOf,
+  insertWebhook,
+  listOutbox,
+  deleteWebhook as remove,
+} from '../repositories/outbox.ts';
 import { newSigningSecret } from '../secrets.ts';
-import type { OutboxItem, Webhook } from '../store/types.ts';
 import { auditEvent } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
 
 /** The events a webhook can subscribe to (DESIGN §5). */
 export const WEBHOOK_EVENTS = ['approval.required', 'approval.decided', 'transaction.completed'] as const;
@@ -34,23 +41,21 @@ export const viewDelivery = (item: OutboxItem) => ({
 
 export async function createWebhook({
   ctx,
-  workspaceId,
-  actor,
   input,
 }: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
+  ctx: ServiceContext;
   input: { url: string; events: WebhookEvent[] };
 }) {
+  const workspaceId = workspaceOf(ctx);
+  const { deps } = ctx;
   // DESIGN §7: checked now; the dispatcher checks the resolved address again at every delivery.
-  const check = checkOutboundUrl(input.url, { allowPrivate: ctx.config.egressAllowPrivate });
+  const check = checkOutboundUrl(input.url, { allowPrivate: deps.config.egressAllowPrivate });
   if (!check.ok) {
     throw new GatewayError('VALIDATION_ERROR', `The webhook URL is not allowed: ${check.reason}`, [
       { path: 'url', message: check.reason },
     ]);
   }
-  const now = ctx.clock();
+  const now = deps.clock();
   const webhook: Webhook = {
     id: newId('webhook'),
     workspaceId,
@@ -60,58 +65,43 @@ export async function createWebhook({
     createdAt: now,
     deletedAt: null,
   };
-  await ctx.store.createWebhook(
-    webhook,
-    auditEvent({
-      workspaceId,
-      actor,
-      action: 'webhook.created',
-      target: webhook.id,
-      data: { url: webhook.url, events: webhook.events },
-      at: now,
-    }),
+  const audit = auditEvent(
+    ctx,
+    'webhook.created',
+    webhook.id,
+    { url: webhook.url, events: webhook.events },
+    now,
   );
+  await deps.db.transaction({ workspaceId }, async (tx) => {
+    await insertWebhook(tx, webhook);
+    await appendAudit(tx, audit);
+  });
+  deps.subscriptions.forget(workspaceId);
   return { ...viewWebhook(webhook), secret: webhook.secret };
 }
 
-export async function listWebhooks({ ctx, workspaceId }: { ctx: Services; workspaceId: string }) {
-  return (await ctx.store.listWebhooks(workspaceId)).map(viewWebhook);
+export async function listWebhooks({ ctx }: { ctx: ServiceContext }) {
+  return (await hooksOf(ctx.deps.db.reader, workspaceOf(ctx))).map(viewWebhook);
 }
 
-export async function deleteWebhook({
-  ctx,
-  workspaceId,
-  actor,
-  id,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
-  id: string;
-}): Promise<void> {
-  const now = ctx.clock();
-  const deleted = await ctx.store.deleteWebhook(
-    workspaceId,
-    id,
-    now,
-    auditEvent({ workspaceId, actor, action: 'webhook.deleted', target: id, at: now }),
-  );
+export async function deleteWebhook({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<void> {
+  const workspaceId = workspaceOf(ctx);
+  const { deps } = ctx;
+  const now = deps.clock();
+  const audit = auditEvent(ctx, 'webhook.deleted', id, {}, now);
+  const deleted = await deps.db.transaction({ workspaceId }, async (tx) => {
+    if (!(await remove(tx, workspaceId, id, now))) return false;
+    await appendAudit(tx, audit);
+    return true;
+  });
   if (!deleted) throw new GatewayError('NOT_FOUND', `No webhook ${id}.`);
+  deps.subscriptions.forget(workspaceId);
 }
 
 /** A webhook's deliveries, newest first (deleted webhooks' history stays readable). */
-export async function listDeliveries({
-  ctx,
-  workspaceId,
-  id,
-  limit,
-}: {
-  ctx: Services;
-  workspaceId: string;
-  id: string;
-  limit: number;
-}) {
-  const hook = await ctx.store.getWebhook(id);
-  if (!hook || hook.workspaceId !== workspaceId) throw new GatewayError('NOT_FOUND', `No webhook ${id}.`);
-  return (await ctx.store.listOutbox(id, limit)).map(viewDelivery);
+export async function listDeliveries({ ctx, id, limit }: { ctx: ServiceContext; id: string; limit: number }) {
+  const hook = await getWebhook(ctx.deps.db.reader, id);
+  if (!hook || hook.workspaceId !== workspaceOf(ctx))
+    throw new GatewayError('NOT_FOUND', `No webhook ${id}.`);
+  return (await listOutbox(ctx.deps.db.reader, id, limit)).map(viewDelivery);
 }

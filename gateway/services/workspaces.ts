@@ -1,9 +1,10 @@
-import { GatewayError } from '../errors.ts';
+import { GatewayError, type Role } from '../domain/index.ts';
 import { newId } from '../ids.ts';
+import { appendAudit } from '../repositories/audit.ts';
+import { insertMember, insertWorkspace } from '../repositories/tenancy.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
-import type { Role } from '../store/types.ts';
 import { auditEvent } from './audit.ts';
-import type { Actor, Services } from './context.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
 
 export interface CreatedWorkspace {
   workspace: { id: string; name: string };
@@ -15,13 +16,11 @@ export interface CreatedWorkspace {
 export async function createWorkspace({
   ctx,
   input,
-  actor = { type: 'operator', id: null },
 }: {
-  ctx: Services;
+  ctx: ServiceContext;
   input: { name: string; adminEmail: string };
-  actor?: Actor;
 }): Promise<CreatedWorkspace> {
-  const at = ctx.clock();
+  const at = ctx.deps.clock();
   const workspace = { id: newId('workspace'), name: input.name, createdAt: at };
   const adminToken = newSecret('memberToken');
   const admin = {
@@ -32,11 +31,12 @@ export async function createWorkspace({
     tokenHash: hashSecret(adminToken),
     createdAt: at,
   };
-  await ctx.store.createWorkspace(
-    workspace,
-    admin,
-    auditEvent({ workspaceId: workspace.id, actor, action: 'workspace.created', target: workspace.id, at }),
-  );
+  const audit = auditEvent({ ...ctx, workspaceId: workspace.id }, 'workspace.created', workspace.id, {}, at);
+  await ctx.deps.db.transaction({ workspaceId: workspace.id }, async (tx) => {
+    await insertWorkspace(tx, workspace);
+    await insertMember(tx, admin);
+    await appendAudit(tx, audit);
+  });
   return { workspace: { id: workspace.id, name: workspace.name }, adminToken, adminMemberId: admin.id };
 }
 
@@ -47,16 +47,13 @@ export interface CreatedMember {
 
 export async function createMember({
   ctx,
-  workspaceId,
-  actor,
   input,
 }: {
-  ctx: Services;
-  workspaceId: string;
-  actor: Actor;
+  ctx: ServiceContext;
   input: { email: string; role: Role };
 }): Promise<CreatedMember> {
-  const at = ctx.clock();
+  const workspaceId = workspaceOf(ctx);
+  const at = ctx.deps.clock();
   const token = newSecret('memberToken');
   const member = {
     id: newId('member'),
@@ -66,17 +63,12 @@ export async function createMember({
     tokenHash: hashSecret(token),
     createdAt: at,
   };
-  const created = await ctx.store.createMember(
-    member,
-    auditEvent({
-      workspaceId,
-      actor,
-      action: 'member.created',
-      target: member.id,
-      data: { role: member.role },
-      at,
-    }),
-  );
+  const audit = auditEvent(ctx, 'member.created', member.id, { role: member.role }, at);
+  const created = await ctx.deps.db.transaction({ workspaceId }, async (tx) => {
+    if (!(await insertMember(tx, member))) return false;
+    await appendAudit(tx, audit);
+    return true;
+  });
   if (!created) throw new GatewayError('CONFLICT', `${member.email} is already a member of this workspace.`);
   return { member: { id: member.id, email: member.email, role: member.role }, token };
 }

@@ -231,17 +231,17 @@ describe('policies decide every execute (DESIGN §6)', () => {
     const res = await execute(key, 'grocer', { amount_cents: 300 });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'queued', releaseAt: '2026-11-24T13:00:00.000Z' });
-    expect(await releaseDue(gw.services)).toBe(0);
+    expect(await releaseDue(gw.deps)).toBe(0);
     expect(upstream.requests.length).toBe(calls);
 
     gw.now.advance(3600_000);
     try {
-      expect(await releaseDue(gw.services)).toBe(1);
+      expect(await releaseDue(gw.deps)).toBe(1);
       expect(upstream.requests.length).toBe(calls + 1);
       const status = await call(gw, 'GET', `/agp/status/${res.body.transactionId}`, { key });
       expect(status.body.status).toBe('succeeded');
       // Released once: a second run finds nothing.
-      expect(await releaseDue(gw.services)).toBe(0);
+      expect(await releaseDue(gw.deps)).toBe(0);
     } finally {
       gw.now.advance(-3600_000);
     }

@@ -155,10 +155,10 @@ describe.each(MODES_BY_DIALECT)('execute mode %s on %s', (mode, dialect) => {
         expectRefusal(await execute({ businessId: shop, request }, token), EXPIRED);
       }
       // The sweep removes tokens an hour after they expired; not before.
-      await sweepOnce(gw.services);
+      await sweepOnce(gw.deps);
       expectRefusal(await execute({ businessId: shop, request }, token), EXPIRED);
       gw.now.advance(TOKEN_SWEEP_GRACE_MS);
-      await sweepOnce(gw.services);
+      await sweepOnce(gw.deps);
       expectRefusal(await execute({ businessId: shop, request }, token), INVALID);
     } finally {
       gw.now.value = start;
@@ -201,7 +201,7 @@ describe.each(MODES_BY_DIALECT)('execute mode %s on %s', (mode, dialect) => {
 
     it('execute checks the ceiling after the token (a token prepared under a higher ceiling)', async () => {
       const generous = await startTestGateway({
-        store: gw.store,
+        db: gw.db,
         env: { AGENR_EXECUTE_POLICY: 'strict', AGENR_MAX_EXECUTE_AMOUNT: '1000' },
       });
       try {

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../gateway/store/types.ts';
-import { DIALECTS, openTestStore } from '../support/dialects.ts';
+import type { Conn, Db } from '../../gateway/db/types.ts';
+import { DIALECTS, openTestDb } from '../support/dialects.ts';
 import {
   call,
   createTenant,
@@ -243,34 +243,40 @@ describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
 describe.each(DIALECTS)('recording the outcome (%s)', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
-  let db: Awaited<ReturnType<typeof openTestStore>>;
+  let fresh: Awaited<ReturnType<typeof openTestDb>>;
   let failures = 0;
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    db = await openTestStore(dialect);
-    // The real store, except that the next `failures` outcome writes throw as a lost connection would.
-    const store = new Proxy(db.store, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop === 'finishTransaction') {
-          return async (...args: Parameters<Store['finishTransaction']>) => {
-            if (failures > 0) {
-              failures -= 1;
-              throw new Error('connection to the database lost');
-            }
-            return target.finishTransaction(...args);
-          };
+    fresh = await openTestDb(dialect);
+    const real = fresh.db;
+    // The real database, except that the next `failures` statements recording an outcome (the
+    // update of a transaction's status with its spend) fail as a lost connection would.
+    const failing = (tx: Conn): Conn => ({
+      dialect: tx.dialect,
+      all: (statement, params) => tx.all(statement, params),
+      run: (statement, params) => tx.run(statement, params),
+      get: (statement, params) => {
+        if (failures > 0 && statement.text.includes('spend_state = CASE')) {
+          failures -= 1;
+          return Promise.reject(new Error('connection to the database lost'));
         }
-        return typeof value === 'function' ? value.bind(target) : value;
+        return tx.get(statement, params);
       },
     });
-    gw = await startTestGateway({ store, databaseUrl: db.url });
+    const db: Db = {
+      ...real,
+      reader: real.reader,
+      close: () => real.close(),
+      ping: () => real.ping(),
+      transaction: (scope, fn) => real.transaction(scope, (tx) => fn(failing(tx))),
+    };
+    gw = await startTestGateway({ db, databaseUrl: fresh.url });
     await registerHttpBusiness(gw, upstream.url, 'shop', 'retail');
   });
   afterAll(async () => {
     await gw.dispose();
-    await db.dispose();
+    await fresh.dispose();
     await upstream.close();
   });
 

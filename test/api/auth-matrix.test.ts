@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Scope } from '../../gateway/store/types.ts';
+import type { Scope } from '../../gateway/domain/index.ts';
 import {
   ADMIN_TOKEN,
   call,

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ledger from '../../gateway/repositories/transactions.ts';
 import {
   call,
   createTenant,
@@ -100,14 +101,14 @@ describe('body limit (1 MiB)', () => {
   });
 
   it('one byte more is 413 PAYLOAD_TOO_LARGE, and nothing is executed', async () => {
-    const before = await gw.store.listTransactions(tenant.workspaceId, { limit: 1000 });
+    const before = await ledger.listTransactions(gw.db.reader, tenant.workspaceId, { limit: 1000 });
     const res = await call(gw, 'POST', '/agp/execute', {
       key: tenant.agentKey,
       rawBody: bodyOfSize(MiB + 1),
       headers: { 'Content-Type': 'application/json' },
     });
     expectError(res, 413, 'PAYLOAD_TOO_LARGE');
-    const after = await gw.store.listTransactions(tenant.workspaceId, { limit: 1000 });
+    const after = await ledger.listTransactions(gw.db.reader, tenant.workspaceId, { limit: 1000 });
     expect(after.map((t) => t.id)).toEqual(before.map((t) => t.id));
   });
 
@@ -248,7 +249,7 @@ describe('errors', () => {
     const broken = await startTestGateway();
     try {
       const t = await createTenant(broken);
-      await broken.store.close();
+      await broken.db.close();
       const res = await call(broken, 'GET', '/agp/businesses', { key: t.agentKey });
       expectError(res, 500, 'INTERNAL_ERROR');
       expect(JSON.stringify(res.body)).not.toMatch(/closed|Error:|at /i);
@@ -300,7 +301,11 @@ describe('X-Request-Id', () => {
       body: { businessId: echo, request: {} },
       headers: { 'X-Request-Id': 'trace-42' },
     });
-    const txn = await gw.store.getTransaction(tenant.workspaceId, res.body.transactionId as string);
+    const txn = await ledger.getTransaction(
+      gw.db.reader,
+      tenant.workspaceId,
+      res.body.transactionId as string,
+    );
     expect(txn?.requestId).toBe('trace-42');
   });
 });
@@ -325,7 +330,7 @@ describe('health and readiness', () => {
       expect((await call(other, 'GET', '/ready')).status).toBe(503);
       other.health.accepting = true;
       expect((await call(other, 'GET', '/ready')).status).toBe(200);
-      await other.store.close();
+      await other.db.close();
       const res = await call(other, 'GET', '/ready');
       expect(res.status).toBe(503);
       expect(JSON.stringify(res.body)).not.toMatch(/ at |Error/);
@@ -423,7 +428,7 @@ describe('agent API shapes', () => {
       operation: 'execute',
       businessId: echo,
     });
-    const stored = await gw.store.getTransaction(tenant.workspaceId, firstId);
+    const stored = await ledger.getTransaction(gw.db.reader, tenant.workspaceId, firstId);
     expect(stored?.status).toBe('pending_confirmation');
 
     const second = await agent('POST', '/agp/execute', {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ledger from '../../gateway/repositories/transactions.ts';
 import {
   call,
   createTenant,
@@ -64,7 +65,11 @@ describe('POST /v1/keys', () => {
       key: created.body.key as string,
       body: { businessId: echo, request: { sku: 'sticker' } },
     });
-    const txn = await gw.store.getTransaction(tenant.workspaceId, exec.body.transactionId as string);
+    const txn = await ledger.getTransaction(
+      gw.db.reader,
+      tenant.workspaceId,
+      exec.body.transactionId as string,
+    );
     expect(txn?.agentId).toBe('attributed');
     expect(txn?.agentKeyId).toBe(created.body.id);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ledger from '../../gateway/repositories/transactions.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import {
   call,
@@ -151,9 +152,9 @@ describe('the key decides the workspace', () => {
       404,
       'TRANSACTION_NOT_FOUND',
     );
-    const txn = await gw.store.getTransaction(home.workspaceId, id);
+    const txn = await ledger.getTransaction(gw.db.reader, home.workspaceId, id);
     expect(txn?.workspaceId).toBe(home.workspaceId);
-    expect(await gw.store.getTransaction(away.workspaceId, id)).toBeUndefined();
+    expect(await ledger.getTransaction(gw.db.reader, away.workspaceId, id)).toBeUndefined();
   });
 
   it('a workspaceId in discover and query bodies changes nothing either', async () => {
@@ -164,8 +165,8 @@ describe('the key decides the workspace', () => {
       const res = await call(gw, 'POST', path, { key: home.agentKey, body });
       expect(res.status).toBe(200);
       const id = res.body.transactionId as string;
-      expect(await gw.store.getTransaction(home.workspaceId, id)).toBeDefined();
-      expect(await gw.store.getTransaction(away.workspaceId, id)).toBeUndefined();
+      expect(await ledger.getTransaction(gw.db.reader, home.workspaceId, id)).toBeDefined();
+      expect(await ledger.getTransaction(gw.db.reader, away.workspaceId, id)).toBeUndefined();
     }
   });
 

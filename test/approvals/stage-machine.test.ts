@@ -165,17 +165,17 @@ describe.each(DIALECTS)('approval stages (DESIGN §6) on %s', (dialect) => {
       ],
     });
     const { transactionId, approvalId } = await park(key);
-    expect(await fireDueDeadlines(gw.services)).toBe(0);
+    expect(await fireDueDeadlines(gw.deps)).toBe(0);
     gw.now.advance(61_000);
     try {
-      expect(await fireDueDeadlines(gw.services)).toBe(1);
+      expect(await fireDueDeadlines(gw.deps)).toBe(1);
       const escalated = await call(gw, 'GET', `/v1/approvals/${approvalId}`, { key: people.dan });
       expect(escalated.body).toMatchObject({
         status: 'pending',
         stages: [{ status: 'escalated' }, { status: 'pending' }],
       });
       gw.now.advance(121_000);
-      expect(await fireDueDeadlines(gw.services)).toBe(1);
+      expect(await fireDueDeadlines(gw.deps)).toBe(1);
       expect(await status(key, transactionId)).toMatchObject({ status: 'expired' });
       expect((await act('dan', approvalId, 'approve')).status).toBe(409);
     } finally {
@@ -216,7 +216,7 @@ describe.each(DIALECTS)('approval stages (DESIGN §6) on %s', (dialect) => {
         const calls = upstream.requests.length;
         const [vote, fired] = await Promise.all([
           act('ann', approvalId, 'approve'),
-          fireDueDeadlines(gw.services),
+          fireDueDeadlines(gw.deps),
         ]);
         const final = (await status(key, transactionId)).status as string;
         outcomes.add(final);

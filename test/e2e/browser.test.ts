@@ -68,7 +68,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the approval page in 
       sku: 'TEAPOT-9000',
       note: 'Tea for <the> "board" & co',
     });
-    await deliverDue(live.gw.services, live.gw.notify.senders);
+    await deliverDue(live.gw.deps, live.gw.notify.senders);
     const link = linkIn(await smtp.next('ann@acme.test'));
 
     const page = await browser.newPage();

@@ -50,7 +50,7 @@ describe('magic links over real SMTP and a real socket (DESIGN §5)', () => {
     await smtp.close();
   });
 
-  const deliver = () => deliverDue(live.gw.services, live.gw.notify.senders);
+  const deliver = () => deliverDue(live.gw.deps, live.gw.notify.senders);
   const status = async (key: string, id: string) =>
     (await call(live.gw, 'GET', `/agp/status/${id}`, { key })).body;
 

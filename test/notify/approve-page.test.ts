@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fireDueDeadlines } from '../../gateway/jobs/deadlines.ts';
+import * as approvals from '../../gateway/repositories/approvals.ts';
+import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { issueLink } from '../../gateway/services/links.ts';
 import { addMember, csrfIn, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
@@ -27,7 +29,10 @@ describe('the approval page: refusals are readable pages (DESIGN §5)', () => {
     tenant = await createTenant(gw);
     for (const name of ['ann', 'bob', 'cat']) {
       const token = await addMember(gw, tenant, `${name}@page.test`, 'approver');
-      people[name] = { token, id: (await gw.store.findMemberByTokenHash(hashSecret(token)))?.id ?? '' };
+      people[name] = {
+        token,
+        id: (await tenancy.findMemberByTokenHash(gw.db.reader, hashSecret(token)))?.id ?? '',
+      };
     }
   });
   afterAll(async () => {
@@ -49,9 +54,9 @@ describe('the approval page: refusals are readable pages (DESIGN §5)', () => {
   };
   /** A link for `who` at `position`, as the email would carry it. */
   const linkFor = async (approvalId: string, who: string, position = 0) => {
-    const approval = await gw.store.getApproval(tenant.workspaceId, approvalId);
+    const approval = await approvals.getApproval(gw.db.reader, tenant.workspaceId, approvalId);
     const { url } = await issueLink({
-      ctx: gw.services,
+      deps: gw.deps,
       workspaceId: tenant.workspaceId,
       approvalId,
       position,
@@ -126,7 +131,7 @@ describe('the approval page: refusals are readable pages (DESIGN §5)', () => {
       const expired = await get(path);
       expect(expired.status).toBe(410);
       expect(expired.html).toContain('This link has expired');
-      await fireDueDeadlines(gw.services);
+      await fireDueDeadlines(gw.deps);
       const decided = await get(path);
       expect(decided.status).toBe(410);
       expect(decided.html).toContain('This request has already been decided');

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mailer, MailMessage } from '../../gateway/notify/mailer.ts';
+import * as links from '../../gateway/repositories/links.ts';
+import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { createKeyring } from '../../gateway/services/links.ts';
 import { createOtpService, type OtpService } from '../../gateway/services/otp.ts';
@@ -31,7 +33,7 @@ describe('one-time codes (critical tier: 6 digits, 10 minutes, 5 tries)', () => 
     tenant = await createTenant(gw);
     for (const name of ['ann', 'bob', 'cat', 'dan']) {
       const token = await addMember(gw, tenant, `${name}@otp.test`, 'admin');
-      const found = await gw.store.findMemberByTokenHash(hashSecret(token));
+      const found = await tenancy.findMemberByTokenHash(gw.db.reader, hashSecret(token));
       members[name] = { token, memberId: found?.id ?? '', email: `${name}@otp.test` };
     }
     await addMember(gw, tenant, 'sam@otp.test', 'approver');
@@ -41,7 +43,7 @@ describe('one-time codes (critical tier: 6 digits, 10 minutes, 5 tries)', () => 
       },
       close() {},
     };
-    otp = createOtpService({ ctx: gw.services, mailer, key: createKeyring('x'.repeat(32)).otp });
+    otp = createOtpService({ deps: gw.deps, mailer, key: createKeyring('x'.repeat(32)).otp });
     key = await policyKey(gw, tenant, 'otp', stagedPolicy([stage(0, 'admin', { tier: 'critical_otp' })]));
   });
   afterAll(async () => {
@@ -66,7 +68,11 @@ describe('one-time codes (critical tier: 6 digits, 10 minutes, 5 tries)', () => 
     await otp.send({ ...input, member: who('ann') });
     const code = codeFor('ann@otp.test');
     expect(code).toMatch(/^\d{6}$/);
-    const state = await gw.store.getOtpState({ approvalId, position: 0, memberId: who('ann').memberId });
+    const state = await links.getOtpState(gw.db.reader, {
+      approvalId,
+      position: 0,
+      memberId: who('ann').memberId,
+    });
     expect(state).toMatchObject({ attempts: 0, usedAt: null });
     // Somebody else's code does not work for bob.
     expect(await otp.check({ ...input, memberId: who('bob').memberId, code })).toMatchObject({
@@ -110,7 +116,11 @@ describe('one-time codes (critical tier: 6 digits, 10 minutes, 5 tries)', () => 
       Array.from({ length: 12 }, () => otp.check({ ...input, code: wrongFor(code) })),
     );
     expect(results.every((r) => !r.ok)).toBe(true);
-    const state = await gw.store.getOtpState({ approvalId, position: 0, memberId: input.memberId });
+    const state = await links.getOtpState(gw.db.reader, {
+      approvalId,
+      position: 0,
+      memberId: input.memberId,
+    });
     expect(state?.attempts).toBe(5);
     expect(await otp.check({ ...input, code })).toMatchObject({ ok: false, reason: 'locked' });
     await expect(

@@ -1,11 +1,13 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OutboxItem } from '../../gateway/domain/index.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { emailSender } from '../../gateway/notify/email.ts';
 import { createMailer, deliverDue, type Senders } from '../../gateway/notify/index.ts';
 import { nextAttemptAt } from '../../gateway/notify/outbox-worker.ts';
+import * as outbox from '../../gateway/repositories/outbox.ts';
+import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
-import type { OutboxItem } from '../../gateway/store/types.ts';
 import { addMember, LINK, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
 import {
   call,
@@ -55,7 +57,7 @@ describe('the outbox worker', () => {
     );
     // No SMTP_URL: the message, its link included, goes to the log.
     const mailer = createMailer({ smtpUrl: undefined, from: 'Warden <w@acme.test>', logger });
-    const email = emailSender({ ctx: { ...gw.services, logger }, mailer });
+    const email = emailSender({ deps: { ...gw.deps, logger }, mailer });
     sent = [];
     senders = {
       email: async (item) => {
@@ -75,13 +77,13 @@ describe('the outbox worker', () => {
     const approver = await addMember(gw, tenant, `${name}@acme.test`, 'approver');
     const key = await policyKey(gw, tenant, name, stagedPolicy([stage(0, 'approver')]));
     const ids = await park(gw, key, { amount_cents: 2500, sku: name });
-    const memberId = (await gw.store.findMemberByTokenHash(hashSecret(approver)))?.id;
+    const memberId = (await tenancy.findMemberByTokenHash(gw.db.reader, hashSecret(approver)))?.id;
     return { tenant, approver, key, memberId: memberId ?? '', ...ids };
   };
 
   it('without SMTP_URL the email, with its personal link, is logged at info', async () => {
     const { memberId } = await parked('logged');
-    const round = await deliverDue(gw.services, senders);
+    const round = await deliverDue(gw.deps, senders);
     expect(round.delivered).toBeGreaterThanOrEqual(1);
     const line = logged.find((l) => l.includes('logged@acme.test'));
     expect(line).toBeDefined();
@@ -89,22 +91,25 @@ describe('the outbox worker', () => {
     expect(entry.level).toBe(30);
     expect(entry.mail.text).toMatch(LINK);
     expect(entry.mail.text).toContain('Amount:   USD 25.00');
-    expect((await gw.store.listOutbox(memberId, 5))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect((await outbox.listOutbox(gw.db.reader, memberId, 5))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+    });
   });
 
   it('a crash mid-delivery re-delivers after the lease; nothing is lost', async () => {
     const { memberId } = await parked('crash');
     // A process claims the item and dies before recording the outcome.
-    const claimed = await gw.store.claimOutbox(gw.now.value, 100, 60_000);
+    const claimed = await gw.db.transaction({}, (tx) => outbox.claimOutbox(tx, gw.now.value, 100, 60_000));
     expect(claimed.some((item) => item.targetId === memberId)).toBe(true);
     sent.length = 0;
-    await deliverDue(gw.services, senders);
+    await deliverDue(gw.deps, senders);
     expect(sent.filter((item) => item.targetId === memberId)).toHaveLength(0);
     gw.now.advance(60_000);
-    await deliverDue(gw.services, senders);
+    await deliverDue(gw.deps, senders);
     expect(sent.filter((item) => item.targetId === memberId)).toHaveLength(1);
-    expect((await gw.store.listOutbox(memberId, 5))[0]).toMatchObject({ status: 'delivered' });
-    await deliverDue(gw.services, senders);
+    expect((await outbox.listOutbox(gw.db.reader, memberId, 5))[0]).toMatchObject({ status: 'delivered' });
+    await deliverDue(gw.deps, senders);
     expect(sent.filter((item) => item.targetId === memberId)).toHaveLength(1);
   });
 
@@ -114,9 +119,9 @@ describe('the outbox worker', () => {
       (await call(gw, 'POST', `/v1/approvals/${approvalId}/reject`, { key: approver, body: {} })).status,
     ).toBe(200);
     logged.length = 0;
-    await deliverDue(gw.services, senders);
+    await deliverDue(gw.deps, senders);
     expect(logged.some((l) => l.includes('late@acme.test') && l.includes('/approve/'))).toBe(false);
-    expect((await gw.store.listOutbox(memberId, 5))[0]).toMatchObject({ status: 'delivered' });
+    expect((await outbox.listOutbox(gw.db.reader, memberId, 5))[0]).toMatchObject({ status: 'delivered' });
   });
 
   it('an SMTP server that is down: the email is retried with backoff, the error kept', async () => {
@@ -124,18 +129,21 @@ describe('the outbox worker', () => {
     const down = createMailer({
       smtpUrl: 'smtp://127.0.0.1:9',
       from: 'w@acme.test',
-      logger: gw.services.logger,
+      logger: gw.deps.logger,
     });
-    const failing: Senders = { ...senders, email: emailSender({ ctx: gw.services, mailer: down }) };
+    const failing: Senders = { ...senders, email: emailSender({ deps: gw.deps, mailer: down }) };
     try {
-      const round = await deliverDue(gw.services, failing, { baseDelayMs: 5000 });
+      const round = await deliverDue(gw.deps, failing, { baseDelayMs: 5000 });
       expect(round.retrying).toBeGreaterThanOrEqual(1);
-      const [item] = await gw.store.listOutbox(memberId, 5);
+      const [item] = await outbox.listOutbox(gw.db.reader, memberId, 5);
       expect(item).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: gw.now.value + 5000 });
       expect(item?.lastError).toMatch(/ECONNREFUSED|connect/i);
       gw.now.advance(5000);
-      await deliverDue(gw.services, senders);
-      expect((await gw.store.listOutbox(memberId, 5))[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+      await deliverDue(gw.deps, senders);
+      expect((await outbox.listOutbox(gw.db.reader, memberId, 5))[0]).toMatchObject({
+        status: 'delivered',
+        attempts: 2,
+      });
     } finally {
       down.close();
     }

@@ -45,11 +45,11 @@ describe('production without SMTP_URL', () => {
       stagedPolicy([stage(0, 'approver'), stage(1, 'admin', { tier: 'critical_otp' })]),
     );
     const { approvalId } = await park(gw, key, { sku: 'sticker', amount_cents: 50 });
-    await deliverDue(gw.services, gw.notify.senders);
+    await deliverDue(gw.deps, gw.notify.senders);
     expect(
       (await call(gw, 'POST', `/v1/approvals/${approvalId}/approve`, { key: approver, body: {} })).status,
     ).toBe(200);
-    await deliverDue(gw.services, gw.notify.senders);
+    await deliverDue(gw.deps, gw.notify.senders);
     // The critical stage: the admin asks for a code, which is "sent" by email.
     const otp = await call(gw, 'POST', `/v1/approvals/${approvalId}/otp`, {
       key: tenant.adminToken,

@@ -169,19 +169,19 @@ describe('webhooks API and delivery (DESIGN §5)', () => {
     const { approvalId } = await park(gw, key, { amount_cents: 100 });
     const options = { baseDelayMs: 1000 };
 
-    await deliverDue(gw.services, gw.notify.senders, options);
+    await deliverDue(gw.deps, gw.notify.senders, options);
     expect(r.received).toHaveLength(1);
     // Not due again before its backoff: 1 s, then 2 s.
-    await deliverDue(gw.services, gw.notify.senders, options);
+    await deliverDue(gw.deps, gw.notify.senders, options);
     expect(r.received).toHaveLength(1);
     gw.now.advance(1000);
-    await deliverDue(gw.services, gw.notify.senders, options);
+    await deliverDue(gw.deps, gw.notify.senders, options);
     expect(r.received).toHaveLength(2);
     gw.now.advance(1999);
-    await deliverDue(gw.services, gw.notify.senders, options);
+    await deliverDue(gw.deps, gw.notify.senders, options);
     expect(r.received).toHaveLength(2);
     gw.now.advance(1);
-    await deliverDue(gw.services, gw.notify.senders, options);
+    await deliverDue(gw.deps, gw.notify.senders, options);
     expect(r.received).toHaveLength(3);
 
     const verifier = new Webhook(hook.secret);
@@ -220,7 +220,7 @@ describe('webhooks API and delivery (DESIGN §5)', () => {
     await park(gw, key, { amount_cents: 100 });
     const options = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
     for (let round = 0; round < 5; round += 1) {
-      await deliverDue(gw.services, gw.notify.senders, options);
+      await deliverDue(gw.deps, gw.notify.senders, options);
       gw.now.advance(20);
     }
     expect(r.received).toHaveLength(3);
@@ -242,7 +242,7 @@ describe('webhooks API and delivery (DESIGN §5)', () => {
     const hook = await subscribe(tenant, r.url, ['approval.decided', 'transaction.completed']);
     const { approvalId, transactionId } = await park(gw, key, { amount_cents: 100 });
     await call(gw, 'POST', `/v1/approvals/${approvalId}/reject`, { key: approver, body: { reason: 'no' } });
-    await deliverDue(gw.services, gw.notify.senders);
+    await deliverDue(gw.deps, gw.notify.senders);
     const events = r.received.map((got) =>
       new Webhook(hook.secret).verify(got.body, headerRecord(got.headers)),
     );
@@ -266,7 +266,7 @@ describe('webhooks API and delivery (DESIGN §5)', () => {
     const hook = await subscribe(tenant, r.url, ['approval.required']);
     await park(gw, key, { amount_cents: 100 });
     await call(gw, 'DELETE', `/v1/webhooks/${hook.id}`, { key: tenant.adminToken });
-    await deliverDue(gw.services, gw.notify.senders);
+    await deliverDue(gw.deps, gw.notify.senders);
     expect(r.received).toHaveLength(0);
     const listed = deliveries.parse(
       (await call(gw, 'GET', `/v1/webhooks/${hook.id}/deliveries`, { key: tenant.adminToken })).body,

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { openSqliteStore } from '../../gateway/store/sqlite/index.ts';
+import { openSqlite } from '../../gateway/db/sqlite/database.ts';
+import { getTransaction } from '../../gateway/repositories/transactions.ts';
 import { ADMIN_TOKEN, startUpstream, tempDatabaseUrl, type Upstream } from '../support/harness.ts';
 import { cleanEnv, type Running, runNode } from './spawn.ts';
 
@@ -191,9 +192,9 @@ describe('warden process', () => {
     expect(logLines(exit.stdout).map((l) => l.msg)).toContain('stopped');
     expect(exit.stderr).toBe('');
 
-    const store = await openSqliteStore({ url: db.url, migrate: false });
+    const store = await openSqlite({ url: db.url, migrate: false });
     try {
-      const txn = await store.getTransaction(workspaceId, transactionId);
+      const txn = await getTransaction(store.reader, workspaceId, transactionId);
       expect(txn).toMatchObject({ status: 'succeeded', operation: 'execute', businessId: 'slow-travel' });
       expect(txn?.data).toEqual({ booked: true });
     } finally {

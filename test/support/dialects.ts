@@ -1,7 +1,6 @@
 import postgres from 'postgres';
-import { openPostgresStore } from '../../gateway/store/postgres/index.ts';
-import { openSqliteStore } from '../../gateway/store/sqlite/index.ts';
-import type { Store } from '../../gateway/store/types.ts';
+import { openDatabase } from '../../gateway/db/open.ts';
+import type { Db } from '../../gateway/db/types.ts';
 import { tempDatabaseUrl } from './harness.ts';
 
 /** Every dialect the store contract and the HTTP suites run on (DESIGN §8). */
@@ -55,29 +54,26 @@ export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
   return { url, drop: async () => cleanup() };
 }
 
-/** A migrated, empty store of one dialect on a fresh database; `dispose` closes and drops it. */
-export async function openTestStore(
+/** A migrated, empty database of one dialect on a fresh file or schema; `dispose` closes and drops it. */
+export async function openTestDb(
   dialect: Dialect,
-): Promise<{ store: Store; url: string; dispose: () => Promise<void> }> {
-  const db = await freshDatabase(dialect);
+): Promise<{ db: Db; url: string; dispose: () => Promise<void> }> {
+  const fresh = await freshDatabase(dialect);
   try {
-    const store =
-      dialect === 'postgres'
-        ? await openPostgresStore({ url: db.url })
-        : await openSqliteStore({ url: db.url });
+    const db = await openDatabase(fresh.url);
     return {
-      store,
-      url: db.url,
+      db,
+      url: fresh.url,
       async dispose() {
         try {
-          await store.close();
+          await db.close();
         } finally {
-          await db.drop();
+          await fresh.drop();
         }
       },
     };
   } catch (error) {
-    await db.drop();
+    await fresh.drop();
     throw error;
   }
 }

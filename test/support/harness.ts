@@ -8,12 +8,14 @@ import type { Logger } from 'pino';
 import { type EnvInput, loadConfig } from '../../config/index.ts';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { answerClientErrors } from '../../gateway/client-errors.ts';
+import { openDatabase } from '../../gateway/db/open.ts';
+import type { Db } from '../../gateway/db/types.ts';
+import { OPERATOR, type Scope } from '../../gateway/domain/index.ts';
 import { registerBusiness } from '../../gateway/services/businesses.ts';
+import type { ServiceContext } from '../../gateway/services/context.ts';
 import { createAgentKey } from '../../gateway/services/keys.ts';
 import { createWorkspace } from '../../gateway/services/workspaces.ts';
-import { openStore } from '../../gateway/store/open.ts';
-import type { Scope, Store } from '../../gateway/store/types.ts';
-import { type Dialect, openTestStore } from './dialects.ts';
+import { type Dialect, openTestDb } from './dialects.ts';
 
 export const ADMIN_TOKEN = 'operator-token-for-tests-0123456789';
 
@@ -29,18 +31,18 @@ export function tempDatabaseUrl(): { url: string; cleanup: () => void } {
 export interface TestGateway extends Gateway {
   /** A manual clock: tests move time with `advance`. */
   now: { value: number; advance(ms: number): void };
-  store: Store;
+  db: Db;
   url: string;
   dispose(): Promise<void>;
 }
 
 export interface TestGatewayOptions {
   env?: Partial<Record<keyof EnvInput, string>>;
-  /** Share a database with another gateway (same file, own store instance unless given). */
-  store?: Store;
+  /** Share a database with another gateway (same file, own connections unless given). */
+  db?: Db;
   databaseUrl?: string;
   realClock?: boolean;
-  /** The dialect of the fresh database (default sqlite); not used with `store` or `databaseUrl`. */
+  /** The dialect of the fresh database (default sqlite); not used with `db` or `databaseUrl`. */
   dialect?: Dialect;
   /** A logger to read what the gateway logs (silent by default). */
   logger?: Logger;
@@ -48,8 +50,7 @@ export interface TestGatewayOptions {
 
 /** A gateway on a fresh database (a SQLite file unless `dialect` says otherwise) with a manual clock. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const fresh =
-    options.databaseUrl || options.store ? undefined : await openTestStore(options.dialect ?? 'sqlite');
+  const fresh = options.databaseUrl || options.db ? undefined : await openTestDb(options.dialect ?? 'sqlite');
   const databaseUrl = options.databaseUrl ?? fresh?.url ?? 'file:unused';
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -58,7 +59,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DATABASE_URL: databaseUrl,
     ...options.env,
   });
-  const store = options.store ?? fresh?.store ?? (await openStore(databaseUrl));
+  const db = options.db ?? fresh?.db ?? (await openDatabase(databaseUrl));
   const now = {
     value: Date.parse('2026-11-24T12:00:00Z'),
     advance(ms: number) {
@@ -67,7 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
   const gateway = await createGateway({
     config,
-    store,
+    db,
     jobs: false,
     logger: options.logger,
     clock: options.realClock ? Date.now : () => now.value,
@@ -75,12 +76,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return {
     ...gateway,
     now,
-    store,
+    db,
     url: 'http://gateway.test',
     async dispose() {
       await gateway.close();
       if (fresh) await fresh.dispose();
-      else if (!options.store) await store.close();
+      else if (!options.db) await db.close();
     },
   };
 }
@@ -92,41 +93,51 @@ export interface Tenant {
   agentKeyId: string;
 }
 
+/** The operator acting on a gateway, outside any request. */
+export const operator = (gw: Gateway): ServiceContext => ({
+  deps: gw.deps,
+  workspaceId: null,
+  actor: OPERATOR,
+});
+
+/** A member (or the system) acting in a workspace, outside any request. */
+export const inWorkspace = (
+  gw: Gateway,
+  workspaceId: string,
+  memberId: string | null = null,
+): ServiceContext => ({
+  deps: gw.deps,
+  workspaceId,
+  actor: memberId ? { type: 'member', id: memberId } : { type: 'system', id: null },
+});
+
 /** A workspace with an admin member and one agent key, made through the services (no seeded ids). */
 export async function createTenant(
   gw: Gateway,
   options: { name?: string; agentId?: string; scopes?: Scope[] } = {},
 ): Promise<Tenant> {
-  const ctx = gw.services;
   const { workspace, adminToken, adminMemberId } = await createWorkspace({
-    ctx,
+    ctx: operator(gw),
     input: {
       name: options.name ?? 'Acme',
       adminEmail: `admin+${Math.random().toString(36).slice(2)}@acme.test`,
     },
   });
   const key = await createAgentKey({
-    ctx,
-    workspaceId: workspace.id,
-    actor: { type: 'member', id: adminMemberId },
+    ctx: inWorkspace(gw, workspace.id, adminMemberId),
     input: { agentId: options.agentId ?? 'agent-1', scopes: options.scopes },
   });
   return { workspaceId: workspace.id, adminToken, agentKey: key.key, agentKeyId: key.id };
 }
 
 export async function addAgentKey(gw: Gateway, tenant: Tenant, agentId = 'agent-2'): Promise<string> {
-  const key = await createAgentKey({
-    ctx: gw.services,
-    workspaceId: tenant.workspaceId,
-    actor: { type: 'system', id: null },
-    input: { agentId },
-  });
+  const key = await createAgentKey({ ctx: inWorkspace(gw, tenant.workspaceId), input: { agentId } });
   return key.key;
 }
 
 export async function registerEcho(gw: Gateway, id = 'echo'): Promise<string> {
   await registerBusiness({
-    ctx: gw.services,
+    ctx: operator(gw),
     input: { id, name: `Echo ${id}`, category: 'demo', adapter: { type: 'echo' } },
   });
   return id;
@@ -139,7 +150,7 @@ export async function registerHttpBusiness(
   category = 'retail',
 ): Promise<{ id: string; signingSecret: string }> {
   const { signingSecret } = await registerBusiness({
-    ctx: gw.services,
+    ctx: operator(gw),
     input: { id, name: `Shop ${id}`, category, adapter: { type: 'http', baseUrl } },
   });
   return { id, signingSecret };

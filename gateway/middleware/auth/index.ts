@@ -1,23 +1,12 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { GatewayError } from '../../errors.ts';
-import { hashSecret, safeEqual } from '../../secrets.ts';
-import type { Role, Scope, Store } from '../../store/types.ts';
+import type { AgentPrincipal, MemberPrincipal, Role, Scope } from '../../domain/index.ts';
+import { GatewayError } from '../../domain/index.ts';
+import { safeEqual } from '../../secrets.ts';
+import { authenticateAgent, authenticateMember } from '../../services/auth.ts';
+import type { Deps } from '../../services/context.ts';
 import type { LogFields } from '../wide-log/index.ts';
 
-export interface AgentPrincipal {
-  workspaceId: string;
-  agentKeyId: string;
-  agentId: string;
-  scopes: Scope[];
-  policyName: string | null;
-}
-
-export interface MemberPrincipal {
-  workspaceId: string;
-  memberId: string;
-  email: string;
-  role: Role;
-}
+export type { AgentPrincipal, MemberPrincipal };
 
 /** `Authorization: Bearer <key>`, or `X-API-Key: <key>` (DESIGN §3). */
 export function presentedKey(c: Context): string | undefined {
@@ -32,35 +21,25 @@ export function presentedKey(c: Context): string | undefined {
 const unauthorized = () => new GatewayError('UNAUTHORIZED', 'A valid API key is required.');
 
 export interface AgentAuthOptions {
-  store: Store;
+  deps: Deps;
   /** The scope this route needs; any valid key when left out. */
   scope?: Scope;
 }
 
-/**
- * Resolves an agent key to its workspace. The key is read from the database on every request so a
- * revocation takes effect at once (an indexed read by hash).
- */
+/** Resolves an agent key to its agent and workspace (read on every request: revocation is immediate). */
 export function agentAuth({
-  store,
+  deps,
   scope,
 }: AgentAuthOptions): MiddlewareHandler<{ Variables: { agent: AgentPrincipal; log: LogFields } }> {
   return async function agentAuthMiddleware(c, next) {
     const key = presentedKey(c);
     if (!key) throw unauthorized();
-    const found = await store.findAgentKeyByHash(hashSecret(key));
-    if (!found || found.revokedAt !== null) throw unauthorized();
-    c.set('agent', {
-      workspaceId: found.workspaceId,
-      agentKeyId: found.id,
-      agentId: found.agentId,
-      scopes: found.scopes,
-      policyName: found.policyName,
-    });
+    const agent = await authenticateAgent(deps, key);
+    c.set('agent', agent);
     const log = c.get('log');
-    log.workspace = found.workspaceId;
-    log.agent = found.agentId;
-    if (scope && !found.scopes.includes(scope)) {
+    log.workspace = agent.workspaceId;
+    log.agent = agent.agentId;
+    if (scope && !agent.scopes.includes(scope)) {
       throw new GatewayError('FORBIDDEN', `This key does not have the ${scope} scope.`);
     }
     await next();
@@ -68,30 +47,24 @@ export function agentAuth({
 }
 
 export interface MemberAuthOptions {
-  store: Store;
+  deps: Deps;
   /** Roles allowed on this route; every role when left out. */
   roles?: readonly Role[];
 }
 
 export function memberAuth({
-  store,
+  deps,
   roles,
 }: MemberAuthOptions): MiddlewareHandler<{ Variables: { member: MemberPrincipal; log: LogFields } }> {
   return async function memberAuthMiddleware(c, next) {
     const token = presentedKey(c);
     if (!token) throw unauthorized();
-    const found = await store.findMemberByTokenHash(hashSecret(token));
-    if (!found) throw unauthorized();
-    c.set('member', {
-      workspaceId: found.workspaceId,
-      memberId: found.id,
-      email: found.email,
-      role: found.role,
-    });
+    const member = await authenticateMember(deps, token);
+    c.set('member', member);
     const log = c.get('log');
-    log.workspace = found.workspaceId;
-    log.member = found.id;
-    if (roles && !roles.includes(found.role)) {
+    log.workspace = member.workspaceId;
+    log.member = member.memberId;
+    if (roles && !roles.includes(member.role)) {
       throw new GatewayError('FORBIDDEN', `This action needs the ${roles.join(' or ')} role.`);
     }
     await next();

@@ -10,7 +10,8 @@ import {
   type Tenant,
   type TestGateway,
 } from '../../../test/support/harness.ts';
-import { GatewayError } from '../../errors.ts';
+import type { Conn, Db } from '../../db/types.ts';
+import { GatewayError } from '../../domain/errors.ts';
 import type { AgentPrincipal } from '../auth/index.ts';
 import { rateLimit } from './index.ts';
 
@@ -25,20 +26,32 @@ describe('rateLimit', () => {
   function app(limit: number, now: () => number) {
     const counts = new Map<string, number>();
     const seen: string[] = [];
-    const store = {
-      async countRequest(key: string, windowStart: number) {
-        seen.push(`${key}@${windowStart}`);
-        const n = (counts.get(`${key}@${windowStart}`) ?? 0) + 1;
-        counts.set(`${key}@${windowStart}`, n);
-        return n;
+    // The counter's statement answered from memory: this suite is about the middleware.
+    const conn: Conn = {
+      dialect: 'sqlite',
+      all: async () => [],
+      run: async () => 0,
+      async get(_statement, params = []) {
+        const id = `${String(params[0])}@${String(params[1])}`;
+        seen.push(id);
+        const n = (counts.get(id) ?? 0) + 1;
+        counts.set(id, n);
+        return n as never;
       },
+    };
+    const db: Db = {
+      dialect: 'sqlite',
+      reader: conn,
+      transaction: (_scope, fn) => fn(conn),
+      ping: async () => {},
+      close: async () => {},
     };
     const hono = new Hono<{ Variables: { agent: AgentPrincipal } }>();
     hono.use(async (c, next) => {
       c.set('agent', agent);
       await next();
     });
-    hono.use(rateLimit({ store, limit, clock: now }));
+    hono.use(rateLimit({ deps: { db, clock: now }, limit }));
     hono.get('/', (c) => c.text('ok'));
     hono.onError((err, c) =>
       err instanceof GatewayError

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../../env.ts';
 import { operatorAuth } from '../../middleware/auth/index.ts';
 import { listBusinesses, registerBusiness } from '../../services/businesses.ts';
-import type { Services } from '../../services/context.ts';
+import type { Deps } from '../../services/context.ts';
 import { createWorkspace } from '../../services/workspaces.ts';
+import { asOperator } from '../context.ts';
 import { parseBody } from '../validate.ts';
 
 const operation = z.object({
@@ -49,19 +50,21 @@ export const createBusinessBody = z
   .strict();
 
 /** The operator API (DESIGN §5), behind WARDEN_ADMIN_TOKEN. */
-export function registerAdminRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
-  const auth = operatorAuth({ adminToken: ctx.config.adminToken });
+export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+  const auth = operatorAuth({ adminToken: deps.config.adminToken });
 
   app.post('/v1/admin/workspaces', auth, async (c) => {
     const body = await parseBody(c, createWorkspaceBody);
-    const { workspace, adminToken } = await createWorkspace({ ctx, input: body });
+    const { workspace, adminToken } = await createWorkspace({ ctx: asOperator(deps, c), input: body });
     return c.json({ workspace, adminToken }, 201);
   });
 
   app.post('/v1/admin/businesses', auth, async (c) => {
     const body = await parseBody(c, createBusinessBody);
-    return c.json(await registerBusiness({ ctx, input: body }), 201);
+    return c.json(await registerBusiness({ ctx: asOperator(deps, c), input: body }), 201);
   });
 
-  app.get('/v1/admin/businesses', auth, async (c) => c.json({ businesses: await listBusinesses({ ctx }) }));
+  app.get('/v1/admin/businesses', auth, async (c) =>
+    c.json({ businesses: await listBusinesses({ ctx: asOperator(deps, c) }) }),
+  );
 }

@@ -1,34 +1,30 @@
 import type { Hono } from 'hono';
+import { GatewayError } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
-import { GatewayError } from '../../errors.ts';
 import { agentAuth } from '../../middleware/auth/index.ts';
 import { rateLimit } from '../../middleware/rate-limit/index.ts';
 import { listBusinesses } from '../../services/businesses.ts';
-import type { Services } from '../../services/context.ts';
+import type { Deps } from '../../services/context.ts';
 import { executeRequest } from '../../services/execute.ts';
 import { discover, query } from '../../services/operations.ts';
 import { prepareExecute } from '../../services/prepare.ts';
 import { getTransactionStatus } from '../../services/status.ts';
+import { asAgent } from '../context.ts';
 import { parseBody, parseQuery, readJson, toIssues } from '../validate.ts';
 import { businessesQuery, discoverBody, idempotencyKeySchema, operationBody } from './schema.ts';
 
 /** The agent API (DESIGN §4): parse, call the service, map the answer. */
-export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
-  const auth = (scope?: 'discover' | 'query' | 'execute') => agentAuth({ store: ctx.store, scope });
-  // After auth: counted per agent key in the store, shared by every replica (RATE_LIMIT_PER_MINUTE).
-  const limited = rateLimit({ store: ctx.store, limit: ctx.config.rateLimitPerMinute, clock: ctx.clock });
+export function registerAgpRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+  const auth = (scope?: 'discover' | 'query' | 'execute') => agentAuth({ deps, scope });
+  // After auth: counted per agent key in the database, shared by every replica (RATE_LIMIT_PER_MINUTE).
+  const limited = rateLimit({ deps, limit: deps.config.rateLimitPerMinute });
 
   app.post('/agp/discover', auth('discover'), limited, async (c) => {
     const body = await parseBody(c, discoverBody);
     c.var.log.businessId = body.businessId;
     const result = await discover({
-      ctx,
-      input: {
-        agent: c.var.agent,
-        businessId: body.businessId,
-        requestId: c.var.requestId,
-        signal: c.req.raw.signal,
-      },
+      ctx: asAgent(deps, c),
+      input: { agent: c.var.agent, businessId: body.businessId, signal: c.req.raw.signal },
     });
     c.var.log.transactionId = result.transactionId;
     c.var.log.upstreamMs = result.upstreamMs;
@@ -39,8 +35,8 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     const body = await parseBody(c, operationBody);
     c.var.log.businessId = body.businessId;
     const result = await query({
-      ctx,
-      input: { agent: c.var.agent, ...body, requestId: c.var.requestId, signal: c.req.raw.signal },
+      ctx: asAgent(deps, c),
+      input: { agent: c.var.agent, ...body, signal: c.req.raw.signal },
     });
     c.var.log.transactionId = result.transactionId;
     c.var.log.upstreamMs = result.upstreamMs;
@@ -50,7 +46,7 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
   app.post('/agp/execute/prepare', auth('execute'), limited, async (c) => {
     const body = await parseBody(c, operationBody);
     c.var.log.businessId = body.businessId;
-    return c.json(await prepareExecute({ ctx, agent: c.var.agent, input: body }));
+    return c.json(await prepareExecute({ ctx: asAgent(deps, c), agent: c.var.agent, input: body }));
   });
 
   app.post('/agp/execute', auth('execute'), limited, async (c) => {
@@ -61,7 +57,7 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     const json = await readJson(c);
     const parsed = json.ok ? operationBody.safeParse(json.value) : undefined;
     const answer = await executeRequest({
-      ctx,
+      ctx: asAgent(deps, c),
       input: {
         agent: c.var.agent,
         body: parsed?.success
@@ -72,13 +68,13 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
             },
         confirmationToken: c.req.header('X-Confirmation-Token') || undefined,
         idempotencyKey,
-        requestId: c.var.requestId,
       },
     });
     const log = c.var.log;
     log.businessId = parsed?.data?.businessId;
     log.transactionId = answer.transactionId;
     log.upstreamMs = answer.upstreamMs;
+    log.decision = answer.decision;
     if (answer.replayed) {
       log.replayed = true;
       c.header('Idempotent-Replayed', 'true');
@@ -90,18 +86,14 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
     return c.json(answer.response.body as Record<string, unknown>, answer.response.status as 200);
   });
 
-  app.get('/agp/status/:transactionId', auth(), limited, async (c) => {
-    return c.json(
-      await getTransactionStatus({
-        ctx,
-        workspaceId: c.var.agent.workspaceId,
-        transactionId: c.req.param('transactionId'),
-      }),
-    );
-  });
+  app.get('/agp/status/:transactionId', auth(), limited, async (c) =>
+    c.json(
+      await getTransactionStatus({ ctx: asAgent(deps, c), transactionId: c.req.param('transactionId') }),
+    ),
+  );
 
   app.get('/agp/businesses', auth(), limited, async (c) => {
     const filter = parseQuery(c, businessesQuery);
-    return c.json({ businesses: await listBusinesses({ ctx, filter }) });
+    return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), filter }) });
   });
 }

@@ -1,8 +1,8 @@
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
-import { GatewayError } from '../../errors.ts';
-import type { Services } from '../../services/context.ts';
+import type { Deps } from '../../services/context.ts';
 import {
   type ActiveLink,
   checkCsrf,
@@ -92,7 +92,7 @@ const field = (form: Record<string, unknown>, name: string): string | undefined 
  * `GET /approve/:token` shows what is being authorised; `POST …/decision` approves or rejects;
  * `POST …/otp` emails a one-time code for critical stages. Every refusal is a readable page.
  */
-export function registerApprovePage(app: Hono<GatewayEnv>, ctx: Services, options: ApprovePageOptions): void {
+export function registerApprovePage(app: Hono<GatewayEnv>, deps: Deps, options: ApprovePageOptions): void {
   const { otp, csrfKey } = options;
 
   const secure = async (c: Context<GatewayEnv>, next: () => Promise<void>) => {
@@ -131,10 +131,10 @@ export function registerApprovePage(app: Hono<GatewayEnv>, ctx: Services, option
 
   /** Resolves the link for a POST and checks origin and CSRF; a Response when it must stop. */
   const guard = async (c: Context<GatewayEnv>, token: string) => {
-    if (!sameOrigin(c, ctx.config.publicBaseUrl)) {
+    if (!sameOrigin(c, deps.config.publicBaseUrl)) {
       return message(c, 403, 'Request refused', 'This form was not sent from the approval page.');
     }
-    const found = await resolveLink({ ctx, token });
+    const found = await resolveLink({ deps, token });
     if (found.state !== 'active') {
       const dead = deadPage(found);
       return message(c, dead.status, dead.title, dead.message);
@@ -153,14 +153,14 @@ export function registerApprovePage(app: Hono<GatewayEnv>, ctx: Services, option
 
   const failed = (c: Context<GatewayEnv>, error: unknown) => {
     if (error instanceof GatewayError) return message(c, error.status, 'Not done', error.message);
-    ctx.logger.error({ err: error, requestId: c.get('requestId') }, 'approval page failed');
+    deps.logger.error({ err: error, requestId: c.get('requestId') }, 'approval page failed');
     return message(c, 500, 'Something went wrong', 'Something went wrong on our side. Please try again.');
   };
 
   app.get('/approve/:token', async (c) => {
     const token = c.req.param('token');
     try {
-      const found = await resolveLink({ ctx, token });
+      const found = await resolveLink({ deps, token });
       if (found.state !== 'active') {
         const dead = deadPage(found);
         return message(c, dead.status, dead.title, dead.message);
@@ -188,16 +188,16 @@ export function registerApprovePage(app: Hono<GatewayEnv>, ctx: Services, option
       const reason = field(form, 'reason')?.trim().slice(0, 1000) || undefined;
       const code = field(form, 'otp')?.replace(/\s+/g, '') || undefined;
       try {
-        const { approval, transaction } = await decideByLink({ ctx, otp, active, decision, reason, code });
+        const { approval, transaction } = await decideByLink({ deps, otp, active, decision, reason, code });
         return c.html(<OutcomePage decision={decision} approval={approval} transaction={transaction} />);
       } catch (error) {
         if (error instanceof GatewayError && error.code === 'FORBIDDEN') {
           // A missing, wrong or locked code: the page again, saying why.
-          const again = await resolveLink({ ctx, token });
+          const again = await resolveLink({ deps, token });
           if (again.state === 'active') return page(c, again, token, { error: error.message, status: 403 });
         }
         if (error instanceof GatewayError && error.code === 'CONFLICT') {
-          const again = await resolveLink({ ctx, token });
+          const again = await resolveLink({ deps, token });
           if (again.state !== 'active') {
             const dead = deadPage(again);
             return message(c, dead.status, dead.title, dead.message);

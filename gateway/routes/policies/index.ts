@@ -1,11 +1,12 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
-import { GatewayError } from '../../errors.ts';
 import { memberAuth } from '../../middleware/auth/index.ts';
-import type { Services } from '../../services/context.ts';
+import type { Deps } from '../../services/context.ts';
 import { getPolicy, listPolicies, listPolicyVersions, putPolicy } from '../../services/policies.ts';
 import { simulatePolicy } from '../../services/simulate.ts';
+import { asMember } from '../context.ts';
 import { parseBody, readJson } from '../validate.ts';
 
 const policyName = z
@@ -22,9 +23,9 @@ export const simulateBody = z
   .strict();
 
 /** Policies API (DESIGN §5, §6): admins write, every member reads and simulates. */
-export function registerPolicyRoutes(app: Hono<GatewayEnv>, ctx: Services): void {
-  const readers = memberAuth({ store: ctx.store });
-  const admins = memberAuth({ store: ctx.store, roles: ['admin'] });
+export function registerPolicyRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+  const readers = memberAuth({ deps });
+  const admins = memberAuth({ deps, roles: ['admin'] });
   const name = (raw: string) => {
     const parsed = policyName.safeParse(raw);
     if (!parsed.success)
@@ -35,11 +36,8 @@ export function registerPolicyRoutes(app: Hono<GatewayEnv>, ctx: Services): void
   app.put('/v1/policies/:name', admins, async (c) => {
     const body = await readJson(c);
     if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The policy document must be JSON.');
-    const member = c.var.member;
     const result = await putPolicy({
-      ctx,
-      workspaceId: member.workspaceId,
-      actor: { type: 'member', id: member.memberId },
+      ctx: asMember(deps, c),
       name: name(c.req.param('name')),
       document: body.value,
     });
@@ -48,18 +46,17 @@ export function registerPolicyRoutes(app: Hono<GatewayEnv>, ctx: Services): void
   });
 
   app.get('/v1/policies', readers, async (c) =>
-    c.json({ policies: await listPolicies({ ctx, workspaceId: c.var.member.workspaceId }) }),
+    c.json({ policies: await listPolicies({ ctx: asMember(deps, c) }) }),
   );
 
   app.get('/v1/policies/:name', readers, async (c) =>
-    c.json(await getPolicy({ ctx, workspaceId: c.var.member.workspaceId, name: name(c.req.param('name')) })),
+    c.json(await getPolicy({ ctx: asMember(deps, c), name: name(c.req.param('name')) })),
   );
 
   app.get('/v1/policies/:name/versions', readers, async (c) =>
     c.json({
       versions: await listPolicyVersions({
-        ctx,
-        workspaceId: c.var.member.workspaceId,
+        ctx: asMember(deps, c),
         name: name(c.req.param('name')),
       }),
     }),
@@ -68,8 +65,7 @@ export function registerPolicyRoutes(app: Hono<GatewayEnv>, ctx: Services): void
   app.post('/v1/policies/:name/simulate', readers, async (c) => {
     const body = await parseBody(c, simulateBody);
     const decision = await simulatePolicy({
-      ctx,
-      workspaceId: c.var.member.workspaceId,
+      ctx: asMember(deps, c),
       name: name(c.req.param('name')),
       input: { ...body, at: body.at ? Date.parse(body.at) : undefined },
     });

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../../gateway/store/sqlite/group-commit.ts';
-import { openSqliteStore } from '../../gateway/store/sqlite/index.ts';
+import { GroupCommit } from '../../gateway/db/group-commit.ts';
+import { openSqlite } from '../../gateway/db/sqlite/database.ts';
 import { tempDatabaseUrl } from '../support/harness.ts';
-import { storeContract } from './contract.ts';
+import { dbContract } from './contract.ts';
 
-storeContract('sqlite file', async () => {
+dbContract('sqlite file', async () => {
   const { url, cleanup } = tempDatabaseUrl();
-  const store = await openSqliteStore({ url });
+  const db = await openSqlite({ url });
   return {
-    store,
+    db,
     dispose: async () => {
-      await store.close();
+      await db.close();
       cleanup();
     },
   };
@@ -25,15 +25,12 @@ describe('group commit', () => {
       async transaction(fn) {
         const id = ++n;
         log.push(`begin ${id}`);
-        const value = await fn(id);
-        log.push(`commit ${id}`);
-        return value;
-      },
-      async savepoint(tx, fn) {
         try {
-          return await fn(tx);
+          const value = await fn(id);
+          log.push(`commit ${id}`);
+          return value;
         } catch (error) {
-          log.push(`rollback-to in ${tx}`);
+          log.push(`rollback ${id}`);
           throw error;
         }
       },
@@ -41,7 +38,7 @@ describe('group commit', () => {
     return { gc, log };
   }
 
-  it('runs writes queued in one turn in one transaction and settles each after the commit', async () => {
+  it('runs transactions queued in one turn in one database transaction and settles each after the commit', async () => {
     const { gc, log } = recorder();
     const settled: string[] = [];
     const jobs = ['a', 'b', 'c'].map((name) =>
@@ -57,21 +54,43 @@ describe('group commit', () => {
     expect(settled).toEqual(['a after commit 1', 'b after commit 1', 'c after commit 1']);
   });
 
-  it('a failing job is rolled back alone; the others commit', async () => {
+  it('a failing job rolls its batch back; every job then runs alone, so it fails alone', async () => {
     const { gc, log } = recorder();
     const results = await Promise.allSettled([
-      gc.run(async () => 1),
-      gc.run(async () => {
+      gc.run(async (tx) => {
+        log.push(`one in ${tx}`);
+        return 1;
+      }),
+      gc.run(async (tx) => {
+        log.push(`two in ${tx}`);
         throw new Error('boom');
       }),
-      gc.run(async () => 3),
+      gc.run(async (tx) => {
+        log.push(`three in ${tx}`);
+        return 3;
+      }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(log).toContain('rollback-to in 1');
-    expect(log.at(-1)).toBe('commit 1');
+    expect(results[0]).toMatchObject({ value: 1 });
+    expect(results[2]).toMatchObject({ value: 3 });
+    expect(log).toEqual([
+      'begin 1',
+      'one in 1',
+      'two in 1',
+      'rollback 1',
+      'begin 2',
+      'one in 2',
+      'commit 2',
+      'begin 3',
+      'two in 3',
+      'rollback 3',
+      'begin 4',
+      'three in 4',
+      'commit 4',
+    ]);
   });
 
-  it('writes queued while a commit is running go into the next transaction', async () => {
+  it('transactions queued while a commit is running go into the next one', async () => {
     const { gc, log } = recorder();
     const first = gc.run(async () => {
       // Queued from inside the running batch: must not join it.

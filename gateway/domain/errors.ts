@@ -1,5 +1,3 @@
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-
 /**
  * Every error code the gateway answers with and its status (DESIGN §3). The OpenAPI document
  * is generated from this table so documentation and behaviour cannot drift.
@@ -29,7 +27,7 @@ export const ERROR_STATUS = {
   ADAPTER_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,
   ADAPTER_TIMEOUT: 504,
-} as const satisfies Record<string, ContentfulStatusCode>;
+} as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
@@ -47,7 +45,7 @@ export class GatewayError extends Error {
   }
   readonly headers: Record<string, string> | undefined;
 
-  get status(): ContentfulStatusCode {
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
     return ERROR_STATUS[this.code];
   }
 }
@@ -61,7 +59,15 @@ export interface ErrorBody {
 
 /** The one place the error envelope of DESIGN §3 is built. */
 export function errorBody(error: GatewayError, requestId: string): ErrorBody {
-  const body: ErrorBody = { error: error.message, code: error.code, requestId };
+  return { ...storedError(error).body, requestId };
+}
+
+/**
+ * A refusal as an idempotent replay keeps it: status and envelope without the request id (each
+ * answer carries the id of the request it answers).
+ */
+export function storedError(error: GatewayError): { status: number; body: Omit<ErrorBody, 'requestId'> } {
+  const body: Omit<ErrorBody, 'requestId'> = { error: error.message, code: error.code };
   if (error.details !== undefined) body.details = error.details;
-  return body;
+  return { status: error.status, body };
 }

@@ -5,7 +5,7 @@ import { bigint, index, integer, pgTable, primaryKey, text, uniqueIndex } from '
 // milliseconds and money is integer minor units, both bigint read as JS numbers; JSON is stored as text
 // (exactly the bytes written, as on SQLite: hashes and replays see what went in).
 
-const ms = (name: string) => bigint(name, { mode: 'number' });
+const ms = <N extends string>(name: N) => bigint(name, { mode: 'number' });
 
 export const workspaces = pgTable('workspaces', {
   id: text('id').primaryKey(),

@@ -1,0 +1,90 @@
+/**
+ * Group commit (DESIGN §8): transactions that arrive in the same event-loop turn share one database
+ * transaction, so one commit makes many requests durable; every caller's promise settles only after
+ * the commit that holds its writes.
+ *
+ * No savepoint per job: a job that throws rolls the whole batch back, and every job of the batch
+ * then runs again in a transaction of its own, so the failing one fails alone and the others
+ * commit. Jobs only read and write through their connection, so running one again is safe.
+ */
+export interface TransactionRunner<C> {
+  /** Runs `fn` in one write transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (conn: C) => Promise<T>): Promise<T>;
+}
+
+interface Job<C> {
+  run: (conn: C) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class GroupCommit<C> {
+  #queue: Job<C>[] = [];
+  #scheduled = false;
+  #flushing = false;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    private readonly runner: TransactionRunner<C>,
+    private readonly maxBatch = 256,
+    /** Observes each batch's size (metrics, tests). */
+    private readonly onBatch?: (size: number) => void,
+  ) {}
+
+  run<T>(fn: (conn: C) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ run: fn, resolve: resolve as (value: unknown) => void, reject });
+      this.#schedule();
+    });
+  }
+
+  /** How many transactions wait for the next commit. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Resolves once every queued transaction has settled (used at shutdown). */
+  drained(): Promise<void> {
+    if (!this.#flushing && !this.#scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    // After the current I/O phase: every request parsed in this turn joins the batch.
+    setImmediate(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    this.#flushing = true;
+    const batch = this.#queue.splice(0, this.maxBatch);
+    this.onBatch?.(batch.length);
+    try {
+      const values = await this.runner.transaction(async (conn) => {
+        const out: unknown[] = [];
+        for (const job of batch) out.push(await job.run(conn));
+        return out;
+      });
+      for (const [i, job] of batch.entries()) job.resolve(values[i]);
+    } catch (error) {
+      if (batch.length === 1) (batch[0] as Job<C>).reject(error);
+      else await this.#oneByOne(batch);
+    } finally {
+      this.#flushing = false;
+      if (this.#queue.length > 0) this.#schedule();
+      else for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  async #oneByOne(batch: Job<C>[]): Promise<void> {
+    for (const job of batch) {
+      try {
+        job.resolve(await this.runner.transaction(job.run));
+      } catch (error) {
+        job.reject(error);
+      }
+    }
+  }
+}

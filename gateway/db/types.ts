@@ -1,0 +1,59 @@
+/**
+ * The one database primitive services build on (STYLE 12): `db.transaction(scope, (tx) => …)` and
+ * autocommit reads on `db.reader`. Repositories take a `Conn` (a transaction or the reader) and only
+ * read and write through it; both dialects answer the same statements.
+ */
+
+/** A statement written once, as SQL with `?` placeholders, and how one of its rows (an array) maps. */
+export interface Statement<R> {
+  readonly text: string;
+  readonly map: (row: unknown[]) => R;
+}
+
+const asIs = <R>(row: unknown[]) => row as R;
+
+/**
+ * Declares a statement. Its text is the cache key: each connection prepares it once (SQLite) or
+ * names it once (PostgreSQL) and reuses it. Select named columns, never `*`: rows are positional.
+ */
+export function sql<R = unknown[]>(text: string, map: (row: unknown[]) => R = asIs): Statement<R> {
+  return { text, map };
+}
+
+/** `?, ?, ?` for a list bound to an `IN (…)`. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Conn {
+  readonly dialect: Dialect;
+  all<R>(statement: Statement<R>, params?: readonly unknown[]): Promise<R[]>;
+  get<R>(statement: Statement<R>, params?: readonly unknown[]): Promise<R | undefined>;
+  /** Runs a statement without rows to read; answers how many rows it changed. */
+  run(statement: Statement<unknown>, params?: readonly unknown[]): Promise<number>;
+}
+
+/**
+ * What a write transaction serialises with (DESIGN §8):
+ * - `{ workspaceId }`: every other transaction of that workspace, on every replica (admission,
+ *   votes, policy versions: steps that read shared state, then write);
+ * - `{ key }`: other transactions of the same key (one hot row, such as a rate counter);
+ * - `{}`: nothing more than the atomicity of its own statements (sweeps, conditional updates).
+ * On SQLite one writer serialises everything; on PostgreSQL a workspace scope takes an advisory
+ * lock. Transactions of one scope that arrive together share one commit (group commit).
+ */
+export type TxScope = { workspaceId: string } | { key: string } | Record<string, never>;
+
+export interface Db {
+  readonly dialect: Dialect;
+  /** Autocommit reads of committed data. */
+  readonly reader: Conn;
+  /**
+   * Runs `fn` in one atomic write transaction and resolves once it is durable. `fn` may run more
+   * than once (its batch failed on another job): it must only read and write through `tx`.
+   */
+  transaction<T>(scope: TxScope, fn: (tx: Conn) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  /** Waits for the writes under way, then closes. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,10 @@
+/** The gateway's domain: plain types and the error every layer may use (no I/O, no HTTP). */
+export type * from './approvals.ts';
+export type * from './audit.ts';
+export * from './errors.ts';
+export type * from './ledger.ts';
+export { TRANSACTION_STATUSES } from './ledger.ts';
+export type * from './notify.ts';
+export type * from './policies.ts';
+export type * from './tenancy.ts';
+export { OPERATOR, ROLES, SYSTEM } from './tenancy.ts';

@@ -1,0 +1,129 @@
+/** The ledger: every proposal is a transaction row (DESIGN §9), with its spend and its answers. */
+
+export type Operation = 'discover' | 'query' | 'execute';
+
+/**
+ * `pending` is admitted and at the business (or about to be); `pending_approval` and `queued` are
+ * parked; `unknown` was sent but never answered (DESIGN §4 "Outcome unknown": its reservation keeps
+ * counting until a repeat or an admin settles it); the rest are final.
+ */
+export type TransactionStatus =
+  | 'pending'
+  | 'unknown'
+  | 'succeeded'
+  | 'failed'
+  | 'pending_confirmation'
+  | 'pending_approval'
+  | 'queued'
+  | 'rejected'
+  | 'expired';
+
+export const TRANSACTION_STATUSES: readonly TransactionStatus[] = [
+  'pending',
+  'unknown',
+  'succeeded',
+  'failed',
+  'pending_confirmation',
+  'pending_approval',
+  'queued',
+  'rejected',
+  'expired',
+];
+
+/** Two-phase spend (DESIGN §6): reserved on admission, then posted or voided exactly once. */
+export type SpendState = 'none' | 'pending' | 'posted' | 'voided';
+
+export interface TransactionError {
+  code: string;
+  message: string;
+  upstreamStatus?: number;
+}
+
+export interface Transaction {
+  id: string;
+  workspaceId: string;
+  agentKeyId: string;
+  agentId: string;
+  businessId: string;
+  operation: Operation;
+  status: TransactionStatus;
+  request: Record<string, unknown>;
+  requestHash: string;
+  amount: number | null;
+  currency: string | null;
+  data: unknown;
+  error: TransactionError | null;
+  decision: unknown;
+  policyVersionId: string | null;
+  /** The policy that decided it (the key's, else `default`). */
+  policyName: string | null;
+  businessCategory: string | null;
+  spendState: SpendState;
+  releaseAt: number | null;
+  approvalId: string | null;
+  idempotencyKey: string | null;
+  requestId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An answer as an idempotent replay returns it: the status and the body (without a request id). */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export interface ConfirmationToken {
+  tokenHash: string;
+  workspaceId: string;
+  agentKeyId: string;
+  businessId: string;
+  requestHash: string;
+  summary: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** An idempotency record; `response` is absent while the first request runs or its outcome is unknown. */
+export interface IdempotencyRecord {
+  agentKeyId: string;
+  key: string;
+  requestHash: string;
+  transactionId: string;
+  response: StoredResponse | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface TransactionFilter {
+  status?: TransactionStatus;
+  operation?: Operation;
+  businessId?: string;
+  agentId?: string;
+  from?: number;
+  to?: number;
+  /** The id to continue after (ids are time-ordered ULIDs; newest first). */
+  cursor?: string;
+  limit: number;
+}
+
+/** A spending-limit window (DESIGN §6): everything the workspace spent or reserved since `since`. */
+export interface SpendWindow {
+  /** Epoch ms; counted from the start of its minute (spend is kept per minute). */
+  since: number;
+  categories?: readonly string[];
+  currency: string;
+}
+
+export interface SpendTotals {
+  /** Reserved: admitted and not finished (executing, parked, unknown). */
+  pending: number;
+  /** Spent: the business executed. */
+  posted: number;
+}
+
+export interface SummaryRow {
+  key: string;
+  count: number;
+  amount: number;
+}

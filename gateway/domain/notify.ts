@@ -1,0 +1,27 @@
+/** What leaves the gateway after the fact: the outbox of emails and webhook deliveries (DESIGN §2). */
+
+export type EventType = 'approval.required' | 'approval.decided' | 'transaction.completed';
+
+export interface OutboxItem {
+  id: string;
+  workspaceId: string | null;
+  kind: 'email' | 'webhook';
+  targetId: string | null;
+  payload: Record<string, unknown>;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Webhook {
+  id: string;
+  workspaceId: string;
+  url: string;
+  events: string[];
+  secret: string;
+  createdAt: number;
+  deletedAt: number | null;
+}

@@ -1,0 +1,20 @@
+/** Named policies and their immutable versions (DESIGN §6). */
+
+export interface PolicyPointer {
+  workspaceId: string;
+  name: string;
+  versionId: string;
+  version: number;
+  updatedAt: number;
+}
+
+export interface PolicyVersion {
+  id: string;
+  workspaceId: string;
+  name: string;
+  version: number;
+  document: unknown;
+  contentHash: string;
+  createdBy: string | null;
+  createdAt: number;
+}

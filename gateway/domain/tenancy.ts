@@ -1,0 +1,76 @@
+import type { AdapterConfig } from '../../adapters/types.ts';
+
+/** Who owns what: workspaces, their members and agent keys, and the businesses agents act on. */
+
+export type Role = 'admin' | 'developer' | 'approver';
+export const ROLES: readonly Role[] = ['admin', 'developer', 'approver'];
+export type Scope = 'discover' | 'query' | 'execute';
+
+export interface Workspace {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface Member {
+  id: string;
+  workspaceId: string;
+  email: string;
+  role: Role;
+  tokenHash: string;
+  createdAt: number;
+}
+
+export interface AgentKey {
+  id: string;
+  workspaceId: string;
+  agentId: string;
+  keyHash: string;
+  keyPrefix: string;
+  scopes: Scope[];
+  policyName: string | null;
+  createdBy: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface Business {
+  id: string;
+  name: string;
+  category: string;
+  description: string;
+  adapter: AdapterConfig;
+  signingSecret: string;
+  createdAt: number;
+}
+
+export interface BusinessFilter {
+  category?: string;
+  q?: string;
+}
+
+/** An authenticated agent key, as every layer sees it (DESIGN §3: the key decides the workspace). */
+export interface AgentPrincipal {
+  workspaceId: string;
+  agentKeyId: string;
+  agentId: string;
+  scopes: Scope[];
+  policyName: string | null;
+}
+
+/** An authenticated member token. */
+export interface MemberPrincipal {
+  workspaceId: string;
+  memberId: string;
+  email: string;
+  role: Role;
+}
+
+/** Who is acting, as services and the audit trail see it (no HTTP). */
+export interface Actor {
+  type: 'operator' | 'member' | 'agent' | 'system';
+  id: string | null;
+}
+
+export const SYSTEM: Actor = { type: 'system', id: null };
+export const OPERATOR: Actor = { type: 'operator', id: null };

@@ -1,0 +1,261 @@
+import { columns } from '../db/schema/columns.ts';
+import { type Conn, sql } from '../db/types.ts';
+import type {
+  Approval,
+  ApprovalStage,
+  ApprovalStatus,
+  ApprovalVote,
+  DueStage,
+  Role,
+  StagePlan,
+  StageStatus,
+} from '../domain/index.ts';
+
+/** Approvals, their ordered stages and the votes on them (DESIGN §6). Rules live in services. */
+
+const A = columns('approvals', [
+  'id',
+  'workspace_id',
+  'transaction_id',
+  'request_hash',
+  'status',
+  'created_at',
+  'updated_at',
+]);
+const S = columns('approval_stages', [
+  'approval_id',
+  'position',
+  'stage_index',
+  'role',
+  'tier',
+  'quorum',
+  'timeout_seconds',
+  'on_timeout',
+  'status',
+  'activated_at',
+  'deadline_at',
+  'decided_at',
+]);
+const toStage = (raw: unknown[]): ApprovalStage => {
+  const [
+    ,
+    position,
+    index,
+    role,
+    tier,
+    quorum,
+    timeoutSeconds,
+    onTimeout,
+    status,
+    activatedAt,
+    deadlineAt,
+    decidedAt,
+  ] = S.row(raw);
+  return {
+    position,
+    index,
+    role: role as Role,
+    tier: tier as ApprovalStage['tier'],
+    quorum,
+    timeoutSeconds,
+    onTimeout: onTimeout as ApprovalStage['onTimeout'],
+    status: status as StageStatus,
+    activatedAt,
+    deadlineAt,
+    decidedAt,
+  };
+};
+const VT = columns('approval_votes', [
+  'approval_id',
+  'member_id',
+  'position',
+  'decision',
+  'reason',
+  'via',
+  'created_at',
+]);
+const toVote = (raw: unknown[]): ApprovalVote => {
+  const [, memberId, position, decision, reason, via, createdAt] = VT.row(raw);
+  return {
+    memberId,
+    position,
+    decision: decision as ApprovalVote['decision'],
+    reason,
+    via: via as ApprovalVote['via'],
+    createdAt,
+  };
+};
+
+const INSERT_APPROVAL = sql(`INSERT INTO approvals (${A.list}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+const INSERT_STAGE = sql(
+  `INSERT INTO approval_stages (${S.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+);
+const APPROVAL = sql(`SELECT ${A.list} FROM approvals WHERE id = ? AND workspace_id = ?`, (raw) =>
+  A.row(raw),
+);
+const APPROVAL_BY_ID = sql(`SELECT ${A.list} FROM approvals WHERE id = ?`, (raw) => A.row(raw));
+const STAGES = sql(`SELECT ${S.list} FROM approval_stages WHERE approval_id = ? ORDER BY position`, toStage);
+const VOTES = sql(`SELECT ${VT.list} FROM approval_votes WHERE approval_id = ? ORDER BY created_at`, toVote);
+const INSERT_VOTE = sql(
+  `INSERT INTO approval_votes (${VT.list}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING member_id`,
+);
+const SET_APPROVAL = sql('UPDATE approvals SET status = ?, updated_at = ? WHERE id = ?');
+const SET_STAGE = sql(
+  'UPDATE approval_stages SET status = ?, decided_at = ? WHERE approval_id = ? AND position = ?',
+);
+const ACTIVATE = sql(
+  `UPDATE approval_stages SET status = 'pending', activated_at = ?, deadline_at = ?
+   WHERE approval_id = ? AND position = ?`,
+);
+const DUE = sql(
+  `SELECT approval_id, position FROM approval_stages
+   WHERE status = 'pending' AND deadline_at <= ? ORDER BY deadline_at LIMIT ?`,
+  (r): DueStage => ({ approvalId: r[0] as string, position: r[1] as number }),
+);
+/** The claim: only a still-active, due stage moves; a racing vote or another process finds nothing. */
+const EXPIRE = sql(
+  `UPDATE approval_stages SET status = 'expired', decided_at = ?
+   WHERE approval_id = ? AND position = ? AND status = 'pending' AND deadline_at <= ?`,
+);
+
+/** A parked transaction's approval with its stages, the first one active from `now`. */
+export async function insertApproval(
+  tx: Conn,
+  a: { id: string; workspaceId: string; transactionId: string; requestHash: string },
+  stages: StagePlan[],
+  now: number,
+): Promise<void> {
+  await tx.run(INSERT_APPROVAL, [a.id, a.workspaceId, a.transactionId, a.requestHash, 'pending', now, now]);
+  for (const [position, stage] of stages.entries()) {
+    const active = position === 0;
+    await tx.run(INSERT_STAGE, [
+      a.id,
+      position,
+      stage.index,
+      stage.role,
+      stage.tier,
+      stage.quorum,
+      stage.timeoutSeconds,
+      stage.onTimeout,
+      active ? 'pending' : 'waiting',
+      active ? now : null,
+      active ? now + stage.timeoutSeconds * 1000 : null,
+      null,
+    ]);
+  }
+}
+
+async function assemble(
+  conn: Conn,
+  row: ReturnType<typeof A.row> | undefined,
+): Promise<Approval | undefined> {
+  if (!row) return undefined;
+  const [id, workspaceId, transactionId, requestHash, status, createdAt, updatedAt] = row;
+  const [stages, votes] = [await conn.all(STAGES, [id]), await conn.all(VOTES, [id])];
+  return {
+    id,
+    workspaceId,
+    transactionId,
+    requestHash,
+    status: status as ApprovalStatus,
+    stages,
+    votes,
+    createdAt,
+    updatedAt,
+  };
+}
+
+export async function getApproval(
+  conn: Conn,
+  workspaceId: string,
+  id: string,
+): Promise<Approval | undefined> {
+  return assemble(conn, await conn.get(APPROVAL, [id, workspaceId]));
+}
+
+/** By id alone, for background steps that start from a stage. */
+export async function getApprovalById(conn: Conn, id: string): Promise<Approval | undefined> {
+  return assemble(conn, await conn.get(APPROVAL_BY_ID, [id]));
+}
+
+/** Newest first; with a role, only those whose active stage that role decides. */
+export async function listApprovals(
+  conn: Conn,
+  workspaceId: string,
+  f: { status?: ApprovalStatus; role?: Role; limit: number },
+): Promise<Approval[]> {
+  const byStatus = f.status ? ' AND status = ?' : '';
+  const text = `SELECT ${A.list} FROM approvals WHERE workspace_id = ?${byStatus} ORDER BY id DESC LIMIT ?`;
+  const params = f.status ? [workspaceId, f.status] : [workspaceId];
+  const rows = await conn.all(
+    sql(text, (raw) => A.row(raw)),
+    [...params, f.role ? f.limit * 4 : f.limit],
+  );
+  const out: Approval[] = [];
+  for (const row of rows) {
+    const approval = await assemble(conn, row);
+    if (!approval) continue;
+    if (f.role && approval.stages.find((s) => s.status === 'pending')?.role !== f.role) continue;
+    out.push(approval);
+    if (out.length >= f.limit) break;
+  }
+  return out;
+}
+
+/** False when this member already voted on this approval (the key stops anyone voting twice). */
+export async function insertVote(tx: Conn, approvalId: string, v: ApprovalVote): Promise<boolean> {
+  const rows = await tx.all(INSERT_VOTE, [
+    approvalId,
+    v.memberId,
+    v.position,
+    v.decision,
+    v.reason,
+    v.via,
+    v.createdAt,
+  ]);
+  return rows.length > 0;
+}
+
+export async function setApprovalStatus(
+  tx: Conn,
+  id: string,
+  status: ApprovalStatus,
+  at: number,
+): Promise<void> {
+  await tx.run(SET_APPROVAL, [status, at, id]);
+}
+
+export async function setStageStatus(
+  tx: Conn,
+  approvalId: string,
+  position: number,
+  status: StageStatus,
+  at: number | null,
+): Promise<void> {
+  await tx.run(SET_STAGE, [status, at, approvalId, position]);
+}
+
+export async function activateStage(
+  tx: Conn,
+  approvalId: string,
+  stage: ApprovalStage,
+  now: number,
+): Promise<void> {
+  await tx.run(ACTIVATE, [now, now + stage.timeoutSeconds * 1000, approvalId, stage.position]);
+}
+
+export function dueStages(conn: Conn, now: number, limit: number): Promise<DueStage[]> {
+  return conn.all(DUE, [now, limit]);
+}
+
+/** True for the one caller that expired this still-active, due stage. */
+export async function expireStage(tx: Conn, due: DueStage, now: number): Promise<boolean> {
+  return (await tx.run(EXPIRE, [now, due.approvalId, due.position, now])) > 0;
+}
+
+const WORKSPACE_OF = sql('SELECT workspace_id FROM approvals WHERE id = ?', (r) => r[0] as string);
+
+/** The workspace an approval belongs to, to scope a step that starts from its id. */
+export function workspaceOfApproval(conn: Conn, id: string): Promise<string | undefined> {
+  return conn.get(WORKSPACE_OF, [id]);
+}

@@ -1,0 +1,102 @@
+import { columns } from '../db/schema/columns.ts';
+import { type Conn, sql } from '../db/types.ts';
+import type { PolicyPointer, PolicyVersion } from '../domain/index.ts';
+
+/** Named policies: a pointer to the current version, and every immutable version (DESIGN §6). */
+
+const P = columns('policies', [
+  'workspace_id',
+  'name',
+  'current_version_id',
+  'current_version',
+  'updated_at',
+]);
+const toPointer = (raw: unknown[]): PolicyPointer => {
+  const [workspaceId, name, versionId, version, updatedAt] = P.row(raw);
+  return { workspaceId, name, versionId, version, updatedAt };
+};
+const V = columns('policy_versions', [
+  'id',
+  'workspace_id',
+  'name',
+  'version',
+  'document',
+  'content_hash',
+  'created_by',
+  'created_at',
+]);
+const toVersion = (raw: unknown[]): PolicyVersion => {
+  const [id, workspaceId, name, version, document, contentHash, createdBy, createdAt] = V.row(raw);
+  return {
+    id,
+    workspaceId,
+    name,
+    version,
+    document: JSON.parse(document),
+    contentHash,
+    createdBy,
+    createdAt,
+  };
+};
+
+const POINTER = sql(`SELECT ${P.list} FROM policies WHERE workspace_id = ? AND name = ?`, toPointer);
+const POINTERS = sql(`SELECT ${P.list} FROM policies WHERE workspace_id = ? ORDER BY name`, toPointer);
+const VERSION = sql(`SELECT ${V.list} FROM policy_versions WHERE id = ? AND workspace_id = ?`, toVersion);
+const VERSIONS = sql(
+  `SELECT ${V.list} FROM policy_versions WHERE workspace_id = ? AND name = ? ORDER BY version DESC`,
+  toVersion,
+);
+const CURRENT = sql(
+  `SELECT p.current_version_id, p.current_version, v.content_hash
+   FROM policies p JOIN policy_versions v ON v.id = p.current_version_id
+   WHERE p.workspace_id = ? AND p.name = ?`,
+  (r) => ({ id: r[0] as string, version: r[1] as number, hash: r[2] as string }),
+);
+const INSERT_VERSION = sql(`INSERT INTO policy_versions (${V.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+const POINT = sql(
+  `INSERT INTO policies (workspace_id, name, current_version_id, current_version, created_at, updated_at)
+   VALUES (?, ?, ?, ?, ?, ?)
+   ON CONFLICT (workspace_id, name) DO UPDATE SET
+     current_version_id = excluded.current_version_id, current_version = excluded.current_version,
+     updated_at = excluded.updated_at`,
+);
+
+export function getPointer(
+  conn: Conn,
+  workspaceId: string,
+  name: string,
+): Promise<PolicyPointer | undefined> {
+  return conn.get(POINTER, [workspaceId, name]);
+}
+
+export function listPointers(conn: Conn, workspaceId: string): Promise<PolicyPointer[]> {
+  return conn.all(POINTERS, [workspaceId]);
+}
+
+export function getVersion(conn: Conn, workspaceId: string, id: string): Promise<PolicyVersion | undefined> {
+  return conn.get(VERSION, [id, workspaceId]);
+}
+
+export function listVersions(conn: Conn, workspaceId: string, name: string): Promise<PolicyVersion[]> {
+  return conn.all(VERSIONS, [workspaceId, name]);
+}
+
+/** The current version's id, number and content hash. */
+export function currentVersion(conn: Conn, workspaceId: string, name: string) {
+  return conn.get(CURRENT, [workspaceId, name]);
+}
+
+/** Stores a version and points the name at it (call under the workspace scope). */
+export async function insertVersion(tx: Conn, v: PolicyVersion): Promise<void> {
+  await tx.run(INSERT_VERSION, [
+    v.id,
+    v.workspaceId,
+    v.name,
+    v.version,
+    JSON.stringify(v.document),
+    v.contentHash,
+    v.createdBy,
+    v.createdAt,
+  ]);
+  await tx.run(POINT, [v.workspaceId, v.name, v.id, v.version, v.createdAt, v.createdAt]);
+}

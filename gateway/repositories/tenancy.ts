@@ -1,0 +1,182 @@
+import { columns } from '../db/schema/columns.ts';
+import { type Conn, sql } from '../db/types.ts';
+import type { AgentKey, Business, BusinessFilter, Member, Role, Scope, Workspace } from '../domain/index.ts';
+
+/** Workspaces, their members and agent keys, and the businesses (DESIGN §3, §5). */
+
+// ── workspaces ────────────────────────────────────────────────────────────────────────────────────
+
+const INSERT_WORKSPACE = sql('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)');
+const COUNT_WORKSPACES = sql('SELECT count(*) FROM workspaces', (r) => Number(r[0]));
+
+export async function insertWorkspace(tx: Conn, w: Workspace): Promise<void> {
+  await tx.run(INSERT_WORKSPACE, [w.id, w.name, w.createdAt]);
+}
+
+export async function countWorkspaces(conn: Conn): Promise<number> {
+  return (await conn.get(COUNT_WORKSPACES)) ?? 0;
+}
+
+// ── members ───────────────────────────────────────────────────────────────────────────────────────
+
+const M = columns('members', ['id', 'workspace_id', 'email', 'role', 'token_hash', 'created_at']);
+const toMember = (raw: unknown[]): Member => {
+  const [id, workspaceId, email, role, tokenHash, createdAt] = M.row(raw);
+  return { id, workspaceId, email, role, tokenHash, createdAt };
+};
+const INSERT_MEMBER = sql(
+  `INSERT INTO members (${M.list}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+);
+const MEMBER_BY_HASH = sql(`SELECT ${M.list} FROM members WHERE token_hash = ?`, toMember);
+const MEMBER = sql(`SELECT ${M.list} FROM members WHERE id = ? AND workspace_id = ?`, toMember);
+const MEMBERS_WITH_ROLE = sql(`SELECT ${M.list} FROM members WHERE workspace_id = ? AND role = ?`, toMember);
+
+/** False when the email is already a member of the workspace. */
+export async function insertMember(tx: Conn, m: Member): Promise<boolean> {
+  const rows = await tx.all(INSERT_MEMBER, [m.id, m.workspaceId, m.email, m.role, m.tokenHash, m.createdAt]);
+  return rows.length > 0;
+}
+
+export function findMemberByTokenHash(conn: Conn, tokenHash: string): Promise<Member | undefined> {
+  return conn.get(MEMBER_BY_HASH, [tokenHash]);
+}
+
+export function getMember(conn: Conn, workspaceId: string, id: string): Promise<Member | undefined> {
+  return conn.get(MEMBER, [id, workspaceId]);
+}
+
+export function membersWithRole(conn: Conn, workspaceId: string, role: Role): Promise<Member[]> {
+  return conn.all(MEMBERS_WITH_ROLE, [workspaceId, role]);
+}
+
+// ── agent keys ────────────────────────────────────────────────────────────────────────────────────
+
+const K = columns('agent_keys', [
+  'id',
+  'workspace_id',
+  'agent_id',
+  'key_hash',
+  'key_prefix',
+  'scopes',
+  'policy_name',
+  'created_by',
+  'created_at',
+  'revoked_at',
+]);
+const toAgentKey = (raw: unknown[]): AgentKey => {
+  const [id, workspaceId, agentId, keyHash, keyPrefix, scopes, policyName, createdBy, createdAt, revokedAt] =
+    K.row(raw);
+  return {
+    id,
+    workspaceId,
+    agentId,
+    keyHash,
+    keyPrefix,
+    scopes: scopes.split(' ').filter(Boolean) as Scope[],
+    policyName,
+    createdBy,
+    createdAt,
+    revokedAt,
+  };
+};
+const INSERT_KEY = sql(`INSERT INTO agent_keys (${K.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+const KEY_BY_HASH = sql(`SELECT ${K.list} FROM agent_keys WHERE key_hash = ?`, toAgentKey);
+const KEYS = sql(
+  `SELECT ${K.list} FROM agent_keys WHERE workspace_id = ? ORDER BY created_at, id`,
+  toAgentKey,
+);
+const REVOKE_KEY = sql(
+  'UPDATE agent_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL',
+);
+
+export async function insertAgentKey(tx: Conn, k: AgentKey): Promise<void> {
+  await tx.run(INSERT_KEY, [
+    k.id,
+    k.workspaceId,
+    k.agentId,
+    k.keyHash,
+    k.keyPrefix,
+    k.scopes.join(' '),
+    k.policyName,
+    k.createdBy,
+    k.createdAt,
+    k.revokedAt,
+  ]);
+}
+
+export function findAgentKeyByHash(conn: Conn, keyHash: string): Promise<AgentKey | undefined> {
+  return conn.get(KEY_BY_HASH, [keyHash]);
+}
+
+export function listAgentKeys(conn: Conn, workspaceId: string): Promise<AgentKey[]> {
+  return conn.all(KEYS, [workspaceId]);
+}
+
+/** True when this call revoked it (a second revoke, or another workspace's id, is false). */
+export async function revokeAgentKey(
+  tx: Conn,
+  workspaceId: string,
+  id: string,
+  at: number,
+): Promise<boolean> {
+  return (await tx.run(REVOKE_KEY, [at, id, workspaceId])) > 0;
+}
+
+// ── businesses ────────────────────────────────────────────────────────────────────────────────────
+
+const B = columns('businesses', [
+  'id',
+  'name',
+  'category',
+  'description',
+  'adapter',
+  'signing_secret',
+  'created_at',
+]);
+const toBusiness = (raw: unknown[]): Business => {
+  const [id, name, category, description, adapter, signingSecret, createdAt] = B.row(raw);
+  return { id, name, category, description, adapter: JSON.parse(adapter), signingSecret, createdAt };
+};
+const INSERT_BUSINESS = sql(
+  `INSERT INTO businesses (${B.list}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+);
+const BUSINESS = sql(`SELECT ${B.list} FROM businesses WHERE id = ?`, toBusiness);
+
+/** False when the id is taken. */
+export async function insertBusiness(tx: Conn, b: Business): Promise<boolean> {
+  const rows = await tx.all(INSERT_BUSINESS, [
+    b.id,
+    b.name,
+    b.category,
+    b.description,
+    JSON.stringify(b.adapter),
+    b.signingSecret,
+    b.createdAt,
+  ]);
+  return rows.length > 0;
+}
+
+export function getBusiness(conn: Conn, id: string): Promise<Business | undefined> {
+  return conn.get(BUSINESS, [id]);
+}
+
+/** The directory: by category, and a case-insensitive search in name, description and id. */
+export function listBusinesses(conn: Conn, filter: BusinessFilter = {}): Promise<Business[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.category) {
+    where.push('category = ?');
+    params.push(filter.category);
+  }
+  if (filter.q) {
+    // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE. Backslash escapes on both.
+    const like = conn.dialect === 'postgres' ? 'ILIKE' : 'LIKE';
+    const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(
+      `(name ${like} ? ESCAPE '\\' OR description ${like} ? ESCAPE '\\' OR id ${like} ? ESCAPE '\\')`,
+    );
+    params.push(pattern, pattern, pattern);
+  }
+  const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  return conn.all(sql(`SELECT ${B.list} FROM businesses ${clause} ORDER BY name, id`, toBusiness), params);
+}

@@ -1,0 +1,375 @@
+import { columns } from '../db/schema/columns.ts';
+import { type Conn, placeholders, sql } from '../db/types.ts';
+import type {
+  Operation,
+  SpendState,
+  SpendTotals,
+  SpendWindow,
+  SummaryRow,
+  Transaction,
+  TransactionError,
+  TransactionFilter,
+  TransactionStatus,
+} from '../domain/index.ts';
+import { fromJson, toJson } from './json.ts';
+
+/** The ledger's rows (DESIGN §9) and the spend they reserve and post (DESIGN §6). */
+
+const X = columns('transactions', [
+  'id',
+  'workspace_id',
+  'agent_key_id',
+  'agent_id',
+  'business_id',
+  'operation',
+  'status',
+  'request',
+  'request_hash',
+  'amount',
+  'currency',
+  'data',
+  'error',
+  'decision',
+  'policy_version_id',
+  'policy_name',
+  'business_category',
+  'spend_state',
+  'release_at',
+  'approval_id',
+  'idempotency_key',
+  'request_id',
+  'created_at',
+  'updated_at',
+]);
+
+export const toTransaction = (raw: unknown[]): Transaction => {
+  const r = X.row(raw);
+  return {
+    id: r[0],
+    workspaceId: r[1],
+    agentKeyId: r[2],
+    agentId: r[3],
+    businessId: r[4],
+    operation: r[5] as Operation,
+    status: r[6] as TransactionStatus,
+    request: JSON.parse(r[7]),
+    requestHash: r[8],
+    amount: r[9],
+    currency: r[10],
+    data: fromJson(r[11]),
+    error: fromJson(r[12]),
+    decision: fromJson(r[13]),
+    policyVersionId: r[14],
+    policyName: r[15],
+    businessCategory: r[16],
+    spendState: r[17] as SpendState,
+    releaseAt: r[18],
+    approvalId: r[19],
+    idempotencyKey: r[20],
+    requestId: r[21],
+    createdAt: r[22],
+    updatedAt: r[23],
+  };
+};
+
+const rowOf = (t: Transaction): unknown[] => [
+  t.id,
+  t.workspaceId,
+  t.agentKeyId,
+  t.agentId,
+  t.businessId,
+  t.operation,
+  t.status,
+  JSON.stringify(t.request),
+  t.requestHash,
+  t.amount,
+  t.currency,
+  toJson(t.data),
+  toJson(t.error),
+  toJson(t.decision),
+  t.policyVersionId,
+  t.policyName,
+  t.businessCategory,
+  t.spendState,
+  t.releaseAt,
+  t.approvalId,
+  t.idempotencyKey,
+  t.requestId,
+  t.createdAt,
+  t.updatedAt,
+];
+
+const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(24)})`);
+const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
+const IN_WORKSPACE = sql(
+  `SELECT ${X.list} FROM transactions WHERE id = ? AND workspace_id = ?`,
+  toTransaction,
+);
+const DUE_QUEUED = sql(
+  `SELECT ${X.list} FROM transactions WHERE status = 'queued' AND release_at <= ? ORDER BY release_at LIMIT ?`,
+  toTransaction,
+);
+
+export async function insertTransaction(tx: Conn, t: Transaction): Promise<void> {
+  await tx.run(INSERT, rowOf(t));
+}
+
+export function getTransaction(
+  conn: Conn,
+  workspaceId: string,
+  id: string,
+): Promise<Transaction | undefined> {
+  return conn.get(IN_WORKSPACE, [id, workspaceId]);
+}
+
+/** For steps that start from an id the workspace already owns (an approval's transaction). */
+export function getTransactionById(conn: Conn, id: string): Promise<Transaction | undefined> {
+  return conn.get(BY_ID, [id]);
+}
+
+export function listTransactions(
+  conn: Conn,
+  workspaceId: string,
+  f: TransactionFilter,
+): Promise<Transaction[]> {
+  const where = ['workspace_id = ?'];
+  const params: unknown[] = [workspaceId];
+  const add = (clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (f.status) add('status = ?', f.status);
+  if (f.operation) add('operation = ?', f.operation);
+  if (f.businessId) add('business_id = ?', f.businessId);
+  if (f.agentId) add('agent_id = ?', f.agentId);
+  if (f.from !== undefined) add('created_at >= ?', f.from);
+  if (f.to !== undefined) add('created_at < ?', f.to);
+  if (f.cursor) add('id < ?', f.cursor);
+  params.push(f.limit);
+  const text = `SELECT ${X.list} FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
+  return conn.all(sql(text, toTransaction), params);
+}
+
+/** Queued transactions whose window opened by `now` (the release job). */
+export function dueQueued(conn: Conn, now: number, limit: number): Promise<Transaction[]> {
+  return conn.all(DUE_QUEUED, [now, limit]);
+}
+
+// ── moving a transaction along ────────────────────────────────────────────────────────────────────
+
+const ADMIT_EXISTING = sql(
+  `UPDATE transactions SET status = ?, decision = ?, release_at = ?, approval_id = ?, updated_at = ?
+   WHERE id = ? AND status = ?`,
+);
+const APPROVED = sql(
+  `UPDATE transactions SET status = 'pending', updated_at = ?
+   WHERE id = ? AND status = 'pending_approval' AND request_hash = ?
+   RETURNING ${X.list}`,
+  toTransaction,
+);
+/**
+ * An outcome: only from `pending` or `unknown` (of two finishes one moves it; a late answer settles
+ * an unknown one). The reservation moves with it in the same statement: posted on success, kept
+ * while the outcome is unknown, voided otherwise; the caller moves the amounts (`settleSpend`).
+ */
+const FINISH = sql(
+  `UPDATE transactions SET status = ?, data = ?, error = ?, updated_at = ?,
+     spend_state = CASE WHEN spend_state = 'pending' THEN ? ELSE spend_state END
+   WHERE id = ? AND status IN (${placeholders(2)})
+   RETURNING ${X.list}`,
+  toTransaction,
+);
+const END_PARKED = sql(
+  `UPDATE transactions SET status = ?, updated_at = ?, decision = coalesce(?, decision),
+     spend_state = CASE WHEN spend_state = 'pending' THEN 'voided' ELSE spend_state END
+   WHERE id = ? AND status IN ('pending_approval', 'queued')
+   RETURNING ${X.list}`,
+  toTransaction,
+);
+const CLAIM_UNKNOWN = sql(
+  `UPDATE transactions SET status = 'pending', updated_at = ?
+   WHERE id = ? AND workspace_id = ? AND status = 'unknown'
+   RETURNING ${X.list}`,
+  toTransaction,
+);
+const ORPHANS = sql(
+  `UPDATE transactions SET status = ?, error = ?, updated_at = ?
+   WHERE status = 'pending' AND updated_at < ? AND operation IN (${placeholders(2)})`,
+);
+
+/** A queued transaction re-admitted (released): its new status and decision, if it is still queued. */
+export async function readmit(
+  tx: Conn,
+  t: Pick<Transaction, 'id' | 'status' | 'decision' | 'releaseAt' | 'approvalId' | 'updatedAt'>,
+  from: TransactionStatus,
+): Promise<boolean> {
+  const params = [t.status, toJson(t.decision), t.releaseAt, t.approvalId, t.updatedAt, t.id, from];
+  return (await tx.run(ADMIT_EXISTING, params)) > 0;
+}
+
+/** The one conditional change that makes an approved request execute at most once. */
+export function approve(tx: Conn, id: string, requestHash: string, at: number) {
+  return tx.get(APPROVED, [at, id, requestHash]);
+}
+
+export interface Finish {
+  id: string;
+  status: TransactionStatus;
+  data: unknown;
+  error: TransactionError | null;
+  at: number;
+  /** Where it must be now: `pending`, or `unknown` too (a late answer, a repeat, an admin). */
+  from: readonly ['pending', 'unknown'] | readonly ['unknown', 'unknown'];
+}
+
+/** The transaction as finished, or undefined when it was not in `from` (finished already). */
+export function finish(tx: Conn, f: Finish): Promise<Transaction | undefined> {
+  const spend: SpendState =
+    f.status === 'succeeded' ? 'posted' : f.status === 'unknown' ? 'pending' : 'voided';
+  return tx.get(FINISH, [f.status, toJson(f.data), toJson(f.error), f.at, spend, f.id, ...f.from]);
+}
+
+/**
+ * A parked transaction ends without executing (rejected, expired), with the decision that ended it
+ * when there is a new one: its reservation is voided (the caller moves the amounts, `settleSpend`).
+ */
+export function endParked(
+  tx: Conn,
+  id: string,
+  status: 'rejected' | 'expired',
+  at: number,
+  decision?: unknown,
+) {
+  return tx.get(END_PARKED, [status, at, decision === undefined ? null : JSON.stringify(decision), id]);
+}
+
+/** Takes an `unknown` execute back to `pending` to forward it again; undefined when another took it. */
+export function claimUnknown(tx: Conn, workspaceId: string, id: string, at: number) {
+  return tx.get(CLAIM_UNKNOWN, [at, id, workspaceId]);
+}
+
+/** Pending transactions last touched before `before`: executes become unknown, reads fail. */
+export async function markOrphans(
+  tx: Conn,
+  before: number,
+  at: number,
+  errors: { execute: TransactionError; read: TransactionError },
+): Promise<{ unknown: number; failed: number }> {
+  const unknown = await tx.run(ORPHANS, [
+    'unknown',
+    JSON.stringify(errors.execute),
+    at,
+    before,
+    'execute',
+    'execute',
+  ]);
+  const failed = await tx.run(ORPHANS, [
+    'failed',
+    JSON.stringify(errors.read),
+    at,
+    before,
+    'discover',
+    'query',
+  ]);
+  return { unknown, failed };
+}
+
+// ── spend (DESIGN §6: a two-phase transfer per transaction, totals per workspace and minute) ──────
+
+const MINUTE = 60_000;
+const minuteOf = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
+
+const MOVE_SPEND = sql(
+  `INSERT INTO spend_buckets (workspace_id, category, currency, minute, pending, posted)
+   VALUES (?, ?, ?, ?, ?, ?)
+   ON CONFLICT (workspace_id, minute, category, currency) DO UPDATE SET
+     pending = spend_buckets.pending + excluded.pending, posted = spend_buckets.posted + excluded.posted`,
+);
+const FIRST_SUCCEEDED = sql(
+  `SELECT id FROM transactions
+   WHERE workspace_id = ? AND business_id = ? AND status = 'succeeded' AND operation = 'execute' LIMIT 1`,
+);
+
+/** Adds to the minute bucket of a transaction's admission (negative amounts take away). */
+async function moveSpend(tx: Conn, t: Transaction, pending: number, posted: number): Promise<void> {
+  await tx.run(MOVE_SPEND, [
+    t.workspaceId,
+    t.businessCategory ?? '',
+    t.currency ?? '',
+    minuteOf(t.createdAt),
+    pending,
+    posted,
+  ]);
+}
+
+/** Admission: the amount becomes pending (the transaction's spend_state is `pending`). */
+export function reserveSpend(tx: Conn, t: Transaction): Promise<void> {
+  return moveSpend(tx, t, t.amount ?? 0, 0);
+}
+
+/**
+ * The second phase, once: call it with the transaction as `finish`/`endParked` returned it, whose
+ * spend_state that same statement moved from pending (conditional updates are the guard).
+ */
+export async function settleSpend(tx: Conn, t: Transaction): Promise<void> {
+  if (t.amount === null || t.amount === 0) return;
+  if (t.spendState === 'posted') await moveSpend(tx, t, -t.amount, t.amount);
+  else if (t.spendState === 'voided') await moveSpend(tx, t, -t.amount, 0);
+}
+
+export interface SpendQuery extends SpendWindow {
+  workspaceId: string;
+  /** Leave this transaction's own reservation out (a queued request being released). */
+  excluding?: Transaction;
+}
+
+/** Reserved and posted spend of the workspace in the window (every execute counts, DESIGN §6). */
+export async function sumSpend(conn: Conn, q: SpendQuery): Promise<SpendTotals> {
+  const categories = q.categories ?? [];
+  const byCategory = categories.length > 0 ? ` AND category IN (${placeholders(categories.length)})` : '';
+  const text = `SELECT coalesce(sum(pending), 0), coalesce(sum(posted), 0) FROM spend_buckets
+    WHERE workspace_id = ? AND minute >= ? AND currency = ?${byCategory}`;
+  const row = await conn.get(
+    sql(text, (r) => ({ pending: Number(r[0]), posted: Number(r[1]) })),
+    [q.workspaceId, minuteOf(q.since), q.currency, ...categories],
+  );
+  const totals = row ?? { pending: 0, posted: 0 };
+  const own = q.excluding;
+  if (own?.spendState === 'pending' && own.amount !== null && counts(own, q)) totals.pending -= own.amount;
+  return totals;
+}
+
+function counts(t: Transaction, q: SpendQuery): boolean {
+  return (
+    (t.currency ?? '') === q.currency &&
+    t.createdAt >= minuteOf(q.since) &&
+    (!q.categories || q.categories.includes(t.businessCategory ?? ''))
+  );
+}
+
+/** No succeeded execute with this business in this workspace yet (DESIGN §6 first_time_business). */
+export async function firstTimeBusiness(
+  conn: Conn,
+  workspaceId: string,
+  businessId: string,
+): Promise<boolean> {
+  return (await conn.get(FIRST_SUCCEEDED, [workspaceId, businessId])) === undefined;
+}
+
+/** Executes that count (reserved or posted) since `since`, grouped for the summary. */
+export function summarize(
+  conn: Conn,
+  workspaceId: string,
+  since: number,
+  by: 'business_id' | 'business_category' | 'agent_id',
+): Promise<SummaryRow[]> {
+  const text = `SELECT ${by}, count(*), coalesce(sum(amount), 0) FROM transactions
+    WHERE workspace_id = ? AND operation = 'execute' AND created_at >= ? AND spend_state IN ('pending', 'posted')
+    GROUP BY ${by} ORDER BY ${by}`;
+  const toRow = (r: unknown[]): SummaryRow => ({
+    key: (r[0] as string | null) ?? '',
+    count: Number(r[1]),
+    amount: Number(r[2]),
+  });
+  return conn.all(sql(text, toRow), [workspaceId, since]);
+}

@@ -1,0 +1,58 @@
+import { type AgentPrincipal, GatewayError, type MemberPrincipal } from '../domain/index.ts';
+import { countRequest } from '../repositories/rate.ts';
+import { findAgentKeyByHash, findMemberByTokenHash } from '../repositories/tenancy.ts';
+import { hashSecret } from '../secrets.ts';
+import type { Deps } from './context.ts';
+
+const unauthorized = () => new GatewayError('UNAUTHORIZED', 'A valid API key is required.');
+
+/**
+ * The agent a key belongs to (DESIGN §3: the key decides the workspace). Read from the database on
+ * every request, so a revocation takes effect at once (an indexed read by hash).
+ */
+export async function authenticateAgent(deps: Deps, key: string): Promise<AgentPrincipal> {
+  const found = await findAgentKeyByHash(deps.db.reader, hashSecret(key));
+  if (!found || found.revokedAt !== null) throw unauthorized();
+  return {
+    workspaceId: found.workspaceId,
+    agentKeyId: found.id,
+    agentId: found.agentId,
+    scopes: found.scopes,
+    policyName: found.policyName,
+  };
+}
+
+export async function authenticateMember(deps: Deps, token: string): Promise<MemberPrincipal> {
+  const found = await findMemberByTokenHash(deps.db.reader, hashSecret(token));
+  if (!found) throw unauthorized();
+  return { workspaceId: found.workspaceId, memberId: found.id, email: found.email, role: found.role };
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Counts one request of an agent key in the current minute (RATE_LIMIT_PER_MINUTE) and refuses it
+ * past the limit: 429 with Retry-After (DESIGN §3). The counter is one row upserted in the
+ * database, so every replica counts against the same number.
+ */
+export async function countAgentRequest(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  agentKeyId: string,
+  limit: number,
+): Promise<void> {
+  if (limit <= 0) return;
+  const now = deps.clock();
+  const windowStart = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+  const key = `${agentKeyId}`;
+  const count = await deps.db.transaction({ key: `rate:${key}` }, (tx) => countRequest(tx, key, windowStart));
+  if (count > limit) {
+    // RFC 9110 §10.2.3: delay-seconds until the next window opens.
+    const retryAfter = Math.max(1, Math.ceil((windowStart + MINUTE_MS - now) / 1000));
+    throw new GatewayError(
+      'RATE_LIMITED',
+      `Too many requests: this key may make ${limit} per minute. Retry in ${retryAfter} seconds.`,
+      { limit, retryAfterSeconds: retryAfter },
+      { headers: { 'Retry-After': String(retryAfter) } },
+    );
+  }
+}
