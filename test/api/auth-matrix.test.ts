@@ -397,3 +397,110 @@ describe('operator routes', () => {
     });
   });
 });
+
+/**
+ * Every route the app serves is in this table, with who may call it: a route added without an entry
+ * fails the first test below, and every member route gets the role matrix.
+ */
+type Who = 'public' | 'agent' | 'operator' | readonly ('admin' | 'developer' | 'approver')[];
+const ANY_MEMBER = ['admin', 'developer', 'approver'] as const;
+const ROUTES: Record<string, Who> = {
+  'GET /health': 'public',
+  'GET /ready': 'public',
+  'GET /approve/:token': 'public',
+  'POST /approve/:token/decision': 'public',
+  'POST /approve/:token/otp': 'public',
+  'POST /agp/discover': 'agent',
+  'POST /agp/query': 'agent',
+  'POST /agp/execute/prepare': 'agent',
+  'POST /agp/execute': 'agent',
+  'GET /agp/status/:transactionId': 'agent',
+  'GET /agp/businesses': 'agent',
+  'POST /v1/admin/workspaces': 'operator',
+  'POST /v1/admin/businesses': 'operator',
+  'GET /v1/admin/businesses': 'operator',
+  'POST /v1/keys': ['admin', 'developer'],
+  'GET /v1/keys': ANY_MEMBER,
+  'DELETE /v1/keys/:id': ['admin', 'developer'],
+  'POST /v1/members': ['admin'],
+  'PUT /v1/policies/:name': ['admin'],
+  'GET /v1/policies': ANY_MEMBER,
+  'GET /v1/policies/:name': ANY_MEMBER,
+  'GET /v1/policies/:name/versions': ANY_MEMBER,
+  'POST /v1/policies/:name/simulate': ANY_MEMBER,
+  'GET /v1/transactions': ANY_MEMBER,
+  'GET /v1/transactions/summary': ANY_MEMBER,
+  'GET /v1/transactions/:id': ANY_MEMBER,
+  'POST /v1/transactions/:id/resolve': ['admin'],
+  'GET /v1/audit': ['admin'],
+  'GET /v1/approvals': ANY_MEMBER,
+  'GET /v1/approvals/:id': ANY_MEMBER,
+  'POST /v1/approvals/:id/approve': ANY_MEMBER,
+  'POST /v1/approvals/:id/otp': ANY_MEMBER,
+  'POST /v1/approvals/:id/reject': ANY_MEMBER,
+  'POST /v1/webhooks': ['admin'],
+  'GET /v1/webhooks': ANY_MEMBER,
+  'DELETE /v1/webhooks/:id': ['admin'],
+  'GET /v1/webhooks/:id/deliveries': ANY_MEMBER,
+};
+
+describe('every route of app.routes', () => {
+  const served = () =>
+    [...new Set(gw.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`))].sort();
+
+  it('is in the matrix (a new route must say who may call it), and the matrix has no stale entry', () => {
+    expect(served()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  const concrete = (name: string) => {
+    const [method = 'GET', pattern = '/'] = name.split(' ');
+    const body = method === 'GET' ? undefined : {};
+    return { method, path: pattern.replace(/:[A-Za-z]+/g, 'x_unknown'), body };
+  };
+  const protectedRoutes = Object.entries(ROUTES).filter(([, who]) => who !== 'public');
+
+  it.each(protectedRoutes.map(([name]) => name))(
+    '%s refuses a request without credentials (401)',
+    async (name) => {
+      const { method, path, body } = concrete(name);
+      expectError(await call(gw, method, path, { body }), 401, 'UNAUTHORIZED');
+    },
+  );
+
+  it.each(protectedRoutes.map(([name]) => name))(
+    '%s refuses every other kind of credential (401)',
+    async (name) => {
+      const { method, path, body } = concrete(name);
+      const who = ROUTES[name];
+      const others = [
+        who === 'agent' ? undefined : tenant.agentKey,
+        who === 'operator' ? undefined : ADMIN_TOKEN,
+        Array.isArray(who) ? undefined : tenant.adminToken,
+      ].filter((k): k is string => k !== undefined);
+      for (const key of others) expectError(await call(gw, method, path, { key, body }), 401, 'UNAUTHORIZED');
+    },
+  );
+
+  describe('member routes by role', () => {
+    const tokens: Record<string, string> = {};
+    beforeAll(async () => {
+      tokens.admin = tenant.adminToken;
+      for (const role of ['developer', 'approver'] as const) {
+        const res = await call(gw, 'POST', '/v1/members', {
+          key: tenant.adminToken,
+          body: { email: `matrix-${role}@home.test`, role },
+        });
+        tokens[role] = res.body.token as string;
+      }
+    });
+    const cases = Object.entries(ROUTES).flatMap(([name, who]) =>
+      Array.isArray(who) ? ANY_MEMBER.map((role) => [name, role, who.includes(role)] as const) : [],
+    );
+    it.each(cases)('%s as %s (allowed: %s)', async (name, role, allowed) => {
+      const { method, path, body } = concrete(name);
+      const res = await call(gw, method, path, { key: tokens[role], body });
+      if (allowed) expect([401, 403]).not.toContain(res.status);
+      else expectError(res, 403, 'FORBIDDEN');
+    });
+  });
+});
