@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { createAdapterDispatcher } from '../adapters/http/dispatcher.ts';
 import { createAdapterRegistry } from '../adapters/index.ts';
@@ -7,7 +6,6 @@ import { loadModuleAdapters } from '../adapters/module.ts';
 import type { Config } from '../config/index.ts';
 import { openDatabase } from './db/open.ts';
 import type { Db } from './db/types.ts';
-import { GatewayError } from './domain/index.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { startDeadlineJob } from './jobs/deadlines.ts';
@@ -16,6 +14,7 @@ import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
+import { bodyLimit } from './middleware/body-limit/index.ts';
 import { drainBody } from './middleware/drain-body/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
@@ -104,17 +103,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.use(drainBody());
   app.use(requestId());
   app.use(wideLog({ logger }));
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new GatewayError(
-          'PAYLOAD_TOO_LARGE',
-          `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
-        );
-      },
-    }),
-  );
+  app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
   registerHealthRoutes(app, deps, health);
   registerAgpRoutes(app, deps);
   registerAdminRoutes(app, deps);

@@ -67,7 +67,8 @@ async function main(): Promise<void> {
     server.close(async () => {
       await gateway.close();
       logger.info('stopped');
-      process.exit(0);
+      // Log lines are written asynchronously: the last ones go out before the process does.
+      logger.flush(() => process.exit(0));
     });
     if ('closeIdleConnections' in server) server.closeIdleConnections();
   };

@@ -1,5 +1,4 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Webhook } from 'standardwebhooks';
 import type { Dispatcher } from 'undici';
 import {
   type Adapter,
@@ -12,6 +11,7 @@ import {
   type Operation,
 } from '../types.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
+import { createSigner } from './signature.ts';
 
 export interface HttpAdapterOptions {
   businessId: string;
@@ -188,7 +188,7 @@ export function createHttpAdapter({
   const origin = base.origin;
   const prefix = base.pathname.replace(/\/+$/, '');
   // Parsing the secret here makes a malformed one fail when the adapter is built, not per request.
-  const webhook = new Webhook(signingSecret);
+  const sign = createSigner(signingSecret);
 
   function routeFor(operation: Operation): HttpOperationOverride {
     return config.operations?.[operation] ?? { method: 'POST', path: `/agp/${operation}` };
@@ -227,14 +227,14 @@ export function createHttpAdapter({
         if (!RESERVED_HEADERS.has(name)) headers[name] = value;
       }
     }
-    const now = new Date();
+    const timestamp = Math.floor(Date.now() / 1000);
     headers.accept = 'application/json';
     // Identity only: the body is parsed here, never relayed, so there is nothing to gain from decoding.
     headers['accept-encoding'] = 'identity';
     headers['webhook-id'] = transactionId;
-    headers['webhook-timestamp'] = String(Math.floor(now.getTime() / 1000));
+    headers['webhook-timestamp'] = String(timestamp);
     // The signed payload is exactly the bytes sent (the empty string for GET).
-    headers['webhook-signature'] = webhook.sign(transactionId, now, payload);
+    headers['webhook-signature'] = sign(transactionId, timestamp, payload);
     if (route.method !== 'GET') headers['content-type'] = 'application/json';
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
