@@ -16,7 +16,10 @@ async function run(argv: string[]): Promise<number> {
 }
 
 run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // No process.exit on success: what was written to a piped stdout is still flushed.
+  (code) => {
+    process.exitCode = code;
+  },
   (error) => {
     process.stderr.write(
       `warden: ${error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error)}\n`,

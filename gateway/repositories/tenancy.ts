@@ -180,3 +180,25 @@ export function listBusinesses(conn: Conn, filter: BusinessFilter = {}): Promise
   const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   return conn.all(sql(`SELECT ${B.list} FROM businesses ${clause} ORDER BY name, id`, toBusiness), params);
 }
+
+/**
+ * The execute path's two lookups in one statement: the business, and the version id of the
+ * workspace's policy of this name (null when it has none). Both are read on every execute, so a
+ * change to either takes effect at once (DESIGN §8); one statement instead of two is a measured
+ * saving on the hot path.
+ */
+const BUSINESS_AND_POLICY = sql(
+  `SELECT ${B.list},
+     (SELECT current_version_id FROM policies WHERE workspace_id = ? AND name = ?)
+   FROM businesses WHERE id = ?`,
+  (raw) => ({ business: toBusiness(raw), policyVersionId: raw[B.names.length] as string | null }),
+);
+
+export function getBusinessAndPolicy(
+  conn: Conn,
+  businessId: string,
+  workspaceId: string,
+  policyName: string,
+) {
+  return conn.get(BUSINESS_AND_POLICY, [workspaceId, policyName, businessId]);
+}

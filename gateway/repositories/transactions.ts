@@ -72,6 +72,54 @@ export const toTransaction = (raw: unknown[]): Transaction => {
   };
 };
 
+/** What settling a transaction needs: the spend it moves, and who to answer and notify. */
+export type Settled = Pick<
+  Transaction,
+  | 'id'
+  | 'workspaceId'
+  | 'operation'
+  | 'businessId'
+  | 'agentKeyId'
+  | 'idempotencyKey'
+  | 'amount'
+  | 'currency'
+  | 'businessCategory'
+  | 'createdAt'
+  | 'spendState'
+  | 'status'
+>;
+const SETTLED = columns('transactions', [
+  'id',
+  'workspace_id',
+  'operation',
+  'business_id',
+  'agent_key_id',
+  'idempotency_key',
+  'amount',
+  'currency',
+  'business_category',
+  'created_at',
+  'spend_state',
+  'status',
+]);
+const toSettled = (raw: unknown[]): Settled => {
+  const r = SETTLED.row(raw);
+  return {
+    id: r[0],
+    workspaceId: r[1],
+    operation: r[2] as Operation,
+    businessId: r[3],
+    agentKeyId: r[4],
+    idempotencyKey: r[5],
+    amount: r[6],
+    currency: r[7],
+    businessCategory: r[8],
+    createdAt: r[9],
+    spendState: r[10] as SpendState,
+    status: r[11] as TransactionStatus,
+  };
+};
+
 const rowOf = (t: Transaction): unknown[] => [
   t.id,
   t.workspaceId,
@@ -176,15 +224,15 @@ const FINISH = sql(
   `UPDATE transactions SET status = ?, data = ?, error = ?, updated_at = ?,
      spend_state = CASE WHEN spend_state = 'pending' THEN ? ELSE spend_state END
    WHERE id = ? AND status IN (${placeholders(2)})
-   RETURNING ${X.list}`,
-  toTransaction,
+   RETURNING ${SETTLED.list}`,
+  toSettled,
 );
 const END_PARKED = sql(
   `UPDATE transactions SET status = ?, updated_at = ?, decision = coalesce(?, decision),
      spend_state = CASE WHEN spend_state = 'pending' THEN 'voided' ELSE spend_state END
    WHERE id = ? AND status IN ('pending_approval', 'queued')
-   RETURNING ${X.list}`,
-  toTransaction,
+   RETURNING ${SETTLED.list}`,
+  toSettled,
 );
 const CLAIM_UNKNOWN = sql(
   `UPDATE transactions SET status = 'pending', updated_at = ?
@@ -223,7 +271,7 @@ export interface Finish {
 }
 
 /** The transaction as finished, or undefined when it was not in `from` (finished already). */
-export function finish(tx: Conn, f: Finish): Promise<Transaction | undefined> {
+export function finish(tx: Conn, f: Finish): Promise<Settled | undefined> {
   const spend: SpendState =
     f.status === 'succeeded' ? 'posted' : f.status === 'unknown' ? 'pending' : 'voided';
   return tx.get(FINISH, [f.status, toJson(f.data), toJson(f.error), f.at, spend, f.id, ...f.from]);
@@ -291,7 +339,7 @@ const FIRST_SUCCEEDED = sql(
 );
 
 /** Adds to the minute bucket of a transaction's admission (negative amounts take away). */
-async function moveSpend(tx: Conn, t: Transaction, pending: number, posted: number): Promise<void> {
+async function moveSpend(tx: Conn, t: Settled, pending: number, posted: number): Promise<void> {
   await tx.run(MOVE_SPEND, [
     t.workspaceId,
     t.businessCategory ?? '',
@@ -311,7 +359,7 @@ export function reserveSpend(tx: Conn, t: Transaction): Promise<void> {
  * The second phase, once: call it with the transaction as `finish`/`endParked` returned it, whose
  * spend_state that same statement moved from pending (conditional updates are the guard).
  */
-export async function settleSpend(tx: Conn, t: Transaction): Promise<void> {
+export async function settleSpend(tx: Conn, t: Settled): Promise<void> {
   if (t.amount === null || t.amount === 0) return;
   if (t.spendState === 'posted') await moveSpend(tx, t, -t.amount, t.amount);
   else if (t.spendState === 'voided') await moveSpend(tx, t, -t.amount, 0);

@@ -111,7 +111,7 @@ export async function admit(
       const ended = await endParked(tx, txn.id, 'rejected', now, decision);
       if (!ended) return { outcome: 'gone' };
       await settleSpend(tx, ended);
-      rejected = ended;
+      rejected = { ...rejected, spendState: ended.spendState };
       await emit(tx, deps.subscriptions, {
         workspaceId: txn.workspaceId,
         type: 'transaction.completed',

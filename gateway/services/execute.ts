@@ -15,6 +15,7 @@ import {
   type Transaction,
 } from '../domain/index.ts';
 import { newId } from '../ids.ts';
+import { getBusinessAndPolicy } from '../repositories/tenancy.ts';
 import { findIdempotency, findToken } from '../repositories/tokens.ts';
 import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
@@ -22,7 +23,7 @@ import { admit } from './admission.ts';
 import { requireBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
-import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
+import { compiledVersion, DEFAULT_POLICY } from './policies.ts';
 
 /** Idempotency keys live 24 hours (DESIGN §4). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -123,10 +124,14 @@ export async function executeRequest({
     throw new GatewayError('AMOUNT_LIMIT_EXCEEDED', amountLimitMessage(maxExecuteAmount));
   }
 
-  const business = await requireBusiness(ctx, businessId);
-  const adapter = deps.adapters.adapterFor(business);
   const policyName = agent.policyName ?? DEFAULT_POLICY;
-  const policy = await loadPolicy(deps, agent.workspaceId, policyName);
+  const found = await getBusinessAndPolicy(reader, businessId, agent.workspaceId, policyName);
+  if (!found) throw new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${businessId}.`);
+  const { business } = found;
+  const adapter = deps.adapters.adapterFor(business);
+  const policy = found.policyVersionId
+    ? await compiledVersion(deps, agent.workspaceId, found.policyVersionId)
+    : undefined;
   if (policy && hasInvalidAmount(request)) {
     // An amount the policy cannot read would pass every limit: refuse it instead.
     throw new GatewayError(

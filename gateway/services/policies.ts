@@ -104,10 +104,18 @@ export async function loadPolicy(
   name: string,
 ): Promise<CompiledPolicy | undefined> {
   const pointer = await getPointer(deps.db.reader, workspaceId, name);
-  if (!pointer) return undefined;
-  const cached = deps.policies.get(pointer.versionId);
+  return pointer ? compiledVersion(deps, workspaceId, pointer.versionId) : undefined;
+}
+
+/** A policy version compiled into closures, once per version id (versions never change). */
+export async function compiledVersion(
+  deps: Deps,
+  workspaceId: string,
+  versionId: string,
+): Promise<CompiledPolicy | undefined> {
+  const cached = deps.policies.get(versionId);
   if (cached) return cached;
-  const version = await getVersion(deps.db.reader, workspaceId, pointer.versionId);
+  const version = await getVersion(deps.db.reader, workspaceId, versionId);
   if (!version) return undefined;
   // Stored versions were validated on the way in; parse again for defaults, never trust blindly.
   const parsed = validatePolicy(version.document, { minApprovalTimeoutSeconds: 1 });

@@ -90,10 +90,14 @@ export const transactions = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [
-    index('transactions_ws_created').on(t.workspaceId, t.createdAt),
-    index('transactions_status_updated').on(t.status, t.updatedAt),
-    index('transactions_ws_business_status').on(t.workspaceId, t.businessId, t.status),
-    index('transactions_queued_release').on(t.status, t.releaseAt),
+    // Few indexes, and partial ones where a query only ever looks at one status: every index is
+    // one more b-tree page to write per commit, and again when the status moves (issue 9).
+    index('transactions_ws_id').on(t.workspaceId, t.id),
+    index('transactions_pending').on(t.updatedAt).where(sql`status = 'pending'`),
+    index('transactions_queued').on(t.releaseAt).where(sql`status = 'queued'`),
+    index('transactions_succeeded_business')
+      .on(t.workspaceId, t.businessId)
+      .where(sql`status = 'succeeded' AND operation = 'execute'`),
   ],
 );
 

@@ -3,12 +3,15 @@ import { dirname, resolve } from 'node:path';
 import Database from 'libsql';
 import { GroupCommit } from '../group-commit.ts';
 import { type Conn, type Db, type Statement, sql } from '../types.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { migrateSqlite } from './migrate.ts';
 
 type Native = InstanceType<typeof Database>;
 type NativeStatement = Database.Statement<unknown[]>;
 
 const PING = sql('SELECT 1');
+/** WAL pages after which the writer checkpoints itself, should the worker fall behind (~40 MB). */
+const BACKSTOP_PAGES = 10_000;
 
 /** Prepared statements one connection keeps (the gateway has a fixed set; lists vary a little). */
 const MAX_STATEMENTS = 1_000;
@@ -105,6 +108,9 @@ export async function openSqlite(options: SqliteOptions): Promise<SqliteDb> {
   const writerNative = open();
   writerNative.exec('PRAGMA journal_mode = WAL');
   writerNative.exec('PRAGMA synchronous = NORMAL');
+  // A worker checkpoints; the writer's own automatic checkpoint is the backstop (see checkpointer.ts).
+  const checkpointer = startCheckpointer(path);
+  writerNative.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const writer = new NativeConn(writerNative);
   const reader = new NativeConn(open());
 
@@ -136,6 +142,7 @@ export async function openSqlite(options: SqliteOptions): Promise<SqliteDb> {
     },
     async close() {
       await commits.drained();
+      await checkpointer.close();
       reader.native.close();
       writerNative.close();
     },
