@@ -74,6 +74,7 @@ export function createAdapterRegistry({
   modules = new Map(),
 }: AdapterRegistryOptions): AdapterRegistry {
   const cache = new Map<string, { fingerprint: string; adapter: Adapter }>();
+  const byObject = new WeakMap<RegisteredBusiness, Adapter>();
   const retired: Adapter[] = [];
 
   function build(business: RegisteredBusiness): Adapter {
@@ -107,10 +108,18 @@ export function createAdapterRegistry({
     hasModule: (name) => modules.has(name),
 
     adapterFor(business) {
+      // The same business object (the gateway caches it per config version) gets the same adapter
+      // without fingerprinting it again.
+      const known = byObject.get(business);
+      if (known) return known;
       const fingerprint = fingerprintOf(business);
       const cached = cache.get(business.id);
-      if (cached && cached.fingerprint === fingerprint) return cached.adapter;
+      if (cached && cached.fingerprint === fingerprint) {
+        byObject.set(business, cached.adapter);
+        return cached.adapter;
+      }
       const adapter = build(business);
+      byObject.set(business, adapter);
       // Requests in flight may still hold the old adapter, so it is closed with the registry, not now.
       if (cached?.adapter.close) retired.push(cached.adapter);
       cache.set(business.id, { fingerprint, adapter });

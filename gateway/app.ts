@@ -29,6 +29,7 @@ import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
+import { ConfigCache } from './services/config-cache.ts';
 import type { Deps } from './services/context.ts';
 import { Subscriptions } from './services/events.ts';
 import { createKeyring } from './services/links.ts';
@@ -79,6 +80,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     policies: new PolicyCache(),
     subscriptions: new Subscriptions(),
+    cache: new ConfigCache(),
     clock: options.clock ?? Date.now,
   };
   const health: HealthState = { accepting: true };

@@ -8,6 +8,8 @@ export interface GatewayEnv {
     requestId: string;
     log: LogFields;
     agent: AgentPrincipal;
+    /** The config version the agent's authentication read (services/config-cache.ts). */
+    configVersion: number;
     member: MemberPrincipal;
   };
 }

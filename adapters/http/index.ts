@@ -190,9 +190,19 @@ export function createHttpAdapter({
   // Parsing the secret here makes a malformed one fail when the adapter is built, not per request.
   const sign = createSigner(signingSecret);
 
-  function routeFor(operation: Operation): HttpOperationOverride {
-    return config.operations?.[operation] ?? { method: 'POST', path: `/agp/${operation}` };
-  }
+  // Each operation's method and URL, resolved once, when the adapter is built.
+  const routes = Object.fromEntries(
+    (['discover', 'query', 'execute'] as const).map((operation) => {
+      const route: HttpOperationOverride = config.operations?.[operation] ?? {
+        method: 'POST',
+        path: `/agp/${operation}`,
+      };
+      const path = route.path.startsWith('/') ? route.path : `/${route.path}`;
+      // Concatenated, not resolved, so a path like //other.host/x cannot leave the business's origin.
+      const url = new URL(`${origin}${prefix}${path}`);
+      return [operation, { method: route.method, url, path: `${url.pathname}${url.search}` }];
+    }),
+  ) as Record<Operation, { method: HttpOperationOverride['method']; url: URL; path: string }>;
 
   async function call(
     operation: Operation,
@@ -200,15 +210,14 @@ export function createHttpAdapter({
     ctx: AdapterContext,
     idempotencyKey?: string,
   ): Promise<AdapterResult> {
-    const route = routeFor(operation);
-    const path = route.path.startsWith('/') ? route.path : `/${route.path}`;
-    // Concatenated, not resolved, so a path like //other.host/x cannot leave the business's origin.
-    const url = new URL(`${origin}${prefix}${path}`);
+    const route = routes[operation];
     const { transactionId } = ctx;
 
     let payload = '';
+    let path = route.path;
     if (route.method === 'GET') {
       // No body on GET: the identifiers and the request's fields travel in the query string.
+      const url = new URL(route.url);
       url.searchParams.append('businessId', businessId);
       url.searchParams.append('transactionId', transactionId);
       for (const [key, value] of Object.entries(request)) {
@@ -217,6 +226,7 @@ export function createHttpAdapter({
           url.searchParams.append(key, text);
         }
       }
+      path = `${url.pathname}${url.search}`;
     } else {
       payload = JSON.stringify({ businessId, request, transactionId });
     }
@@ -243,7 +253,7 @@ export function createHttpAdapter({
     try {
       response = await dispatcher.request({
         origin,
-        path: `${url.pathname}${url.search}`,
+        path,
         method: route.method,
         headers,
         body: route.method === 'GET' ? null : Buffer.from(payload, 'utf8'),

@@ -1,6 +1,7 @@
 import { columns } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { PolicyPointer, PolicyVersion } from '../domain/index.ts';
+import { bumpConfigVersion } from './config.ts';
 
 /** Named policies: a pointer to the current version, and every immutable version (DESIGN §6). */
 
@@ -99,4 +100,5 @@ export async function insertVersion(tx: Conn, v: PolicyVersion): Promise<void> {
     v.createdAt,
   ]);
   await tx.run(POINT, [v.workspaceId, v.name, v.id, v.version, v.createdAt, v.createdAt]);
+  await bumpConfigVersion(tx);
 }

@@ -1,6 +1,7 @@
 import { columns } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { AgentKey, Business, BusinessFilter, Member, Role, Scope, Workspace } from '../domain/index.ts';
+import { bumpConfigVersion } from './config.ts';
 
 /** Workspaces, their members and agent keys, and the businesses (DESIGN §3, §5). */
 
@@ -102,6 +103,7 @@ export async function insertAgentKey(tx: Conn, k: AgentKey): Promise<void> {
     k.createdAt,
     k.revokedAt,
   ]);
+  await bumpConfigVersion(tx);
 }
 
 export function findAgentKeyByHash(conn: Conn, keyHash: string): Promise<AgentKey | undefined> {
@@ -119,7 +121,9 @@ export async function revokeAgentKey(
   id: string,
   at: number,
 ): Promise<boolean> {
-  return (await tx.run(REVOKE_KEY, [at, id, workspaceId])) > 0;
+  if ((await tx.run(REVOKE_KEY, [at, id, workspaceId])) === 0) return false;
+  await bumpConfigVersion(tx);
+  return true;
 }
 
 // ── businesses ────────────────────────────────────────────────────────────────────────────────────
@@ -153,7 +157,9 @@ export async function insertBusiness(tx: Conn, b: Business): Promise<boolean> {
     b.signingSecret,
     b.createdAt,
   ]);
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  await bumpConfigVersion(tx);
+  return true;
 }
 
 export function getBusiness(conn: Conn, id: string): Promise<Business | undefined> {

@@ -1,25 +1,32 @@
 import { type AgentPrincipal, GatewayError, type MemberPrincipal } from '../domain/index.ts';
 import { countRequest } from '../repositories/rate.ts';
-import { findAgentKeyByHash, findMemberByTokenHash } from '../repositories/tenancy.ts';
+import { findMemberByTokenHash } from '../repositories/tenancy.ts';
 import { hashSecret } from '../secrets.ts';
 import type { Deps } from './context.ts';
 
 const unauthorized = () => new GatewayError('UNAUTHORIZED', 'A valid API key is required.');
 
 /**
- * The agent a key belongs to (DESIGN §3: the key decides the workspace). Read from the database on
- * every request, so a revocation takes effect at once (an indexed read by hash).
+ * The agent a key belongs to (DESIGN §3: the key decides the workspace). The config version is read
+ * on every request, so a revocation takes effect at once; the key itself comes from memory while
+ * the version is unchanged (ConfigCache). The version is returned for the rest of the request.
  */
-export async function authenticateAgent(deps: Deps, key: string): Promise<AgentPrincipal> {
-  const found = await findAgentKeyByHash(deps.db.reader, hashSecret(key));
+export async function authenticateAgent(
+  deps: Deps,
+  key: string,
+): Promise<{ agent: AgentPrincipal; configVersion: number }> {
+  const reader = deps.db.reader;
+  const configVersion = await deps.cache.current(reader);
+  const found = await deps.cache.agentKey(reader, configVersion, hashSecret(key));
   if (!found || found.revokedAt !== null) throw unauthorized();
-  return {
+  const agent = {
     workspaceId: found.workspaceId,
     agentKeyId: found.id,
     agentId: found.agentId,
     scopes: found.scopes,
     policyName: found.policyName,
   };
+  return { agent, configVersion };
 }
 
 export async function authenticateMember(deps: Deps, token: string): Promise<MemberPrincipal> {

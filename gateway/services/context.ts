@@ -3,6 +3,7 @@ import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, SYSTEM } from '../domain/index.ts';
+import type { ConfigCache } from './config-cache.ts';
 import type { Subscriptions } from './events.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
@@ -14,6 +15,8 @@ export interface Deps {
   logger: Logger;
   policies: PolicyCache;
   subscriptions: Subscriptions;
+  /** Agent keys, businesses and policy pointers of the current config version. */
+  cache: ConfigCache;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }
@@ -28,6 +31,8 @@ export interface ServiceContext {
   workspaceId: string | null;
   actor: Actor;
   requestId?: string;
+  /** The config version this request read when it authenticated (see ConfigCache). */
+  configVersion?: number;
 }
 
 /** Background work (jobs, the outbox): the system acting, in `workspaceId` when it has one. */

@@ -15,7 +15,6 @@ import {
   type Transaction,
 } from '../domain/index.ts';
 import { newId } from '../ids.ts';
-import { getBusinessAndPolicy } from '../repositories/tenancy.ts';
 import { findIdempotency, findToken } from '../repositories/tokens.ts';
 import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
@@ -125,7 +124,14 @@ export async function executeRequest({
   }
 
   const policyName = agent.policyName ?? DEFAULT_POLICY;
-  const found = await getBusinessAndPolicy(reader, businessId, agent.workspaceId, policyName);
+  const version = ctx.configVersion ?? (await deps.cache.current(reader));
+  const found = await deps.cache.businessAndPolicy(
+    reader,
+    version,
+    businessId,
+    agent.workspaceId,
+    policyName,
+  );
   if (!found) throw new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${businessId}.`);
   const { business } = found;
   const adapter = deps.adapters.adapterFor(business);

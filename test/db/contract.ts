@@ -3,6 +3,8 @@ import type { Db } from '../../gateway/db/types.ts';
 import { sql } from '../../gateway/db/types.ts';
 import type { AgentKey, Transaction } from '../../gateway/domain/index.ts';
 import { newId } from '../../gateway/ids.ts';
+import { configVersion } from '../../gateway/repositories/config.ts';
+import * as policies from '../../gateway/repositories/policies.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import * as tokens from '../../gateway/repositories/tokens.ts';
 import * as ledger from '../../gateway/repositories/transactions.ts';
@@ -391,6 +393,54 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
           (await tenancy.listBusinesses(db.reader, { q, category: 'search' })).map((x) => x.id);
         expect(await ids('fifty')).toEqual(['fifty', 'fiftyx']);
         expect(await ids('FIFTY%')).toEqual(['fifty']);
+      });
+
+      it('moves the config version with every change the execute path caches, and only then', async () => {
+        const version = () => configVersion(db.reader);
+        const before = await version();
+        const key: AgentKey = {
+          id: newId('agentKey'),
+          workspaceId,
+          agentId: 'versioned',
+          keyHash: `kv-${Math.random()}`,
+          keyPrefix: 'wk_v',
+          scopes: ['execute'],
+          policyName: null,
+          createdBy: null,
+          createdAt: now,
+          revokedAt: null,
+        };
+        await db.transaction({ workspaceId }, (tx) => tenancy.insertAgentKey(tx, key));
+        expect(await version()).toBe(before + 1);
+        await db.transaction({}, (tx) => tenancy.revokeAgentKey(tx, workspaceId, key.id, now));
+        expect(await version()).toBe(before + 2);
+        // A revoke that changed nothing, a taken business id: no move.
+        await db.transaction({}, (tx) => tenancy.revokeAgentKey(tx, workspaceId, key.id, now));
+        const business = {
+          id: `v-${Math.random()}`,
+          name: 'V',
+          category: 'c',
+          description: '',
+          adapter: { type: 'echo' as const },
+          signingSecret: 's',
+          createdAt: now,
+        };
+        await db.transaction({}, (tx) => tenancy.insertBusiness(tx, business));
+        await db.transaction({}, (tx) => tenancy.insertBusiness(tx, business));
+        expect(await version()).toBe(before + 3);
+        await db.transaction({ workspaceId }, (tx) =>
+          policies.insertVersion(tx, {
+            id: newId('policyVersion'),
+            workspaceId,
+            name: 'v',
+            version: 1,
+            document: {},
+            contentHash: 'h',
+            createdBy: null,
+            createdAt: now,
+          }),
+        );
+        expect(await version()).toBe(before + 4);
       });
 
       it('sweeps only tokens that expired before the cut-off', async () => {

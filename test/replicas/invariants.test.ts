@@ -154,4 +154,44 @@ describe('two replicas on one PostgreSQL database', () => {
     }
     expect(upstream.requests.length - before).toBe(1);
   });
+
+  it('a key revoked or a policy changed through one replica counts on the other from its next request', async () => {
+    // Each replica keeps keys, businesses and policy pointers in memory per config version: warm both.
+    const own = await createTenant(admin, { name: 'Cached' });
+    const created = await send(on(0), 'POST', '/v1/keys', {
+      key: own.adminToken,
+      body: { agentId: 'cached' },
+    });
+    const key = created.body.key as string;
+    for (const i of [0, 1]) {
+      expect((await send(on(i), 'GET', '/agp/businesses', { key })).status).toBe(200);
+      expect(
+        (await send(on(i), 'POST', '/agp/execute/prepare', { key, body: { businessId: shop, request: {} } }))
+          .status,
+      ).toBe(200);
+    }
+    // A policy that blocks this business's category, put through replica 0, refuses on replica 1.
+    const put = await send(on(0), 'PUT', '/v1/policies/default', {
+      key: own.adminToken,
+      body: { categories: { block: ['retail'] } },
+    });
+    expect(put.status).toBe(201);
+    const body = { businessId: shop, request: { sku: 'cached', amount_cents: 1 } };
+    const token = (await send(on(1), 'POST', '/agp/execute/prepare', { key, body })).body
+      .confirmationToken as string;
+    const refused = await send(on(1), 'POST', '/agp/execute', {
+      key,
+      body,
+      headers: { 'x-confirmation-token': token },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('POLICY_REJECTED');
+    // The key revoked through replica 0 is refused by replica 1 at once.
+    const revoked = await send(on(0), 'DELETE', `/v1/keys/${created.body.id as string}`, {
+      key: own.adminToken,
+    });
+    expect(revoked.status).toBe(204);
+    expect((await send(on(1), 'GET', '/agp/businesses', { key })).status).toBe(401);
+    expect((await send(on(0), 'GET', '/agp/businesses', { key })).status).toBe(401);
+  });
 });

@@ -97,7 +97,7 @@ export interface HttpAnswer {
 /** One JSON call to a replica over its socket. */
 export async function send(
   baseUrl: string,
-  method: 'GET' | 'POST' | 'PUT',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<HttpAnswer> {

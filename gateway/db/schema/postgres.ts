@@ -330,3 +330,9 @@ export const approvalOtps = pgTable(
   },
   (t) => [primaryKey({ columns: [t.approvalId, t.position, t.memberId] })],
 );
+
+/** See the SQLite schema: one row, bumped with every change to what the hot path caches. */
+export const configVersion = pgTable('config_version', {
+  id: integer('id').primaryKey(),
+  version: ms('version').notNull(),
+});

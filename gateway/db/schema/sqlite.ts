@@ -345,3 +345,14 @@ export const approvalOtps = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.approvalId, t.position, t.memberId] })],
 );
+
+/**
+ * One row whose version moves with every change to agent keys, businesses and policy pointers,
+ * in the transaction of the change: the execute path reads it (one tiny indexed read) and serves
+ * those from memory while it is unchanged, so a revocation still takes effect at once, on every
+ * replica (issue 9).
+ */
+export const configVersion = sqliteTable('config_version', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull(),
+});

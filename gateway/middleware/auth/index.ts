@@ -27,15 +27,15 @@ export interface AgentAuthOptions {
 }
 
 /** Resolves an agent key to its agent and workspace (read on every request: revocation is immediate). */
-export function agentAuth({
-  deps,
-  scope,
-}: AgentAuthOptions): MiddlewareHandler<{ Variables: { agent: AgentPrincipal; log: LogFields } }> {
+export function agentAuth({ deps, scope }: AgentAuthOptions): MiddlewareHandler<{
+  Variables: { agent: AgentPrincipal; configVersion: number; log: LogFields };
+}> {
   return async function agentAuthMiddleware(c, next) {
     const key = presentedKey(c);
     if (!key) throw unauthorized();
-    const agent = await authenticateAgent(deps, key);
+    const { agent, configVersion } = await authenticateAgent(deps, key);
     c.set('agent', agent);
+    c.set('configVersion', configVersion);
     const log = c.get('log');
     log.workspace = agent.workspaceId;
     log.agent = agent.agentId;

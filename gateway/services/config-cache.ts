@@ -1,0 +1,69 @@
+import type { Conn } from '../db/types.ts';
+import type { AgentKey, Business } from '../domain/index.ts';
+import { configVersion } from '../repositories/config.ts';
+import { findAgentKeyByHash, getBusinessAndPolicy } from '../repositories/tenancy.ts';
+
+interface BusinessAndPolicy {
+  business: Business;
+  policyVersionId: string | null;
+}
+
+/**
+ * Agent keys, businesses and policy pointers as of one config version (repositories/config.ts).
+ * Every request reads the version (one tiny indexed read), and serves these from memory while it is
+ * unchanged; any change bumps it in its own transaction, so a revoked key is refused from the next
+ * request on, on every replica, as when the key was read on each request (DESIGN §8).
+ *
+ * A request holds the version it read: entries are used and stored only while the cache is at
+ * that version, so a request that started before a change never fills the new version with what
+ * it read before.
+ */
+export class ConfigCache {
+  #version = -1;
+  readonly #keys = new Map<string, AgentKey>();
+  readonly #businesses = new Map<string, BusinessAndPolicy>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  /** The current version, read from the database; a new one empties the cache. */
+  async current(conn: Conn): Promise<number> {
+    const version = await configVersion(conn);
+    if (version !== this.#version) {
+      this.#version = version;
+      this.#keys.clear();
+      this.#businesses.clear();
+    }
+    return version;
+  }
+
+  async agentKey(conn: Conn, version: number, keyHash: string): Promise<AgentKey | undefined> {
+    const fresh = version === this.#version;
+    const hit = fresh ? this.#keys.get(keyHash) : undefined;
+    if (hit) return hit;
+    const key = await findAgentKeyByHash(conn, keyHash);
+    // Only keys that exist: a stream of forged keys must not fill memory.
+    if (key && fresh && version === this.#version) this.#remember(this.#keys, keyHash, key);
+    return key;
+  }
+
+  async businessAndPolicy(
+    conn: Conn,
+    version: number,
+    businessId: string,
+    workspaceId: string,
+    policyName: string,
+  ): Promise<BusinessAndPolicy | undefined> {
+    const id = `${businessId}\u0000${workspaceId}\u0000${policyName}`;
+    const fresh = version === this.#version;
+    const hit = fresh ? this.#businesses.get(id) : undefined;
+    if (hit) return hit;
+    const found = await getBusinessAndPolicy(conn, businessId, workspaceId, policyName);
+    if (found && fresh && version === this.#version) this.#remember(this.#businesses, id, found);
+    return found;
+  }
+
+  #remember<V>(map: Map<string, V>, id: string, value: V): void {
+    if (map.size >= this.maxEntries) map.clear();
+    map.set(id, value);
+  }
+}
