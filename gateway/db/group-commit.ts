@@ -38,6 +38,11 @@ export class GroupCommit<C> {
     });
   }
 
+  /** True while a batch's database transaction is open (between its BEGIN and its COMMIT). */
+  get busy(): boolean {
+    return this.#flushing;
+  }
+
   /** How many transactions wait for the next commit. */
   get pending(): number {
     return this.#queue.length;

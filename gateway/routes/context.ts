@@ -11,6 +11,7 @@ export function asAgent(deps: Deps, c: Context<GatewayEnv>): ServiceContext {
     workspaceId: agent.workspaceId,
     actor: { type: 'agent', id: agent.agentKeyId },
     requestId: c.var.requestId,
+    configVersion: c.var.configVersion,
   };
 }
 
