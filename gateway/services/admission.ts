@@ -144,8 +144,11 @@ export async function admit(
   };
   if (subject.kind === 'new') {
     admitted.spendState = txn.amount !== null ? 'pending' : 'none';
-    await insertTransaction(tx, admitted);
-    if (admitted.spendState === 'pending') await reserveSpend(tx, admitted);
+    // Independent statements, sent together (pipelined on PostgreSQL).
+    await Promise.all([
+      insertTransaction(tx, admitted),
+      admitted.spendState === 'pending' ? reserveSpend(tx, admitted) : undefined,
+    ]);
   } else if (subject.kind === 'queued') {
     if (!(await readmit(tx, admitted, 'queued'))) return { outcome: 'gone' };
   } else if (!(await approve(tx, txn.id, txn.requestHash, now))) {

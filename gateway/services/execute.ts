@@ -7,6 +7,7 @@ import {
   exceedsCeiling,
   requiresToken,
 } from '../../policy/execute-mode.ts';
+import type { TxScope } from '../db/types.ts';
 import {
   type AgentPrincipal,
   GatewayError,
@@ -189,7 +190,10 @@ export async function executeRequest({
         now: at,
       }
     : undefined;
-  const admission = await deps.db.transaction({ workspaceId: agent.workspaceId }, (tx) =>
+  // A decision reads the workspace's shared state (spend, history) and then reserves: it runs under
+  // the workspace scope. Without one, every step is a single conditional statement.
+  const scope: TxScope = decision ? { workspaceId: agent.workspaceId } : {};
+  const admission = await deps.db.transaction(scope, (tx) =>
     admit(tx, deps, { subject: { kind: 'new', transaction, token, idempotency }, decision, now: at }),
   );
   switch (admission.outcome) {

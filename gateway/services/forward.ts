@@ -97,20 +97,22 @@ export async function recordFinish(tx: Conn, deps: Deps, transaction: Transactio
     at,
     from: ['pending', 'unknown'],
   });
-  if (finished && o.status !== 'unknown') {
-    await settleSpend(tx, finished);
-    if (finished.operation === 'execute') {
-      await emit(tx, deps.subscriptions, {
-        workspaceId: finished.workspaceId,
-        type: 'transaction.completed',
-        data: { transactionId: finished.id, status: o.status, businessId: finished.businessId },
-        at,
-      });
-    }
-  }
-  if (o.answer && transaction.idempotencyKey) {
-    await answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, o.answer);
-  }
+  const settled = finished && o.status !== 'unknown';
+  // Independent statements, sent together (pipelined on PostgreSQL).
+  await Promise.all([
+    settled ? settleSpend(tx, finished) : undefined,
+    settled && finished.operation === 'execute'
+      ? emit(tx, deps.subscriptions, {
+          workspaceId: finished.workspaceId,
+          type: 'transaction.completed',
+          data: { transactionId: finished.id, status: o.status, businessId: finished.businessId },
+          at,
+        })
+      : undefined,
+    o.answer && transaction.idempotencyKey
+      ? answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, o.answer)
+      : undefined,
+  ]);
   return finished;
 }
 

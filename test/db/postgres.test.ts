@@ -1,6 +1,47 @@
-import { openTestDb } from '../support/dialects.ts';
+import { describe, expect, it } from 'vitest';
+import { openPostgres } from '../../gateway/db/postgres/database.ts';
+import { sql } from '../../gateway/db/types.ts';
+import { freshPostgresSchema, openTestDb } from '../support/dialects.ts';
 import { dbContract } from './contract.ts';
 
 // The same contract as the SQLite file, on PostgreSQL (TEST_POSTGRES_URL), in a schema of its own
 // that is dropped afterwards. An unreachable server fails the suite with a message saying so.
 dbContract('postgres', () => openTestDb('postgres'));
+
+describe('postgres: two replicas (two pools) on one schema', () => {
+  it('a workspace scope serialises read-then-write across replicas, pipelined writes included', async () => {
+    // The shape of admission: read the workspace's spend, then reserve with two statements sent at
+    // once. The lock must be taken inside each transaction, before its read (a lock sent ahead of
+    // BEGIN is released at once, and 11 of 60 get through: the bug this guards).
+    const fresh = await freshPostgresSchema();
+    const a = await openPostgres({ url: fresh.url });
+    const b = await openPostgres({ url: fresh.url, migrate: false });
+    try {
+      const ws = 'ws_replicated';
+      const spent = sql('SELECT coalesce(sum(pending), 0) FROM spend_buckets WHERE workspace_id = ?', (r) =>
+        Number(r[0]),
+      );
+      const reserve =
+        sql(`INSERT INTO spend_buckets (workspace_id, category, currency, minute, pending, posted)
+        VALUES (?, 'c', 'USD', 0, 1000, 0)
+        ON CONFLICT (workspace_id, minute, category, currency) DO UPDATE SET pending = spend_buckets.pending + 1000`);
+      const note = sql(`INSERT INTO audit_events (id, workspace_id, actor_type, action, data, created_at)
+        VALUES (?, ?, 'system', 'reserved', '{}', 0)`);
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 ? a : b).transaction({ workspaceId: ws }, async (tx) => {
+            if (((await tx.get(spent, [ws])) ?? 0) + 1000 > 10_000) return false;
+            await Promise.all([tx.run(reserve, [ws]), tx.run(note, [`aud_${i}`, ws])]);
+            return true;
+          }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(10);
+      expect(await a.reader.get(spent, [ws])).toBe(10_000);
+    } finally {
+      await a.close();
+      await b.close();
+      await fresh.drop();
+    }
+  });
+});

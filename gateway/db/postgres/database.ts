@@ -46,7 +46,10 @@ class PgConn implements Conn {
   }
 }
 
-const LOCK = sql('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))');
+/** A SQL string literal (doubled quotes): for the one value spliced into a simple query, a workspace id. */
+const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+/** Batches of unscoped transactions that may be in flight at once (each holds a connection). */
+const UNSCOPED_LANES = 2;
 const PING = sql('SELECT 1');
 
 /** Deadlock and serialization failures roll the whole transaction back; it is safe to run again. */
@@ -101,17 +104,51 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const inflight = new Set<Promise<unknown>>();
 
   const runner = (lock: string | undefined) => ({
-    transaction: <T>(fn: (conn: Conn) => Promise<T>) =>
-      client.begin(async (tx) => {
-        const conn = new PgConn(tx);
-        if (lock !== undefined) await conn.run(LOCK, [lock]);
-        return fn(conn);
-      }) as Promise<T>,
+    async transaction<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+      const reserved = await client.reserve();
+      const conn = new PgConn(reserved);
+      // BEGIN goes out at once, pipelined with the first statements instead of costing a round trip
+      // of its own: .execute() sends it now, before anything the transaction sends after it. A
+      // workspace's lock travels in the same simple query, so it is taken inside the transaction,
+      // and is awaited: nothing may read before it is held.
+      const opened = reserved
+        .unsafe(
+          lock === undefined
+            ? 'BEGIN'
+            : `BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(${literal(lock)}, 0))`,
+        )
+        .execute();
+      opened.catch(() => undefined);
+      try {
+        if (lock !== undefined) await opened;
+        const value = await fn(conn);
+        await opened;
+        await reserved.unsafe('COMMIT');
+        return value;
+      } catch (error) {
+        await reserved.unsafe('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        reserved.release();
+      }
+    },
   });
   const alone = runner(undefined);
 
+  // Unscoped transactions need only the atomicity of their own conditional statements: they share
+  // batches whose jobs run at once (statements pipelined on one connection), over a few lanes so
+  // several batches can be in flight on different connections.
+  const lanes = Array.from(
+    { length: UNSCOPED_LANES },
+    () => new GroupCommit<Conn>(alone, 256, options.onBatch, true),
+  );
+  let lane = 0;
+
   function batched<T>(scope: TxScope, fn: (tx: Conn) => Promise<T>): Promise<T> {
-    if (!('workspaceId' in scope) && !('key' in scope)) return alone.transaction(fn);
+    if (!('workspaceId' in scope) && !('key' in scope)) {
+      lane = (lane + 1) % lanes.length;
+      return (lanes[lane] as GroupCommit<Conn>).run(fn);
+    }
     const id = 'workspaceId' in scope ? `ws:${scope.workspaceId}` : `key:${scope.key}`;
     let entry = scopes.get(id);
     if (!entry) {
