@@ -24,11 +24,14 @@ import {
 import { cpuProfilesIn, type ProfileSummary, summariseCpuProfile } from './lib/profile.ts';
 import { type ServerHandle, startServer } from './lib/spawn.ts';
 import { fmt, formatTable } from './lib/table.ts';
+import { haveWrk, wrkLoad, wrkPairs } from './lib/wrk.ts';
 
 /**
  * `npm run bench`: throughput of the execute path against its ceilings, measured, never a test.
  * Every server runs in its own process; the load generator (autocannon, or undici workers for flows)
- * runs here. Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_WARMUP (s, 2),
+ * runs here: wrk (one thread) when installed, else autocannon. Every scenario runs BENCH_ROUNDS times
+ * (3), interleaved, and the tables report medians; the issue-9 floors compare scenarios within each
+ * round. Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (32), BENCH_WARMUP (s, 2),
  * BENCH_ONLY (comma-separated scenario ids), BENCH_PROFILE=1 (--cpu-prof the gateway children and print
  * their hot spots; the figures of a profiled run are lower than real ones), BENCH_KEEP_TMP=1 (keep the
  * temp dir with databases, logs and profiles).
@@ -44,10 +47,16 @@ function numberFromEnv(name: string, fallback: number): number {
 
 const settings: LoadSettings = {
   duration: numberFromEnv('BENCH_DURATION', 10),
-  connections: Math.max(1, Math.round(numberFromEnv('BENCH_CONNECTIONS', 50))),
+  connections: Math.max(1, Math.round(numberFromEnv('BENCH_CONNECTIONS', 32))),
   warmup: numberFromEnv('BENCH_WARMUP', 2),
 };
 const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+/** Rounds of every scenario, interleaved; the tables report each figure's median (this VM is noisy). */
+const rounds = Math.max(1, Math.round(numberFromEnv('BENCH_ROUNDS', 3)));
+/** wrk (one thread, as issue 9 measured) when it is installed, else autocannon in this process. */
+const useWrk = process.env.BENCH_LOAD !== 'autocannon' && haveWrk();
+const httpLoad = (target: HttpTarget, s: LoadSettings) =>
+  useWrk ? wrkLoad(target, s) : autocannonLoad(target, s);
 const profiling = process.env.BENCH_PROFILE === '1';
 /** Production logs every request: the gateway runs at info, its stdout appended to a file. */
 const GATEWAY_LOG_LEVEL = 'info';
@@ -93,7 +102,7 @@ const direct: Scenario = {
   label: 'direct upstream',
   unit: 'req/s',
   run: async ({ upstream, settings }) => ({
-    load: await autocannonLoad(
+    load: await httpLoad(
       { url: upstream.url, path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED },
       settings,
     ),
@@ -109,7 +118,7 @@ const bareProxy: Scenario = {
     const proxy = await startServer('bare-proxy', { env: { UPSTREAM_URL: upstream.url } });
     try {
       return {
-        load: await autocannonLoad(
+        load: await httpLoad(
           { url: proxy.url, path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED },
           settings,
         ),
@@ -117,6 +126,32 @@ const bareProxy: Scenario = {
       };
     } finally {
       await proxy.stop();
+    }
+  },
+};
+
+const minimalGateway: Scenario = {
+  id: 'minimal-gateway',
+  label: 'minimal durable gateway',
+  unit: 'req/s',
+  async run({ upstream, settings }) {
+    const server = await startServer('minimal-gateway', { env: { UPSTREAM_URL: upstream.url } });
+    try {
+      return {
+        load: await httpLoad(
+          {
+            url: server.url,
+            path: '/agp/execute',
+            headers: { authorization: `Bearer ${String(server.info.key)}` },
+            body: AGENT_BODY,
+            expectBodyIncludes: SUCCEEDED,
+          },
+          settings,
+        ),
+        notes: ['3 indexed reads, RFC 8785 hash, HMAC-signed forward, 2 group-committed writes (issue 9)'],
+      };
+    } finally {
+      await server.stop();
     }
   },
 };
@@ -129,7 +164,7 @@ type GatewayDriver = (
 
 /** Open mode: every request is an execute, no token. */
 const executeDriver: GatewayDriver = async (gateway, key, settings) => {
-  const load = await autocannonLoad(
+  const load = await httpLoad(
     {
       url: gateway.url,
       path: '/agp/execute',
@@ -144,6 +179,10 @@ const executeDriver: GatewayDriver = async (gateway, key, settings) => {
 
 /** Confirm mode: each worker runs prepare, then execute with the token; a unit is the pair. */
 const confirmPairsDriver: GatewayDriver = async (gateway, key, settings) => {
+  if (useWrk) {
+    const load = await wrkPairs({ url: gateway.url, key, body: AGENT_BODY }, settings);
+    return { load, okExecutes: load.okRequestsIncludingWarmup };
+  }
   const auth = { authorization: `Bearer ${key}` };
   let okExecutes = 0;
   const load = await workerLoad(gateway.url, settings, async (send) => {
@@ -246,7 +285,7 @@ const BENCH_POSTGRES_URL =
 /** Half the connections to each of two gateways at once; rates and counts add up. */
 async function splitLoad(urls: [string, string], target: Omit<HttpTarget, 'url'>, settings: LoadSettings) {
   const half = { ...settings, connections: Math.max(1, Math.round(settings.connections / 2)) };
-  const [a, b] = await Promise.all(urls.map((url) => autocannonLoad({ ...target, url }, half)));
+  const [a, b] = await Promise.all(urls.map((url) => httpLoad({ ...target, url }, half)));
   return combineLoads(a as LoadResult, b as LoadResult);
 }
 
@@ -306,7 +345,7 @@ function postgresOpenScenario(replicas: 1 | 2): Scenario {
           expectBodyIncludes: SUCCEEDED,
         };
         if (replicas === 1) {
-          const load = await autocannonLoad({ ...target, url: gateway.url }, settings);
+          const load = await httpLoad({ ...target, url: gateway.url }, settings);
           okExecutes = load.okRequestsIncludingWarmup;
           return { load, okExecutes };
         }
@@ -359,6 +398,7 @@ function postgresOpenScenario(replicas: 1 | 2): Scenario {
 const SCENARIOS: Scenario[] = [
   direct,
   bareProxy,
+  minimalGateway,
   gatewayScenario({
     id: 'gateway-open',
     label: 'gateway execute (open)',
@@ -436,6 +476,123 @@ async function policyEvaluatorFigure(): Promise<Record<string, unknown>> {
   return typeof result === 'object' && result !== null ? { ...result } : { skipped: 'unexpected result' };
 }
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/**
+ * Issue 9: does throughput hold as the ledger grows? One gateway on one database, open execute,
+ * six consecutive 10-second runs with no pause; the last against the first.
+ */
+async function stabilityRun(upstream: ServerHandle, dir: string): Promise<number[]> {
+  process.stdout.write('- stability: one database, 60 s of open execute in 10 s windows … ');
+  const logFd = openSync(join(dir, 'gateway.log'), 'w');
+  const gateway = await startServer('gateway', {
+    stdout: logFd,
+    env: {
+      NODE_ENV: 'production',
+      EGRESS_ALLOW_PRIVATE: 'true',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: GATEWAY_LOG_LEVEL,
+      DATABASE_URL: `file:${join(dir, 'warden.db')}`,
+      UPSTREAM_URL: upstream.url,
+      AGENR_EXECUTE_POLICY: 'open',
+    },
+  });
+  const rates: number[] = [];
+  try {
+    const target = {
+      url: gateway.url,
+      path: '/agp/execute',
+      headers: { authorization: `Bearer ${String(gateway.info.key)}` },
+      body: AGENT_BODY,
+      expectBodyIncludes: SUCCEEDED,
+    };
+    for (let i = 0; i < 6; i++) {
+      const load = await httpLoad(target, {
+        ...settings,
+        duration: 10,
+        warmup: i === 0 ? settings.warmup : 0,
+      });
+      rates.push(load.rate);
+    }
+  } finally {
+    await gateway.stop();
+    closeSync(logFd);
+  }
+  console.log(rates.map((r) => fmt.int(r)).join(' → '), 'req/s');
+  return rates;
+}
+
+interface Floor {
+  floor: string;
+  measured: number | null;
+  verdict: 'met' | 'MISSED' | 'n/a';
+}
+
+/** The floors of issue 9, from the rounds that ran every scenario a floor compares. */
+function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: number[] | undefined): Floor[] {
+  const perRound = (a: string, b: string, f: (x: LoadResult, y: LoadResult) => number): number | null => {
+    const xs = runs.get(a)?.loads;
+    const ys = runs.get(b)?.loads;
+    if (!xs || !ys) return null;
+    const n = Math.min(xs.length, ys.length);
+    return n === 0
+      ? null
+      : median(
+          Array.from({ length: n }, (_, i) => f((xs[i] as ScenarioRun).load, (ys[i] as ScenarioRun).load)),
+        );
+  };
+  const rate = (a: string, b: string) => perRound(a, b, (x, y) => x.rate / y.rate);
+  const floor = (label: string, measured: number | null, ok: (v: number) => boolean): Floor => ({
+    floor: label,
+    measured,
+    verdict: measured === null ? 'n/a' : ok(measured) ? 'met' : 'MISSED',
+  });
+  const first = stability?.[0];
+  const last = stability?.at(-1);
+  return [
+    floor(
+      'open execute / minimal durable gateway >= 0.80',
+      rate('gateway-open', 'minimal-gateway'),
+      (v) => v >= 0.8,
+    ),
+    floor(
+      'open execute / bare proxy >= 0.40 (goal 0.70)',
+      rate('gateway-open', 'bare-proxy'),
+      (v) => v >= 0.4,
+    ),
+    floor(
+      '50-rule 3-limit policy / no policy >= 0.85',
+      rate('gateway-open-policy', 'gateway-open'),
+      (v) => v >= 0.85,
+    ),
+    floor(
+      'p99 open execute / p99 minimal gateway <= 2.0',
+      perRound('gateway-open', 'minimal-gateway', (x, y) => x.p99Ms / y.p99Ms),
+      (v) => v <= 2,
+    ),
+    floor(
+      'confirm pair time / open execute time <= 2.2',
+      rate('gateway-open', 'gateway-confirm'),
+      (v) => v <= 2.2,
+    ),
+    floor(
+      'PostgreSQL, one replica / SQLite >= 0.50',
+      rate('gateway-open-pg', 'gateway-open'),
+      (v) => v >= 0.5,
+    ),
+    floor(
+      'last 10 s / first 10 s of a 60 s run >= 0.85',
+      first && last ? last / first : null,
+      (v) => v >= 0.85,
+    ),
+  ];
+}
+
 async function main(): Promise<void> {
   const scenarios = SCENARIOS.filter((s) => only.size === 0 || only.has(s.id));
   console.log(
@@ -447,49 +604,69 @@ async function main(): Promise<void> {
   );
   const root = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const upstream = await startServer('upstream');
-  const reports: ScenarioReport[] = [];
+  const runs = new Map<string, { scenario: Scenario; loads: ScenarioRun[] }>();
+  let stability: number[] | undefined;
   try {
-    for (const scenario of scenarios) {
-      process.stdout.write(`- ${scenario.label} … `);
-      const dir = join(root, scenario.id);
-      mkdirSync(dir);
-      const run = await scenario.run({ upstream, settings, dir, profiling });
-      const { load } = run;
-      console.log(
-        `${fmt.int(load.rate)} ${scenario.unit}, p50 ${fmt.ms(load.p50Ms)} ms, p99 ${fmt.ms(load.p99Ms)} ms`,
-      );
-      for (const note of run.notes) console.log(`    ${note}`);
-      const bad = load.non2xx + load.errors + load.mismatches;
-      if (bad > 0) {
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) console.log(`round ${round} of ${rounds}`);
+      for (const scenario of scenarios) {
+        process.stdout.write(`- ${scenario.label} … `);
+        const dir = join(root, `${scenario.id}-${round}`);
+        mkdirSync(dir);
+        const run = await scenario.run({ upstream, settings, dir, profiling });
+        const { load } = run;
         console.log(
-          `    !!! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.mismatches} unexpected bodies; status codes ${JSON.stringify(load.statusCodes)}`,
+          `${fmt.int(load.rate)} ${scenario.unit}, p50 ${fmt.ms(load.p50Ms)} ms, p99 ${fmt.ms(load.p99Ms)} ms`,
         );
-        for (const failure of load.failures) console.log(`    !!! ${failure}`);
+        for (const note of run.notes) console.log(`    ${note}`);
+        const bad = load.non2xx + load.errors + load.mismatches;
+        if (bad > 0) {
+          console.log(
+            `    !!! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.mismatches} unexpected bodies; status codes ${JSON.stringify(load.statusCodes)}`,
+          );
+          for (const failure of load.failures) console.log(`    !!! ${failure}`);
+        }
+        const entry = runs.get(scenario.id) ?? { scenario, loads: [] };
+        entry.loads.push(run);
+        runs.set(scenario.id, entry);
       }
-      reports.push({
-        id: scenario.id,
-        label: scenario.label,
-        unit: scenario.unit,
-        rate: load.rate,
-        p50Ms: load.p50Ms,
-        p99Ms: load.p99Ms,
-        non2xx: load.non2xx,
-        errors: load.errors,
-        mismatches: load.mismatches,
-        statusCodes: load.statusCodes,
-        vsDirect: null,
-        vsBareProxy: null,
-        failures: load.failures,
-        notes: run.notes,
-        data: run.data,
-        profile: run.profile,
-      });
+    }
+    if (only.size === 0 || only.has('stability')) {
+      const dir = join(root, 'stability');
+      mkdirSync(dir);
+      stability = await stabilityRun(upstream, dir);
     }
   } finally {
     await upstream.stop();
     if (process.env.BENCH_KEEP_TMP === '1') console.log(`kept ${root} (databases, logs, profiles)`);
     else rmSync(root, { recursive: true, force: true });
   }
+
+  const reports: ScenarioReport[] = [...runs.values()].map(({ scenario, loads }) => {
+    const last = loads.at(-1) as ScenarioRun;
+    const sum = (f: (l: LoadResult) => number) => loads.reduce((n, r) => n + f(r.load), 0);
+    return {
+      id: scenario.id,
+      label: scenario.label,
+      unit: scenario.unit,
+      rate: median(loads.map((r) => r.load.rate)),
+      p50Ms: median(loads.map((r) => r.load.p50Ms)),
+      p99Ms: median(loads.map((r) => r.load.p99Ms)),
+      non2xx: sum((l) => l.non2xx),
+      errors: sum((l) => l.errors),
+      mismatches: sum((l) => l.mismatches),
+      statusCodes: last.load.statusCodes,
+      vsDirect: null,
+      vsBareProxy: null,
+      failures: loads.flatMap((r) => r.load.failures).slice(0, MAX_FAILURES_SHOWN),
+      notes: last.notes,
+      data: {
+        ...last.data,
+        rounds: loads.map((r) => ({ rate: r.load.rate, p50Ms: r.load.p50Ms, p99Ms: r.load.p99Ms })),
+      },
+      profile: last.profile,
+    };
+  });
 
   const directRate = reports.find((r) => r.id === 'direct')?.rate;
   const bareRate = reports.find((r) => r.id === 'bare-proxy')?.rate;
@@ -523,9 +700,25 @@ async function main(): Promise<void> {
     ),
   );
   console.log(
-    '(autocannon latencies are whole milliseconds; pairs are timed by undici workers, prepare+execute end to end;\n' +
-      ' on 2 cores the load generator shares the CPUs with the servers, so every figure is for this machine only)',
+    (useWrk
+      ? '(wrk, one thread: latencies per request; in confirm mode each connection alternates prepare and execute,\n' +
+        ' and a pair is an execute that succeeded;'
+      : '(autocannon latencies are whole milliseconds; pairs are timed by undici workers, prepare+execute end to end;') +
+      '\n on 2 cores the load generator shares the CPUs with the servers, so every figure is for this machine only)',
   );
+
+  const floors = floorReport(runs, stability);
+  if (floors.length > 0) {
+    console.log(
+      '\nissue 9 floors (each the median of its per-round ratio, so every ratio compares one round):',
+    );
+    console.log(
+      formatTable(
+        ['floor', 'measured', 'verdict'],
+        floors.map((f) => [f.floor, f.measured === null ? 'n/a' : f.measured.toFixed(2), f.verdict]),
+      ),
+    );
+  }
 
   const withPolicy = reports.find((r) => r.id === 'gateway-open-policy');
   if (withPolicy && sqliteOpen) {
@@ -586,6 +779,8 @@ async function main(): Promise<void> {
           },
         })),
         policyEvaluator,
+        floors,
+        stability: stability ?? null,
       },
       null,
       2,

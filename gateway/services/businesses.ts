@@ -89,8 +89,13 @@ export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; fil
   return (await directory(ctx.deps.db.reader, filter)).map(viewBusiness);
 }
 
+/** The business, from the config cache when the request read a config version (agent routes). */
 export async function requireBusiness(ctx: ServiceContext, id: string): Promise<Business> {
-  const business = await getBusiness(ctx.deps.db.reader, id);
+  const reader = ctx.deps.db.reader;
+  const business =
+    ctx.configVersion === undefined
+      ? await getBusiness(reader, id)
+      : await ctx.deps.cache.business(reader, ctx.configVersion, id);
   if (!business) throw new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${id}.`);
   return business;
 }

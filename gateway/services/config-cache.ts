@@ -1,7 +1,7 @@
 import type { Conn } from '../db/types.ts';
 import type { AgentKey, Business } from '../domain/index.ts';
 import { configVersion } from '../repositories/config.ts';
-import { findAgentKeyByHash, getBusinessAndPolicy } from '../repositories/tenancy.ts';
+import { findAgentKeyByHash, getBusiness, getBusinessAndPolicy } from '../repositories/tenancy.ts';
 
 interface BusinessAndPolicy {
   business: Business;
@@ -22,6 +22,7 @@ export class ConfigCache {
   #version = -1;
   readonly #keys = new Map<string, AgentKey>();
   readonly #businesses = new Map<string, BusinessAndPolicy>();
+  readonly #plain = new Map<string, Business>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
@@ -73,6 +74,15 @@ export class ConfigCache {
     if (hit) return hit;
     const found = await getBusinessAndPolicy(conn, businessId, workspaceId, policyName);
     if (found && fresh && version === this.#version) this.#remember(this.#businesses, id, found);
+    return found;
+  }
+
+  async business(conn: Conn, version: number, id: string): Promise<Business | undefined> {
+    const fresh = version === this.#version;
+    const hit = fresh ? this.#plain.get(id) : undefined;
+    if (hit) return hit;
+    const found = await getBusiness(conn, id);
+    if (found && fresh && version === this.#version) this.#remember(this.#plain, id, found);
     return found;
   }
 
