@@ -17,11 +17,18 @@ export interface AdapterRegistryOptions {
   dispatcher: Dispatcher;
   /** Module adapters from `loadModuleAdapters(ADAPTERS_DIR)`. */
   modules?: ReadonlyMap<string, ModuleAdapterFactory>;
+  /**
+   * Turns a business's signing secret as stored (sealed at rest under SECRETS_KEY, issue 10) into
+   * the clear one the http adapter signs with; called once per adapter built, not per request.
+   * Without it only plain secrets are accepted: a sealed one is refused, never used as a key.
+   */
+  openSecret?: (stored: string) => string;
 }
 
 export interface RegisteredBusiness {
   id: string;
   adapter: AdapterConfig;
+  /** As stored: sealed, or plain (development without SECRETS_KEY); see `openSecret`. */
   signingSecret: string;
 }
 
@@ -49,7 +56,8 @@ function sortedJson(value: unknown): string {
 }
 
 function fingerprintOf(business: RegisteredBusiness): string {
-  // Hashed so the cache key does not keep the signing secret in a second place in plain text.
+  // Over the secret as stored: no decryption to look an adapter up, and hashed so the cache key
+  // does not keep a plain (development) secret in a second place. A reseal builds the adapter again.
   return createHash('sha256')
     .update(sortedJson(business.adapter))
     .update('\0')
@@ -69,9 +77,20 @@ function assertAdapter(value: unknown, moduleName: string): asserts value is Ada
   }
 }
 
+/** The sealed-value prefix of gateway/crypto/sealing.ts (adapters/ imports nothing of gateway/). */
+const SEALED_PREFIX = 'enc:';
+
+function refuseSealed(stored: string): string {
+  if (stored.startsWith(SEALED_PREFIX)) {
+    throw new Error('A business signing secret is sealed, and this adapter registry has no openSecret.');
+  }
+  return stored;
+}
+
 export function createAdapterRegistry({
   dispatcher,
   modules = new Map(),
+  openSecret = refuseSealed,
 }: AdapterRegistryOptions): AdapterRegistry {
   const cache = new Map<string, { fingerprint: string; adapter: Adapter }>();
   const byObject = new WeakMap<RegisteredBusiness, Adapter>();
@@ -84,7 +103,9 @@ export function createAdapterRegistry({
         return createHttpAdapter({
           businessId: business.id,
           config,
-          signingSecret: business.signingSecret,
+          // Opened here, only for the adapter that signs: an echo or module business keeps working
+          // even if its stored secret could not be opened.
+          signingSecret: openSecret(business.signingSecret),
           dispatcher,
         });
       case 'echo':

@@ -33,6 +33,17 @@ export const envSchema = z.object({
     .optional(),
   MAIL_FROM: z.string().min(3).default('Warden <warden@localhost>'),
   SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Earlier SECRETS_KEY values, comma-separated: they still open what they sealed (rotation). */
+  SECRETS_KEY_PREVIOUS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')))
+    .optional(),
   EGRESS_ALLOW_PRIVATE: bool.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   APPROVAL_TIMEOUT_MIN_SECONDS: int(1, 2_592_000).default(60),
@@ -57,7 +68,9 @@ export interface Config {
   publicBaseUrl: string;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** Seals secrets at rest (gateway/crypto/sealing.ts); required in production. */
   secretsKey: string | undefined;
+  secretsKeyPrevious: string[];
   egressAllowPrivate: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   approvalTimeoutMinSeconds: number;
@@ -71,7 +84,11 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_VARIABLES: ReadonlySet<string> = new Set(['WARDEN_ADMIN_TOKEN', 'SECRETS_KEY']);
+const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'WARDEN_ADMIN_TOKEN',
+  'SECRETS_KEY',
+  'SECRETS_KEY_PREVIOUS',
+]);
 
 /** Reads the schema's variables from `env`; empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -96,6 +113,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.SECRETS_KEY) {
+    // Receipt signing keys and business and webhook secrets are sealed under it (issue 10): in
+    // production they are never stored in clear.
+    throw new ConfigError([
+      {
+        variable: 'SECRETS_KEY',
+        message:
+          'is required in production: it encrypts signing keys and secrets at rest (at least 32 characters)',
+      },
+    ]);
+  }
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -112,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     secretsKey: e.SECRETS_KEY,
+    secretsKeyPrevious: e.SECRETS_KEY_PREVIOUS ?? [],
     // DESIGN §7: private addresses are allowed by default outside production.
     egressAllowPrivate: e.EGRESS_ALLOW_PRIVATE ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,

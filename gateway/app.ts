@@ -4,6 +4,7 @@ import { createAdapterDispatcher } from '../adapters/http/dispatcher.ts';
 import { createAdapterRegistry } from '../adapters/index.ts';
 import { loadModuleAdapters } from '../adapters/module.ts';
 import type { Config } from '../config/index.ts';
+import { createSealer } from './crypto/sealing.ts';
 import { openDatabase } from './db/open.ts';
 import type { Db } from './db/types.ts';
 import type { GatewayEnv } from './env.ts';
@@ -24,17 +25,21 @@ import { registerAgpRoutes } from './routes/agp/index.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
 import { registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
+import { chainLegacyAudit } from './services/audit.ts';
 import { ConfigCache } from './services/config-cache.ts';
 import type { Deps } from './services/context.ts';
 import { Subscriptions } from './services/events.ts';
 import { createKeyring } from './services/links.ts';
 import { createOtpService } from './services/otp.ts';
 import { PolicyCache } from './services/policy-cache.ts';
+import { SigningKeys } from './services/signing-keys.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -69,10 +74,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     timeoutMs: config.adapterTimeoutMs,
     allowPrivate: config.egressAllowPrivate,
   });
+  const clock = options.clock ?? Date.now;
+  const sealer = createSealer(config.secretsKey, config.secretsKeyPrevious);
   const adapters = createAdapterRegistry({
     dispatcher,
     modules: await loadModuleAdapters(config.adaptersDir),
+    // Business signing secrets are sealed at rest: opened once per adapter built.
+    openSecret: (stored) => sealer.open(stored),
   });
+  if (!sealer.encrypting) {
+    logger.warn(
+      'SECRETS_KEY is not set: receipt signing keys and business and webhook secrets are stored unencrypted (development only; production requires it)',
+    );
+  }
+  const signingKeys = new SigningKeys(db, sealer);
+  await signingKeys.init(clock());
+  // Rows written before the audit chain existed (or by an older replica) join it before serving.
+  const chained = await chainLegacyAudit({ db });
+  if (chained > 0) logger.info({ chained }, 'audit events written before the hash chain were chained');
+  const cache = new ConfigCache();
+  // A rotation elsewhere (another replica, `warden keys rotate`) moves the config version.
+  cache.onChange(() =>
+    signingKeys.reload().catch((err) => logger.error({ err }, 'reloading the receipt signing keys failed')),
+  );
   const deps: Deps = {
     config,
     db,
@@ -80,8 +104,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     policies: new PolicyCache(),
     subscriptions: new Subscriptions(),
-    cache: new ConfigCache(),
-    clock: options.clock ?? Date.now,
+    cache,
+    sealer,
+    signingKeys,
+    clock,
   };
   const health: HealthState = { accepting: true };
 
@@ -107,7 +133,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.use(wideLog({ logger }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
   registerHealthRoutes(app, deps, health);
+  registerWellKnownRoutes(app, deps);
   registerAgpRoutes(app, deps);
+  registerEvaluateRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerPolicyRoutes(app, deps);

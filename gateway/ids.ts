@@ -14,6 +14,8 @@ const PREFIXES = {
   request: 'req',
   event: 'evt',
   outbox: 'out',
+  evaluation: 'evl',
+  signingKey: 'sig',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

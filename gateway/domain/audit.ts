@@ -9,3 +9,10 @@ export interface AuditEvent {
   data: Record<string, unknown>;
   createdAt: number;
 }
+
+/** An event as stored: with its place in its workspace's hash chain (DESIGN §9). */
+export interface ChainedAuditEvent extends AuditEvent {
+  seq: number | null;
+  prevHash: string | null;
+  hash: string | null;
+}

@@ -1,14 +1,16 @@
 /** The ledger: every proposal is a transaction row (DESIGN §9), with its spend and its answers. */
 
-export type Operation = 'discover' | 'query' | 'execute';
+export type Operation = 'discover' | 'query' | 'execute' | 'evaluate';
 
 /**
  * `pending` is admitted and at the business (or about to be); `pending_approval` and `queued` are
  * parked; `unknown` was sent but never answered (DESIGN §4 "Outcome unknown": its reservation keeps
- * counting until a repeat or an admin settles it); the rest are final.
+ * counting until a repeat or an admin settles it); `approved` is an evaluation allowed (at once or by
+ * its approvers) whose caller has not yet reported what it executed (DESIGN §5); the rest are final.
  */
 export type TransactionStatus =
   | 'pending'
+  | 'approved'
   | 'unknown'
   | 'succeeded'
   | 'failed'
@@ -20,6 +22,7 @@ export type TransactionStatus =
 
 export const TRANSACTION_STATUSES: readonly TransactionStatus[] = [
   'pending',
+  'approved',
   'unknown',
   'succeeded',
   'failed',
@@ -44,7 +47,8 @@ export interface Transaction {
   workspaceId: string;
   agentKeyId: string;
   agentId: string;
-  businessId: string;
+  /** Null for an evaluation: its caller executes itself (DESIGN §5). */
+  businessId: string | null;
   operation: Operation;
   status: TransactionStatus;
   request: Record<string, unknown>;
@@ -63,6 +67,8 @@ export interface Transaction {
   approvalId: string | null;
   idempotencyKey: string | null;
   requestId: string | null;
+  /** An evaluation's `webhook_url` (DESIGN §5): where approval_required and terminal_outcome go. */
+  callbackUrl: string | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -5,7 +5,8 @@ export type EventType = 'approval.required' | 'approval.decided' | 'transaction.
 export interface OutboxItem {
   id: string;
   workspaceId: string | null;
-  kind: 'email' | 'webhook';
+  /** `callback`: an evaluation's own `webhook_url` (DESIGN §5), signed with the workspace's callback secret. */
+  kind: 'email' | 'webhook' | 'callback';
   targetId: string | null;
   payload: Record<string, unknown>;
   status: 'pending' | 'delivered' | 'failed';

@@ -20,7 +20,7 @@ export async function releaseDue(deps: Deps, batch = 50): Promise<number> {
     const policy = queued.policyName
       ? await loadPolicy(deps, queued.workspaceId, queued.policyName)
       : undefined;
-    const business = await getBusiness(deps.db.reader, queued.businessId);
+    const business = queued.businessId ? await getBusiness(deps.db.reader, queued.businessId) : undefined;
     const decision =
       policy && business
         ? {

@@ -1,6 +1,7 @@
 import { sweepRateCounters } from '../repositories/rate.ts';
 import { sweepIdempotency, sweepTokens } from '../repositories/tokens.ts';
 import type { Deps } from '../services/context.ts';
+import { OTP_REQUEST_WINDOW_MS } from '../services/otp.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
 /** Tokens are swept only an hour after they expired, so a stale one is reported as expired (DESIGN §4). */
@@ -12,8 +13,9 @@ export async function sweepOnce(deps: Deps): Promise<void> {
   await deps.db.transaction({}, async (tx) => {
     await sweepTokens(tx, now - TOKEN_SWEEP_GRACE_MS);
     await sweepIdempotency(tx, now);
-    // Rate counters are per minute; the current and previous minute are all that is ever read.
-    await sweepRateCounters(tx, now - 2 * 60_000);
+    // Agent-key counters are per minute (the current and previous minute are read); one-time code
+    // requests are counted over a sliding OTP_REQUEST_WINDOW_MS, and must outlive it.
+    await sweepRateCounters(tx, now - Math.max(2 * 60_000, OTP_REQUEST_WINDOW_MS));
   });
 }
 

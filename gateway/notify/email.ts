@@ -66,7 +66,7 @@ async function approvalRequiredMessage(
   if (!member || member.role !== stage.role) return undefined;
   const transaction = await getTransaction(reader, workspaceId, approval.transactionId);
   if (!transaction) throw new PermanentDeliveryError(`No transaction ${approval.transactionId}.`);
-  const business = await getBusiness(reader, transaction.businessId);
+  const business = transaction.businessId ? await getBusiness(reader, transaction.businessId) : undefined;
   const { url } = await issueLink({
     deps,
     workspaceId,

@@ -3,7 +3,7 @@ import type { Deps } from '../services/context.ts';
 import { emailSender } from './email.ts';
 import type { Mailer } from './mailer.ts';
 import type { Senders } from './outbox-worker.ts';
-import { webhookSender } from './webhook.ts';
+import { callbackSender, webhookSender } from './webhook.ts';
 
 export { createMailer, type Mailer, type MailMessage } from './mailer.ts';
 export { deliverDue, type OutboxOptions, type Senders, startOutboxJob } from './outbox-worker.ts';
@@ -18,5 +18,9 @@ export function createSenders({
   mailer: Mailer;
   dispatcher: Dispatcher;
 }): Senders {
-  return { email: emailSender({ deps, mailer }), webhook: webhookSender({ deps, dispatcher }) };
+  return {
+    email: emailSender({ deps, mailer }),
+    webhook: webhookSender({ deps, dispatcher }),
+    callback: callbackSender({ deps, dispatcher }),
+  };
 }

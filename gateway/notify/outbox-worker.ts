@@ -12,6 +12,7 @@ export class PermanentDeliveryError extends Error {
 export interface Senders {
   email(item: OutboxItem): Promise<void>;
   webhook(item: OutboxItem): Promise<void>;
+  callback(item: OutboxItem): Promise<void>;
 }
 
 export interface OutboxOptions {
@@ -72,7 +73,7 @@ export async function deliverDue(
   await Promise.all(
     items.map(async (item) => {
       try {
-        await (item.kind === 'email' ? senders.email(item) : senders.webhook(item));
+        await senders[item.kind](item);
         const at = deps.clock();
         await deps.db.transaction({}, (tx) => completeOutbox(tx, item.id, at));
         round.delivered += 1;

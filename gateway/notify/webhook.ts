@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Dispatcher } from 'undici';
 import { checkOutboundUrl } from '../../adapters/egress.ts';
 import type { OutboxItem } from '../domain/index.ts';
+import { getCallbackSecret } from '../repositories/callback-secrets.ts';
 import { getWebhook } from '../repositories/outbox.ts';
 import type { Deps } from '../services/context.ts';
 import { PermanentDeliveryError } from './outbox-worker.ts';
@@ -22,29 +23,62 @@ export function webhookSender({ deps, dispatcher }: { deps: Deps; dispatcher: Di
     if (!hook || hook.deletedAt !== null) throw new PermanentDeliveryError('The webhook was deleted.');
     const check = checkOutboundUrl(hook.url, { allowPrivate: deps.config.egressAllowPrivate });
     if (!check.ok) throw new PermanentDeliveryError(check.reason);
+    // Sealed at rest (issue 10). A key that cannot open it throws a retryable error naming the key
+    // id: deliveries resume once SECRETS_KEY_PREVIOUS holds that key again.
+    const secret = deps.sealer.open(hook.secret);
     const eventId = typeof item.payload.id === 'string' ? item.payload.id : item.id;
-    const body = JSON.stringify(item.payload);
-    // Wall time, not the injectable clock: receivers check the timestamp against their own clock.
-    const now = new Date();
-    const url = new URL(hook.url);
-    const response = await dispatcher.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'Warden-Webhooks/1',
-        'webhook-id': eventId,
-        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-        'webhook-signature': new Webhook(hook.secret).sign(eventId, now, body),
-      },
-      body,
-    });
-    const text = await readSome(response.body, ERROR_BODY_CHARS);
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw new Error(`HTTP ${response.statusCode}${text ? `: ${text.slice(0, ERROR_BODY_CHARS)}` : ''}`);
-    }
+    await postSigned(dispatcher, { url: hook.url, secret, eventId, payload: item.payload });
   };
+}
+
+/**
+ * Delivers `callback` outbox items: an evaluation's `webhook_url` (DESIGN §5) receives
+ * approval_required and terminal_outcome, signed like every webhook, with the workspace's callback
+ * secret; the URL is checked again at delivery (DESIGN §7).
+ */
+export function callbackSender({ deps, dispatcher }: { deps: Deps; dispatcher: Dispatcher }) {
+  return async function deliverCallback(item: OutboxItem): Promise<void> {
+    const { url, event } = item.payload as { url?: unknown; event?: { id?: unknown } };
+    if (typeof url !== 'string' || !event || typeof event.id !== 'string' || !item.workspaceId) {
+      throw new PermanentDeliveryError('The callback names no URL or event.');
+    }
+    const check = checkOutboundUrl(url, { allowPrivate: deps.config.egressAllowPrivate });
+    if (!check.ok) throw new PermanentDeliveryError(check.reason);
+    const sealed = await getCallbackSecret(deps.db.reader, item.workspaceId);
+    if (!sealed) throw new PermanentDeliveryError('The workspace has no callback secret.');
+    await postSigned(dispatcher, { url, secret: deps.sealer.open(sealed), eventId: event.id, payload: event });
+  };
+}
+
+/**
+ * One Standard Webhooks delivery: the JSON event, `webhook-id` (the event id, the same on every
+ * retry, so receivers can drop duplicates), timestamp and signature. Anything but a 2xx throws.
+ */
+async function postSigned(
+  dispatcher: Dispatcher,
+  d: { url: string; secret: string; eventId: string; payload: unknown },
+): Promise<void> {
+  const body = JSON.stringify(d.payload);
+  // Wall time, not the injectable clock: receivers check the timestamp against their own clock.
+  const now = new Date();
+  const url = new URL(d.url);
+  const response = await dispatcher.request({
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'Warden-Webhooks/1',
+      'webhook-id': d.eventId,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(d.secret).sign(d.eventId, now, body),
+    },
+    body,
+  });
+  const text = await readSome(response.body, ERROR_BODY_CHARS);
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    throw new Error(`HTTP ${response.statusCode}${text ? `: ${text.slice(0, ERROR_BODY_CHARS)}` : ''}`);
+  }
 }
 
 /** The start of a body, at most `limit` bytes; the rest is not read (a receiver may answer anything). */

@@ -259,3 +259,13 @@ const WORKSPACE_OF = sql('SELECT workspace_id FROM approvals WHERE id = ?', (r) 
 export function workspaceOfApproval(conn: Conn, id: string): Promise<string | undefined> {
   return conn.get(WORKSPACE_OF, [id]);
 }
+
+const APPROVERS = sql(
+  `SELECT member_id FROM approval_votes WHERE approval_id = ? AND decision = 'approve' ORDER BY position, created_at, member_id`,
+  (r) => r[0] as string,
+);
+
+/** The members who approved, stage by stage (a receipt names them: DESIGN §9). */
+export function approversOf(conn: Conn, approvalId: string): Promise<string[]> {
+  return conn.all(APPROVERS, [approvalId]);
+}

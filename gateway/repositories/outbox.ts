@@ -164,3 +164,19 @@ export function getWebhook(conn: Conn, id: string): Promise<Webhook | undefined>
 export async function deleteWebhook(tx: Conn, workspaceId: string, id: string, at: number): Promise<boolean> {
   return (await tx.run(DELETE_WEBHOOK, [at, id, workspaceId])) > 0;
 }
+
+const WEBHOOK_SECRETS = sql('SELECT id, secret FROM webhooks ORDER BY id', (r) => ({
+  id: r[0] as string,
+  secret: r[1] as string,
+}));
+const RESEAL_WEBHOOK = sql('UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?');
+
+/** Every webhook's secret as stored, deleted ones included (`warden secrets reseal`). */
+export function listWebhookSecrets(conn: Conn): Promise<{ id: string; secret: string }[]> {
+  return conn.all(WEBHOOK_SECRETS);
+}
+
+/** Replaces a stored secret with the same one sealed anew, only if it is still `from`. */
+export async function resealWebhookSecret(tx: Conn, id: string, from: string, to: string): Promise<boolean> {
+  return (await tx.run(RESEAL_WEBHOOK, [to, id, from])) > 0;
+}

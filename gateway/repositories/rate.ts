@@ -1,6 +1,11 @@
 import { type Conn, sql } from '../db/types.ts';
 
-/** Requests per agent key and minute (RATE_LIMIT_PER_MINUTE), shared by every replica. */
+/**
+ * Shared request counters (`rate_counters`), so a limit holds across every replica:
+ * - per agent key and calendar minute (RATE_LIMIT_PER_MINUTE): one row per key and minute;
+ * - sliding windows (one-time code requests, services/otp.ts): one row per admitted request, at
+ *   the millisecond it was made, read back over the window.
+ */
 
 /** One upsert: concurrent requests and replicas never lose a count; answers the count including it. */
 const COUNT = sql(
@@ -9,10 +14,23 @@ const COUNT = sql(
    RETURNING count`,
   (r) => r[0] as number,
 );
+const SINCE = sql(
+  'SELECT window_start, count FROM rate_counters WHERE key = ? AND window_start > ? ORDER BY window_start',
+  (r) => ({ at: Number(r[0]), count: Number(r[1]) }),
+);
 const SWEEP = sql('DELETE FROM rate_counters WHERE window_start < ?');
 
 export async function countRequest(tx: Conn, key: string, windowStart: number): Promise<number> {
   return (await tx.get(COUNT, [key, windowStart])) ?? 1;
+}
+
+/** The requests counted under `key` after `since`, oldest first (a sliding window's log). */
+export function countedSince(
+  conn: Conn,
+  key: string,
+  since: number,
+): Promise<{ at: number; count: number }[]> {
+  return conn.all(SINCE, [key, since]);
 }
 
 /** Background sweep: counters of windows that started before `before`. */

@@ -18,6 +18,29 @@ export async function countWorkspaces(conn: Conn): Promise<number> {
   return (await conn.get(COUNT_WORKSPACES)) ?? 0;
 }
 
+const CALLBACK_SECRETS = sql(
+  'SELECT id, callback_secret FROM workspaces WHERE callback_secret IS NOT NULL ORDER BY id',
+  (r) => ({ workspaceId: r[0] as string, callbackSecret: r[1] as string }),
+);
+const RESEAL_CALLBACK_SECRET = sql(
+  'UPDATE workspaces SET callback_secret = ? WHERE id = ? AND callback_secret = ?',
+);
+
+/** Every workspace's evaluation callback secret as stored (`warden secrets reseal`). */
+export function listCallbackSecrets(conn: Conn): Promise<{ workspaceId: string; callbackSecret: string }[]> {
+  return conn.all(CALLBACK_SECRETS);
+}
+
+/** Replaces a stored callback secret with the same one sealed anew, only if it is still `from`. */
+export async function resealCallbackSecret(
+  tx: Conn,
+  workspaceId: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  return (await tx.run(RESEAL_CALLBACK_SECRET, [to, workspaceId, from])) > 0;
+}
+
 // ── members ───────────────────────────────────────────────────────────────────────────────────────
 
 const M = columns('members', ['id', 'workspace_id', 'email', 'role', 'token_hash', 'created_at']);
@@ -164,6 +187,27 @@ export async function insertBusiness(tx: Conn, b: Business): Promise<boolean> {
 
 export function getBusiness(conn: Conn, id: string): Promise<Business | undefined> {
   return conn.get(BUSINESS, [id]);
+}
+
+const BUSINESS_SECRETS = sql('SELECT id, signing_secret FROM businesses ORDER BY id', (r) => ({
+  id: r[0] as string,
+  signingSecret: r[1] as string,
+}));
+const RESEAL_BUSINESS = sql('UPDATE businesses SET signing_secret = ? WHERE id = ? AND signing_secret = ?');
+
+/** Every business's signing secret as stored (`warden secrets reseal`). */
+export function listBusinessSecrets(conn: Conn): Promise<{ id: string; signingSecret: string }[]> {
+  return conn.all(BUSINESS_SECRETS);
+}
+
+/**
+ * Replaces a stored signing secret with the same secret sealed anew, only if it is still `from`:
+ * a secret changed meanwhile is left alone. Answers whether it was replaced.
+ */
+export async function resealBusinessSecret(tx: Conn, id: string, from: string, to: string): Promise<boolean> {
+  if ((await tx.run(RESEAL_BUSINESS, [to, id, from])) === 0) return false;
+  await bumpConfigVersion(tx);
+  return true;
 }
 
 /** The directory: by category, and a case-insensitive search in name, description and id. */

@@ -38,6 +38,7 @@ const X = columns('transactions', [
   'approval_id',
   'idempotency_key',
   'request_id',
+  'callback_url',
   'created_at',
   'updated_at',
 ]);
@@ -67,8 +68,9 @@ export const toTransaction = (raw: unknown[]): Transaction => {
     approvalId: r[19],
     idempotencyKey: r[20],
     requestId: r[21],
-    createdAt: r[22],
-    updatedAt: r[23],
+    callbackUrl: r[22],
+    createdAt: r[23],
+    updatedAt: r[24],
   };
 };
 
@@ -143,11 +145,12 @@ const rowOf = (t: Transaction): unknown[] => [
   t.approvalId,
   t.idempotencyKey,
   t.requestId,
+  t.callbackUrl,
   t.createdAt,
   t.updatedAt,
 ];
 
-const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(24)})`);
+const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(25)})`);
 const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
 const IN_WORKSPACE = sql(
   `SELECT ${X.list} FROM transactions WHERE id = ? AND workspace_id = ?`,
@@ -210,7 +213,8 @@ const ADMIT_EXISTING = sql(
    WHERE id = ? AND status = ?`,
 );
 const APPROVED = sql(
-  `UPDATE transactions SET status = 'pending', updated_at = ?
+  `UPDATE transactions
+   SET status = CASE WHEN operation = 'evaluate' THEN 'approved' ELSE 'pending' END, updated_at = ?
    WHERE id = ? AND status = 'pending_approval' AND request_hash = ?
    RETURNING ${X.list}`,
   toTransaction,
@@ -267,7 +271,11 @@ export interface Finish {
   error: TransactionError | null;
   at: number;
   /** Where it must be now: `pending`, or `unknown` too (a late answer, a repeat, an admin). */
-  from: readonly ['pending', 'unknown'] | readonly ['unknown', 'unknown'];
+  from:
+    | readonly ['pending', 'unknown']
+    | readonly ['unknown', 'unknown']
+    /** An evaluation's receipt (DESIGN §5). */
+    | readonly ['approved', 'approved'];
 }
 
 /** The transaction as finished, or undefined when it was not in `from` (finished already). */

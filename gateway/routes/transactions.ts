@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { TRANSACTION_STATUSES } from '../domain/index.ts';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
@@ -7,21 +8,11 @@ import { getTransaction, listTransactions, resolveTransaction, summarize } from 
 import { asMember } from './context.ts';
 import { parseBody, parseQuery } from './validate.ts';
 
-const STATUSES = [
-  'pending',
-  'unknown',
-  'succeeded',
-  'failed',
-  'pending_confirmation',
-  'pending_approval',
-  'queued',
-  'rejected',
-  'expired',
-] as const;
-
 export const listQuery = z
   .object({
-    status: z.enum(STATUSES).optional(),
+    status: z.enum(TRANSACTION_STATUSES).optional(),
+    /** `evaluate` lists evaluations (DESIGN §5). */
+    operation: z.enum(['discover', 'query', 'execute', 'evaluate']).optional(),
     businessId: z.string().max(128).optional(),
     agentId: z.string().max(128).optional(),
     from: z.iso.datetime({ offset: true }).optional(),

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
+import { rotateCallbackSecret } from '../services/callbacks.ts';
 import type { Deps } from '../services/context.ts';
 import {
   createWebhook,
@@ -26,6 +27,11 @@ const deliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200
 export function registerWebhookRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
   const anyMember = memberAuth({ deps });
   const admins = memberAuth({ deps, roles: ['admin'] });
+
+  // Evaluation callbacks (webhook_url of POST /v1/evaluate) are signed with this secret.
+  app.post('/v1/webhooks/callback-secret', admins, async (c) =>
+    c.json(await rotateCallbackSecret({ ctx: asMember(deps, c) }), 201),
+  );
 
   app.post('/v1/webhooks', admins, async (c) => {
     const body = await parseBody(c, createWebhookBody);

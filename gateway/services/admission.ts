@@ -95,10 +95,12 @@ export async function admit(
 
   // 2. The decision, with live spend (a released request's own reservation left out). An approved
   // request was decided when it was parked.
-  const decision =
+  const decided =
     subject.kind === 'approved' || !input.decision
       ? null
       : await decideWith(tx, input.decision, subject.kind === 'queued' ? txn : undefined);
+  // An evaluation is answered now (DESIGN §5): a time window that would queue it refuses it instead.
+  const decision = decided && txn.operation === 'evaluate' ? notQueued(decided) : decided;
   const outcome = decision?.outcome ?? 'auto_approve';
 
   // 3. A refusal is recorded; nothing is reserved and the token is left unconsumed.
@@ -136,7 +138,8 @@ export async function admit(
   const releaseAt = outcome === 'queue' ? Date.parse(decision?.releaseAt ?? '') : null;
   const admitted: Transaction = {
     ...txn,
-    status: STATUS[outcome],
+    // An evaluation allowed is `approved`: its caller executes it and reports with a receipt.
+    status: outcome === 'auto_approve' && txn.operation === 'evaluate' ? 'approved' : STATUS[outcome],
     decision: decision ?? txn.decision,
     releaseAt,
     approvalId: approvalId ?? txn.approvalId,
@@ -179,6 +182,15 @@ export async function admit(
   // 7. A parked request's first answer is its 202: a replay returns it.
   if (txn.idempotencyKey) await answerIdempotency(tx, txn.agentKeyId, txn.idempotencyKey, answer);
   return { outcome: outcome === 'approval' ? 'approval' : 'queue', transaction: admitted, answer };
+}
+
+function notQueued(decision: Decision): Decision {
+  if (decision.outcome !== 'queue') return decision;
+  return {
+    ...decision,
+    outcome: 'reject',
+    reason: `Outside the policy's time window: evaluate again from ${decision.releaseAt}.`,
+  };
 }
 
 function stagePlans(decision: Decision): StagePlan[] {

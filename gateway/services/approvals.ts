@@ -132,6 +132,8 @@ export async function decideApproval({ ctx, input }: { ctx: ServiceContext; inpu
     case 'already_voted':
       throw new GatewayError('CONFLICT', 'You have already decided on this request.');
     case 'approved': {
+      // An evaluation's caller executes it itself (DESIGN §5): approved is where it ends here.
+      if (result.transaction.businessId === null) break;
       const business = await requireBusiness(ctx, result.transaction.businessId);
       await forwardAdmitted({
         deps,

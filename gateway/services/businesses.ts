@@ -4,7 +4,7 @@ import { type Business, type BusinessFilter, GatewayError } from '../domain/inde
 import { appendAudit } from '../repositories/audit.ts';
 import { listBusinesses as directory, getBusiness, insertBusiness } from '../repositories/tenancy.ts';
 import { newSigningSecret } from '../secrets.ts';
-import { auditEvent } from './audit.ts';
+import { auditEvent, chainScope } from './audit.ts';
 import type { ServiceContext } from './context.ts';
 
 export interface BusinessView {
@@ -39,7 +39,7 @@ export interface RegisterBusinessInput {
   adapter: AdapterConfig;
 }
 
-/** Registers a business; its signing secret (Standard Webhooks) is returned once. */
+/** Registers a business; its signing secret (Standard Webhooks) is returned once, stored sealed. */
 export async function registerBusiness({
   ctx,
   input,
@@ -66,23 +66,26 @@ export async function registerBusiness({
     );
   }
   const at = ctx.deps.clock();
+  // Shown once, in clear; stored sealed under SECRETS_KEY (issue 10), opened by the adapter registry.
+  const signingSecret = newSigningSecret();
   const business: Business = {
     id,
     name: input.name,
     category: input.category,
     description: input.description ?? '',
     adapter: input.adapter,
-    signingSecret: newSigningSecret(),
+    signingSecret: ctx.deps.sealer.seal(signingSecret),
     createdAt: at,
   };
   const audit = auditEvent(ctx, 'business.registered', id, { type: input.adapter.type }, at);
-  const created = await db.transaction({}, async (tx) => {
+  // The operator's audit chain: one writer at a time extends it (DESIGN §9).
+  const created = await db.transaction(chainScope(null), async (tx) => {
     if (!(await insertBusiness(tx, business))) return false;
     await appendAudit(tx, audit);
     return true;
   });
   if (!created) throw new GatewayError('CONFLICT', `A business with id ${id} already exists.`);
-  return { business: viewBusiness(business), signingSecret: business.signingSecret };
+  return { business: viewBusiness(business), signingSecret };
 }
 
 export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; filter?: BusinessFilter }) {

@@ -24,7 +24,14 @@ export class ConfigCache {
   readonly #businesses = new Map<string, BusinessAndPolicy>();
   readonly #plain = new Map<string, Business>();
 
+  readonly #listeners: ((version: number) => Promise<void>)[] = [];
+
   constructor(private readonly maxEntries = 10_000) {}
+
+  /** Called when a request sees the version move (receipt signing keys reload then). */
+  onChange(listener: (version: number) => Promise<void>): void {
+    this.#listeners.push(listener);
+  }
 
   /**
    * The current version, read from the database; a new one empties the cache. Requests that ask in
@@ -36,11 +43,15 @@ export class ConfigCache {
     this.#next ??= new Promise<number>((resolve, reject) => {
       setImmediate(() => {
         this.#next = undefined;
-        configVersion(conn).then((version) => {
+        configVersion(conn).then(async (version) => {
           if (version !== this.#version) {
+            const first = this.#version === -1;
             this.#version = version;
             this.#keys.clear();
             this.#businesses.clear();
+            this.#plain.clear();
+            // Awaited: a request that sees the new version acts on it (signs with a rotated key).
+            if (!first) await Promise.all(this.#listeners.map((listener) => listener(version)));
           }
           resolve(version);
         }, reject);

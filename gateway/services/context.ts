@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
+import type { Sealer } from '../crypto/sealing.ts';
 import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, SYSTEM } from '../domain/index.ts';
 import type { ConfigCache } from './config-cache.ts';
 import type { Subscriptions } from './events.ts';
 import type { PolicyCache } from './policy-cache.ts';
+import type { SigningKeys } from './signing-keys.ts';
 
 /** What every service needs, built once by the composition root (gateway/app.ts). */
 export interface Deps {
@@ -17,6 +19,10 @@ export interface Deps {
   subscriptions: Subscriptions;
   /** Agent keys, businesses and policy pointers of the current config version. */
   cache: ConfigCache;
+  /** Seals and opens secrets stored at rest (SECRETS_KEY). */
+  sealer: Sealer;
+  /** The receipt signing keys (DESIGN §9). */
+  signingKeys: SigningKeys;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }

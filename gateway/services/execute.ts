@@ -172,6 +172,7 @@ export async function executeRequest({
     approvalId: null,
     idempotencyKey: idempotency?.key ?? null,
     requestId: ctx.requestId ?? null,
+    callbackUrl: null,
     createdAt: at,
     updatedAt: at,
   };
@@ -259,7 +260,7 @@ async function answerFromRecord(
   const unknown = await deps.db.transaction({}, (tx) =>
     claimUnknown(tx, input.agent.workspaceId, record.transactionId, deps.clock()),
   );
-  if (!unknown) throw new GatewayError('IDEMPOTENCY_IN_PROGRESS', IN_PROGRESS);
+  if (!unknown?.businessId) throw new GatewayError('IDEMPOTENCY_IN_PROGRESS', IN_PROGRESS);
   const business = await requireBusiness(ctx, unknown.businessId);
   const forwarded = await forwardAdmitted({
     deps,

@@ -9,12 +9,13 @@ import type {
   TransactionStatus,
 } from '../domain/index.ts';
 import { answerIdempotency } from '../repositories/tokens.ts';
-import { finish, settleSpend } from '../repositories/transactions.ts';
+import { type Finish, finish, type Settled, settleSpend } from '../repositories/transactions.ts';
 import { callAdapter } from './adapter-call.ts';
 import { executedAnswer } from './answers.ts';
 import type { Deps } from './context.ts';
 import { emit } from './events.ts';
 import { withTransaction } from './operations.ts';
+import { issueReceipt, RECEIPTED } from './receipts.ts';
 
 export type ForwardOutcome =
   | { ok: true; response: StoredResponse; upstreamMs: number }
@@ -48,11 +49,13 @@ export async function forwardAdmitted({
   settling?: boolean;
 }): Promise<ForwardOutcome> {
   const idempotencyKey = transaction.idempotencyKey ?? undefined;
+  const { businessId } = transaction;
+  if (businessId === null) throw new Error(`${transaction.id} is an evaluation: nothing is forwarded.`);
   const outcome = await callAdapter(() =>
     adapter.execute(
       transaction.request,
       { idempotencyKey },
-      { businessId: transaction.businessId, transactionId: transaction.id, requestId },
+      { businessId, transactionId: transaction.id, requestId },
     ),
   );
   if (!outcome.ok) {
@@ -74,12 +77,13 @@ export async function forwardAdmitted({
     return { ok: false, error, upstreamMs: outcome.upstreamMs };
   }
   const { status, data = null } = outcome.result;
-  const response = executedAnswer(transaction.id, status, data);
-  await recordOutcome(deps, transaction, { status, data, error: null, answer: response });
-  return { ok: true, response, upstreamMs: outcome.upstreamMs };
+  const answer = executedAnswer(transaction.id, status, data);
+  const recorded = await recordOutcome(deps, transaction, { status, data, error: null, answer });
+  // The 200 carries the receipt (DESIGN §9), and so does its idempotent replay (stored with it).
+  return { ok: true, response: recorded?.answer ?? answer, upstreamMs: outcome.upstreamMs };
 }
 
-interface Outcome {
+export interface Outcome {
   status: TransactionStatus;
   data: unknown;
   error: TransactionError | null;
@@ -87,21 +91,45 @@ interface Outcome {
   answer: StoredResponse | undefined;
 }
 
-/** Finishes a pending (or unknown) transaction: status, spend, idempotent answer, event. */
-export async function recordFinish(tx: Conn, deps: Deps, transaction: Transaction, o: Outcome, at: number) {
+export interface Recorded {
+  transaction: Settled;
+  /** The signed receipt, when the outcome is one that gets one (DESIGN §9). */
+  receipt: string | null;
+  /** The answer as stored for replays: a 200 with its receipt. */
+  answer: StoredResponse | undefined;
+}
+
+/**
+ * Finishes a pending (or unknown) transaction in `tx`: status, spend, receipt, idempotent answer,
+ * event. Undefined when it was no longer pending or unknown (another process finished it).
+ * Run it under the workspace scope: the receipt extends the workspace's chain.
+ */
+export async function recordFinish(
+  tx: Conn,
+  deps: Deps,
+  transaction: Transaction,
+  o: Outcome,
+  at: number,
+  from: Finish['from'] = ['pending', 'unknown'],
+): Promise<Recorded | undefined> {
   const finished = await finish(tx, {
     id: transaction.id,
     status: o.status,
     data: o.data,
     error: o.error,
     at,
-    from: ['pending', 'unknown'],
+    from,
   });
-  const settled = finished && o.status !== 'unknown';
+  if (!finished) return undefined;
+  const settled = o.status !== 'unknown';
+  const receipt = RECEIPTED.has(o.status)
+    ? await issueReceipt(tx, deps, { ...transaction, status: o.status, data: o.data }, at)
+    : null;
+  const answer = receipt && o.answer?.status === 200 ? withReceipt(o.answer, receipt) : o.answer;
   // Independent statements, sent together (pipelined on PostgreSQL).
   await Promise.all([
     settled ? settleSpend(tx, finished) : undefined,
-    settled && finished.operation === 'execute'
+    settled && (finished.operation === 'execute' || finished.operation === 'evaluate')
       ? emit(tx, deps.subscriptions, {
           workspaceId: finished.workspaceId,
           type: 'transaction.completed',
@@ -109,11 +137,15 @@ export async function recordFinish(tx: Conn, deps: Deps, transaction: Transactio
           at,
         })
       : undefined,
-    o.answer && transaction.idempotencyKey
-      ? answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, o.answer)
+    answer && transaction.idempotencyKey
+      ? answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, answer)
       : undefined,
   ]);
-  return finished;
+  return { transaction: finished, receipt, answer };
+}
+
+function withReceipt(answer: StoredResponse, receipt: string): StoredResponse {
+  return { status: answer.status, body: { ...(answer.body as Record<string, unknown>), receipt } };
 }
 
 /**
@@ -121,18 +153,23 @@ export async function recordFinish(tx: Conn, deps: Deps, transaction: Transactio
  * fails the transaction stays `pending`, the orphan job marks it `unknown` and a repeat settles it.
  * Either way the agent gets the business's answer, never a 500 for a call that happened.
  */
-async function recordOutcome(deps: Deps, transaction: Transaction, outcome: Outcome): Promise<void> {
+async function recordOutcome(
+  deps: Deps,
+  transaction: Transaction,
+  outcome: Outcome,
+): Promise<Recorded | undefined> {
+  // The workspace scope: the receipt extends the workspace's chain, one writer at a time.
+  const scope = { workspaceId: transaction.workspaceId };
   for (let attempt = 0; ; attempt++) {
     try {
       const at = deps.clock();
-      await deps.db.transaction({}, (tx) => recordFinish(tx, deps, transaction, outcome, at));
-      return;
+      return await deps.db.transaction(scope, (tx) => recordFinish(tx, deps, transaction, outcome, at));
     } catch (err) {
       const pause = RECORD_BACKOFF_MS[attempt];
       const fields = { err, transactionId: transaction.id, attempt: attempt + 1 };
       if (pause === undefined) {
         deps.logger.error(fields, 'the outcome could not be recorded; the orphan job will mark it unknown');
-        return;
+        return undefined;
       }
       deps.logger.warn(fields, 'recording the outcome failed; retrying');
       await sleep(pause);

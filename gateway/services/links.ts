@@ -114,7 +114,7 @@ export async function resolveLink({
   if (!member || member.role !== stage.role) return { state: 'not_allowed', approval };
   const transaction = await getTransaction(reader, link.workspaceId, approval.transactionId);
   if (!transaction) return { state: 'unknown' };
-  const business = await getBusiness(reader, transaction.businessId);
+  const business = transaction.businessId ? await getBusiness(reader, transaction.businessId) : undefined;
   return { state: 'active', link, approval, stage, transaction, business, member };
 }
 

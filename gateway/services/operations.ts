@@ -59,6 +59,7 @@ async function runReadOperation(
     approvalId: null,
     idempotencyKey: null,
     requestId: ctx.requestId ?? null,
+    callbackUrl: null,
     createdAt: at,
     updatedAt: at,
   };

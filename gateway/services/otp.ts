@@ -6,6 +6,7 @@ import type { Mailer } from '../notify/mailer.ts';
 import { getApproval } from '../repositories/approvals.ts';
 import { appendAudit } from '../repositories/audit.ts';
 import { attemptOtp, consumeOtp, getOtpState, issueOtp } from '../repositories/links.ts';
+import { countedSince, countRequest } from '../repositories/rate.ts';
 import { getBusiness } from '../repositories/tenancy.ts';
 import { getTransaction } from '../repositories/transactions.ts';
 import { auditEvent } from './audit.ts';
@@ -15,6 +16,14 @@ import type { OtpVerifier } from './otp-verifier.ts';
 /** DESIGN §5: 6 digits, 10 minutes, 5 tries. */
 export const OTP_TTL_MS = 10 * 60_000;
 export const OTP_MAX_ATTEMPTS = 5;
+
+/**
+ * Code requests per member and approval (issue 10): at most 3 in any 10 minutes, counted in the
+ * shared `rate_counters` table so the limit holds across replicas. Each request emails a code, so
+ * the limit bounds the mail one member can cause, and how many codes one approval hands out.
+ */
+export const OTP_REQUEST_LIMIT = 3;
+export const OTP_REQUEST_WINDOW_MS = 10 * 60_000;
 
 export type OtpCheck =
   | { ok: true }
@@ -59,6 +68,9 @@ export interface OtpOptions {
   key: Buffer;
   ttlMs?: number;
   maxAttempts?: number;
+  /** Codes one member may request for one approval within `requestWindowMs`. */
+  requestLimit?: number;
+  requestWindowMs?: number;
 }
 
 /**
@@ -73,7 +85,10 @@ export function createOtpService({
   key,
   ttlMs = OTP_TTL_MS,
   maxAttempts = OTP_MAX_ATTEMPTS,
+  requestLimit = OTP_REQUEST_LIMIT,
+  requestWindowMs = OTP_REQUEST_WINDOW_MS,
 }: OtpOptions): OtpService {
+  if (requestLimit < 1) throw new Error('requestLimit must be at least 1.');
   const hash = (k: OtpKey, code: string) =>
     createHmac('sha256', key).update(`${k.approvalId}:${k.position}:${k.memberId}:${code}`).digest('hex');
 
@@ -189,12 +204,37 @@ export function createOtpService({
       createdAt: now,
       expiresAt,
     };
-    const issued = await deps.db.transaction({}, (tx) => issueOtp(tx, issue, maxAttempts));
-    if (!issued)
+    // A sliding window over the member's earlier requests for this approval. Read, then issue and
+    // log, under the workspace's lock (one writer on SQLite, an advisory lock on PostgreSQL): a
+    // burst on any number of replicas never gets more than `requestLimit` codes. Refused requests
+    // are not logged, so the wait announced in Retry-After is the real one.
+    const counter = `otp:${approval.id}:${input.member.memberId}`;
+    const outcome = await deps.db.transaction({ workspaceId: input.workspaceId }, async (tx) => {
+      const recent = await countedSince(tx, counter, now - requestWindowMs);
+      const retryAt = retryAtOf(recent, requestLimit, requestWindowMs);
+      if (retryAt !== undefined) return { refused: 'limited' as const, retryAt };
+      if (!(await issueOtp(tx, issue, maxAttempts))) return { refused: 'locked' as const };
+      await countRequest(tx, counter, now);
+      return { refused: null };
+    });
+    if (outcome.refused === 'locked')
       throw new GatewayError('FORBIDDEN', locked().message, { otpRequired: true, reason: 'locked' });
+    if (outcome.refused === 'limited') {
+      // RFC 9110 §10.2.3: delay-seconds until the oldest request that counts leaves the window.
+      const retryAfter = Math.max(1, Math.ceil((outcome.retryAt - now) / 1000));
+      const minutes = Math.round(requestWindowMs / 60_000);
+      throw new GatewayError(
+        'RATE_LIMITED',
+        `Too many codes requested: at most ${requestLimit} in ${minutes} minutes for this request. Use the last code sent, or retry in ${retryAfter} seconds.`,
+        { limit: requestLimit, retryAfterSeconds: retryAfter },
+        { headers: { 'Retry-After': String(retryAfter) } },
+      );
+    }
 
     const transaction = await getTransaction(deps.db.reader, input.workspaceId, approval.transactionId);
-    const business = transaction ? await getBusiness(deps.db.reader, transaction.businessId) : undefined;
+    const business = transaction?.businessId
+      ? await getBusiness(deps.db.reader, transaction.businessId)
+      : undefined;
     const what = transaction
       ? `${formatAmount(transaction.amount, transaction.currency)} at ${business?.name ?? transaction.businessId}, requested by agent ${transaction.agentId}`
       : `approval ${approval.id}`;
@@ -267,4 +307,22 @@ export function createOtpService({
       return (await check(input)).ok;
     },
   };
+}
+
+/**
+ * When a sliding window of `limit` requests per `windowMs` admits the next one: undefined when it
+ * does now, else when enough of the oldest requests in `recent` (oldest first) have left it.
+ */
+function retryAtOf(
+  recent: { at: number; count: number }[],
+  limit: number,
+  windowMs: number,
+): number | undefined {
+  let excess = recent.reduce((sum, r) => sum + r.count, 0) - limit + 1;
+  if (excess <= 0) return undefined;
+  for (const r of recent) {
+    excess -= r.count;
+    if (excess <= 0) return r.at + windowMs;
+  }
+  return undefined;
 }

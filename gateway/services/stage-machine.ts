@@ -12,6 +12,7 @@ import {
 import { appendAudit } from '../repositories/audit.ts';
 import { endParked, getTransactionById, settleSpend } from '../repositories/transactions.ts';
 import { admit } from './admission.ts';
+import { queueCallback } from './callbacks.ts';
 import type { Deps } from './context.ts';
 import { emit, notifyStage } from './events.ts';
 
@@ -116,6 +117,16 @@ async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteRes
     }));
   if (admission?.outcome !== 'forward')
     return { outcome: 'not_pending', approval: await reload(tx, approval) };
+  if (admission.transaction.operation === 'evaluate') {
+    // The caller executes it itself (DESIGN §5): tell its webhook_url, in this transaction.
+    await queueCallback(
+      tx,
+      admission.transaction,
+      'terminal_outcome',
+      { status: 'approved', approvalId: approval.id },
+      now,
+    );
+  }
   return { outcome: 'approved', approval: await reload(tx, approval), transaction: admission.transaction };
 }
 
@@ -161,6 +172,11 @@ async function endApproval(
   await setApprovalStatus(tx, approval.id, status, now);
   const ended = await endParked(tx, approval.transactionId, status, now);
   if (ended) await settleSpend(tx, ended);
+  if (ended?.operation === 'evaluate') {
+    const evaluation = await getTransactionById(tx, ended.id);
+    if (evaluation)
+      await queueCallback(tx, evaluation, 'terminal_outcome', { status, approvalId: approval.id }, now);
+  }
   const { workspaceId, id: approvalId, transactionId } = approval;
   await emit(tx, deps.subscriptions, {
     workspaceId,

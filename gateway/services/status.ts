@@ -1,7 +1,9 @@
 import { GatewayError } from '../domain/index.ts';
 import { getApproval } from '../repositories/approvals.ts';
+import { getReceipt } from '../repositories/receipts.ts';
 import { getTransaction } from '../repositories/transactions.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
+import { RECEIPTED } from './receipts.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -20,6 +22,7 @@ export async function getTransactionStatus({
   const approval =
     txn.approvalId === null ? undefined : await getApproval(reader, workspaceId, txn.approvalId);
   const active = approval?.stages.find((s) => s.status === 'pending');
+  const receipt = RECEIPTED.has(txn.status) ? await getReceipt(reader, txn.id) : undefined;
   return {
     transactionId: txn.id,
     status: txn.status,
@@ -44,6 +47,8 @@ export async function getTransactionStatus({
           },
         }
       : {}),
+    // DESIGN §9: the settled transaction's signed receipt (compact JWS).
+    ...(receipt ? { receipt: receipt.jws } : {}),
     createdAt: iso(txn.createdAt),
     updatedAt: iso(txn.updatedAt),
   };

@@ -5,18 +5,16 @@ import {
   type TransactionFilter,
 } from '../domain/index.ts';
 import { appendAudit } from '../repositories/audit.ts';
-import { answerIdempotency } from '../repositories/tokens.ts';
+import { getReceipt } from '../repositories/receipts.ts';
 import {
   getTransaction as find,
-  finish,
   listTransactions as list,
-  settleSpend,
   summarize as summarise,
   sumSpend,
 } from '../repositories/transactions.ts';
 import { auditEvent } from './audit.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
-import { emit } from './events.ts';
+import { recordFinish } from './forward.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -54,7 +52,8 @@ export async function listTransactions({ ctx, filter }: { ctx: ServiceContext; f
 export async function getTransaction({ ctx, id }: { ctx: ServiceContext; id: string }) {
   const txn = await find(ctx.deps.db.reader, workspaceOf(ctx), id);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${id}.`);
-  return viewTransaction(txn, true);
+  const receipt = await getReceipt(ctx.deps.db.reader, txn.id);
+  return { ...viewTransaction(txn, true), receipt: receipt?.jws ?? null };
 }
 
 const INTERVAL_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 } as const;
@@ -174,25 +173,11 @@ export async function resolveTransaction({
     { status: input.status, reason: input.reason, previous: 'unknown' },
     at,
   );
+  const outcome = { status: input.status, data: null, error, answer: response };
   const resolved = await deps.db.transaction({ workspaceId }, async (tx) => {
-    const settled = await finish(tx, {
-      id,
-      status: input.status,
-      data: null,
-      error,
-      at,
-      from: ['unknown', 'unknown'],
-    });
-    if (!settled) return false;
-    await settleSpend(tx, settled);
-    if (settled.idempotencyKey)
-      await answerIdempotency(tx, settled.agentKeyId, settled.idempotencyKey, response);
-    await emit(tx, deps.subscriptions, {
-      workspaceId,
-      type: 'transaction.completed',
-      data: { transactionId: id, status: input.status, businessId: settled.businessId },
-      at,
-    });
+    // The status, the reservation, the receipt, the replayed answer and the event, as for a business
+    // answer; the resolution's audit event in the same transaction.
+    if (!(await recordFinish(tx, deps, txn, outcome, at, ['unknown', 'unknown']))) return false;
     await appendAudit(tx, audit);
     return true;
   });

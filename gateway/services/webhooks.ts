@@ -56,12 +56,14 @@ export async function createWebhook({
     ]);
   }
   const now = deps.clock();
+  // Shown once, in clear; stored sealed under SECRETS_KEY (issue 10), opened by the sender.
+  const secret = newSigningSecret();
   const webhook: Webhook = {
     id: newId('webhook'),
     workspaceId,
     url: input.url,
     events: [...new Set(input.events)],
-    secret: newSigningSecret(),
+    secret: deps.sealer.seal(secret),
     createdAt: now,
     deletedAt: null,
   };
@@ -77,7 +79,7 @@ export async function createWebhook({
     await appendAudit(tx, audit);
   });
   deps.subscriptions.forget(workspaceId);
-  return { ...viewWebhook(webhook), secret: webhook.secret };
+  return { ...viewWebhook(webhook), secret };
 }
 
 export async function listWebhooks({ ctx }: { ctx: ServiceContext }) {

@@ -55,6 +55,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
       approvalId: null,
       idempotencyKey: null,
       requestId: null,
+      callbackUrl: null,
       createdAt: now,
       updatedAt: now,
       ...over,

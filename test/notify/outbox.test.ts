@@ -65,6 +65,7 @@ describe('the outbox worker', () => {
         await email(item);
       },
       webhook: gw.notify.senders.webhook,
+      callback: gw.notify.senders.callback,
     };
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { envSchema } from '../../config/env.ts';
-import { ADMIN_TOKEN } from '../support/harness.ts';
+import { ADMIN_TOKEN, TEST_SECRETS_KEY } from '../support/harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,7 +31,7 @@ export async function startReplica(databaseUrl: string, env: Record<string, stri
       LOG_LEVEL: 'info',
       DATABASE_URL: databaseUrl,
       WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
-      SECRETS_KEY: 'replica-test-secrets-key-0123456789abcdef',
+      SECRETS_KEY: TEST_SECRETS_KEY,
       // The test's upstream listens on 127.0.0.1.
       EGRESS_ALLOW_PRIVATE: 'true',
       ...env,

@@ -18,6 +18,8 @@ import { createWorkspace } from '../../gateway/services/workspaces.ts';
 import { type Dialect, openTestDb } from './dialects.ts';
 
 export const ADMIN_TOKEN = 'operator-token-for-tests-0123456789';
+/** SECRETS_KEY of every test gateway and replica: gateways sharing a database share it too. */
+export const TEST_SECRETS_KEY = 'test-secrets-key-0123456789abcdef-0123456789';
 
 /** A fresh SQLite file per call: tests never share a database (STYLE: a fresh database per file). */
 export function tempDatabaseUrl(): { url: string; cleanup: () => void } {
@@ -57,6 +59,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     LOG_LEVEL: 'silent',
     WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
     DATABASE_URL: databaseUrl,
+    // Secrets at rest are sealed in every test, as in production (issue 10).
+    SECRETS_KEY: TEST_SECRETS_KEY,
     ...options.env,
   });
   const db = options.db ?? fresh?.db ?? (await openDatabase(databaseUrl));

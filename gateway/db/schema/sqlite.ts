@@ -6,6 +6,11 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 export const workspaces = sqliteTable('workspaces', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  /**
+   * Standard Webhooks secret that signs an evaluation's `webhook_url` callbacks (DESIGN §5), sealed
+   * under SECRETS_KEY (gateway/crypto/sealing.ts); null until an admin creates one.
+   */
+  callbackSecret: text('callback_secret'),
   createdAt: integer('created_at').notNull(),
 });
 
@@ -67,8 +72,9 @@ export const transactions = sqliteTable(
     workspaceId: text('workspace_id').notNull(),
     agentKeyId: text('agent_key_id').notNull(),
     agentId: text('agent_id').notNull(),
-    businessId: text('business_id').notNull(),
-    operation: text('operation', { enum: ['discover', 'query', 'execute'] }).notNull(),
+    /** Null for an evaluation (DESIGN §5 evaluate-only): no business is called. */
+    businessId: text('business_id'),
+    operation: text('operation', { enum: ['discover', 'query', 'execute', 'evaluate'] }).notNull(),
     status: text('status').notNull(),
     request: text('request').notNull(),
     requestHash: text('request_hash').notNull(),
@@ -86,6 +92,8 @@ export const transactions = sqliteTable(
     approvalId: text('approval_id'),
     idempotencyKey: text('idempotency_key'),
     requestId: text('request_id'),
+    /** An evaluation's `webhook_url`: approval_required and terminal_outcome are posted there. */
+    callbackUrl: text('callback_url'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -142,8 +150,21 @@ export const auditEvents = sqliteTable(
     target: text('target'),
     data: text('data').notNull().default(sql`'{}'`),
     createdAt: integer('created_at').notNull(),
+    /**
+     * The hash chain (DESIGN §9): position in its workspace's chain (operator events without a
+     * workspace form one chain of their own), the previous event's hash, and this event's hash:
+     * SHA-256 of RFC 8785 over every other column. Null only on rows written before the chain
+     * existed, until the start-up backfill chains them.
+     */
+    seq: integer('seq'),
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
   },
-  (t) => [index('audit_events_ws_created').on(t.workspaceId, t.createdAt)],
+  (t) => [
+    index('audit_events_ws_created').on(t.workspaceId, t.createdAt),
+    // One event per place in a chain: two writers can never fork it, whatever their timing.
+    uniqueIndex('audit_events_chain').on(sql`coalesce(${t.workspaceId}, '')`, t.seq),
+  ],
 );
 
 export const policies = sqliteTable(
@@ -356,3 +377,38 @@ export const configVersion = sqliteTable('config_version', {
   id: integer('id').primaryKey(),
   version: integer('version').notNull(),
 });
+
+/**
+ * The gateway's receipt signing keys (DESIGN §9): Ed25519, the private half sealed under
+ * SECRETS_KEY. One is `current`; `retired` ones stay published so old receipts still verify.
+ */
+export const signingKeys = sqliteTable(
+  'signing_keys',
+  {
+    kid: text('kid').primaryKey(),
+    publicJwk: text('public_jwk').notNull(),
+    privateKey: text('private_key').notNull(),
+    status: text('status', { enum: ['current', 'retired'] }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    retiredAt: integer('retired_at'),
+  },
+  // At most one current key, whichever replica creates or rotates it.
+  (t) => [uniqueIndex('signing_keys_current').on(t.status).where(sql`status = 'current'`)],
+);
+
+/**
+ * Signed receipts (DESIGN §9), one per settled execute or evaluation, chained per workspace: `seq`
+ * is the place in the chain, `hash` the SHA-256 of `jws` that the next receipt's `prev` names.
+ */
+export const receipts = sqliteTable(
+  'receipts',
+  {
+    transactionId: text('transaction_id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    seq: integer('seq').notNull(),
+    jws: text('jws').notNull(),
+    hash: text('hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('receipts_chain').on(t.workspaceId, t.seq)],
+);

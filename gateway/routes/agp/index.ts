@@ -8,6 +8,7 @@ import type { Deps } from '../../services/context.ts';
 import { executeRequest } from '../../services/execute.ts';
 import { discover, query } from '../../services/operations.ts';
 import { prepareExecute } from '../../services/prepare.ts';
+import { getReceiptOf } from '../../services/receipts.ts';
 import { getTransactionStatus } from '../../services/status.ts';
 import { asAgent } from '../context.ts';
 import { parseBody, parseQuery, readJson, toIssues } from '../validate.ts';
@@ -90,6 +91,10 @@ export function registerAgpRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
     c.json(
       await getTransactionStatus({ ctx: asAgent(deps, c), transactionId: c.req.param('transactionId') }),
     ),
+  );
+
+  app.get('/agp/receipts/:transactionId', auth(), limited, async (c) =>
+    c.json(await getReceiptOf({ ctx: asAgent(deps, c), transactionId: c.req.param('transactionId') })),
   );
 
   app.get('/agp/businesses', auth(), limited, async (c) => {

@@ -225,6 +225,8 @@ export function registerApprovePage(app: Hono<GatewayEnv>, deps: Deps, options: 
         });
       } catch (error) {
         if (error instanceof GatewayError) {
+          // Retry-After with a 429 (too many codes requested), as on the API.
+          for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
           return page(c, active, token, { error: error.message, status: error.status });
         }
         throw error;

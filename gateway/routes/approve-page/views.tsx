@@ -109,7 +109,10 @@ export interface ApprovalPageProps {
 export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error, info }) => {
   const { transaction, business, approval, stage, member } = active;
   const why = whyApproval(transaction);
-  const businessName = business ? `${business.name} (${business.id})` : transaction.businessId;
+  // An evaluation names no business: the agent's own system executes what is approved (DESIGN §5).
+  const businessName = business
+    ? `${business.name} (${business.id})`
+    : (transaction.businessId ?? 'none: an evaluation, executed by the agent’s own system');
   const amount = formatAmount(transaction.amount, transaction.currency);
   const critical = stage.tier === 'critical_otp';
   return (
@@ -118,7 +121,8 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
       {info ? <div class="notice info">{info}</div> : null}
       <section class="card">
         <h1>
-          Approve {amount} at {business?.name ?? transaction.businessId}?
+          Approve {amount}
+          {transaction.businessId ? ` at ${business?.name ?? transaction.businessId}` : ' (an evaluation)'}?
         </h1>
         <Summary transaction={transaction} businessName={businessName} />
       </section>
@@ -195,6 +199,7 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
 
 const OUTCOME: Record<Transaction['status'], string> = {
   pending: 'It is being executed at the business now.',
+  approved: 'It is approved: the agent’s system may now execute it and report the outcome.',
   unknown: 'It was sent to the business, which did not answer: the outcome is not known yet.',
   succeeded: 'The business executed it: succeeded.',
   failed: 'The business was called, and the request failed.',

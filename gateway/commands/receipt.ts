@@ -1,0 +1,55 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { compactVerify, createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import { getReceipt } from '../repositories/receipts.ts';
+import { receiptPlace } from '../services/receipts.ts';
+import { SigningKeys } from '../services/signing-keys.ts';
+import type { CommandContext } from './context.ts';
+
+const USAGE = 'usage: warden receipt verify <file | transaction id> [--jwks <url | file>]';
+
+/**
+ * `warden receipt verify <file or transaction id>`: checks a receipt's signature against the JWK Set
+ * (the gateway's own, or `--jwks` as a verifier outside would), and its place in its workspace's
+ * chain: stored as issued, its `prev` naming the receipt before it, the next one naming it. The file
+ * holds the compact JWS, or the JSON of GET /agp/receipts/:id. Exits 1 when anything fails.
+ */
+export async function receiptVerify(ctx: CommandContext, args: string[]): Promise<number> {
+  const [target] = args;
+  const at = args.indexOf('--jwks');
+  const jwksSource = at >= 0 ? args[at + 1] : undefined;
+  if (!target || target.startsWith('--') || (at >= 0 && !jwksSource)) {
+    ctx.err(USAGE);
+    return 64;
+  }
+  const jws = await readReceipt(ctx, target);
+  if (!jws) {
+    ctx.err(`No receipt found for ${target}.`);
+    return 1;
+  }
+  const keys = jwksSource
+    ? /^https?:\/\//.test(jwksSource)
+      ? createRemoteJWKSet(new URL(jwksSource))
+      : createLocalJWKSet(JSON.parse(readFileSync(jwksSource, 'utf8')) as JSONWebKeySet)
+    : createLocalJWKSet((await new SigningKeys(ctx.db, ctx.sealer).jwks()) as unknown as JSONWebKeySet);
+  let signature: { valid: boolean; kid?: string; error?: string };
+  try {
+    const { protectedHeader } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
+    signature = { valid: true, kid: protectedHeader.kid };
+  } catch (error) {
+    signature = { valid: false, error: error instanceof Error ? error.message : String(error) };
+  }
+  const chain = signature.valid ? await receiptPlace(ctx.db.reader, jws) : null;
+  const valid = signature.valid && !!chain?.stored && chain.prevLinked && chain.nextLinked !== false;
+  ctx.out(JSON.stringify({ valid, signature, chain }));
+  return valid ? 0 : 1;
+}
+
+async function readReceipt(ctx: CommandContext, target: string): Promise<string | undefined> {
+  if (existsSync(target)) {
+    const text = readFileSync(target, 'utf8').trim();
+    if (!text.startsWith('{')) return text;
+    const parsed = JSON.parse(text) as { receipt?: unknown };
+    return typeof parsed.receipt === 'string' ? parsed.receipt : undefined;
+  }
+  return (await getReceipt(ctx.db.reader, target))?.jws;
+}

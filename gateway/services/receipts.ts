@@ -1,0 +1,164 @@
+import { canonicalHash } from '../../policy/canonical.ts';
+import { sha256Hex, signCompact } from '../crypto/jws.ts';
+import type { Conn } from '../db/types.ts';
+import { GatewayError, type Transaction, type TransactionStatus } from '../domain/index.ts';
+import { approversOf } from '../repositories/approvals.ts';
+import { getReceipt, insertReceipt, receiptAt, receiptHead } from '../repositories/receipts.ts';
+import { getTransaction } from '../repositories/transactions.ts';
+import type { Deps, ServiceContext } from './context.ts';
+import { workspaceOf } from './context.ts';
+
+/** What a receipt says (DESIGN §9, normative fields; `v` 1). */
+export interface ReceiptPayload {
+  v: 1;
+  transactionId: string;
+  workspaceId: string;
+  agentId: string;
+  businessId: string | null;
+  operation: string;
+  status: TransactionStatus;
+  amount: number | null;
+  currency: string | null;
+  requestHash: string;
+  responseHash: string | null;
+  decision: { outcome: string; ruleId: string | null; policy: { name: string; version: number | null } };
+  approvers: string[];
+  issuedAt: string;
+  prev: string | null;
+}
+
+/** The statuses a receipt is issued for: the business (or the evaluating system) has settled it. */
+export const RECEIPTED: ReadonlySet<TransactionStatus> = new Set([
+  'succeeded',
+  'failed',
+  'pending_confirmation',
+]);
+
+/** The JWS `typ` of a receipt (RFC 7515 §4.1.9, explicit typing as RFC 8725 §3.11 advises). */
+export const RECEIPT_TYP = 'warden-receipt+jws';
+
+interface StoredDecision {
+  outcome?: unknown;
+  ruleId?: unknown;
+  policy?: { name?: unknown; version?: unknown };
+}
+
+/**
+ * Signs the receipt of a settled transaction and appends it to its workspace's chain, in `tx`,
+ * the transaction that records the outcome (DESIGN §9). Callers run it under the workspace scope,
+ * so one writer at a time extends a chain; the unique (workspace, seq) index refuses a fork
+ * whatever happens, and a lost place is taken again from the new head.
+ */
+export type ReceiptSubject = Pick<
+  Transaction,
+  | 'id'
+  | 'workspaceId'
+  | 'agentId'
+  | 'businessId'
+  | 'operation'
+  | 'status'
+  | 'amount'
+  | 'currency'
+  | 'requestHash'
+  | 'data'
+  | 'decision'
+  | 'policyName'
+  | 'approvalId'
+>;
+
+export async function issueReceipt(tx: Conn, deps: Deps, txn: ReceiptSubject, at: number): Promise<string> {
+  const approvers = txn.approvalId ? await approversOf(tx, txn.approvalId) : [];
+  const decision = (txn.decision ?? {}) as StoredDecision;
+  const base: Omit<ReceiptPayload, 'prev'> = {
+    v: 1,
+    transactionId: txn.id,
+    workspaceId: txn.workspaceId,
+    agentId: txn.agentId,
+    businessId: txn.businessId,
+    operation: txn.operation,
+    status: txn.status,
+    amount: txn.amount,
+    currency: txn.currency,
+    requestHash: txn.requestHash,
+    responseHash: txn.data === null || txn.data === undefined ? null : canonicalHash(txn.data),
+    decision: {
+      outcome: typeof decision.outcome === 'string' ? decision.outcome : 'auto_approve',
+      ruleId: typeof decision.ruleId === 'string' ? decision.ruleId : null,
+      policy: {
+        name:
+          typeof decision.policy?.name === 'string' ? decision.policy.name : (txn.policyName ?? 'default'),
+        version: typeof decision.policy?.version === 'number' ? decision.policy.version : null,
+      },
+    },
+    approvers,
+    issuedAt: new Date(at).toISOString(),
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const head = await receiptHead(tx, txn.workspaceId);
+    const payload: ReceiptPayload = { ...base, prev: head?.hash ?? null };
+    const { kid, key } = deps.signingKeys.current();
+    const jws = signCompact({ kid, typ: RECEIPT_TYP }, JSON.stringify(payload), key);
+    const written = await insertReceipt(tx, {
+      transactionId: txn.id,
+      workspaceId: txn.workspaceId,
+      seq: (head?.seq ?? 0) + 1,
+      jws,
+      hash: sha256Hex(jws),
+      createdAt: at,
+    });
+    if (written) return jws;
+    // The transaction already has its receipt (it never gets two), or another writer took the place.
+    const existing = await getReceipt(tx, txn.id);
+    if (existing) return existing.jws;
+  }
+  throw new Error(`Could not append the receipt of ${txn.id} to its workspace's chain.`);
+}
+
+/** The payload of a compact JWS, as JSON (the signature is not checked here: it is our own row). */
+export function receiptPayload(jws: string): ReceiptPayload {
+  const [, body = ''] = jws.split('.');
+  return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as ReceiptPayload;
+}
+
+/** GET /agp/receipts/:transactionId (DESIGN §9): another workspace's transaction does not exist. */
+export async function getReceiptOf({ ctx, transactionId }: { ctx: ServiceContext; transactionId: string }) {
+  const reader = ctx.deps.db.reader;
+  const txn = await getTransaction(reader, workspaceOf(ctx), transactionId);
+  if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${transactionId}.`);
+  const stored = await getReceipt(reader, transactionId);
+  if (!stored) {
+    throw new GatewayError(
+      'RECEIPT_NOT_FOUND',
+      `Transaction ${transactionId} has no receipt: it has not settled (status ${txn.status}).`,
+      { transactionId, status: txn.status },
+    );
+  }
+  return { transactionId, receipt: stored.jws, payload: receiptPayload(stored.jws) };
+}
+
+export interface ReceiptPlace {
+  /** The receipt is the one stored for its transaction, byte for byte. */
+  stored: boolean;
+  seq: number | null;
+  /** Its `prev` names the receipt before it in the workspace's chain (null for the first). */
+  prevLinked: boolean;
+  /** The receipt after it names this one (null: it is the newest). */
+  nextLinked: boolean | null;
+}
+
+/** Where a receipt sits in its workspace's chain (`warden receipt verify`). */
+export async function receiptPlace(conn: Conn, jws: string): Promise<ReceiptPlace> {
+  const payload = receiptPayload(jws);
+  const stored = await getReceipt(conn, payload.transactionId);
+  if (!stored || stored.jws !== jws) return { stored: false, seq: null, prevLinked: false, nextLinked: null };
+  const hash = sha256Hex(jws);
+  const before = stored.seq > 1 ? await receiptAt(conn, stored.workspaceId, stored.seq - 1) : undefined;
+  const after = await receiptAt(conn, stored.workspaceId, stored.seq + 1);
+  return {
+    stored: stored.hash === hash,
+    seq: stored.seq,
+    prevLinked:
+      payload.prev === (before ? sha256Hex(before.jws) : null) && (stored.seq === 1 || before !== undefined),
+    nextLinked: after ? receiptPayload(after.jws).prev === hash : null,
+  };
+}

@@ -1,0 +1,133 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, runNode } from '../process/spawn.ts';
+import { freshDatabase, type TestDatabase } from '../support/dialects.ts';
+import {
+  call,
+  createTenant,
+  listen,
+  registerEcho,
+  startTestGateway,
+  TEST_SECRETS_KEY,
+  type Tenant,
+  type TestGateway,
+} from '../support/harness.ts';
+
+/** `warden <args>` on this database, as an operator runs it. */
+async function warden(databaseUrl: string, args: string[], env: Record<string, string> = {}) {
+  const result = await runNode(
+    join('bin', 'warden.js'),
+    args,
+    cleanEnv({ DATABASE_URL: databaseUrl, SECRETS_KEY: TEST_SECRETS_KEY, ...env }),
+  ).exited;
+  let out: Record<string, unknown> = {};
+  try {
+    out = JSON.parse(result.stdout);
+  } catch {}
+  return { code: result.code, out, stdout: result.stdout, stderr: result.stderr };
+}
+
+// Issue 10: `warden keys rotate` and `warden receipt verify <file or transaction id>`.
+describe('the receipt commands', () => {
+  let database: TestDatabase;
+  let gw: TestGateway;
+  let tenant: Tenant;
+  let live: { url: string; close: () => Promise<void> };
+  const dir = join(process.env.TMPDIR ?? '/tmp', `warden-receipts-${process.pid}`);
+
+  beforeAll(async () => {
+    database = await freshDatabase('sqlite');
+    gw = await startTestGateway({ databaseUrl: database.url, realClock: true });
+    tenant = await createTenant(gw);
+    await registerEcho(gw, 'echo');
+    live = await listen(gw);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+  });
+  afterAll(async () => {
+    await live.close();
+    await gw.dispose();
+    await database.drop();
+  });
+
+  const execute = async (sku: string) => {
+    const res = await call(gw, 'POST', '/agp/execute', {
+      key: tenant.agentKey,
+      body: { businessId: 'echo', request: { action: 'order', sku, quantity: 1 } },
+    });
+    expect(res.status).toBe(200);
+    return { id: res.body.transactionId as string, receipt: res.body.receipt as string };
+  };
+
+  it('verifies a receipt by transaction id, from a file, and against the JWK Set over HTTP', async () => {
+    const first = await execute('coffee');
+    await execute('tea');
+    const byId = await warden(database.url, ['receipt', 'verify', first.id]);
+    expect(byId.code).toBe(0);
+    expect(byId.out).toMatchObject({
+      valid: true,
+      signature: { valid: true },
+      chain: { stored: true, seq: 1, prevLinked: true, nextLinked: true },
+    });
+    const file = join(dir, 'receipt.json');
+    writeFileSync(
+      file,
+      JSON.stringify((await call(gw, 'GET', `/agp/receipts/${first.id}`, { key: tenant.agentKey })).body),
+    );
+    const fromFile = await warden(database.url, [
+      'receipt',
+      'verify',
+      file,
+      '--jwks',
+      `${live.url}/.well-known/warden-keys`,
+    ]);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.out.valid).toBe(true);
+  });
+
+  it('a receipt with one changed byte fails (exit 1), and so does one that is not in the chain', async () => {
+    const { receipt } = await execute('cake');
+    const [h, p, s] = receipt.split('.') as [string, string, string];
+    const flipped = `${h}.${p}.${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
+    const file = join(dir, 'tampered.jws');
+    writeFileSync(file, flipped);
+    const bad = await warden(database.url, ['receipt', 'verify', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatchObject({ valid: false, signature: { valid: false } });
+    const unknown = await warden(database.url, ['receipt', 'verify', 'txn_does_not_exist']);
+    expect(unknown.code).toBe(1);
+  });
+
+  it('`warden keys rotate`: the running gateway signs with the new key; old and new receipts both verify', async () => {
+    const before = await execute('old');
+    const rotated = await warden(database.url, ['keys', 'rotate']);
+    expect(rotated.code).toBe(0);
+    const kid = rotated.out.kid as string;
+    expect(kid).not.toBe(decodeProtectedHeader(before.receipt).kid);
+    const after = await execute('new');
+    expect(decodeProtectedHeader(after.receipt).kid).toBe(kid);
+    const keys = (await (await fetch(`${live.url}/.well-known/warden-keys`)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(keys.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(before.receipt).kid);
+    for (const id of [before.id, after.id]) {
+      const verdict = await warden(database.url, ['receipt', 'verify', id]);
+      expect(verdict.code).toBe(0);
+    }
+  });
+
+  it('with a wrong SECRETS_KEY `keys rotate` refuses (a key no gateway could open), naming no secret', async () => {
+    const other = 'another-secrets-key-0123456789abcdef-xyz';
+    const before = (await (await fetch(`${live.url}/.well-known/warden-keys`)).json()) as { keys: unknown[] };
+    const wrong = await warden(database.url, ['keys', 'rotate'], { SECRETS_KEY: other });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/sealed under key [0-9a-f]{12}/);
+    expect(wrong.stderr).not.toContain(TEST_SECRETS_KEY);
+    expect(wrong.stderr).not.toContain(other);
+    const after = (await (await fetch(`${live.url}/.well-known/warden-keys`)).json()) as { keys: unknown[] };
+    expect(after.keys).toEqual(before.keys);
+    expect((await execute('still-signed')).receipt).toBeTruthy();
+  });
+});
