@@ -3,7 +3,7 @@ export type * from './approvals.ts';
 export type * from './audit.ts';
 export * from './errors.ts';
 export type * from './ledger.ts';
-export { TRANSACTION_STATUSES } from './ledger.ts';
+export { draftTransaction, TRANSACTION_STATUSES } from './ledger.ts';
 export type * from './notify.ts';
 export type * from './policies.ts';
 export type * from './tenancy.ts';

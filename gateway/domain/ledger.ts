@@ -133,3 +133,40 @@ export interface SummaryRow {
   count: number;
   amount: number;
 }
+
+/** What a new transaction must say; everything else starts empty (pending, nothing reserved). */
+export type TransactionDraft = Pick<
+  Transaction,
+  | 'id'
+  | 'workspaceId'
+  | 'agentKeyId'
+  | 'agentId'
+  | 'businessId'
+  | 'operation'
+  | 'request'
+  | 'requestHash'
+  | 'createdAt'
+> &
+  Partial<Transaction>;
+
+export function draftTransaction(d: TransactionDraft): Transaction {
+  return {
+    status: 'pending',
+    amount: null,
+    currency: null,
+    data: null,
+    error: null,
+    decision: null,
+    policyVersionId: null,
+    policyName: null,
+    businessCategory: null,
+    spendState: 'none',
+    releaseAt: null,
+    approvalId: null,
+    idempotencyKey: null,
+    requestId: null,
+    callbackUrl: null,
+    updatedAt: d.createdAt,
+    ...d,
+  };
+}

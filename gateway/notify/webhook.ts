@@ -46,7 +46,12 @@ export function callbackSender({ deps, dispatcher }: { deps: Deps; dispatcher: D
     if (!check.ok) throw new PermanentDeliveryError(check.reason);
     const sealed = await getCallbackSecret(deps.db.reader, item.workspaceId);
     if (!sealed) throw new PermanentDeliveryError('The workspace has no callback secret.');
-    await postSigned(dispatcher, { url, secret: deps.sealer.open(sealed), eventId: event.id, payload: event });
+    await postSigned(dispatcher, {
+      url,
+      secret: deps.sealer.open(sealed),
+      eventId: event.id,
+      payload: event,
+    });
   };
 }
 

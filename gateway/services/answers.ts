@@ -6,6 +6,15 @@ import { GatewayError, type StoredResponse } from '../domain/index.ts';
  * sends a refusal, and an idempotent replay returns the very same status and body (DESIGN §4).
  */
 
+/** An amount the policy cannot read would pass every limit: it is refused instead (`path` names it). */
+export function invalidAmount(path: string): GatewayError {
+  return new GatewayError(
+    'VALIDATION_ERROR',
+    'The request amount must be a whole number of minor units (cents).',
+    [{ path, message: 'expected a non-negative integer, or a string of digits' }],
+  );
+}
+
 /** A policy refusal (DESIGN §4): 403 POLICY_REJECTED with the rule that refused and every check. */
 export function rejection(decision: Decision, transactionId: string): GatewayError {
   return new GatewayError('POLICY_REJECTED', decision.reason ?? 'Refused by the workspace policy.', {

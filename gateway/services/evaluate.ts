@@ -4,16 +4,17 @@ import { canonicalHash } from '../../policy/canonical.ts';
 import type { Decision } from '../../policy/index.ts';
 import {
   type AgentPrincipal,
+  draftTransaction,
   GatewayError,
   type IdempotencyRecord,
   type StoredResponse,
-  type Transaction,
 } from '../domain/index.ts';
 import { newId } from '../ids.ts';
 import { getCallbackSecret } from '../repositories/callback-secrets.ts';
 import { answerIdempotency, claimIdempotency, findIdempotency } from '../repositories/tokens.ts';
 import { getTransaction } from '../repositories/transactions.ts';
 import { admit } from './admission.ts';
+import { invalidAmount } from './answers.ts';
 import { queueCallback } from './callbacks.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
 import { IDEMPOTENCY_TTL_MS } from './execute.ts';
@@ -80,18 +81,7 @@ export async function evaluate({
     ]);
   }
   const request = body.payloadScope;
-  if (policy && hasInvalidAmount(request)) {
-    throw new GatewayError(
-      'VALIDATION_ERROR',
-      'The request amount must be a whole number of minor units (cents).',
-      [
-        {
-          path: 'context.payload_scope.amount_cents',
-          message: 'expected a non-negative integer, or a string of digits',
-        },
-      ],
-    );
-  }
+  if (policy && hasInvalidAmount(request)) throw invalidAmount('context.payload_scope.amount_cents');
   if (body.webhookUrl) await checkCallbackUrl(ctx, body.webhookUrl);
 
   const requestHash = canonicalHash(request);
@@ -112,34 +102,24 @@ export async function evaluate({
   const at = deps.clock();
   const amount = normaliseAmount(request);
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
-  const transaction: Transaction = {
+  const transaction = draftTransaction({
     id: newId('evaluation'),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
     agentId: agent.agentId,
     businessId: null,
     operation: 'evaluate',
-    status: 'pending',
     request,
     requestHash,
     amount,
     currency,
-    data: null,
-    error: null,
-    decision: null,
     policyVersionId: policy?.versionId ?? null,
     policyName,
-    businessCategory: null,
-    spendState: 'none',
-    releaseAt: null,
-    approvalId: null,
-    // The Idempotency-Key is kept here, by this service: an evaluation's answers are its own.
-    idempotencyKey: null,
+    // The Idempotency-Key is kept by this service, not on the row: an evaluation's answers are its own.
     requestId: ctx.requestId ?? null,
     callbackUrl: body.webhookUrl ?? null,
     createdAt: at,
-    updatedAt: at,
-  };
+  });
   // No business: no per-business override or category applies; limits without categories do.
   const decision = policy
     ? {

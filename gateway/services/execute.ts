@@ -10,16 +10,17 @@ import {
 import type { TxScope } from '../db/types.ts';
 import {
   type AgentPrincipal,
+  draftTransaction,
   GatewayError,
   type IdempotencyRecord,
   type StoredResponse,
-  type Transaction,
 } from '../domain/index.ts';
 import { newId } from '../ids.ts';
 import { findIdempotency, findToken } from '../repositories/tokens.ts';
 import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
 import { admit } from './admission.ts';
+import { invalidAmount } from './answers.ts';
 import { requireBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
@@ -140,42 +141,28 @@ export async function executeRequest({
     ? await compiledVersion(deps, agent.workspaceId, found.policyVersionId)
     : undefined;
   if (policy && hasInvalidAmount(request)) {
-    // An amount the policy cannot read would pass every limit: refuse it instead.
-    throw new GatewayError(
-      'VALIDATION_ERROR',
-      'The request amount must be a whole number of minor units (cents).',
-      [{ path: 'request.amount_cents', message: 'expected a non-negative integer, or a string of digits' }],
-    );
+    throw invalidAmount('request.amount_cents');
   }
   const at = deps.clock();
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
-  const transaction: Transaction = {
+  const transaction = draftTransaction({
     id: newId('transaction'),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
     agentId: agent.agentId,
     businessId,
     operation: 'execute',
-    status: 'pending',
     request,
     requestHash,
     amount,
     currency,
-    data: null,
-    error: null,
-    decision: null,
     policyVersionId: policy?.versionId ?? null,
     policyName,
     businessCategory: business.category,
-    spendState: 'none',
-    releaseAt: null,
-    approvalId: null,
     idempotencyKey: idempotency?.key ?? null,
     requestId: ctx.requestId ?? null,
-    callbackUrl: null,
     createdAt: at,
-    updatedAt: at,
-  };
+  });
   const token = tokenHash
     ? { tokenHash, agentKeyId: agent.agentKeyId, businessId, requestHash, now: at }
     : undefined;

@@ -1,8 +1,8 @@
 import { canonicalHash } from '../../policy/canonical.ts';
 import {
   type AgentPrincipal,
+  draftTransaction,
   GatewayError,
-  type Transaction,
   type TransactionStatus,
 } from '../domain/index.ts';
 import { newId } from '../ids.ts';
@@ -36,33 +36,19 @@ async function runReadOperation(
   const business = await requireBusiness(ctx, input.businessId);
   const adapter = deps.adapters.adapterFor(business);
   const at = deps.clock();
-  const txn: Transaction = {
+  const txn = draftTransaction({
     id: newId('transaction'),
     workspaceId: input.agent.workspaceId,
     agentKeyId: input.agent.agentKeyId,
     agentId: input.agent.agentId,
     businessId: business.id,
     operation,
-    status: 'pending',
     request: input.request,
     requestHash: canonicalHash(input.request),
-    amount: null,
-    currency: null,
-    data: null,
-    error: null,
-    decision: null,
-    policyVersionId: null,
-    policyName: null,
     businessCategory: business.category,
-    spendState: 'none',
-    releaseAt: null,
-    approvalId: null,
-    idempotencyKey: null,
     requestId: ctx.requestId ?? null,
-    callbackUrl: null,
     createdAt: at,
-    updatedAt: at,
-  };
+  });
   await deps.db.transaction({}, (tx) => insertTransaction(tx, txn));
   const adapterCtx = {
     businessId: business.id,
