@@ -77,13 +77,17 @@ async function approvalRequiredMessage(
   });
   const why = whyApproval(transaction);
   const amount = formatAmount(transaction.amount, transaction.currency);
-  const businessName = business ? `${business.name} (${business.id})` : transaction.businessId;
+  // An evaluation names no business: the agent's own system executes what is approved (DESIGN §5).
+  const businessName = business
+    ? `${business.name} (${business.id})`
+    : (transaction.businessId ?? 'none (an evaluation: the agent’s own system executes it)');
+  const where = transaction.businessId ? ` at ${business?.name ?? transaction.businessId}` : ' (evaluation)';
   const stageLine = `Stage ${stage.position + 1} of ${approval.stages.length} (${stage.role}${
     stage.tier === 'critical_otp' ? ', needs a one-time code sent by email' : ''
   }${stage.quorum > 1 ? `, ${stage.quorum} approvals needed` : ''})`;
   return {
     to: member.email,
-    subject: `Approval needed: ${amount} at ${business?.name ?? transaction.businessId}`,
+    subject: `Approval needed: ${amount}${where}`,
     text: [
       `Agent ${transaction.agentId} wants to execute a request that needs your approval.`,
       '',

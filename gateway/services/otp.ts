@@ -236,7 +236,7 @@ export function createOtpService({
       ? await getBusiness(deps.db.reader, transaction.businessId)
       : undefined;
     const what = transaction
-      ? `${formatAmount(transaction.amount, transaction.currency)} at ${business?.name ?? transaction.businessId}, requested by agent ${transaction.agentId}`
+      ? `${formatAmount(transaction.amount, transaction.currency)}${transaction.businessId ? ` at ${business?.name ?? transaction.businessId}` : ' (an evaluation)'}, requested by agent ${transaction.agentId}`
       : `approval ${approval.id}`;
     try {
       await mailer.send({

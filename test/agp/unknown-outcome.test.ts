@@ -28,6 +28,13 @@ type Mode = 'ok' | 'hang' | 'drop';
 
 // DESIGN §4 "Outcome unknown", §7: a business that may have acted leaves the outcome unknown, its
 // reservation counting, until a repeat with the same Idempotency-Key or an admin settles it.
+/** The status a compact JWS receipt states (its signature is checked in test/receipts). */
+function receiptStatus(jws: unknown): string {
+  expect(typeof jws).toBe('string');
+  const [, payload = ''] = String(jws).split('.');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')).status;
+}
+
 describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
@@ -87,6 +94,10 @@ describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
     expect(first.body).toMatchObject({ code: 'ADAPTER_TIMEOUT', details: { status: 'unknown' } });
     const id = (first.body.details as { transactionId: string }).transactionId;
     expect(await status(id)).toMatchObject({ status: 'unknown', error: { code: 'ADAPTER_TIMEOUT' } });
+    // Not settled: no receipt yet (DESIGN §9: receipts are for settled outcomes).
+    expect((await call(gw, 'GET', `/agp/receipts/${id}`, { key: tenant.agentKey })).body.code).toBe(
+      'RECEIPT_NOT_FOUND',
+    );
     // The business may have executed: its 6,000 still count against the limit.
     expect(await daily()).toMatchObject({ used: 0, reserved: 6000 });
     const over = await execute({ amount_cents: 5000 });
@@ -107,6 +118,9 @@ describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
     expect(third.status).toBe(200);
     expect(third.headers.get('Idempotent-Replayed')).toBe('true');
     expect(forwardsWith('k-timeout')).toBe(2);
+    // Settled by the repeat: its receipt says succeeded, and the replay carries the same one.
+    expect(receiptStatus(repeat.body.receipt)).toBe('succeeded');
+    expect(third.body.receipt).toBe(repeat.body.receipt);
   });
 
   it('a connection lost after the request was sent is 502 and unknown, settled by the repeat', async () => {
@@ -182,6 +196,8 @@ describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
       const res = await resolve(id, { status: 'succeeded', reason: 'The shop confirmed order 991.' });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ transactionId: id, status: 'succeeded' });
+      // Settled by an admin: signed like any outcome.
+      expect(receiptStatus(res.body.receipt)).toBe('succeeded');
       expect(await daily()).toMatchObject({ used: 4000, reserved: 0 });
       const audit = await call(gw, 'GET', '/v1/audit', { key: tenant.adminToken });
       expect(audit.body.events).toEqual(
@@ -197,6 +213,7 @@ describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
       const calls = forwardsWith('k-resolve');
       const repeat = await execute({ amount_cents: 4000 }, 'k-resolve');
       expect(repeat).toMatchObject({ status: 200, body: { transactionId: id, status: 'succeeded' } });
+      expect(repeat.body.receipt).toBe(res.body.receipt);
       expect(forwardsWith('k-resolve')).toBe(calls);
       // Settled once: resolving again is a conflict.
       expect((await resolve(id, { status: 'failed', reason: 'again' })).body.code).toBe('CONFLICT');
