@@ -25,6 +25,7 @@ import { cpuProfilesIn, type ProfileSummary, summariseCpuProfile } from './lib/p
 import { type ServerHandle, startServer } from './lib/spawn.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { haveWrk, wrkLoad, wrkPairs } from './lib/wrk.ts';
+import { benchReceiptCost } from './receipt-cost.ts';
 
 /**
  * `npm run bench`: throughput of the execute path against its ceilings, measured, never a test.
@@ -58,6 +59,8 @@ const useWrk = process.env.BENCH_LOAD !== 'autocannon' && haveWrk();
 const httpLoad = (target: HttpTarget, s: LoadSettings) =>
   useWrk ? wrkLoad(target, s) : autocannonLoad(target, s);
 const profiling = process.env.BENCH_PROFILE === '1';
+/** Production requires SECRETS_KEY (issue 10); every gateway of a run shares this one. */
+const BENCH_SECRETS_KEY = 'bench-secrets-key-0123456789abcdef-0123456789';
 /** Production logs every request: the gateway runs at info, its stdout appended to a file. */
 const GATEWAY_LOG_LEVEL = 'info';
 
@@ -226,6 +229,7 @@ function gatewayScenario(options: {
           execArgv: profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
           env: {
             NODE_ENV: 'production',
+            SECRETS_KEY: BENCH_SECRETS_KEY,
             // The stand-in listens on 127.0.0.1, which production refuses unless allowed.
             EGRESS_ALLOW_PRIVATE: 'true',
             HOST: '127.0.0.1',
@@ -352,6 +356,7 @@ function postgresOpenScenario(replicas: 1 | 2): Scenario {
         const second = await startServer('replica', {
           env: {
             NODE_ENV: 'production',
+            SECRETS_KEY: BENCH_SECRETS_KEY,
             EGRESS_ALLOW_PRIVATE: 'true',
             HOST: '127.0.0.1',
             PORT: '0',
@@ -493,6 +498,7 @@ async function stabilityRun(upstream: ServerHandle, dir: string): Promise<number
     stdout: logFd,
     env: {
       NODE_ENV: 'production',
+      SECRETS_KEY: BENCH_SECRETS_KEY,
       EGRESS_ALLOW_PRIVATE: 'true',
       HOST: '127.0.0.1',
       PORT: '0',
@@ -533,7 +539,7 @@ interface Floor {
   verdict: 'met' | 'MISSED' | 'n/a';
 }
 
-/** The floors of issue 9, from the rounds that ran every scenario a floor compares. */
+/** The floors of issues 9 and 10, from the rounds that ran every scenario a floor compares. */
 function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: number[] | undefined): Floor[] {
   const perRound = (a: string, b: string, f: (x: LoadResult, y: LoadResult) => number): number | null => {
     const xs = runs.get(a)?.loads;
@@ -564,6 +570,11 @@ function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: num
       'open execute / bare proxy >= 0.40 (goal 0.70)',
       rate('gateway-open', 'bare-proxy'),
       (v) => v >= 0.4,
+    ),
+    floor(
+      'issue 10: open execute, receipts on / bare proxy >= 0.50',
+      rate('gateway-open', 'bare-proxy'),
+      (v) => v >= 0.5,
     ),
     floor(
       '50-rule 3-limit policy / no policy >= 0.85',
@@ -710,7 +721,7 @@ async function main(): Promise<void> {
   const floors = floorReport(runs, stability);
   if (floors.length > 0) {
     console.log(
-      '\nissue 9 floors (each the median of its per-round ratio, so every ratio compares one round):',
+      '\nissue 9 and 10 floors (each the median of its per-round ratio, so every ratio compares one round):',
     );
     console.log(
       formatTable(
@@ -755,6 +766,16 @@ async function main(): Promise<void> {
     console.log(`\npolicy evaluator: skipped (${String(policyEvaluator.skipped)})`);
   }
 
+  // Issue 10: what a receipt adds to an execute, in CPU, measured in this process on one core.
+  const receiptCost =
+    only.size === 0 || only.has('receipt-cost') ? await benchReceiptCost() : { skipped: 'BENCH_ONLY' };
+  if ('receiptUs' in receiptCost) {
+    console.log(
+      `\nreceipt per execute: ${fmt.int(receiptCost.receiptUs ?? 0)} µs CPU (head read, payload, Ed25519 signature ` +
+        `${fmt.int(receiptCost.signUs ?? 0)} µs, hashes, insert), measured in-process on one core`,
+    );
+  }
+
   const failed = reports.filter((r) => r.non2xx + r.errors + r.mismatches > 0);
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
@@ -779,6 +800,7 @@ async function main(): Promise<void> {
           },
         })),
         policyEvaluator,
+        receiptCost,
         floors,
         stability: stability ?? null,
       },
