@@ -16,6 +16,7 @@ const PREFIXES = {
   outbox: 'out',
   evaluation: 'evl',
   signingKey: 'sig',
+  invite: 'inv',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

@@ -8,6 +8,7 @@ export const SECRET_PREFIXES = {
   agentKey: 'wk_',
   memberToken: 'wm_',
   confirmationToken: 'wct_',
+  inviteToken: 'wi_',
 } as const;
 
 export function newSecret(kind: keyof typeof SECRET_PREFIXES): string {

@@ -10,6 +10,22 @@ export interface Workspace {
   id: string;
   name: string;
   createdAt: number;
+  /** Set while archived (issue 11): its keys and tokens are refused, its data kept. */
+  archivedAt?: number | null;
+}
+
+/** An invitation to join a workspace (issue 11): only the link token's hash is stored. */
+export interface Invite {
+  id: string;
+  workspaceId: string;
+  email: string;
+  role: Role;
+  tokenHash: string;
+  createdBy: string | null;
+  createdAt: number;
+  expiresAt: number;
+  acceptedAt: number | null;
+  memberId: string | null;
 }
 
 export interface Member {

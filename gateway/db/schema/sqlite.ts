@@ -12,6 +12,11 @@ export const workspaces = sqliteTable('workspaces', {
    */
   callbackSecret: text('callback_secret'),
   createdAt: integer('created_at').notNull(),
+  /**
+   * Set while an operator has archived the workspace (issue 11): its agent keys and member tokens
+   * are refused with 403 WORKSPACE_ARCHIVED and its data is kept; restore clears it.
+   */
+  archivedAt: integer('archived_at'),
 });
 
 export const members = sqliteTable(
@@ -49,6 +54,31 @@ export const agentKeys = sqliteTable(
     revokedAt: integer('revoked_at'),
   },
   (t) => [uniqueIndex('agent_keys_key_hash').on(t.keyHash), index('agent_keys_ws').on(t.workspaceId)],
+);
+
+/**
+ * Invitations to join a workspace (issue 11): a one-time link emailed to `email`, valid 24 hours,
+ * through which the person takes their member token. Only the link token's SHA-256 is kept;
+ * `accepted_at` is set once, by one conditional update, so a link makes at most one member.
+ */
+export const invites = sqliteTable(
+  'invites',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    email: text('email').notNull(),
+    role: text('role', { enum: ['admin', 'developer', 'approver'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: text('created_by'),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    acceptedAt: integer('accepted_at'),
+    /** The member the invitation made, once accepted. */
+    memberId: text('member_id'),
+  },
+  (t) => [uniqueIndex('invites_token_hash').on(t.tokenHash), index('invites_ws').on(t.workspaceId)],
 );
 
 export const businesses = sqliteTable(

@@ -1,0 +1,65 @@
+import { columns } from '../db/schema/columns.ts';
+import { type Conn, sql } from '../db/types.ts';
+import type { Invite } from '../domain/index.ts';
+
+/** Invitations to join a workspace (issue 11); only the link token's SHA-256 is stored. */
+
+const I = columns('invites', [
+  'id',
+  'workspace_id',
+  'email',
+  'role',
+  'token_hash',
+  'created_by',
+  'created_at',
+  'expires_at',
+  'accepted_at',
+  'member_id',
+]);
+const toInvite = (raw: unknown[]): Invite => {
+  const [id, workspaceId, email, role, tokenHash, createdBy, createdAt, expiresAt, acceptedAt, memberId] =
+    I.row(raw);
+  return { id, workspaceId, email, role, tokenHash, createdBy, createdAt, expiresAt, acceptedAt, memberId };
+};
+
+const INSERT = sql(`INSERT INTO invites (${I.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+const BY_HASH = sql(`SELECT ${I.list} FROM invites WHERE token_hash = ?`, toInvite);
+const BY_ID = sql(`SELECT ${I.list} FROM invites WHERE id = ?`, toInvite);
+// One conditional update: of any number of concurrent accepts, exactly one changes the row.
+const ACCEPT = sql(
+  'UPDATE invites SET accepted_at = ?, member_id = ? WHERE id = ? AND accepted_at IS NULL AND expires_at > ?',
+);
+const WITHDRAW = sql('UPDATE invites SET expires_at = ? WHERE id = ? AND accepted_at IS NULL');
+
+export async function insertInvite(tx: Conn, i: Invite): Promise<void> {
+  await tx.run(INSERT, [
+    i.id,
+    i.workspaceId,
+    i.email,
+    i.role,
+    i.tokenHash,
+    i.createdBy,
+    i.createdAt,
+    i.expiresAt,
+    i.acceptedAt,
+    i.memberId,
+  ]);
+}
+
+export function findInviteByTokenHash(conn: Conn, tokenHash: string): Promise<Invite | undefined> {
+  return conn.get(BY_HASH, [tokenHash]);
+}
+
+export function getInvite(conn: Conn, id: string): Promise<Invite | undefined> {
+  return conn.get(BY_ID, [id]);
+}
+
+/** True when this call accepted it: not accepted before and not expired at `at`. */
+export async function acceptInvite(tx: Conn, id: string, memberId: string, at: number): Promise<boolean> {
+  return (await tx.run(ACCEPT, [at, memberId, id, at])) > 0;
+}
+
+/** Ends an unaccepted invitation now (its email could not be sent). */
+export async function withdrawInvite(tx: Conn, id: string, at: number): Promise<void> {
+  await tx.run(WITHDRAW, [at, id]);
+}
