@@ -27,6 +27,8 @@ import { registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
+import { registerInviteRoutes } from './routes/invites.ts';
+import { registerMemberRoutes } from './routes/members.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
@@ -138,6 +140,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerEvaluateRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
+  registerMemberRoutes(app, deps);
+  registerInviteRoutes(app, deps, mailer);
   registerPolicyRoutes(app, deps);
   registerTransactionRoutes(app, deps);
   registerAuditRoutes(app, deps);

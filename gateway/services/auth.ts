@@ -6,6 +6,10 @@ import type { Deps } from './context.ts';
 
 const unauthorized = () => new GatewayError('UNAUTHORIZED', 'A valid API key is required.');
 
+/** Issue 11: an archived workspace's keys and tokens are refused; its data is kept until deleted. */
+const archived = () =>
+  new GatewayError('WORKSPACE_ARCHIVED', 'This workspace is archived: its keys and tokens are refused.');
+
 /**
  * The agent a key belongs to (DESIGN §3: the key decides the workspace). The config version is read
  * on every request, so a revocation takes effect at once; the key itself comes from memory while
@@ -19,6 +23,7 @@ export async function authenticateAgent(
   const configVersion = await deps.cache.current(reader);
   const found = await deps.cache.agentKey(reader, configVersion, hashSecret(key));
   if (!found || found.revokedAt !== null) throw unauthorized();
+  if (await deps.cache.workspaceArchived(reader, configVersion, found.workspaceId)) throw archived();
   const agent = {
     workspaceId: found.workspaceId,
     agentKeyId: found.id,
@@ -29,9 +34,19 @@ export async function authenticateAgent(
   return { agent, configVersion };
 }
 
+/**
+ * The member a token belongs to, read on every request: a removed member or a rotated token is
+ * refused from the next request on. The archived flag comes from the config cache (one version
+ * read, shared by the requests of one event-loop turn).
+ */
 export async function authenticateMember(deps: Deps, token: string): Promise<MemberPrincipal> {
-  const found = await findMemberByTokenHash(deps.db.reader, hashSecret(token));
+  const reader = deps.db.reader;
+  const [found, configVersion] = await Promise.all([
+    findMemberByTokenHash(reader, hashSecret(token)),
+    deps.cache.current(reader),
+  ]);
   if (!found) throw unauthorized();
+  if (await deps.cache.workspaceArchived(reader, configVersion, found.workspaceId)) throw archived();
   return { workspaceId: found.workspaceId, memberId: found.id, email: found.email, role: found.role };
 }
 

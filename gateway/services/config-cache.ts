@@ -2,6 +2,7 @@ import type { Conn } from '../db/types.ts';
 import type { AgentKey, Business } from '../domain/index.ts';
 import { configVersion } from '../repositories/config.ts';
 import { findAgentKeyByHash, getBusiness, getBusinessAndPolicy } from '../repositories/tenancy.ts';
+import { isWorkspaceArchived } from '../repositories/workspaces.ts';
 
 interface BusinessAndPolicy {
   business: Business;
@@ -23,6 +24,8 @@ export class ConfigCache {
   readonly #keys = new Map<string, AgentKey>();
   readonly #businesses = new Map<string, BusinessAndPolicy>();
   readonly #plain = new Map<string, Business>();
+  /** Whether a workspace is archived (issue 11); archive and restore bump the version. */
+  readonly #archived = new Map<string, boolean>();
 
   readonly #listeners: ((version: number) => Promise<void>)[] = [];
 
@@ -50,6 +53,7 @@ export class ConfigCache {
             this.#keys.clear();
             this.#businesses.clear();
             this.#plain.clear();
+            this.#archived.clear();
             // Awaited: a request that sees the new version acts on it (signs with a rotated key).
             if (!first) await Promise.all(this.#listeners.map((listener) => listener(version)));
           }
@@ -95,6 +99,16 @@ export class ConfigCache {
     const found = await getBusiness(conn, id);
     if (found && fresh && version === this.#version) this.#remember(this.#plain, id, found);
     return found;
+  }
+
+  /** Only asked for workspaces of keys and tokens that exist, so the map is bounded by real ones. */
+  async workspaceArchived(conn: Conn, version: number, workspaceId: string): Promise<boolean> {
+    const fresh = version === this.#version;
+    const hit = fresh ? this.#archived.get(workspaceId) : undefined;
+    if (hit !== undefined) return hit;
+    const archived = await isWorkspaceArchived(conn, workspaceId);
+    if (fresh && version === this.#version) this.#remember(this.#archived, workspaceId, archived);
+    return archived;
   }
 
   #remember<V>(map: Map<string, V>, id: string, value: V): void {

@@ -1,7 +1,14 @@
-import { GatewayError, type Role } from '../domain/index.ts';
+import { GatewayError, type Role, type Workspace } from '../domain/index.ts';
 import { newId } from '../ids.ts';
 import { appendAudit } from '../repositories/audit.ts';
 import { insertMember, insertWorkspace } from '../repositories/tenancy.ts';
+import {
+  listWorkspaces as allWorkspaces,
+  archiveWorkspace as archive,
+  deleteWorkspaceRows,
+  getWorkspace,
+  restoreWorkspace as restore,
+} from '../repositories/workspaces.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
 import { auditEvent } from './audit.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
@@ -71,4 +78,99 @@ export async function createMember({
   });
   if (!created) throw new GatewayError('CONFLICT', `${member.email} is already a member of this workspace.`);
   return { member: { id: member.id, email: member.email, role: member.role }, token };
+}
+
+// ── the operator's lifecycle of a workspace (issue 11) ──────────────────────────────────────────
+
+export interface WorkspaceView {
+  id: string;
+  name: string;
+  createdAt: string;
+  archived: boolean;
+  archivedAt: string | null;
+}
+
+const viewWorkspace = (w: Workspace): WorkspaceView => ({
+  id: w.id,
+  name: w.name,
+  createdAt: new Date(w.createdAt).toISOString(),
+  archived: w.archivedAt != null,
+  archivedAt: w.archivedAt == null ? null : new Date(w.archivedAt).toISOString(),
+});
+
+const noWorkspace = () => new GatewayError('NOT_FOUND', 'No workspace with this id.');
+
+/** Every workspace, archived ones flagged (operator). */
+export async function listWorkspaces({ ctx }: { ctx: ServiceContext }): Promise<WorkspaceView[]> {
+  return (await allWorkspaces(ctx.deps.db.reader)).map(viewWorkspace);
+}
+
+/**
+ * Archives a workspace: from the next request on, on every replica (the config version moves), its
+ * agent keys and member tokens are refused with 403 WORKSPACE_ARCHIVED; nothing is deleted.
+ * Archiving an archived workspace changes nothing and records nothing.
+ */
+export async function archiveWorkspace({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  const at = ctx.deps.clock();
+  const workspace = await ctx.deps.db.transaction({ workspaceId: input.id }, async (tx) => {
+    const found = await getWorkspace(tx, input.id);
+    if (!found) throw noWorkspace();
+    if (!(await archive(tx, input.id, at))) return found;
+    // In the workspace's own chain, so its admins see it in /v1/audit after a restore.
+    await appendAudit(
+      tx,
+      auditEvent({ ...ctx, workspaceId: input.id }, 'workspace.archived', input.id, {}, at),
+    );
+    return { ...found, archivedAt: at };
+  });
+  return viewWorkspace(workspace);
+}
+
+/** Restores an archived workspace: its keys and tokens work again. A live one is left as it is. */
+export async function restoreWorkspace({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  const at = ctx.deps.clock();
+  const workspace = await ctx.deps.db.transaction({ workspaceId: input.id }, async (tx) => {
+    const found = await getWorkspace(tx, input.id);
+    if (!found) throw noWorkspace();
+    if (!(await restore(tx, input.id))) return found;
+    await appendAudit(
+      tx,
+      auditEvent({ ...ctx, workspaceId: input.id }, 'workspace.restored', input.id, {}, at),
+    );
+    return { ...found, archivedAt: null };
+  });
+  return viewWorkspace(workspace);
+}
+
+/**
+ * Deletes an archived workspace and every row it owns, its own audit chain included; the deletion
+ * itself is recorded in the operator's chain (with the rows removed per table). `confirm` must be
+ * the workspace's exact name, so an id pasted by mistake deletes nothing.
+ */
+export async function deleteWorkspace({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { id: string; confirm: string };
+}): Promise<void> {
+  const at = ctx.deps.clock();
+  await ctx.deps.db.transaction({ workspaceId: input.id }, async (tx) => {
+    const found = await getWorkspace(tx, input.id);
+    if (!found) throw noWorkspace();
+    if (found.archivedAt == null) {
+      throw new GatewayError(
+        'WORKSPACE_NOT_ARCHIVED',
+        'Only an archived workspace can be deleted: archive it first.',
+      );
+    }
+    if (input.confirm !== found.name) {
+      throw new GatewayError('VALIDATION_ERROR', 'confirm must be the exact name of the workspace.', [
+        { path: 'confirm', message: 'does not match the workspace name' },
+      ]);
+    }
+    const removed = await deleteWorkspaceRows(tx, input.id);
+    const data = { name: found.name, removed };
+    await appendAudit(tx, auditEvent({ ...ctx, workspaceId: null }, 'workspace.deleted', input.id, data, at));
+  });
 }

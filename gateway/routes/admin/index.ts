@@ -7,6 +7,7 @@ import type { Deps } from '../../services/context.ts';
 import { createWorkspace } from '../../services/workspaces.ts';
 import { asOperator } from '../context.ts';
 import { parseBody } from '../validate.ts';
+import { registerAdminWorkspaceRoutes } from './workspaces.ts';
 
 const operation = z.object({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
@@ -67,4 +68,6 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
   app.get('/v1/admin/businesses', auth, async (c) =>
     c.json({ businesses: await listBusinesses({ ctx: asOperator(deps, c) }) }),
   );
+
+  registerAdminWorkspaceRoutes(app, deps);
 }
