@@ -228,9 +228,23 @@ describe('member routes', () => {
   };
 
   let n = 0;
+  /** A member to change, remove or rotate, fresh for every attempt (never the caller itself). */
+  const freshMemberId = async () => {
+    const res = await call(gw, 'POST', '/v1/members', {
+      key: tenant.adminToken,
+      body: { email: `target-${++n}@home.test`, role: 'developer' },
+    });
+    expect(res.status).toBe(201);
+    return (res.body.member as { id: string }).id;
+  };
   const memberRoutes: Record<
     string,
-    { method: 'GET' | 'POST' | 'DELETE'; path: () => Promise<string>; body?: () => unknown; ok: number }
+    {
+      method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+      path: () => Promise<string>;
+      body?: () => unknown;
+      ok: number;
+    }
   > = {
     'POST /v1/keys': {
       method: 'POST',
@@ -244,6 +258,29 @@ describe('member routes', () => {
       method: 'POST',
       path: async () => '/v1/members',
       body: () => ({ email: `new-${++n}@home.test`, role: 'approver' }),
+      ok: 201,
+    },
+    'GET /v1/members': { method: 'GET', path: async () => '/v1/members', ok: 200 },
+    'PATCH /v1/members/:id': {
+      method: 'PATCH',
+      path: async () => `/v1/members/${await freshMemberId()}`,
+      body: () => ({ role: 'approver' }),
+      ok: 200,
+    },
+    'DELETE /v1/members/:id': {
+      method: 'DELETE',
+      path: async () => `/v1/members/${await freshMemberId()}`,
+      ok: 204,
+    },
+    'POST /v1/members/:id/rotate-token': {
+      method: 'POST',
+      path: async () => `/v1/members/${await freshMemberId()}/rotate-token`,
+      ok: 200,
+    },
+    'POST /v1/invites': {
+      method: 'POST',
+      path: async () => '/v1/invites',
+      body: () => ({ email: `invited-${++n}@home.test`, role: 'developer' }),
       ok: 201,
     },
   };
@@ -291,6 +328,12 @@ describe('member routes', () => {
     'GET /v1/keys': ['admin', 'developer', 'approver'],
     'DELETE /v1/keys/:id': ['admin', 'developer'],
     'POST /v1/members': ['admin'],
+    'GET /v1/members': ['admin', 'developer', 'approver'],
+    'PATCH /v1/members/:id': ['admin'],
+    'DELETE /v1/members/:id': ['admin'],
+    // Another member's token: admins only (each member may rotate their own; see members.test.ts).
+    'POST /v1/members/:id/rotate-token': ['admin'],
+    'POST /v1/invites': ['admin'],
   };
   const cases = names.flatMap((name) =>
     (['admin', 'developer', 'approver'] as const).map((role) => [name, role] as const),
@@ -323,9 +366,25 @@ describe('member routes', () => {
 });
 
 describe('operator routes', () => {
+  /** A workspace to archive, restore or delete, fresh for every attempt; archived when asked. */
+  const freshWorkspace = async (archived: boolean) => {
+    const made = await createTenant(gw, { name: 'Throwaway' });
+    if (archived) {
+      const res = await call(gw, 'POST', `/v1/admin/workspaces/${made.workspaceId}/archive`, {
+        key: ADMIN_TOKEN,
+      });
+      expect(res.status).toBe(200);
+    }
+    return made.workspaceId;
+  };
   const operatorRoutes: Record<
     string,
-    { method: 'GET' | 'POST'; path: string; body?: () => unknown; ok: number }
+    {
+      method: 'GET' | 'POST' | 'DELETE';
+      path: string | (() => Promise<string>);
+      body?: () => unknown;
+      ok: number;
+    }
   > = {
     'POST /v1/admin/workspaces': {
       method: 'POST',
@@ -344,16 +403,34 @@ describe('operator routes', () => {
       ok: 201,
     },
     'GET /v1/admin/businesses': { method: 'GET', path: '/v1/admin/businesses', ok: 200 },
+    'GET /v1/admin/workspaces': { method: 'GET', path: '/v1/admin/workspaces', ok: 200 },
+    'POST /v1/admin/workspaces/:id/archive': {
+      method: 'POST',
+      path: async () => `/v1/admin/workspaces/${await freshWorkspace(false)}/archive`,
+      ok: 200,
+    },
+    'POST /v1/admin/workspaces/:id/restore': {
+      method: 'POST',
+      path: async () => `/v1/admin/workspaces/${await freshWorkspace(true)}/restore`,
+      ok: 200,
+    },
+    'DELETE /v1/admin/workspaces/:id': {
+      method: 'DELETE',
+      path: async () => `/v1/admin/workspaces/${await freshWorkspace(true)}`,
+      body: () => ({ confirm: 'Throwaway' }),
+      ok: 204,
+    },
   };
   const names = Object.keys(operatorRoutes);
-  const hitOperator = (
+  const hitOperator = async (
     name: string,
     auth: { key?: string; headers?: Record<string, string> } = {},
     on = gw,
   ) => {
     const r = operatorRoutes[name];
     if (!r) throw new Error(`no route ${name}`);
-    return call(on, r.method, r.path, { ...auth, body: r.body?.() });
+    const path = typeof r.path === 'string' ? r.path : await r.path();
+    return call(on, r.method, path, { ...auth, body: r.body?.() });
   };
 
   it.each(names)('%s answers the operator token', async (name) => {
@@ -423,10 +500,23 @@ const ROUTES: Record<string, Who> = {
   'POST /v1/admin/workspaces': 'operator',
   'POST /v1/admin/businesses': 'operator',
   'GET /v1/admin/businesses': 'operator',
+  'GET /v1/admin/workspaces': 'operator',
+  'POST /v1/admin/workspaces/:id/archive': 'operator',
+  'POST /v1/admin/workspaces/:id/restore': 'operator',
+  'DELETE /v1/admin/workspaces/:id': 'operator',
+  // The link token in the path is the credential (issue 11).
+  'GET /invite/:token': 'public',
+  'POST /invite/:token/accept': 'public',
   'POST /v1/keys': ['admin', 'developer'],
   'GET /v1/keys': ANY_MEMBER,
   'DELETE /v1/keys/:id': ['admin', 'developer'],
   'POST /v1/members': ['admin'],
+  'GET /v1/members': ANY_MEMBER,
+  'PATCH /v1/members/:id': ['admin'],
+  'DELETE /v1/members/:id': ['admin'],
+  // Another member's token: admins only; every member may rotate their own (members.test.ts).
+  'POST /v1/members/:id/rotate-token': ['admin'],
+  'POST /v1/invites': ['admin'],
   'PUT /v1/policies/:name': ['admin'],
   'GET /v1/policies': ANY_MEMBER,
   'GET /v1/policies/:name': ANY_MEMBER,
