@@ -111,7 +111,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     signingKeys,
     clock,
   };
-  const health: HealthState = { accepting: true };
+  const health: HealthState = { accepting: true, workers: {} };
 
   // Approvals: email, webhooks (their own egress-checked pool, shorter timeouts), codes, links.
   const mailer = createMailer({
@@ -161,6 +161,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           startDeadlineJob(deps),
           startOutboxJob(deps, senders),
         ];
+  // /ready waits for these (issue 11); without jobs the tests drive them and nothing is awaited.
+  if (jobs.length > 0) health.workers = { outbox: true, deadlines: true };
 
   return {
     app,
@@ -170,6 +172,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       health.accepting = false;
       await Promise.all(jobs.map((job) => job.stop()));
+      for (const name of Object.keys(health.workers)) health.workers[name] = false;
       await adapters.close();
       await dispatcher.close();
       await webhookDispatcher.close();
