@@ -48,6 +48,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   APPROVAL_TIMEOUT_MIN_SECONDS: int(1, 2_592_000).default(60),
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** false: no metrics are recorded and GET /metrics is not served. */
+  METRICS_ENABLED: bool.default(true),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -75,6 +79,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   approvalTimeoutMinSeconds: number;
   rateLimitPerMinute: number;
+  metricsEnabled: boolean;
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +94,7 @@ const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'WARDEN_ADMIN_TOKEN',
   'SECRETS_KEY',
   'SECRETS_KEY_PREVIOUS',
+  'METRICS_TOKEN',
 ]);
 
 /** Reads the schema's variables from `env`; empty strings count as unset. */
@@ -146,5 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     approvalTimeoutMinSeconds: e.APPROVAL_TIMEOUT_MIN_SECONDS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    metricsEnabled: e.METRICS_ENABLED,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

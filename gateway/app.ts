@@ -15,11 +15,15 @@ import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics, disabledMetrics } from './metrics/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { drainBody } from './middleware/drain-body/index.ts';
+import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
+import { countPendingApprovals } from './repositories/approvals.ts';
+import { countOutboxBacklog } from './repositories/outbox.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
@@ -29,6 +33,7 @@ import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
 import { registerMemberRoutes } from './routes/members.ts';
+import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
@@ -71,7 +76,14 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const db = options.db ?? (await openDatabase(config.databaseUrl));
+  // One registry per gateway (several share a test process); group commits report their size to it.
+  const metrics = config.metricsEnabled ? createMetrics() : disabledMetrics();
+  const db = options.db ?? (await openDatabase(config.databaseUrl, { onBatch: metrics.batch }));
+  metrics.watch({
+    approvalsPending: () => countPendingApprovals(db.reader),
+    outboxBacklog: () => countOutboxBacklog(db.reader),
+    onError: (err, gauge) => logger.warn({ err, gauge }, 'a metrics gauge could not be read'),
+  });
   const dispatcher = createAdapterDispatcher({
     timeoutMs: config.adapterTimeoutMs,
     allowPrivate: config.egressAllowPrivate,
@@ -109,6 +121,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     cache,
     sealer,
     signingKeys,
+    metrics,
     clock,
   };
   const health: HealthState = { accepting: true, workers: {} };
@@ -131,10 +144,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const app = new Hono<GatewayEnv>();
   // First, so it sees every answer: reads bodies an early refusal left unread (keep-alive stays usable).
   app.use(drainBody());
+  if (config.metricsEnabled) app.use(recordMetrics({ metrics }));
   app.use(requestId());
   app.use(wideLog({ logger }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
   registerHealthRoutes(app, deps, health);
+  if (config.metricsEnabled) registerMetricsRoutes(app, { metrics, token: config.metricsToken });
   registerWellKnownRoutes(app, deps);
   registerAgpRoutes(app, deps);
   registerEvaluateRoutes(app, deps);

@@ -269,3 +269,10 @@ const APPROVERS = sql(
 export function approversOf(conn: Conn, approvalId: string): Promise<string[]> {
   return conn.all(APPROVERS, [approvalId]);
 }
+
+const PENDING_COUNT = sql("SELECT COUNT(*) FROM approvals WHERE status = 'pending'", (r) => Number(r[0]));
+
+/** Approvals still waiting for a decision, in every workspace (the warden_approvals_pending gauge). */
+export async function countPendingApprovals(conn: Conn): Promise<number> {
+  return (await conn.get(PENDING_COUNT)) ?? 0;
+}

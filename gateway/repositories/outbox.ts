@@ -180,3 +180,10 @@ export function listWebhookSecrets(conn: Conn): Promise<{ id: string; secret: st
 export async function resealWebhookSecret(tx: Conn, id: string, from: string, to: string): Promise<boolean> {
   return (await tx.run(RESEAL_WEBHOOK, [to, id, from])) > 0;
 }
+
+const BACKLOG_COUNT = sql("SELECT COUNT(*) FROM outbox WHERE status = 'pending'", (r) => Number(r[0]));
+
+/** Deliveries not yet made, due or waiting for a retry (the warden_outbox_backlog gauge). */
+export async function countOutboxBacklog(conn: Conn): Promise<number> {
+  return (await conn.get(BACKLOG_COUNT)) ?? 0;
+}

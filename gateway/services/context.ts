@@ -4,6 +4,7 @@ import type { Config } from '../../config/index.ts';
 import type { Sealer } from '../crypto/sealing.ts';
 import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, SYSTEM } from '../domain/index.ts';
+import type { Metrics } from '../metrics/index.ts';
 import type { ConfigCache } from './config-cache.ts';
 import type { Subscriptions } from './events.ts';
 import type { PolicyCache } from './policy-cache.ts';
@@ -23,6 +24,8 @@ export interface Deps {
   sealer: Sealer;
   /** The receipt signing keys (DESIGN §9). */
   signingKeys: SigningKeys;
+  /** Prometheus counters and histograms (GET /metrics). */
+  metrics: Metrics;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }

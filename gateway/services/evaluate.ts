@@ -19,6 +19,7 @@ import { queueCallback } from './callbacks.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
 import { IDEMPOTENCY_TTL_MS } from './execute.ts';
 import { recordFinish } from './forward.ts';
+import { countDecision } from './observe.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
 
 /**
@@ -162,12 +163,13 @@ export async function evaluate({
       await queueCallback(tx, transaction, 'terminal_outcome', { status, decision: explained }, at);
     }
     if (idempotency) await answerIdempotency(tx, agent.agentKeyId, idempotency.key, response);
-    return { response };
+    return { response, decided: admission.outcome };
   });
   if ('taken' in outcome) {
     if (!outcome.taken) throw new GatewayError('IDEMPOTENCY_IN_PROGRESS', IN_PROGRESS);
     return replay(outcome.taken, bound);
   }
+  countDecision(deps.metrics, outcome.decided);
   return { response: outcome.response, replayed: false, evaluationId: transaction.id };
 }
 

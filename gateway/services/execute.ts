@@ -24,6 +24,7 @@ import { invalidAmount } from './answers.ts';
 import { requireBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
+import { countDecision } from './observe.ts';
 import { compiledVersion, DEFAULT_POLICY } from './policies.ts';
 
 /** Idempotency keys live 24 hours (DESIGN §4). */
@@ -184,6 +185,7 @@ export async function executeRequest({
   const admission = await deps.db.transaction(scope, (tx) =>
     admit(tx, deps, { subject: { kind: 'new', transaction, token, idempotency }, decision, now: at }),
   );
+  countDecision(deps.metrics, admission.outcome);
   switch (admission.outcome) {
     case 'reject':
       throw admission.refusal;

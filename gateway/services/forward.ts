@@ -14,6 +14,7 @@ import { callAdapter } from './adapter-call.ts';
 import { executedAnswer } from './answers.ts';
 import type { Deps } from './context.ts';
 import { emit } from './events.ts';
+import { observeAdapterCall } from './observe.ts';
 import { withTransaction } from './operations.ts';
 import { issueReceipt, RECEIPTED } from './receipts.ts';
 
@@ -58,6 +59,7 @@ export async function forwardAdmitted({
       { businessId, transactionId: transaction.id, requestId },
     ),
   );
+  observeAdapterCall(deps.metrics, businessId, outcome);
   if (!outcome.ok) {
     // DESIGN §4, §7: a timeout or a connection lost after sending leaves the outcome unknown; so does
     // any failure of a repeat, since not reaching the business now says nothing of the first attempt.

@@ -11,6 +11,7 @@ import { callAdapter } from './adapter-call.ts';
 import { requireBusiness, viewBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 import { recordFinish } from './forward.ts';
+import { observeAdapterCall } from './observe.ts';
 
 export interface OperationResult {
   transactionId: string;
@@ -59,6 +60,7 @@ async function runReadOperation(
   const outcome = await callAdapter(() =>
     operation === 'discover' ? adapter.discover(adapterCtx) : adapter.query(input.request, adapterCtx),
   );
+  observeAdapterCall(deps.metrics, business.id, outcome);
   const finished = outcome.ok
     ? { status: outcome.result.status, data: outcome.result.data ?? null, error: null, answer: undefined }
     : { status: 'failed' as const, data: null, error: outcome.recorded, answer: undefined };

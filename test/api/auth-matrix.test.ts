@@ -484,6 +484,8 @@ const ANY_MEMBER = ['admin', 'developer', 'approver'] as const;
 const ROUTES: Record<string, Who> = {
   'GET /health': 'public',
   'GET /ready': 'public',
+  // Open unless METRICS_TOKEN is set (test/metrics covers the token).
+  'GET /metrics': 'public',
   'GET /.well-known/warden-keys': 'public',
   'GET /approve/:token': 'public',
   'POST /approve/:token/decision': 'public',
