@@ -6,13 +6,8 @@ import type { CommandContext } from './context.ts';
  * `{valid, checked, firstBrokenId}` like GET /v1/audit/verify, with each chain's verdict; exits 1
  * when a chain is broken.
  */
-export async function auditVerify(ctx: CommandContext, args: string[]): Promise<number> {
-  const at = args.indexOf('--workspace');
-  const workspace = at >= 0 ? args[at + 1] : undefined;
-  if (at >= 0 && !workspace) {
-    ctx.err('usage: warden audit verify [--workspace <id>]');
-    return 64;
-  }
+export async function auditVerify(ctx: CommandContext, options: { workspace?: string }): Promise<number> {
+  const { workspace } = options;
   const chains = workspace
     ? [{ chain: workspace, verdict: await verifyChain(ctx.db.reader, workspace) }]
     : await verifyAllChains(ctx.db.reader);

@@ -5,22 +5,18 @@ import { receiptPlace } from '../services/receipts.ts';
 import { SigningKeys } from '../services/signing-keys.ts';
 import type { CommandContext } from './context.ts';
 
-const USAGE = 'usage: warden receipt verify <file | transaction id> [--jwks <url | file>]';
-
 /**
  * `warden receipt verify <file or transaction id>`: checks a receipt's signature against the JWK Set
  * (the gateway's own, or `--jwks` as a verifier outside would), and its place in its workspace's
  * chain: stored as issued, its `prev` naming the receipt before it, the next one naming it. The file
  * holds the compact JWS, or the JSON of GET /agp/receipts/:id. Exits 1 when anything fails.
  */
-export async function receiptVerify(ctx: CommandContext, args: string[]): Promise<number> {
-  const [target] = args;
-  const at = args.indexOf('--jwks');
-  const jwksSource = at >= 0 ? args[at + 1] : undefined;
-  if (!target || target.startsWith('--') || (at >= 0 && !jwksSource)) {
-    ctx.err(USAGE);
-    return 64;
-  }
+export async function receiptVerify(
+  ctx: CommandContext,
+  target: string,
+  options: { jwks?: string },
+): Promise<number> {
+  const jwksSource = options.jwks;
   const jws = await readReceipt(ctx, target);
   if (!jws) {
     ctx.err(`No receipt found for ${target}.`);

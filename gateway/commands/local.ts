@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import type { CommandContext } from './context.ts';
+
+/**
+ * Opens the database of DATABASE_URL (migrating it), runs `command`, closes it, and sets the exit
+ * code it returns. Modules are loaded here, not at the top: a remote command or `--help` never pays
+ * for the database drivers.
+ */
+async function local(command: (ctx: CommandContext) => Promise<number>): Promise<void> {
+  const { openCommandContext } = await import('./context.ts');
+  const ctx = await openCommandContext();
+  try {
+    process.exitCode = await command(ctx);
+  } finally {
+    await ctx.db.close();
+  }
+}
+
+/** The commands that work on this host's database and environment, not through a gateway. */
+export function registerLocalCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run the gateway in this process, like `npm start` (configured by the environment)')
+    .action(async () => {
+      // main.ts starts on import and keeps the process alive until SIGTERM or SIGINT.
+      await import('../main.ts');
+    });
+
+  program
+    .command('migrate')
+    .description('apply the database migrations of DATABASE_URL (they also run at start)')
+    .action(async () => {
+      const { migrate } = await import('./migrate.ts');
+      await local(migrate);
+    });
+
+  program
+    .command('keys')
+    .description('receipt signing keys')
+    .command('rotate')
+    .description('make a new receipt signing key current; the old one stays published')
+    .action(async () => {
+      const { keysRotate } = await import('./keys.ts');
+      await local(keysRotate);
+    });
+
+  program
+    .command('audit')
+    .description('the audit trail')
+    .command('verify')
+    .description('recompute the audit hash chains; exits 1 when one is broken')
+    .option('--workspace <id>', 'only this workspace’s chain')
+    .action(async (opts: { workspace?: string }) => {
+      const { auditVerify } = await import('./audit.ts');
+      await local((ctx) => auditVerify(ctx, opts));
+    });
+
+  program
+    .command('receipt')
+    .description('receipts')
+    .command('verify')
+    .description("check a receipt's signature and its place in its chain; exits 1 when either fails")
+    .argument(
+      '<target>',
+      'a file (the compact JWS, or the JSON of GET /agp/receipts/:id) or a transaction id',
+    )
+    .option('--jwks <source>', 'verify against this JWK Set (URL or file) instead of the database’s keys')
+    .action(async (target: string, opts: { jwks?: string }) => {
+      const { receiptVerify } = await import('./receipt.ts');
+      await local((ctx) => receiptVerify(ctx, target, opts));
+    });
+
+  program
+    .command('secrets')
+    .description('secrets sealed at rest')
+    .command('reseal')
+    .description('seal every stored secret under the current SECRETS_KEY')
+    .action(async () => {
+      const { secretsReseal } = await import('./secrets.ts');
+      await local(secretsReseal);
+    });
+}
