@@ -25,6 +25,7 @@ import { cpuProfilesIn, type ProfileSummary, summariseCpuProfile } from './lib/p
 import { type ServerHandle, startServer } from './lib/spawn.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { haveWrk, wrkLoad, wrkPairs } from './lib/wrk.ts';
+import { benchMetricsCost } from './metrics-cost.ts';
 import { benchReceiptCost } from './receipt-cost.ts';
 
 /**
@@ -33,9 +34,10 @@ import { benchReceiptCost } from './receipt-cost.ts';
  * runs here: wrk (one thread) when installed, else autocannon. Every scenario runs BENCH_ROUNDS times
  * (3), interleaved, and the tables report medians; the issue-9 floors compare scenarios within each
  * round. Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (32), BENCH_WARMUP (s, 2),
- * BENCH_ONLY (comma-separated scenario ids), BENCH_PROFILE=1 (--cpu-prof the gateway children and print
- * their hot spots; the figures of a profiled run are lower than real ones), BENCH_KEEP_TMP=1 (keep the
- * temp dir with databases, logs and profiles).
+ * BENCH_ONLY (comma-separated scenario ids; also policy-evaluator, receipt-cost, metrics-cost),
+ * BENCH_PROFILE=1 (--cpu-prof the gateway children and print their hot spots; the figures of a
+ * profiled run are lower than real ones), BENCH_KEEP_TMP=1 (keep the temp dir with databases, logs
+ * and profiles). gateway-open-no-metrics is gateway-open with METRICS_ENABLED=false (issue 11).
  */
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -202,6 +204,21 @@ const confirmPairsDriver: GatewayDriver = async (gateway, key, settings) => {
   return { load, okExecutes };
 };
 
+/** CPU time a process has used so far, in µs (user + system, from /proc; undefined elsewhere). */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks / CLOCK_TICKS) * 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: /proc counts CPU time in these (100 on Linux). */
+const CLOCK_TICKS = 100;
+
 function gatewayScenario(options: {
   id: string;
   label: string;
@@ -223,6 +240,7 @@ function gatewayScenario(options: {
       let gateway: ServerHandle | undefined;
       let result: { load: LoadResult; okExecutes: number };
       let exitCode: number | null | undefined;
+      let cpuUsPerRequest: number | undefined;
       try {
         gateway = await startServer('gateway', {
           stdout: logFd,
@@ -242,7 +260,12 @@ function gatewayScenario(options: {
         });
         const key = gateway.info.key;
         if (typeof key !== 'string') throw new Error('gateway server sent no agent key');
+        const cpuBefore = processCpuUs(gateway.pid);
         result = await options.driver(gateway, key, settings);
+        const cpuAfter = processCpuUs(gateway.pid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined && result.okExecutes > 0) {
+          cpuUsPerRequest = (cpuAfter - cpuBefore) / result.okExecutes;
+        }
       } finally {
         exitCode = await gateway?.stop();
         closeSync(logFd);
@@ -250,6 +273,11 @@ function gatewayScenario(options: {
       const notes: string[] = [];
       if (exitCode !== 0) notes.push(`!!! the gateway process exited with code ${exitCode}`);
       const data: Record<string, unknown> = { databaseUrl: databaseUrl.replace(dir, '<tmp>') };
+      if (cpuUsPerRequest !== undefined) {
+        // CPU time rather than a rate: on a shared machine it hardly moves with the neighbours' load.
+        data.cpuUsPerRequest = cpuUsPerRequest;
+        notes.push(`gateway CPU: ${fmt.int(cpuUsPerRequest)} µs per 2xx answer (warm-up included)`);
+      }
       const logLines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length;
       notes.push(
         `LOG_LEVEL=${GATEWAY_LOG_LEVEL} to a file: ${fmt.int(logLines)} lines, ${fmt.int(statSync(logFile).size / 1024)} KiB`,
@@ -411,6 +439,13 @@ const SCENARIOS: Scenario[] = [
     driver: executeDriver,
   }),
   gatewayScenario({
+    // Issue 11: what recording the Prometheus metrics costs the hot path (gateway-open records them).
+    id: 'gateway-open-no-metrics',
+    label: 'gateway execute (open, METRICS_ENABLED=false)',
+    env: { AGENR_EXECUTE_POLICY: 'open', METRICS_ENABLED: 'false' },
+    driver: executeDriver,
+  }),
+  gatewayScenario({
     id: 'gateway-confirm',
     label: 'gateway prepare+execute (confirm)',
     unit: 'pairs/s',
@@ -553,6 +588,18 @@ function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: num
         );
   };
   const rate = (a: string, b: string) => perRound(a, b, (x, y) => x.rate / y.rate);
+  const cpuRatio = (a: string, b: string): number | null => {
+    const cpu = (id: string) =>
+      (runs.get(id)?.loads ?? [])
+        .map((run) => run.data?.cpuUsPerRequest)
+        .filter((v) => typeof v === 'number');
+    const xs = cpu(a);
+    const ys = cpu(b);
+    const n = Math.min(xs.length, ys.length);
+    return n === 0
+      ? null
+      : median(Array.from({ length: n }, (_, i) => (xs[i] as number) / (ys[i] as number)));
+  };
   const floor = (label: string, measured: number | null, ok: (v: number) => boolean): Floor => ({
     floor: label,
     measured,
@@ -575,6 +622,11 @@ function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: num
       'issue 10: open execute, receipts on / bare proxy >= 0.50',
       rate('gateway-open', 'bare-proxy'),
       (v) => v >= 0.5,
+    ),
+    floor(
+      'issue 11: gateway CPU per open execute, metrics on / off <= 1.05',
+      cpuRatio('gateway-open', 'gateway-open-no-metrics'),
+      (v) => v <= 1.05,
     ),
     floor(
       '50-rule 3-limit policy / no policy >= 0.85',
@@ -776,6 +828,17 @@ async function main(): Promise<void> {
     );
   }
 
+  // Issue 11: what recording the metrics adds to an execute, in CPU, in this process.
+  const metricsCost =
+    only.size === 0 || only.has('metrics-cost') ? await benchMetricsCost() : { skipped: 'BENCH_ONLY' };
+  if ('recordUs' in metricsCost) {
+    console.log(
+      `metrics per execute: ${(metricsCost.recordUs ?? 0).toFixed(2)} µs CPU to record; an in-process open execute ` +
+        `${fmt.int(metricsCost.executeOnUs ?? 0)} µs CPU with metrics, ${fmt.int(metricsCost.executeOffUs ?? 0)} µs ` +
+        `without (${(metricsCost.overheadPct ?? 0).toFixed(1)} %)`,
+    );
+  }
+
   const failed = reports.filter((r) => r.non2xx + r.errors + r.mismatches > 0);
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
@@ -801,6 +864,7 @@ async function main(): Promise<void> {
         })),
         policyEvaluator,
         receiptCost,
+        metricsCost,
         floors,
         stability: stability ?? null,
       },
