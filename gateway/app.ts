@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { createAdapterDispatcher } from '../adapters/http/dispatcher.ts';
 import { createAdapterRegistry } from '../adapters/index.ts';
@@ -34,6 +34,7 @@ import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
+import { checkResponses, registerDocumentRoutes } from './routes/openapi/index.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
@@ -61,10 +62,12 @@ export interface GatewayOptions {
   clock?: () => number;
   /** Background jobs (sweeper); tests turn them off to drive them by hand. */
   jobs?: boolean;
+  /** Tests: answers that /openapi.json does not document become 500s naming the route. */
+  checkResponses?: boolean;
 }
 
 export interface Gateway {
-  app: Hono<GatewayEnv>;
+  app: OpenAPIHono<GatewayEnv>;
   deps: Deps;
   health: HealthState;
   /** The outbox's senders and the mailer; tests with `jobs: false` drive `deliverDue` with them. */
@@ -141,13 +144,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const keyring = createKeyring(config.secretsKey);
   const otp = createOtpService({ deps, mailer, key: keyring.otp });
 
-  const app = new Hono<GatewayEnv>();
+  const app = new OpenAPIHono<GatewayEnv>();
+  // Tests: every answer of a documented route is checked against the route's own schemas.
+  if (options.checkResponses) app.use(checkResponses(app));
   // First, so it sees every answer: reads bodies an early refusal left unread (keep-alive stays usable).
   app.use(drainBody());
   if (config.metricsEnabled) app.use(recordMetrics({ metrics }));
   app.use(requestId());
   app.use(wideLog({ logger }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
+  registerDocumentRoutes(app);
   registerHealthRoutes(app, deps, health);
   if (config.metricsEnabled) registerMetricsRoutes(app, { metrics, token: config.metricsToken });
   registerWellKnownRoutes(app, deps);

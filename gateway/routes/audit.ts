@@ -1,10 +1,12 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import { listAuditEvents, verifyAuditChain } from '../services/audit.ts';
 import type { Deps } from '../services/context.ts';
 import { asMember } from './context.ts';
+import { isoTime, json, nextCursor } from './openapi/common.ts';
+import { route } from './openapi/route.ts';
 import { parseQuery } from './validate.ts';
 
 const auditQuery = z
@@ -23,15 +25,61 @@ const auditQuery = z
   })
   .strict();
 
+const auditEvent = z.object({
+  id: z.string(),
+  action: z.string(),
+  actor: z.object({ type: z.string(), id: z.string().nullable() }),
+  target: z.string().nullable(),
+  data: json,
+  createdAt: isoTime,
+  seq: z.number().int(),
+  prevHash: z.string().nullable(),
+  hash: z.string(),
+});
+const verdict = z.object({
+  valid: z.boolean(),
+  checked: z.number().int(),
+  firstBrokenId: z.string().nullable().describe('The first event whose hash or link does not hold.'),
+});
+const tag = 'Audit';
+
 /** The workspace's audit events and the verification of their chain (admins; DESIGN §9). */
-export function registerAuditRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
-  app.get('/v1/audit', memberAuth({ deps, roles: ['admin'] }), async (c) => {
-    const { before, cursor, ...query } = parseQuery(c, auditQuery);
-    return c.json(
-      await listAuditEvents({ ctx: asMember(deps, c), query: { ...query, cursor: cursor ?? before } }),
-    );
-  });
-  app.get('/v1/audit/verify', memberAuth({ deps, roles: ['admin'] }), async (c) =>
-    c.json(await verifyAuditChain({ ctx: asMember(deps, c) })),
+export function registerAuditRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/audit',
+      tag,
+      summary: 'Audit events, newest first, filtered by action (or `family.*`), actor, target and time',
+      access: { principal: 'member', roles: ['admin'] },
+      query: auditQuery,
+      responses: {
+        200: {
+          description: 'A page of events',
+          schema: z.object({ events: z.array(auditEvent), nextCursor, nextBefore: nextCursor }),
+        },
+      },
+    },
+    memberAuth({ deps, roles: ['admin'] }),
+    async (c) => {
+      const { before, cursor, ...query } = parseQuery(c, auditQuery);
+      return c.json(
+        await listAuditEvents({ ctx: asMember(deps, c), query: { ...query, cursor: cursor ?? before } }),
+      );
+    },
+  );
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/audit/verify',
+      tag,
+      summary: "Verify the workspace's hash chain",
+      access: { principal: 'member', roles: ['admin'] },
+      responses: { 200: { description: 'The verdict', schema: verdict } },
+    },
+    memberAuth({ deps, roles: ['admin'] }),
+    async (c) => c.json(await verifyAuditChain({ ctx: asMember(deps, c) })),
   );
 }

@@ -1,35 +1,72 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import type { Deps } from '../services/context.ts';
 import { checkReadiness, type ReadinessState } from '../services/readiness.ts';
+import { route } from './openapi/route.ts';
 
 export type HealthState = ReadinessState;
 
-export function registerHealthRoutes(app: Hono<GatewayEnv>, deps: Deps, state: HealthState): void {
+const notReady = z.object({
+  status: z.enum(['unavailable', 'shutting_down']),
+  database: z.enum(['sqlite', 'postgres']).optional(),
+  migrationsPending: z.array(z.string()).optional(),
+  workersNotRunning: z.array(z.string()).optional(),
+});
+
+export function registerHealthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, state: HealthState): void {
   // Liveness only: answers while the process can, whatever the database does.
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/health',
+      tag: 'Operations',
+      summary: 'Liveness: the process answers',
+      access: { principal: 'public' },
+      responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
+    },
+    (c) => c.json({ status: 'ok' }),
+  );
 
   // Ready when the database answers, its migrations are applied and the workers run (DESIGN §5).
-  app.get('/ready', async (c) => {
-    const database = deps.db.dialect;
-    const readiness = await checkReadiness(deps.db, state);
-    if (readiness.ready) return c.json({ status: 'ready', database });
-    switch (readiness.reason) {
-      case 'shutting_down':
-        return c.json({ status: 'shutting_down' }, 503);
-      case 'database_unreachable':
-        deps.logger.warn({ err: readiness.error }, 'readiness check failed');
-        return c.json({ status: 'unavailable', database }, 503);
-      case 'not_ready':
-        return c.json(
-          {
-            status: 'unavailable',
-            database,
-            migrationsPending: readiness.migrationsPending,
-            workersNotRunning: readiness.workersNotRunning,
-          },
-          503,
-        );
-    }
-  });
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/ready',
+      tag: 'Operations',
+      summary: 'Readiness: database reachable, migrations applied, workers running',
+      access: { principal: 'public' },
+      responses: {
+        200: {
+          description: 'Ready for traffic',
+          schema: z.object({ status: z.literal('ready'), database: z.enum(['sqlite', 'postgres']) }),
+        },
+        503: { description: 'Not ready, and why', schema: notReady },
+      },
+    },
+    async (c) => {
+      const database = deps.db.dialect;
+      const readiness = await checkReadiness(deps.db, state);
+      if (readiness.ready) return c.json({ status: 'ready', database });
+      switch (readiness.reason) {
+        case 'shutting_down':
+          return c.json({ status: 'shutting_down' }, 503);
+        case 'database_unreachable':
+          deps.logger.warn({ err: readiness.error }, 'readiness check failed');
+          return c.json({ status: 'unavailable', database }, 503);
+        case 'not_ready':
+          return c.json(
+            {
+              status: 'unavailable',
+              database,
+              migrationsPending: readiness.migrationsPending,
+              workersNotRunning: readiness.workersNotRunning,
+            },
+            503,
+          );
+      }
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
@@ -6,25 +6,92 @@ import type { Mailer } from '../notify/mailer.ts';
 import type { Deps } from '../services/context.ts';
 import { acceptInvite, createInvite, showInvite } from '../services/invites.ts';
 import { asMember } from './context.ts';
-import { parseBody } from './validate.ts';
+import { isoTime, memberWithToken, role } from './openapi/common.ts';
+import { route } from './openapi/route.ts';
+import { parseBody, pathParam } from './validate.ts';
 
 export const createInviteBody = z
   .object({ email: z.email(), role: z.enum(['admin', 'developer', 'approver']) })
   .strict();
 
+const inviteView = z.object({
+  id: z.string(),
+  email: z.string(),
+  role,
+  createdAt: isoTime,
+  expiresAt: isoTime,
+  acceptedAt: isoTime.nullable(),
+});
+const tag = 'Members';
+const LINK = ['NOT_FOUND', 'INVITE_USED', 'INVITE_EXPIRED', 'WORKSPACE_ARCHIVED'] as const;
+
 /**
  * Invitations (issue 11): an admin invites by email; the link in the email is the only credential
  * of `/invite/:token` (no key, no cookie), good for one accept within 24 hours.
  */
-export function registerInviteRoutes(app: Hono<GatewayEnv>, deps: Deps, mailer: Mailer): void {
-  app.post('/v1/invites', memberAuth({ deps, roles: ['admin'] }), async (c) => {
-    const input = await parseBody(c, createInviteBody);
-    return c.json(await createInvite({ ctx: asMember(deps, c), input, mailer }), 201);
-  });
+export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, mailer: Mailer): void {
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/invites',
+      tag,
+      summary: 'Email someone a one-time link (24 h) through which they take their member token',
+      access: { principal: 'member', roles: ['admin'] },
+      body: createInviteBody,
+      responses: {
+        201: {
+          description: 'The invitation (the link is only in the email)',
+          schema: z.object({ invite: inviteView }),
+        },
+      },
+      errors: ['CONFLICT', 'SERVICE_UNAVAILABLE'],
+    },
+    memberAuth({ deps, roles: ['admin'] }),
+    async (c) => {
+      const input = await parseBody(c, createInviteBody);
+      return c.json(await createInvite({ ctx: asMember(deps, c), input, mailer }), 201);
+    },
+  );
 
-  app.get('/invite/:token', async (c) => c.json(await showInvite({ deps, token: c.req.param('token') })));
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/invite/:token',
+      tag,
+      summary: 'What an invitation link offers',
+      access: { principal: 'link' },
+      responses: {
+        200: {
+          description: 'The invitation and how to accept it',
+          schema: z.object({
+            invite: z.object({
+              workspace: z.object({ name: z.string() }),
+              email: z.string(),
+              role,
+              expiresAt: isoTime,
+            }),
+            accept: z.object({ method: z.literal('POST'), url: z.string() }),
+          }),
+        },
+      },
+      errors: LINK,
+    },
+    async (c) => c.json(await showInvite({ deps, token: pathParam(c, 'token') })),
+  );
 
-  app.post('/invite/:token/accept', async (c) =>
-    c.json(await acceptInvite({ deps, token: c.req.param('token') }), 201),
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/invite/:token/accept',
+      tag,
+      summary: 'Take the invitation: the member and their token, once',
+      access: { principal: 'link' },
+      responses: { 201: { description: 'The new member', schema: memberWithToken } },
+      errors: [...LINK, 'CONFLICT', 'WORKSPACE_ARCHIVED'],
+    },
+    async (c) => c.json(await acceptInvite({ deps, token: pathParam(c, 'token') }), 201),
   );
 }

@@ -1,42 +1,95 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
 import { changeMemberRole, listMembers, removeMember, rotateMemberToken } from '../services/members.ts';
 import { asMember } from './context.ts';
-import { parseBody } from './validate.ts';
+import { memberView, memberWithToken } from './openapi/common.ts';
+import { route } from './openapi/route.ts';
+import { parseBody, pathParam } from './validate.ts';
 
 export const changeRoleBody = z.object({ role: z.enum(['admin', 'developer', 'approver']) }).strict();
+
+const tag = 'Members';
 
 /**
  * Members after they joined (issue 11): list, role, removal, token rotation. `POST /v1/members`
  * stays in workspace.ts, answering `{member, token}` as it always has.
  */
-export function registerMemberRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+export function registerMemberRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   const anyMember = memberAuth({ deps });
   const admins = memberAuth({ deps, roles: ['admin'] });
 
-  app.get('/v1/members', anyMember, async (c) =>
-    c.json({ members: await listMembers({ ctx: asMember(deps, c) }) }),
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/members',
+      tag,
+      summary: "The workspace's members",
+      access: { principal: 'member' },
+      responses: { 200: { description: 'Members', schema: z.object({ members: z.array(memberView) }) } },
+    },
+    anyMember,
+    async (c) => c.json({ members: await listMembers({ ctx: asMember(deps, c) }) }),
   );
 
-  app.patch('/v1/members/:id', admins, async (c) => {
-    const body = await parseBody(c, changeRoleBody);
-    const member = await changeMemberRole({
-      ctx: asMember(deps, c),
-      input: { id: c.req.param('id'), ...body },
-    });
-    return c.json({ member });
-  });
+  route(
+    app,
+    {
+      method: 'patch',
+      path: '/v1/members/:id',
+      tag,
+      summary: "Change a member's role (the last admin cannot be demoted)",
+      access: { principal: 'member', roles: ['admin'] },
+      body: changeRoleBody,
+      responses: { 200: { description: 'The member', schema: z.object({ member: memberView }) } },
+      errors: ['NOT_FOUND', 'LAST_ADMIN'],
+    },
+    admins,
+    async (c) => {
+      const body = await parseBody(c, changeRoleBody);
+      const member = await changeMemberRole({
+        ctx: asMember(deps, c),
+        input: { id: pathParam(c, 'id'), ...body },
+      });
+      return c.json({ member });
+    },
+  );
 
-  app.delete('/v1/members/:id', admins, async (c) => {
-    await removeMember({ ctx: asMember(deps, c), input: { id: c.req.param('id') } });
-    return c.body(null, 204);
-  });
+  route(
+    app,
+    {
+      method: 'delete',
+      path: '/v1/members/:id',
+      tag,
+      summary: 'Remove a member; their token stops working at once (not the last admin)',
+      access: { principal: 'member', roles: ['admin'] },
+      responses: { 204: { description: 'Removed' } },
+      errors: ['NOT_FOUND', 'LAST_ADMIN'],
+    },
+    admins,
+    async (c) => {
+      await removeMember({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
+      return c.body(null, 204);
+    },
+  );
 
   // An admin for anyone in the workspace, any member for themself (checked by the service).
-  app.post('/v1/members/:id/rotate-token', anyMember, async (c) =>
-    c.json(await rotateMemberToken({ ctx: asMember(deps, c), input: { id: c.req.param('id') } })),
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/members/:id/rotate-token',
+      tag,
+      summary: "A new token for a member (an admin's, or the member's own); the old one stops working",
+      access: { principal: 'member' },
+      responses: { 200: { description: 'The new token, once', schema: memberWithToken } },
+      errors: ['NOT_FOUND'],
+    },
+    anyMember,
+    async (c) =>
+      c.json(await rotateMemberToken({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } })),
   );
 }

@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { TRANSACTION_STATUSES } from '../domain/index.ts';
 import type { GatewayEnv } from '../env.ts';
@@ -6,7 +6,9 @@ import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
 import { getTransaction, listTransactions, resolveTransaction, summarize } from '../services/transactions.ts';
 import { asMember } from './context.ts';
-import { parseBody, parseQuery } from './validate.ts';
+import { compactJws, isoTime, json, nextCursor, operation, transactionStatus } from './openapi/common.ts';
+import { route } from './openapi/route.ts';
+import { parseBody, parseQuery, pathParam } from './validate.ts';
 
 export const listQuery = z
   .object({
@@ -33,37 +35,148 @@ export const resolveBody = z
   .object({ status: z.enum(['succeeded', 'failed']), reason: z.string().trim().min(1).max(1000) })
   .strict();
 
+export const transactionView = z.object({
+  transactionId: z.string(),
+  status: transactionStatus,
+  operation,
+  businessId: z.string().nullable(),
+  businessCategory: z.string().nullable(),
+  agentId: z.string(),
+  amount: z.number().int().nullable(),
+  currency: z.string().nullable(),
+  spend: z.enum(['none', 'pending', 'posted', 'voided']),
+  policy: z.string().nullable(),
+  policyVersionId: z.string().nullable(),
+  releaseAt: isoTime.optional(),
+  approvalId: z.string().optional(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+export const transactionDetail = transactionView.extend({
+  request: json,
+  data: json,
+  error: z
+    .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
+    .nullable(),
+  decision: json.describe('What the execute mode and the policy decided, with every check.'),
+  receipt: compactJws.nullable(),
+});
+
+const summaryRow = z.object({ key: z.string(), count: z.number().int(), amount: z.number().int() });
+const summaryAnswer = z.object({
+  interval: z.enum(['day', 'week', 'month']),
+  from: isoTime,
+  to: isoTime,
+  byBusiness: z.array(summaryRow),
+  byCategory: z.array(summaryRow),
+  byAgent: z.array(summaryRow),
+  policy: z.object({ name: z.string(), version: z.number().int() }).nullable(),
+  limits: z.array(
+    z.object({
+      id: z.string(),
+      interval: z.string().optional(),
+      window: z.string().optional(),
+      currency: z.string().nullable().optional(),
+      amount: z.number().int(),
+      perTransaction: z.literal(true).optional(),
+      windowStart: isoTime.optional(),
+      used: z.number().int().optional(),
+      reserved: z.number().int().optional(),
+      remaining: z.number().int().optional(),
+    }),
+  ),
+});
+
+const tag = 'Transactions';
+
 /** The ledger as members see it (DESIGN §5): list, one with its decision, summary. */
-export function registerTransactionRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   const members = memberAuth({ deps });
 
-  app.get('/v1/transactions', members, async (c) => {
-    const q = parseQuery(c, listQuery);
-    const filter = {
-      ...q,
-      from: q.from ? Date.parse(q.from) : undefined,
-      to: q.to ? Date.parse(q.to) : undefined,
-    };
-    return c.json(await listTransactions({ ctx: asMember(deps, c), filter }));
-  });
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/transactions',
+      tag,
+      summary: 'The ledger, newest first',
+      access: { principal: 'member' },
+      query: listQuery,
+      responses: {
+        200: {
+          description: 'A page of transactions',
+          schema: z.object({ transactions: z.array(transactionView), nextCursor }),
+        },
+      },
+    },
+    members,
+    async (c) => {
+      const q = parseQuery(c, listQuery);
+      const filter = {
+        ...q,
+        from: q.from ? Date.parse(q.from) : undefined,
+        to: q.to ? Date.parse(q.to) : undefined,
+      };
+      return c.json(await listTransactions({ ctx: asMember(deps, c), filter }));
+    },
+  );
 
-  app.get('/v1/transactions/summary', members, async (c) => {
-    const q = parseQuery(c, summaryQuery);
-    return c.json(
-      await summarize({
-        ctx: asMember(deps, c),
-        interval: q.interval,
-        policyName: q.policy,
-      }),
-    );
-  });
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/transactions/summary',
+      tag,
+      summary: 'Spend by business, category and agent, and each limit of a policy',
+      access: { principal: 'member' },
+      query: summaryQuery,
+      responses: { 200: { description: 'The summary', schema: summaryAnswer } },
+    },
+    members,
+    async (c) => {
+      const q = parseQuery(c, summaryQuery);
+      return c.json(
+        await summarize({
+          ctx: asMember(deps, c),
+          interval: q.interval,
+          policyName: q.policy,
+        }),
+      );
+    },
+  );
 
-  app.post('/v1/transactions/:id/resolve', memberAuth({ deps, roles: ['admin'] }), async (c) => {
-    const input = await parseBody(c, resolveBody);
-    return c.json(await resolveTransaction({ ctx: asMember(deps, c), id: c.req.param('id'), input }));
-  });
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/transactions/:id/resolve',
+      tag,
+      summary: 'Settle an execute whose outcome is unknown (audited)',
+      access: { principal: 'member', roles: ['admin'] },
+      body: resolveBody,
+      responses: { 200: { description: 'The settled transaction', schema: transactionDetail } },
+      errors: ['TRANSACTION_NOT_FOUND', 'CONFLICT'],
+    },
+    memberAuth({ deps, roles: ['admin'] }),
+    async (c) => {
+      const input = await parseBody(c, resolveBody);
+      return c.json(await resolveTransaction({ ctx: asMember(deps, c), id: pathParam(c, 'id'), input }));
+    },
+  );
 
-  app.get('/v1/transactions/:id', members, async (c) =>
-    c.json(await getTransaction({ ctx: asMember(deps, c), id: c.req.param('id') })),
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/transactions/:id',
+      tag,
+      summary: 'One transaction with its request, answer, decision and receipt',
+      access: { principal: 'member' },
+      responses: { 200: { description: 'The transaction', schema: transactionDetail } },
+      errors: ['TRANSACTION_NOT_FOUND'],
+    },
+    members,
+    async (c) => c.json(await getTransaction({ ctx: asMember(deps, c), id: pathParam(c, 'id') })),
   );
 }

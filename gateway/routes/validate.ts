@@ -53,3 +53,10 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<
   }
   return parsed.data;
 }
+
+/** A parameter of the route's path (the router only matches when it is there). */
+export function pathParam(c: Context, name: string): string {
+  const value = c.req.param(name);
+  if (value === undefined) throw new Error(`The route has no :${name} parameter.`);
+  return value;
+}

@@ -487,6 +487,8 @@ const ROUTES: Record<string, Who> = {
   // Open unless METRICS_TOKEN is set (test/metrics covers the token).
   'GET /metrics': 'public',
   'GET /.well-known/warden-keys': 'public',
+  'GET /openapi.json': 'public',
+  'GET /docs': 'public',
   'GET /approve/:token': 'public',
   'POST /approve/:token/decision': 'public',
   'POST /approve/:token/otp': 'public',

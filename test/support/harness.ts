@@ -76,6 +76,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     jobs: false,
     logger: options.logger,
     clock: options.realClock ? Date.now : () => now.value,
+    // Every answer in every test is checked against /openapi.json (issue 11).
+    checkResponses: true,
   });
   return {
     ...gateway,

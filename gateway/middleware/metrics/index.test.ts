@@ -15,6 +15,7 @@ describe('metrics middleware', () => {
     if (!c.req.header('Authorization')) return c.json({ code: 'UNAUTHORIZED' }, 401);
     await next();
   });
+  app.get('/v1/items/summary', (c) => c.json({ summary: true }));
   app.get('/v1/items/:id', (c) => c.json({ id: c.req.param('id') }));
   app.post(
     '/v1/items',
@@ -36,6 +37,13 @@ describe('metrics middleware', () => {
     expect(res.status).toBe(200);
     expect(last()).toMatchObject({ method: 'GET', route: '/v1/items/:id', status: 200 });
     expect(last()?.seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('labels the route that answered when a later pattern matches the path too', async () => {
+    await app.request('/v1/items/summary', { headers: { Authorization: 'Bearer x' } });
+    expect(last()).toMatchObject({ method: 'GET', route: '/v1/items/summary', status: 200 });
+    await app.request('/v1/items/summary');
+    expect(last()).toMatchObject({ route: '/v1/items/summary', status: 401 });
   });
 
   it('keeps the pattern when a guard or a route-level check answers first, and on a thrown error', async () => {

@@ -7,17 +7,18 @@ export interface MetricsOptions {
 }
 
 /**
- * The pattern of the route that answered (`/agp/status/:transactionId`), never the raw path: the last
- * matched handler. Middleware takes `(c, next)` and a handler only `(c)` (Hono's own route inspection
- * tells them apart the same way), so a request only `app.use` middleware matched is `unmatched`.
+ * The pattern of the route that answered (`/agp/status/:transactionId`), never the raw path. Hono
+ * leaves `routeIndex` at the last route it ran: that one, when it is a route's own (a handler or a
+ * route-level check). When an `app.use` middleware answered first, the first route registered for
+ * the path is the one that would have answered (`/v1/transactions/summary` before `/:id`, which
+ * matches too). A request no route matched is `unmatched`.
  */
 export function routeLabel(c: Context): string {
   const routes = matchedRoutes(c);
-  for (let i = routes.length - 1; i >= 0; i--) {
-    const route = routes[i];
-    if (route && route.handler.length < 2) return route.path;
-  }
-  return UNMATCHED;
+  const ran = routes[c.req.routeIndex];
+  if (ran && ran.method !== 'ALL') return ran.path;
+  const first = routes.find((route) => route.method !== 'ALL');
+  return first ? first.path : UNMATCHED;
 }
 
 /** Counts and times every request by method, route pattern and status (GET /metrics). */

@@ -1,11 +1,13 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../../env.ts';
 import { operatorAuth } from '../../middleware/auth/index.ts';
 import { listBusinesses, registerBusiness } from '../../services/businesses.ts';
 import type { Deps } from '../../services/context.ts';
 import { createWorkspace } from '../../services/workspaces.ts';
+import { businessView } from '../agp/answers.ts';
 import { asOperator } from '../context.ts';
+import { route } from '../openapi/route.ts';
 import { parseBody } from '../validate.ts';
 import { registerAdminWorkspaceRoutes } from './workspaces.ts';
 
@@ -50,23 +52,77 @@ export const createBusinessBody = z
   })
   .strict();
 
+const tag = 'Operator';
+
 /** The operator API (DESIGN §5), behind WARDEN_ADMIN_TOKEN. */
-export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   const auth = operatorAuth({ adminToken: deps.config.adminToken });
 
-  app.post('/v1/admin/workspaces', auth, async (c) => {
-    const body = await parseBody(c, createWorkspaceBody);
-    const { workspace, adminToken } = await createWorkspace({ ctx: asOperator(deps, c), input: body });
-    return c.json({ workspace, adminToken }, 201);
-  });
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/admin/workspaces',
+      tag,
+      summary: 'A workspace and its first admin, whose token is shown once',
+      access: { principal: 'operator' },
+      body: createWorkspaceBody,
+      responses: {
+        201: {
+          description: 'The workspace',
+          schema: z.object({
+            workspace: z.object({ id: z.string(), name: z.string() }),
+            adminToken: z.string(),
+          }),
+        },
+      },
+    },
+    auth,
+    async (c) => {
+      const body = await parseBody(c, createWorkspaceBody);
+      const { workspace, adminToken } = await createWorkspace({ ctx: asOperator(deps, c), input: body });
+      return c.json({ workspace, adminToken }, 201);
+    },
+  );
 
-  app.post('/v1/admin/businesses', auth, async (c) => {
-    const body = await parseBody(c, createBusinessBody);
-    return c.json(await registerBusiness({ ctx: asOperator(deps, c), input: body }), 201);
-  });
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/admin/businesses',
+      tag,
+      summary: 'Register a business and its adapter; its signing secret is shown once',
+      access: { principal: 'operator' },
+      body: createBusinessBody,
+      responses: {
+        201: {
+          description: 'The business',
+          schema: z.object({ business: businessView, signingSecret: z.string() }),
+        },
+      },
+      errors: ['CONFLICT'],
+    },
+    auth,
+    async (c) => {
+      const body = await parseBody(c, createBusinessBody);
+      return c.json(await registerBusiness({ ctx: asOperator(deps, c), input: body }), 201);
+    },
+  );
 
-  app.get('/v1/admin/businesses', auth, async (c) =>
-    c.json({ businesses: await listBusinesses({ ctx: asOperator(deps, c) }) }),
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/admin/businesses',
+      tag,
+      summary: 'Every registered business',
+      access: { principal: 'operator' },
+      responses: {
+        200: { description: 'Businesses', schema: z.object({ businesses: z.array(businessView) }) },
+      },
+    },
+    auth,
+    async (c) => c.json({ businesses: await listBusinesses({ ctx: asOperator(deps, c) }) }),
   );
 
   registerAdminWorkspaceRoutes(app, deps);

@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../../env.ts';
 import { operatorAuth } from '../../middleware/auth/index.ts';
@@ -10,37 +10,100 @@ import {
   restoreWorkspace,
 } from '../../services/workspaces.ts';
 import { asOperator } from '../context.ts';
-import { parseBody } from '../validate.ts';
+import { isoTime } from '../openapi/common.ts';
+import { route } from '../openapi/route.ts';
+import { parseBody, pathParam } from '../validate.ts';
+
+const workspaceView = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: isoTime,
+  archived: z.boolean(),
+  archivedAt: isoTime.nullable(),
+});
+const tag = 'Operator';
 
 export const deleteWorkspaceBody = z.object({ confirm: z.string().min(1).max(200) }).strict();
 
 /** The operator's lifecycle of a workspace (issue 11): list, archive, restore, delete. */
-export function registerAdminWorkspaceRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+export function registerAdminWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   const auth = operatorAuth({ adminToken: deps.config.adminToken });
 
-  app.get('/v1/admin/workspaces', auth, async (c) =>
-    c.json({ workspaces: await listWorkspaces({ ctx: asOperator(deps, c) }) }),
+  const one = z.object({ workspace: workspaceView });
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/admin/workspaces',
+      tag,
+      summary: 'Every workspace, archived ones flagged',
+      access: { principal: 'operator' },
+      responses: {
+        200: { description: 'Workspaces', schema: z.object({ workspaces: z.array(workspaceView) }) },
+      },
+    },
+    auth,
+    async (c) => c.json({ workspaces: await listWorkspaces({ ctx: asOperator(deps, c) }) }),
   );
 
-  app.post('/v1/admin/workspaces/:id/archive', auth, async (c) =>
-    c.json({
-      workspace: await archiveWorkspace({ ctx: asOperator(deps, c), input: { id: c.req.param('id') } }),
-    }),
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/admin/workspaces/:id/archive',
+      tag,
+      summary: 'Archive: every key and member token refused with 403 WORKSPACE_ARCHIVED, data kept',
+      access: { principal: 'operator' },
+      responses: { 200: { description: 'The workspace', schema: one } },
+      errors: ['NOT_FOUND'],
+    },
+    auth,
+    async (c) =>
+      c.json({
+        workspace: await archiveWorkspace({ ctx: asOperator(deps, c), input: { id: pathParam(c, 'id') } }),
+      }),
   );
 
-  app.post('/v1/admin/workspaces/:id/restore', auth, async (c) =>
-    c.json({
-      workspace: await restoreWorkspace({ ctx: asOperator(deps, c), input: { id: c.req.param('id') } }),
-    }),
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/admin/workspaces/:id/restore',
+      tag,
+      summary: 'Restore an archived workspace',
+      access: { principal: 'operator' },
+      responses: { 200: { description: 'The workspace', schema: one } },
+      errors: ['NOT_FOUND'],
+    },
+    auth,
+    async (c) =>
+      c.json({
+        workspace: await restoreWorkspace({ ctx: asOperator(deps, c), input: { id: pathParam(c, 'id') } }),
+      }),
   );
 
   // Only an archived workspace, and only with its exact name as `confirm`.
-  app.delete('/v1/admin/workspaces/:id', auth, async (c) => {
-    const body = await parseBody(c, deleteWorkspaceBody);
-    await deleteWorkspace({
-      ctx: asOperator(deps, c),
-      input: { id: c.req.param('id'), confirm: body.confirm },
-    });
-    return c.body(null, 204);
-  });
+  route(
+    app,
+    {
+      method: 'delete',
+      path: '/v1/admin/workspaces/:id',
+      tag,
+      summary: 'Delete an archived workspace and all its rows (body: its exact name as confirm)',
+      access: { principal: 'operator' },
+      body: deleteWorkspaceBody,
+      responses: { 204: { description: 'Deleted' } },
+      errors: ['NOT_FOUND', 'WORKSPACE_NOT_ARCHIVED'],
+    },
+    auth,
+    async (c) => {
+      const body = await parseBody(c, deleteWorkspaceBody);
+      await deleteWorkspace({
+        ctx: asOperator(deps, c),
+        input: { id: pathParam(c, 'id'), confirm: body.confirm },
+      });
+      return c.body(null, 204);
+    },
+  );
 }

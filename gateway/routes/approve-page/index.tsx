@@ -1,4 +1,5 @@
-import type { Context, Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
@@ -12,7 +13,19 @@ import {
   resolveLink,
 } from '../../services/links.ts';
 import type { OtpService } from '../../services/otp.ts';
+import { type Answer, route } from '../openapi/route.ts';
+import { pathParam } from '../validate.ts';
 import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';
+
+const page = (description: string): Answer => ({ description, html: true });
+/** Every answer of a link is a readable page, refusals included (nothing here is JSON). */
+const PAGES: Record<number, Answer> = {
+  403: page('Not allowed: another origin, an expired form, a wrong code, a changed role'),
+  404: page('No approval belongs to this link'),
+  410: page('Used, decided, moved on or expired'),
+  500: page('Something went wrong'),
+};
+const tag = 'Approval links';
 
 export interface ApprovePageOptions {
   otp: OtpService;
@@ -92,7 +105,11 @@ const field = (form: Record<string, unknown>, name: string): string | undefined 
  * `GET /approve/:token` shows what is being authorised; `POST …/decision` approves or rejects;
  * `POST …/otp` emails a one-time code for critical stages. Every refusal is a readable page.
  */
-export function registerApprovePage(app: Hono<GatewayEnv>, deps: Deps, options: ApprovePageOptions): void {
+export function registerApprovePage(
+  app: OpenAPIHono<GatewayEnv>,
+  deps: Deps,
+  options: ApprovePageOptions,
+): void {
   const { otp, csrfKey } = options;
 
   const secure = async (c: Context<GatewayEnv>, next: () => Promise<void>) => {
@@ -112,7 +129,7 @@ export function registerApprovePage(app: Hono<GatewayEnv>, deps: Deps, options: 
   const message = (c: Context<GatewayEnv>, status: ContentfulStatusCode, title: string, text: string) =>
     c.html(<MessagePage title={title} message={text} />, status);
 
-  const page = (
+  const render = (
     c: Context<GatewayEnv>,
     active: ActiveLink,
     token: string,
@@ -157,86 +174,131 @@ export function registerApprovePage(app: Hono<GatewayEnv>, deps: Deps, options: 
     return message(c, 500, 'Something went wrong', 'Something went wrong on our side. Please try again.');
   };
 
-  app.get('/approve/:token', async (c) => {
-    const token = c.req.param('token');
-    try {
-      const found = await resolveLink({ deps, token });
-      if (found.state !== 'active') {
-        const dead = deadPage(found);
-        return message(c, dead.status, dead.title, dead.message);
-      }
-      const info =
-        c.req.query('otp') === 'sent'
-          ? `A one-time code was sent to ${found.member.email}. It is valid for 10 minutes.`
-          : undefined;
-      return page(c, found, token, { info });
-    } catch (error) {
-      return failed(c, error);
-    }
-  });
-
-  app.post('/approve/:token/decision', async (c) => {
-    const token = c.req.param('token');
-    try {
-      const checked = await guard(c, token);
-      if (checked instanceof Response) return checked;
-      const { active, form } = checked;
-      const decision = field(form, 'decision');
-      if (decision !== 'approve' && decision !== 'reject') {
-        return page(c, active, token, { error: 'Choose Approve or Reject.', status: 400 });
-      }
-      const reason = field(form, 'reason')?.trim().slice(0, 1000) || undefined;
-      const code = field(form, 'otp')?.replace(/\s+/g, '') || undefined;
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/approve/:token',
+      tag,
+      summary: 'The approval page: what is being authorised, with approve and reject',
+      access: { principal: 'link' },
+      responses: { 200: page('The page'), ...PAGES },
+    },
+    async (c) => {
+      const token = pathParam(c, 'token');
       try {
-        const { approval, transaction } = await decideByLink({ deps, otp, active, decision, reason, code });
-        return c.html(<OutcomePage decision={decision} approval={approval} transaction={transaction} />);
-      } catch (error) {
-        if (error instanceof GatewayError && error.code === 'FORBIDDEN') {
-          // A missing, wrong or locked code: the page again, saying why.
-          const again = await resolveLink({ deps, token });
-          if (again.state === 'active') return page(c, again, token, { error: error.message, status: 403 });
+        const found = await resolveLink({ deps, token });
+        if (found.state !== 'active') {
+          const dead = deadPage(found);
+          return message(c, dead.status, dead.title, dead.message);
         }
-        if (error instanceof GatewayError && error.code === 'CONFLICT') {
-          const again = await resolveLink({ deps, token });
-          if (again.state !== 'active') {
-            const dead = deadPage(again);
-            return message(c, dead.status, dead.title, dead.message);
+        const info =
+          c.req.query('otp') === 'sent'
+            ? `A one-time code was sent to ${found.member.email}. It is valid for 10 minutes.`
+            : undefined;
+        return render(c, found, token, { info });
+      } catch (error) {
+        return failed(c, error);
+      }
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/approve/:token/decision',
+      tag,
+      summary: 'Approve or reject (form post: decision, reason, otp, csrf)',
+      access: { principal: 'link' },
+      responses: {
+        200: page('The outcome'),
+        400: page('The page again: no decision chosen'),
+        409: page('Not done: the request moved on'),
+        ...PAGES,
+      },
+    },
+    async (c) => {
+      const token = pathParam(c, 'token');
+      try {
+        const checked = await guard(c, token);
+        if (checked instanceof Response) return checked;
+        const { active, form } = checked;
+        const decision = field(form, 'decision');
+        if (decision !== 'approve' && decision !== 'reject') {
+          return render(c, active, token, { error: 'Choose Approve or Reject.', status: 400 });
+        }
+        const reason = field(form, 'reason')?.trim().slice(0, 1000) || undefined;
+        const code = field(form, 'otp')?.replace(/\s+/g, '') || undefined;
+        try {
+          const { approval, transaction } = await decideByLink({ deps, otp, active, decision, reason, code });
+          return c.html(<OutcomePage decision={decision} approval={approval} transaction={transaction} />);
+        } catch (error) {
+          if (error instanceof GatewayError && error.code === 'FORBIDDEN') {
+            // A missing, wrong or locked code: the page again, saying why.
+            const again = await resolveLink({ deps, token });
+            if (again.state === 'active')
+              return render(c, again, token, { error: error.message, status: 403 });
           }
+          if (error instanceof GatewayError && error.code === 'CONFLICT') {
+            const again = await resolveLink({ deps, token });
+            if (again.state !== 'active') {
+              const dead = deadPage(again);
+              return message(c, dead.status, dead.title, dead.message);
+            }
+          }
+          throw error;
         }
-        throw error;
-      }
-    } catch (error) {
-      return failed(c, error);
-    }
-  });
-
-  app.post('/approve/:token/otp', async (c) => {
-    const token = c.req.param('token');
-    try {
-      const checked = await guard(c, token);
-      if (checked instanceof Response) return checked;
-      const { active } = checked;
-      try {
-        await otp.send({
-          workspaceId: active.link.workspaceId,
-          approvalId: active.link.approvalId,
-          member: { memberId: active.member.id, email: active.member.email, role: active.member.role },
-          position: active.link.position,
-        });
       } catch (error) {
-        if (error instanceof GatewayError) {
-          // Retry-After with a 429 (too many codes requested), as on the API.
-          for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
-          return page(c, active, token, { error: error.message, status: error.status });
-        }
-        throw error;
+        return failed(c, error);
       }
-      // Post/redirect/get: reloading the page does not send another code.
-      return c.redirect(`/approve/${token}?otp=sent`, 303);
-    } catch (error) {
-      return failed(c, error);
-    }
-  });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/approve/:token/otp',
+      tag,
+      summary: 'Email a 6-digit code for a critical stage (form post: csrf)',
+      access: { principal: 'link' },
+      responses: {
+        303: { description: 'Back to the page, which says the code was sent' },
+        409: page('Not done: the stage needs no code, or was decided'),
+        429: page('The page again: too many codes requested (Retry-After)'),
+        503: page('The page again: the code could not be emailed'),
+        ...PAGES,
+      },
+    },
+    async (c) => {
+      const token = pathParam(c, 'token');
+      try {
+        const checked = await guard(c, token);
+        if (checked instanceof Response) return checked;
+        const { active } = checked;
+        try {
+          await otp.send({
+            workspaceId: active.link.workspaceId,
+            approvalId: active.link.approvalId,
+            member: { memberId: active.member.id, email: active.member.email, role: active.member.role },
+            position: active.link.position,
+          });
+        } catch (error) {
+          if (error instanceof GatewayError) {
+            // Retry-After with a 429 (too many codes requested), as on the API.
+            for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+            return render(c, active, token, { error: error.message, status: error.status });
+          }
+          throw error;
+        }
+        // Post/redirect/get: reloading the page does not send another code.
+        return c.redirect(`/approve/${token}?otp=sent`, 303);
+      } catch (error) {
+        return failed(c, error);
+      }
+    },
+  );
 
   app.all('/approve/*', (c) =>
     message(c, 404, 'This link is not valid', 'No approval request belongs to this address.'),

@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
@@ -7,7 +7,9 @@ import type { Deps } from '../../services/context.ts';
 import { getPolicy, listPolicies, listPolicyVersions, putPolicy } from '../../services/policies.ts';
 import { simulatePolicy } from '../../services/simulate.ts';
 import { asMember } from '../context.ts';
-import { parseBody, readJson } from '../validate.ts';
+import { decision, isoTime, jsonObject } from '../openapi/common.ts';
+import { route } from '../openapi/route.ts';
+import { parseBody, pathParam, readJson } from '../validate.ts';
 
 const policyName = z
   .string()
@@ -22,8 +24,19 @@ export const simulateBody = z
   })
   .strict();
 
+const stored = z.object({ name: z.string(), version: z.number().int(), versionId: z.string() });
+const pointer = stored.extend({ updatedAt: isoTime });
+const version = stored.extend({
+  createdAt: isoTime,
+  createdBy: z.string(),
+  document: jsonObject.describe('The policy document (DESIGN §6).'),
+});
+const policyDocument = jsonObject.describe('A policy document (DESIGN §6); validated with paths on PUT.');
+
+const tag = 'Policies';
+
 /** Policies API (DESIGN §5, §6): admins write, every member reads and simulates. */
-export function registerPolicyRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
+export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   const readers = memberAuth({ deps });
   const admins = memberAuth({ deps, roles: ['admin'] });
   const name = (raw: string) => {
@@ -33,42 +46,102 @@ export function registerPolicyRoutes(app: Hono<GatewayEnv>, deps: Deps): void {
     return parsed.data;
   };
 
-  app.put('/v1/policies/:name', admins, async (c) => {
-    const body = await readJson(c);
-    if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The policy document must be JSON.');
-    const result = await putPolicy({
-      ctx: asMember(deps, c),
-      name: name(c.req.param('name')),
-      document: body.value,
-    });
-    const { created, ...view } = result;
-    return c.json(view, created ? 201 : 200);
-  });
-
-  app.get('/v1/policies', readers, async (c) =>
-    c.json({ policies: await listPolicies({ ctx: asMember(deps, c) }) }),
-  );
-
-  app.get('/v1/policies/:name', readers, async (c) =>
-    c.json(await getPolicy({ ctx: asMember(deps, c), name: name(c.req.param('name')) })),
-  );
-
-  app.get('/v1/policies/:name/versions', readers, async (c) =>
-    c.json({
-      versions: await listPolicyVersions({
+  route(
+    app,
+    {
+      method: 'put',
+      path: '/v1/policies/:name',
+      tag,
+      summary: 'Store a new immutable version (identical content keeps the current one)',
+      access: { principal: 'member', roles: ['admin'] },
+      body: policyDocument,
+      responses: {
+        200: { description: 'Unchanged: the current version', schema: stored },
+        201: { description: 'A new version', schema: stored },
+      },
+    },
+    admins,
+    async (c) => {
+      const body = await readJson(c);
+      if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The policy document must be JSON.');
+      const result = await putPolicy({
         ctx: asMember(deps, c),
-        name: name(c.req.param('name')),
-      }),
-    }),
+        name: name(pathParam(c, 'name')),
+        document: body.value,
+      });
+      const { created, ...view } = result;
+      return c.json(view, created ? 201 : 200);
+    },
   );
 
-  app.post('/v1/policies/:name/simulate', readers, async (c) => {
-    const body = await parseBody(c, simulateBody);
-    const decision = await simulatePolicy({
-      ctx: asMember(deps, c),
-      name: name(c.req.param('name')),
-      input: { ...body, at: body.at ? Date.parse(body.at) : undefined },
-    });
-    return c.json({ decision });
-  });
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/policies',
+      tag,
+      summary: "The workspace's policies and their current versions",
+      access: { principal: 'member' },
+      responses: { 200: { description: 'Policies', schema: z.object({ policies: z.array(pointer) }) } },
+    },
+    readers,
+    async (c) => c.json({ policies: await listPolicies({ ctx: asMember(deps, c) }) }),
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/policies/:name',
+      tag,
+      summary: 'The current version of a policy',
+      access: { principal: 'member' },
+      responses: { 200: { description: 'The current version', schema: version } },
+      errors: ['VALIDATION_ERROR', 'NOT_FOUND'],
+    },
+    readers,
+    async (c) => c.json(await getPolicy({ ctx: asMember(deps, c), name: name(pathParam(c, 'name')) })),
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/policies/:name/versions',
+      tag,
+      summary: 'Every version of a policy, newest first',
+      access: { principal: 'member' },
+      responses: { 200: { description: 'Versions', schema: z.object({ versions: z.array(version) }) } },
+      errors: ['VALIDATION_ERROR', 'NOT_FOUND'],
+    },
+    readers,
+    async (c) =>
+      c.json({
+        versions: await listPolicyVersions({ ctx: asMember(deps, c), name: name(pathParam(c, 'name')) }),
+      }),
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/policies/:name/simulate',
+      tag,
+      summary: 'What the current version would decide for a request (nothing is recorded)',
+      access: { principal: 'member' },
+      body: simulateBody,
+      responses: { 200: { description: 'The decision', schema: z.object({ decision }) } },
+      errors: ['NOT_FOUND', 'BUSINESS_NOT_FOUND'],
+    },
+    readers,
+    async (c) => {
+      const body = await parseBody(c, simulateBody);
+      const result = await simulatePolicy({
+        ctx: asMember(deps, c),
+        name: name(pathParam(c, 'name')),
+        input: { ...body, at: body.at ? Date.parse(body.at) : undefined },
+      });
+      return c.json({ decision: result });
+    },
+  );
 }

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import {
+  compactJws,
+  isoTime,
+  json,
+  jsonObject,
+  operation,
+  stageView,
+  transactionStatus,
+} from '../openapi/common.ts';
+
+/** The agent API's answers (DESIGN §4, normative names): what /openapi.json documents and tests check. */
+
+export const operationAnswer = z.object({
+  transactionId: z.string(),
+  status: transactionStatus,
+  data: json,
+});
+
+export const prepareAnswer = z.object({
+  confirmationToken: z.string(),
+  expiresAt: isoTime,
+  summary: z.string(),
+});
+
+export const executedAnswer = z.object({
+  transactionId: z.string(),
+  status: z.enum(['succeeded', 'failed', 'pending_confirmation']),
+  data: json,
+  receipt: compactJws.optional().describe('Absent only while the receipt could not be written.'),
+});
+
+const agentApproval = z.object({
+  id: z.string(),
+  status: z.string().optional(),
+  stages: z.array(stageView),
+  expiresAt: isoTime.nullable(),
+});
+
+export const parkedAnswer = z.union([
+  z.object({ transactionId: z.string(), status: z.literal('pending_approval'), approval: agentApproval }),
+  z.object({ transactionId: z.string(), status: z.literal('queued'), releaseAt: isoTime }),
+]);
+
+export const statusAnswer = z.object({
+  transactionId: z.string(),
+  status: transactionStatus,
+  businessId: z.string().nullable(),
+  operation,
+  data: json.optional(),
+  error: z
+    .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
+    .optional(),
+  releaseAt: isoTime.optional(),
+  approval: agentApproval.optional(),
+  receipt: compactJws.optional(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+export const receiptAnswer = z.object({
+  transactionId: z.string(),
+  receipt: compactJws,
+  payload: jsonObject.describe('The receipt payload, decoded (DESIGN §9).'),
+});
+
+export const businessView = z.object({
+  id: z.string(),
+  name: z.string(),
+  category: z.string(),
+  description: z.string(),
+});
+
+export const businessesAnswer = z.object({ businesses: z.array(businessView) });
+
+/** Examples in the document; test/api/openapi.test.ts validates each against its schema. */
+const txn = 'txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W';
+const receipt =
+  'eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJ2IjoxLCJ0cmFuc2FjdGlvbklkIjoidHhuXzAxIn0.c2lnbmF0dXJl';
+export const EXAMPLES = {
+  discover: {
+    transactionId: txn,
+    status: 'succeeded',
+    data: { business: { id: 'echo', name: 'Echo', category: 'testing' }, operations: ['query', 'execute'] },
+  },
+  prepare: {
+    confirmationToken: 'ct_6Jq2h8Zc0b4FQpP9mY3sRw',
+    expiresAt: '2026-12-02T12:05:00.000Z',
+    summary: 'execute on echo: {"amount_cents":4200,"item":"book"}',
+  },
+  executed: { transactionId: txn, status: 'succeeded', data: { orderId: '991' }, receipt },
+  parked: {
+    transactionId: txn,
+    status: 'pending_approval',
+    approval: {
+      id: 'apr_01JF3Q7Z8X4M2N6P5R9S0T1V2X',
+      stages: [{ index: 0, role: 'approver', tier: 'standard', status: 'pending' }],
+      expiresAt: '2026-12-02T13:00:00.000Z',
+    },
+  },
+  status: {
+    transactionId: txn,
+    status: 'succeeded',
+    businessId: 'echo',
+    operation: 'execute',
+    data: { orderId: '991' },
+    receipt,
+    createdAt: '2026-12-02T12:00:00.000Z',
+    updatedAt: '2026-12-02T12:00:00.120Z',
+  },
+} as const;

@@ -1,0 +1,78 @@
+import type { RouteConfig } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { ERROR_STATUS, type ErrorCode } from '../../domain/index.ts';
+import type { RouteSpec } from './route.ts';
+
+/** The refusals every route of a kind can answer with, before its own (DESIGN §3). */
+function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method'>): ErrorCode[] {
+  const codes: ErrorCode[] = ['INTERNAL_ERROR'];
+  switch (spec.access.principal) {
+    case 'agent':
+      codes.push('UNAUTHORIZED', 'FORBIDDEN', 'WORKSPACE_ARCHIVED', 'RATE_LIMITED');
+      break;
+    case 'member':
+      codes.push('UNAUTHORIZED', 'FORBIDDEN', 'WORKSPACE_ARCHIVED');
+      break;
+    case 'operator':
+    case 'metrics':
+      codes.push('UNAUTHORIZED');
+      break;
+    default:
+      break;
+  }
+  if (spec.body || spec.query) codes.push('VALIDATION_ERROR');
+  if (spec.body) codes.push('PAYLOAD_TOO_LARGE');
+  return codes;
+}
+
+/** Every code a route can answer with, in the order of the one code→status table. */
+export function routeErrorCodes(
+  spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method' | 'errors'>,
+): ErrorCode[] {
+  const wanted = new Set<ErrorCode>([...implicitCodes(spec), ...(spec.errors ?? [])]);
+  return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => wanted.has(code));
+}
+
+/** The error envelope (DESIGN §3) restricted to `codes`. */
+export function errorSchema(codes: readonly [ErrorCode, ...ErrorCode[]]) {
+  return z.object({
+    error: z.string().describe('A sentence for a person.'),
+    code: z.enum(codes),
+    requestId: z.string(),
+    details: z.unknown().optional().describe('Validation issues with paths, the rule that refused, limits.'),
+  });
+}
+
+/** The error responses of a route, grouped by status from ERROR_STATUS: generated, never written. */
+export function errorResponses(spec: RouteSpec): RouteConfig['responses'] {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of routeErrorCodes(spec)) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, codes] of byStatus) {
+    if (spec.responses[status]) continue;
+    const [first, ...rest] = codes as [ErrorCode, ...ErrorCode[]];
+    responses[String(status)] = {
+      description: codes.join(', '),
+      ...(status === 429
+        ? {
+            headers: z.object({ 'Retry-After': z.string().describe('Seconds until the window reopens.') }),
+          }
+        : {}),
+      content: {
+        'application/json': {
+          schema: errorSchema([first, ...rest]),
+          examples: Object.fromEntries(
+            codes.map((code) => [
+              code,
+              { value: { error: `An example of ${code}.`, code, requestId: '01JEXAMPLE0000000000000000' } },
+            ]),
+          ),
+        },
+      },
+    };
+  }
+  return responses;
+}

@@ -1,0 +1,146 @@
+import { createRoute, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import type { Handler, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import type { ErrorCode, Role, Scope } from '../../domain/index.ts';
+import type { GatewayEnv } from '../../env.ts';
+import { errorResponses } from './errors.ts';
+
+/** Who may call a route; decides its security requirement and the refusals auth adds. */
+export type Access =
+  | { principal: 'public' }
+  | { principal: 'agent'; scope?: Scope }
+  | { principal: 'member'; roles?: readonly Role[] }
+  | { principal: 'operator' }
+  /** The secret is the path's one-time token (magic links, invites). */
+  | { principal: 'link' }
+  | { principal: 'metrics' };
+
+export interface Answer {
+  description: string;
+  /** JSON body; left out for empty (204) answers. */
+  schema?: z.ZodType;
+  /** An HTML page instead of JSON. */
+  html?: true;
+  /** Plain text instead of JSON (the Prometheus exposition format). */
+  text?: true;
+  example?: unknown;
+  /** Response headers, each described in its schema (`.describe()`). */
+  headers?: z.ZodObject;
+}
+
+/** One route, described once: the document is generated from it and the handlers parse with it. */
+export interface RouteSpec {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Hono's pattern (`/v1/keys/:id`); the document gets `{id}`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  access: Access;
+  body?: z.ZodType;
+  /** Whether the body may be left out (a JSON body is still validated when sent). */
+  bodyOptional?: boolean;
+  query?: z.ZodObject;
+  headers?: z.ZodObject;
+  responses: Record<number, Answer>;
+  /** The refusals this route's own service can answer with; auth, bodies and 500 are added. */
+  errors?: readonly ErrorCode[];
+}
+
+/** What the response check and the document test read back: every spec by method and pattern. */
+const declared = new WeakMap<object, Map<string, RouteSpec>>();
+
+export function declaredRoutes(app: object): Map<string, RouteSpec> {
+  let specs = declared.get(app);
+  if (!specs) {
+    specs = new Map();
+    declared.set(app, specs);
+  }
+  return specs;
+}
+
+export const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
+
+const SECURITY: Record<Access['principal'], Record<string, string[]>[]> = {
+  public: [],
+  agent: [{ agentKey: [] }, { agentKeyHeader: [] }],
+  member: [{ memberToken: [] }],
+  operator: [{ operatorToken: [] }],
+  link: [],
+  metrics: [{ metricsToken: [] }, {}],
+};
+
+function accessNote(access: Access): string | undefined {
+  if (access.principal === 'agent' && access.scope) return `Agent key with the \`${access.scope}\` scope.`;
+  if (access.principal === 'member') {
+    return access.roles ? `Member token, role ${access.roles.join(' or ')}.` : 'Member token, any role.';
+  }
+  return undefined;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each middleware declares its own variables, as with Hono's app.on
+type AnyMiddleware = MiddlewareHandler<any>;
+
+/**
+ * Registers `spec` in the app's OpenAPI registry and mounts its middleware and handler at the same
+ * path (the handler last, typed with the gateway's variables).
+ */
+export function route(
+  app: OpenAPIHono<GatewayEnv>,
+  spec: RouteSpec,
+  ...handlers: [...AnyMiddleware[], Handler<GatewayEnv>]
+): void {
+  const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1] as string);
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, answer] of Object.entries(spec.responses)) {
+    responses[status] = {
+      description: answer.description,
+      ...(answer.headers ? { headers: answer.headers } : {}),
+      ...(answer.html || answer.text
+        ? { content: { [answer.html ? 'text/html' : 'text/plain']: { schema: z.string() } } }
+        : answer.schema
+          ? {
+              content: {
+                'application/json': {
+                  schema: answer.schema,
+                  ...(answer.example === undefined ? {} : { example: answer.example }),
+                },
+              },
+            }
+          : {}),
+    };
+  }
+  Object.assign(responses, errorResponses(spec));
+  const note = accessNote(spec.access);
+  const config = createRoute({
+    method: spec.method,
+    path: spec.path.replace(/:(\w+)/g, '{$1}'),
+    tags: [spec.tag],
+    summary: spec.summary,
+    ...(spec.description || note
+      ? { description: [spec.description, note].filter(Boolean).join('\n\n') }
+      : {}),
+    security: SECURITY[spec.access.principal],
+    request: {
+      ...(params.length > 0
+        ? { params: z.object(Object.fromEntries(params.map((name) => [name, z.string()]))) }
+        : {}),
+      ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.headers ? { headers: spec.headers } : {}),
+      ...(spec.body
+        ? {
+            body: {
+              required: !spec.bodyOptional,
+              content: { 'application/json': { schema: spec.body } },
+            },
+          }
+        : {}),
+    },
+    responses,
+  });
+  app.openAPIRegistry.registerPath(config);
+  declaredRoutes(app).set(routeKey(spec.method, spec.path), spec);
+  // Parsing stays in the handlers (routes/validate.ts) with the same schemas: one error envelope,
+  // the canonical-JSON checks, and the exact messages of DESIGN §3 whatever the route.
+  app.on([spec.method.toUpperCase()], [spec.path], ...handlers);
+}
