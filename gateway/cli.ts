@@ -31,7 +31,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // Usage errors read like every other failure: `warden: <what is wrong>`.
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'warden: ')) })
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError()
     .addHelpText('after', EPILOG);
   registerWorkspaceCommands(program);
   registerBusinessCommands(program);
