@@ -24,7 +24,8 @@ COPY --from=build /app/dist ./dist
 # Migrations sit where the compiled store looks for them (dist/migrations, beside dist/gateway).
 COPY migrations ./dist/migrations
 COPY package.json ./
-COPY bin ./bin
+# The `warden` launcher (npm bin): finds dist/gateway/cli.js two levels up.
+COPY gateway/bin ./gateway/bin
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data

@@ -24,7 +24,7 @@ const NAMES = COLUMNS.split(', ');
 /** `warden audit verify` against this database, as an operator runs it. */
 async function cliVerify(databaseUrl: string, args: string[] = []) {
   const run = runNode(
-    join('bin', 'warden.js'),
+    join('gateway', 'bin', 'warden.js'),
     ['audit', 'verify', ...args],
     cleanEnv({ DATABASE_URL: databaseUrl, SECRETS_KEY: TEST_SECRETS_KEY }),
   );

@@ -10,9 +10,9 @@ export interface Ran {
   json<T = Record<string, unknown>>(): T;
 }
 
-/** `warden <args>` as a person runs it: the npm bin (bin/warden.js), a clean environment. */
+/** `warden <args>` as a person runs it: the npm bin (gateway/bin/warden.js), a clean environment. */
 export function spawnWarden(args: string[], env: Record<string, string> = {}): Running {
-  return runNode(join('bin', 'warden.js'), args, cleanEnv(env));
+  return runNode(join('gateway', 'bin', 'warden.js'), args, cleanEnv(env));
 }
 
 export async function warden(args: string[], env: Record<string, string> = {}): Promise<Ran> {

@@ -207,7 +207,7 @@ describe('warden migrate', () => {
   it('on a fresh DATABASE_URL exits 0 and creates the tables', async () => {
     const db = tempDatabaseUrl();
     onTestFinished(db.cleanup);
-    const run = runNode(join('bin', 'warden.js'), ['migrate'], cleanEnv({ DATABASE_URL: db.url }));
+    const run = runNode(join('gateway', 'bin', 'warden.js'), ['migrate'], cleanEnv({ DATABASE_URL: db.url }));
     onTestFinished(() => run.kill());
     const result = await run.exited;
     expect(result.stderr).toBe('');
@@ -237,7 +237,7 @@ describe('warden migrate', () => {
     }
 
     // Running it again is a no-op that still succeeds.
-    const again = await runNode(join('bin', 'warden.js'), ['migrate'], cleanEnv({ DATABASE_URL: db.url }))
+    const again = await runNode(join('gateway', 'bin', 'warden.js'), ['migrate'], cleanEnv({ DATABASE_URL: db.url }))
       .exited;
     expect(again.code).toBe(0);
   });
@@ -245,7 +245,7 @@ describe('warden migrate', () => {
   it('an unknown command exits non-zero with a usage line', async () => {
     const db = tempDatabaseUrl();
     onTestFinished(db.cleanup);
-    const result = await runNode(join('bin', 'warden.js'), ['frobnicate'], cleanEnv({ DATABASE_URL: db.url }))
+    const result = await runNode(join('gateway', 'bin', 'warden.js'), ['frobnicate'], cleanEnv({ DATABASE_URL: db.url }))
       .exited;
     // 2: a usage error (commander), followed by the usage and every command, migrate among them.
     expect(result.code).toBe(2);

@@ -18,7 +18,7 @@ import {
 /** `warden <args>` on this database, as an operator runs it. */
 async function warden(databaseUrl: string, args: string[], env: Record<string, string> = {}) {
   const result = await runNode(
-    join('bin', 'warden.js'),
+    join('gateway', 'bin', 'warden.js'),
     args,
     cleanEnv({ DATABASE_URL: databaseUrl, SECRETS_KEY: TEST_SECRETS_KEY, ...env }),
   ).exited;
