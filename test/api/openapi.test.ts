@@ -61,7 +61,13 @@ describe('GET /openapi.json', () => {
 
   it('names who may call each route, and the refusals that brings', () => {
     const execute = doc.paths['/agp/execute']?.post as Operation;
-    expect(execute.security).toEqual([{ agentKey: [] }, { agentKeyHeader: [] }]);
+    expect(execute.security).toEqual([{ agentKey: ['execute'] }, { agentKeyHeader: ['execute'] }]);
+    expect(doc.paths['/agp/status/{transactionId}']?.get?.security).toEqual([
+      { agentKey: [] },
+      { agentKeyHeader: [] },
+    ]);
+    expect(doc.paths['/v1/keys']?.post?.security).toEqual([{ memberToken: ['admin', 'developer'] }]);
+    expect(doc.paths['/v1/keys']?.get?.security).toEqual([{ memberToken: [] }]);
     const forbidden = execute.responses['403']?.content?.['application/json']?.examples ?? {};
     // Every 403 of DESIGN §4's execute table is listed with its code.
     for (const code of [

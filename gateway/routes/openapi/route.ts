@@ -61,14 +61,27 @@ export function declaredRoutes(app: object): Map<string, RouteSpec> {
 
 export const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 
-const SECURITY: Record<Access['principal'], Record<string, string[]>[]> = {
-  public: [],
-  agent: [{ agentKey: [] }, { agentKeyHeader: [] }],
-  member: [{ memberToken: [] }],
-  operator: [{ operatorToken: [] }],
-  link: [],
-  metrics: [{ metricsToken: [] }, {}],
-};
+/**
+ * The security requirement of a route. OpenAPI 3.1 lets a requirement of a non-OAuth scheme list
+ * role names: an agent key's scope, a member's roles (none listed: any valid credential).
+ */
+function security(access: Access): Record<string, string[]>[] {
+  switch (access.principal) {
+    case 'agent': {
+      const scopes = access.scope ? [access.scope] : [];
+      return [{ agentKey: scopes }, { agentKeyHeader: scopes }];
+    }
+    case 'member':
+      return [{ memberToken: [...(access.roles ?? [])] }];
+    case 'operator':
+      return [{ operatorToken: [] }];
+    case 'metrics':
+      // Open unless METRICS_TOKEN is set: the empty requirement makes it optional.
+      return [{ metricsToken: [] }, {}];
+    default:
+      return [];
+  }
+}
 
 function accessNote(access: Access): string | undefined {
   if (access.principal === 'agent' && access.scope) return `Agent key with the \`${access.scope}\` scope.`;
@@ -120,7 +133,7 @@ export function route(
     ...(spec.description || note
       ? { description: [spec.description, note].filter(Boolean).join('\n\n') }
       : {}),
-    security: SECURITY[spec.access.principal],
+    security: security(spec.access),
     request: {
       ...(params.length > 0
         ? { params: z.object(Object.fromEntries(params.map((name) => [name, z.string()]))) }
