@@ -237,16 +237,22 @@ describe('warden migrate', () => {
     }
 
     // Running it again is a no-op that still succeeds.
-    const again = await runNode(join('gateway', 'bin', 'warden.js'), ['migrate'], cleanEnv({ DATABASE_URL: db.url }))
-      .exited;
+    const again = await runNode(
+      join('gateway', 'bin', 'warden.js'),
+      ['migrate'],
+      cleanEnv({ DATABASE_URL: db.url }),
+    ).exited;
     expect(again.code).toBe(0);
   });
 
   it('an unknown command exits non-zero with a usage line', async () => {
     const db = tempDatabaseUrl();
     onTestFinished(db.cleanup);
-    const result = await runNode(join('gateway', 'bin', 'warden.js'), ['frobnicate'], cleanEnv({ DATABASE_URL: db.url }))
-      .exited;
+    const result = await runNode(
+      join('gateway', 'bin', 'warden.js'),
+      ['frobnicate'],
+      cleanEnv({ DATABASE_URL: db.url }),
+    ).exited;
     // 2: a usage error (commander), followed by the usage and every command, migrate among them.
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/unknown command 'frobnicate'/);
