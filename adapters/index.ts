@@ -118,7 +118,12 @@ export function createAdapterRegistry({
             `Business ${business.id} uses adapter module "${config.name}", which is not loaded from ADAPTERS_DIR (loaded: ${known}).`,
           );
         }
-        const adapter = factory({ businessId: business.id, dispatcher });
+        // The secret is opened only if the module signs a ctx.fetch (issue 12), never sent to its worker.
+        const adapter = factory({
+          businessId: business.id,
+          dispatcher,
+          signingSecret: () => openSecret(business.signingSecret),
+        });
         assertAdapter(adapter, config.name);
         return adapter;
       }

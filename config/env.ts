@@ -26,6 +26,10 @@ export const envSchema = z.object({
   ADAPTER_TIMEOUT_MS: int(1, 600_000).default(30_000),
   ORPHAN_GRACE_SECONDS: int(0, 86_400).default(60),
   ADAPTERS_DIR: z.string().min(1).optional(),
+  /** Issue 12: each module adapter runs in a worker; a call still running then stops it (504). */
+  MODULE_ADAPTER_TIMEOUT_MS: int(1, 600_000).optional(),
+  /** The worker's V8 heap limit; a module that exhausts it costs its calls a 502, never the gateway. */
+  MODULE_ADAPTER_MEMORY_MB: int(8, 4_096).default(64),
   PUBLIC_BASE_URL: z.url().optional(),
   SMTP_URL: z
     .string()
@@ -69,6 +73,9 @@ export interface Config {
   /** An execute still `pending` this long after ADAPTER_TIMEOUT_MS lost its process: `unknown` (DESIGN §4). */
   orphanGraceMs: number;
   adaptersDir: string | undefined;
+  /** Module adapter workers (issue 12): per-call time limit (default ADAPTER_TIMEOUT_MS) and heap. */
+  moduleAdapterTimeoutMs: number;
+  moduleAdapterMemoryMb: number;
   publicBaseUrl: string;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -143,6 +150,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adapterTimeoutMs: e.ADAPTER_TIMEOUT_MS,
     orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
     adaptersDir: e.ADAPTERS_DIR,
+    moduleAdapterTimeoutMs: e.MODULE_ADAPTER_TIMEOUT_MS ?? e.ADAPTER_TIMEOUT_MS,
+    moduleAdapterMemoryMb: e.MODULE_ADAPTER_MEMORY_MB,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

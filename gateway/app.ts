@@ -95,7 +95,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const sealer = createSealer(config.secretsKey, config.secretsKeyPrevious);
   const adapters = createAdapterRegistry({
     dispatcher,
-    modules: await loadModuleAdapters(config.adaptersDir),
+    modules: await loadModuleAdapters(config.adaptersDir, {
+      timeoutMs: config.moduleAdapterTimeoutMs,
+      memoryMb: config.moduleAdapterMemoryMb,
+    }),
     // Business signing secrets are sealed at rest: opened once per adapter built.
     openSecret: (stored) => sealer.open(stored),
   });

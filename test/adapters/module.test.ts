@@ -65,6 +65,8 @@ describe('loadModuleAdapters', () => {
       });
       const typed = modules.get('typed')?.({ businessId: 'biz_t', dispatcher });
       expect((await typed?.discover({ businessId: 'biz_t', transactionId: 't' }))?.data).toBe('biz_t');
+      // Each adapter is a worker (issue 12); stop them.
+      await Promise.all([adapter?.close?.(), typed?.close?.()]);
     } finally {
       await dispatcher.close();
     }
