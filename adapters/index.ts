@@ -23,6 +23,8 @@ export interface AdapterRegistryOptions {
    * Without it only plain secrets are accepted: a sealed one is refused, never used as a key.
    */
   openSecret?: (stored: string) => string;
+  /** Epoch ms: decides whether a rotated-out signing secret still signs (issue 12). Date.now by default. */
+  clock?: () => number;
 }
 
 export interface RegisteredBusiness {
@@ -30,6 +32,9 @@ export interface RegisteredBusiness {
   adapter: AdapterConfig;
   /** As stored: sealed, or plain (development without SECRETS_KEY); see `openSecret`. */
   signingSecret: string;
+  /** The secret before the last rotation (as stored), signed with too until `previousSecretUntil`. */
+  previousSigningSecret?: string | null;
+  previousSecretUntil?: number | null;
 }
 
 export interface AdapterRegistry {
@@ -62,6 +67,8 @@ function fingerprintOf(business: RegisteredBusiness): string {
     .update(sortedJson(business.adapter))
     .update('\0')
     .update(business.signingSecret)
+    .update('\0')
+    .update(`${business.previousSigningSecret ?? ''}\0${business.previousSecretUntil ?? ''}`)
     .digest('hex');
 }
 
@@ -91,6 +98,7 @@ export function createAdapterRegistry({
   dispatcher,
   modules = new Map(),
   openSecret = refuseSealed,
+  clock = Date.now,
 }: AdapterRegistryOptions): AdapterRegistry {
   const cache = new Map<string, { fingerprint: string; adapter: Adapter }>();
   const byObject = new WeakMap<RegisteredBusiness, Adapter>();
@@ -106,6 +114,15 @@ export function createAdapterRegistry({
           // Opened here, only for the adapter that signs: an echo or module business keeps working
           // even if its stored secret could not be opened.
           signingSecret: openSecret(business.signingSecret),
+          ...(business.previousSigningSecret && business.previousSecretUntil
+            ? {
+                previous: {
+                  signingSecret: openSecret(business.previousSigningSecret),
+                  validUntil: business.previousSecretUntil,
+                },
+                clock,
+              }
+            : {}),
           dispatcher,
         });
       case 'echo':

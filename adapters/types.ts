@@ -83,6 +83,8 @@ export type AdapterConfig =
       type: 'http';
       baseUrl: string;
       operations?: Partial<Record<Operation, HttpOperationOverride>>;
+      /** A business's own bound on a call (issue 12), below ADAPTER_TIMEOUT_MS. */
+      timeoutMs?: number;
     }
   | { type: 'echo' }
   | { type: 'module'; name: string };

@@ -25,6 +25,8 @@ export const envSchema = z.object({
   CONFIRMATION_TOKEN_TTL_SECONDS: int(1, 86_400).default(300),
   ADAPTER_TIMEOUT_MS: int(1, 600_000).default(30_000),
   ORPHAN_GRACE_SECONDS: int(0, 86_400).default(60),
+  /** After a business rotates its signing secret, requests are signed with the old one too this long. */
+  SIGNING_SECRET_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
   ADAPTERS_DIR: z.string().min(1).optional(),
   /** Issue 12: each module adapter runs in a worker; a call still running then stops it (504). */
   MODULE_ADAPTER_TIMEOUT_MS: int(1, 600_000).optional(),
@@ -72,6 +74,8 @@ export interface Config {
   adapterTimeoutMs: number;
   /** An execute still `pending` this long after ADAPTER_TIMEOUT_MS lost its process: `unknown` (DESIGN §4). */
   orphanGraceMs: number;
+  /** Issue 12: how long a rotated-out signing secret still signs forwarded requests. */
+  signingSecretOverlapMs: number;
   adaptersDir: string | undefined;
   /** Module adapter workers (issue 12): per-call time limit (default ADAPTER_TIMEOUT_MS) and heap. */
   moduleAdapterTimeoutMs: number;
@@ -149,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     confirmationTokenTtlMs: e.CONFIRMATION_TOKEN_TTL_SECONDS * 1000,
     adapterTimeoutMs: e.ADAPTER_TIMEOUT_MS,
     orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
+    signingSecretOverlapMs: e.SIGNING_SECRET_OVERLAP_SECONDS * 1000,
     adaptersDir: e.ADAPTERS_DIR,
     moduleAdapterTimeoutMs: e.MODULE_ADAPTER_TIMEOUT_MS ?? e.ADAPTER_TIMEOUT_MS,
     moduleAdapterMemoryMb: e.MODULE_ADAPTER_MEMORY_MB,

@@ -24,11 +24,13 @@ import { wideLog } from './middleware/wide-log/index.ts';
 import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
 import { countOutboxBacklog } from './repositories/outbox.ts';
+import { registerBusinessLifecycleRoutes } from './routes/admin/business-lifecycle.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
 import { registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { registerBusinessRoutes } from './routes/business.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
@@ -101,6 +103,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     // Business signing secrets are sealed at rest: opened once per adapter built.
     openSecret: (stored) => sealer.open(stored),
+    // Whether a rotated-out signing secret still signs (issue 12) follows the gateway's clock.
+    clock,
   });
   if (!sealer.encrypting) {
     logger.warn(
@@ -171,6 +175,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerAuditRoutes(app, deps);
   registerApprovalRoutes(app, deps, otp);
   registerWebhookRoutes(app, deps);
+  registerBusinessRoutes(app, deps);
+  registerBusinessLifecycleRoutes(app, deps);
   registerApprovePage(app, deps, { otp, csrfKey: keyring.csrf });
   app.onError(errorHandler(logger));
   app.notFound(notFound);

@@ -1,5 +1,5 @@
 import { createFactory } from 'hono/factory';
-import type { AgentPrincipal, MemberPrincipal } from './domain/index.ts';
+import type { AgentPrincipal, BusinessPrincipal, MemberPrincipal } from './domain/index.ts';
 import type { LogFields } from './middleware/wide-log/index.ts';
 
 /** Everything on the Hono context, in one place (STYLE §2). */
@@ -11,6 +11,8 @@ export interface GatewayEnv {
     /** The config version the agent's authentication read (services/config-cache.ts). */
     configVersion: number;
     member: MemberPrincipal;
+    /** A business key's business (issue 12). */
+    business: BusinessPrincipal;
   };
 }
 

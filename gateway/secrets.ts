@@ -9,6 +9,7 @@ export const SECRET_PREFIXES = {
   memberToken: 'wm_',
   confirmationToken: 'wct_',
   inviteToken: 'wi_',
+  businessKey: 'wb_',
 } as const;
 
 export function newSecret(kind: keyof typeof SECRET_PREFIXES): string {

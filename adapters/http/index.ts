@@ -22,6 +22,13 @@ export interface HttpAdapterOptions {
   dispatcher: Dispatcher;
   /** Upper bound on an upstream response body; larger answers are an ADAPTER_ERROR. Default 5 MiB. */
   maxResponseBytes?: number;
+  /**
+   * The secret a rotation replaced (issue 12): until `validUntil` (epoch ms by `clock`) every request
+   * carries a signature under it too, in the same `webhook-signature` header (Standard Webhooks lists
+   * signatures space-separated), so the business can switch secrets without dropping a call.
+   */
+  previous?: { signingSecret: string; validUntil: number };
+  clock?: () => number;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
@@ -180,6 +187,8 @@ export function createHttpAdapter({
   signingSecret,
   dispatcher,
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+  previous,
+  clock = Date.now,
 }: HttpAdapterOptions): Adapter {
   const base = new URL(config.baseUrl);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
@@ -189,6 +198,9 @@ export function createHttpAdapter({
   const prefix = base.pathname.replace(/\/+$/, '');
   // Parsing the secret here makes a malformed one fail when the adapter is built, not per request.
   const sign = createSigner(signingSecret);
+  const timeoutMs = config.timeoutMs;
+  const signPrevious = previous ? createSigner(previous.signingSecret) : undefined;
+  const previousUntil = previous?.validUntil ?? 0;
 
   // Each operation's method and URL, resolved once, when the adapter is built.
   const routes = Object.fromEntries(
@@ -212,6 +224,12 @@ export function createHttpAdapter({
   ): Promise<AdapterResult> {
     const route = routes[operation];
     const { transactionId } = ctx;
+    // The business's own bound (issue 12); the dispatcher's ADAPTER_TIMEOUT_MS still applies.
+    const signal = timeoutMs
+      ? ctx.signal
+        ? AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)])
+        : AbortSignal.timeout(timeoutMs)
+      : ctx.signal;
 
     let payload = '';
     let path = route.path;
@@ -244,7 +262,10 @@ export function createHttpAdapter({
     headers['webhook-id'] = transactionId;
     headers['webhook-timestamp'] = String(timestamp);
     // The signed payload is exactly the bytes sent (the empty string for GET).
-    headers['webhook-signature'] = sign(transactionId, timestamp, payload);
+    headers['webhook-signature'] =
+      signPrevious && clock() < previousUntil
+        ? `${sign(transactionId, timestamp, payload)} ${signPrevious(transactionId, timestamp, payload)}`
+        : sign(transactionId, timestamp, payload);
     if (route.method !== 'GET') headers['content-type'] = 'application/json';
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
@@ -257,7 +278,7 @@ export function createHttpAdapter({
         method: route.method,
         headers,
         body: route.method === 'GET' ? null : Buffer.from(payload, 'utf8'),
-        signal: ctx.signal,
+        signal,
       });
       const { statusCode, body } = response;
       if (statusCode < 200 || statusCode > 299) {
@@ -290,7 +311,7 @@ export function createHttpAdapter({
     } catch (err) {
       // Whatever happened, never leave a half-read body holding the socket.
       if (response) discard(response.body);
-      throw toAdapterError(err, ctx.signal);
+      throw toAdapterError(err, signal);
     }
   }
 

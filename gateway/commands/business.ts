@@ -44,7 +44,7 @@ export function registerBusinessCommands(program: Command): void {
           : opts.adapter === 'module'
             ? { type: 'module', name: opts.module }
             : { type: 'echo' };
-      const body = await callApi<{ business: BusinessView; signingSecret: string }>(
+      const body = await callApi<{ business: BusinessView; signingSecret: string; businessKey: string }>(
         opts,
         'POST',
         '/v1/admin/businesses',
@@ -56,8 +56,14 @@ export function registerBusinessCommands(program: Command): void {
         ['name', body.business.name],
         ['category', body.business.category],
         ['signing secret', body.signingSecret],
+        ['business key', body.businessKey],
       ]);
-      line(paint('dim', 'The signing secret is shown once: give it to the business to verify requests.'));
+      line(
+        paint(
+          'dim',
+          'Both are shown once: the signing secret verifies requests, the key calls the business API (/v1/business).',
+        ),
+      );
     });
 
   remote(group.command('list'))

@@ -2,7 +2,7 @@
 export interface AuditEvent {
   id: string;
   workspaceId: string | null;
-  actorType: 'operator' | 'member' | 'agent' | 'system';
+  actorType: 'operator' | 'member' | 'agent' | 'system' | 'business';
   actorId: string | null;
   action: string;
   target: string | null;

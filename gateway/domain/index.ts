@@ -7,4 +7,4 @@ export { draftTransaction, TRANSACTION_STATUSES } from './ledger.ts';
 export type * from './notify.ts';
 export type * from './policies.ts';
 export type * from './tenancy.ts';
-export { OPERATOR, ROLES, SYSTEM } from './tenancy.ts';
+export { BUSINESS_STATUSES, OPERATOR, ROLES, SYSTEM } from './tenancy.ts';

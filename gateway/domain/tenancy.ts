@@ -58,11 +58,27 @@ export interface Business {
   adapter: AdapterConfig;
   signingSecret: string;
   createdAt: number;
+  /** Issue 12: who may call it (live: everyone; sandbox: `sandboxWorkspaces`; suspended, archived: no one). */
+  status: BusinessStatus;
+  sandboxWorkspaces: string[];
+  /** The signing secret before the last rotation (sealed), still signed with until `previousSecretUntil`. */
+  previousSigningSecret: string | null;
+  previousSecretUntil: number | null;
 }
+
+export const BUSINESS_STATUSES = ['live', 'sandbox', 'suspended', 'archived'] as const;
+export type BusinessStatus = (typeof BUSINESS_STATUSES)[number];
 
 export interface BusinessFilter {
   category?: string;
   q?: string;
+  /** The AGP directory lists only `live` businesses. */
+  status?: BusinessStatus;
+}
+
+/** An authenticated business key (issue 12): it may act only on its own business. */
+export interface BusinessPrincipal {
+  businessId: string;
 }
 
 /** An authenticated agent key, as every layer sees it (DESIGN §3: the key decides the workspace). */
@@ -84,7 +100,7 @@ export interface MemberPrincipal {
 
 /** Who is acting, as services and the audit trail see it (no HTTP). */
 export interface Actor {
-  type: 'operator' | 'member' | 'agent' | 'system';
+  type: 'operator' | 'member' | 'agent' | 'system' | 'business';
   id: string | null;
 }
 

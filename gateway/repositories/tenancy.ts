@@ -159,18 +159,46 @@ const B = columns('businesses', [
   'adapter',
   'signing_secret',
   'created_at',
+  'status',
+  'sandbox_workspaces',
+  'previous_signing_secret',
+  'previous_secret_until',
 ]);
 const toBusiness = (raw: unknown[]): Business => {
-  const [id, name, category, description, adapter, signingSecret, createdAt] = B.row(raw);
-  return { id, name, category, description, adapter: JSON.parse(adapter), signingSecret, createdAt };
+  const [
+    id,
+    name,
+    category,
+    description,
+    adapter,
+    signingSecret,
+    createdAt,
+    status,
+    sandboxWorkspaces,
+    previousSigningSecret,
+    previousSecretUntil,
+  ] = B.row(raw);
+  return {
+    id,
+    name,
+    category,
+    description,
+    adapter: JSON.parse(adapter),
+    signingSecret,
+    createdAt,
+    status: status as Business['status'],
+    sandboxWorkspaces: JSON.parse(sandboxWorkspaces),
+    previousSigningSecret,
+    previousSecretUntil: previousSecretUntil === null ? null : Number(previousSecretUntil),
+  };
 };
 const INSERT_BUSINESS = sql(
-  `INSERT INTO businesses (${B.list}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+  `INSERT INTO businesses (${B.list}, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 );
 const BUSINESS = sql(`SELECT ${B.list} FROM businesses WHERE id = ?`, toBusiness);
 
-/** False when the id is taken. */
-export async function insertBusiness(tx: Conn, b: Business): Promise<boolean> {
+/** False when the id is taken. `keyHash`: the business key's SHA-256 (issue 12), null for none. */
+export async function insertBusiness(tx: Conn, b: Business, keyHash: string | null = null): Promise<boolean> {
   const rows = await tx.all(INSERT_BUSINESS, [
     b.id,
     b.name,
@@ -179,6 +207,11 @@ export async function insertBusiness(tx: Conn, b: Business): Promise<boolean> {
     JSON.stringify(b.adapter),
     b.signingSecret,
     b.createdAt,
+    b.status,
+    JSON.stringify(b.sandboxWorkspaces),
+    b.previousSigningSecret,
+    b.previousSecretUntil,
+    keyHash,
   ]);
   if (rows.length === 0) return false;
   await bumpConfigVersion(tx);
@@ -214,6 +247,10 @@ export async function resealBusinessSecret(tx: Conn, id: string, from: string, t
 export function listBusinesses(conn: Conn, filter: BusinessFilter = {}): Promise<Business[]> {
   const where: string[] = [];
   const params: unknown[] = [];
+  if (filter.status) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
   if (filter.category) {
     where.push('category = ?');
     params.push(filter.category);

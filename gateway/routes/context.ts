@@ -30,3 +30,13 @@ export function asMember(deps: Deps, c: Context<GatewayEnv>): ServiceContext {
 export function asOperator(deps: Deps, c: Context<GatewayEnv>): ServiceContext {
   return { deps, workspaceId: null, actor: OPERATOR, requestId: c.var.requestId };
 }
+
+/** …by a business key (issue 12): no workspace (its changes join the operator's audit chain). */
+export function asBusiness(deps: Deps, c: Context<GatewayEnv>): ServiceContext {
+  return {
+    deps,
+    workspaceId: null,
+    actor: { type: 'business', id: c.var.business.businessId },
+    requestId: c.var.requestId,
+  };
+}

@@ -1,7 +1,13 @@
-import { type AgentPrincipal, GatewayError, type MemberPrincipal } from '../domain/index.ts';
+import {
+  type AgentPrincipal,
+  type BusinessPrincipal,
+  GatewayError,
+  type MemberPrincipal,
+} from '../domain/index.ts';
+import { findBusinessByKeyHash } from '../repositories/businesses.ts';
 import { countRequest } from '../repositories/rate.ts';
 import { findMemberByTokenHash } from '../repositories/tenancy.ts';
-import { hashSecret } from '../secrets.ts';
+import { hashSecret, SECRET_PREFIXES } from '../secrets.ts';
 import type { Deps } from './context.ts';
 
 const unauthorized = () => new GatewayError('UNAUTHORIZED', 'A valid API key is required.');
@@ -48,6 +54,18 @@ export async function authenticateMember(deps: Deps, token: string): Promise<Mem
   if (!found) throw unauthorized();
   if (await deps.cache.workspaceArchived(reader, configVersion, found.workspaceId)) throw archived();
   return { workspaceId: found.workspaceId, memberId: found.id, email: found.email, role: found.role };
+}
+
+/**
+ * The business a business key belongs to (issue 12), read on every request: a rotated or revoked
+ * key is refused from the next request on. An archived business's key is refused too.
+ */
+export async function authenticateBusiness(deps: Deps, key: string): Promise<BusinessPrincipal> {
+  // Only keys of the business kind are looked up: an agent key or member token is not one.
+  if (!key.startsWith(SECRET_PREFIXES.businessKey)) throw unauthorized();
+  const found = await findBusinessByKeyHash(deps.db.reader, hashSecret(key));
+  if (!found || found.status === 'archived') throw unauthorized();
+  return { businessId: found.id };
 }
 
 const MINUTE_MS = 60_000;

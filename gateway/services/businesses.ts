@@ -3,9 +3,9 @@ import type { AdapterConfig } from '../../adapters/types.ts';
 import { type Business, type BusinessFilter, GatewayError } from '../domain/index.ts';
 import { appendAudit } from '../repositories/audit.ts';
 import { listBusinesses as directory, getBusiness, insertBusiness } from '../repositories/tenancy.ts';
-import { newSigningSecret } from '../secrets.ts';
+import { hashSecret, newSecret, newSigningSecret } from '../secrets.ts';
 import { auditEvent, chainScope } from './audit.ts';
-import type { ServiceContext } from './context.ts';
+import { type ServiceContext, workspaceOf } from './context.ts';
 
 export interface BusinessView {
   id: string;
@@ -46,7 +46,7 @@ export async function registerBusiness({
 }: {
   ctx: ServiceContext;
   input: RegisterBusinessInput;
-}): Promise<{ business: BusinessView; signingSecret: string }> {
+}): Promise<{ business: BusinessView; signingSecret: string; businessKey: string }> {
   const { config, adapters, db } = ctx.deps;
   const id = input.id ?? slugify(input.name);
   if (!id) throw new GatewayError('VALIDATION_ERROR', 'The business name gives an empty id; pass an id.');
@@ -76,16 +76,22 @@ export async function registerBusiness({
     adapter: input.adapter,
     signingSecret: ctx.deps.sealer.seal(signingSecret),
     createdAt: at,
+    status: 'live',
+    sandboxWorkspaces: [],
+    previousSigningSecret: null,
+    previousSecretUntil: null,
   };
+  // Issue 12: the business's own key, shown once, stored as its SHA-256 like agent keys.
+  const businessKey = newSecret('businessKey');
   const audit = auditEvent(ctx, 'business.registered', id, { type: input.adapter.type }, at);
   // The operator's audit chain: one writer at a time extends it (DESIGN §9).
   const created = await db.transaction(chainScope(null), async (tx) => {
-    if (!(await insertBusiness(tx, business))) return false;
+    if (!(await insertBusiness(tx, business, hashSecret(businessKey)))) return false;
     await appendAudit(tx, audit);
     return true;
   });
   if (!created) throw new GatewayError('CONFLICT', `A business with id ${id} already exists.`);
-  return { business: viewBusiness(business), signingSecret };
+  return { business: viewBusiness(business), signingSecret, businessKey };
 }
 
 export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; filter?: BusinessFilter }) {
@@ -100,5 +106,36 @@ export async function requireBusiness(ctx: ServiceContext, id: string): Promise<
       ? await getBusiness(reader, id)
       : await ctx.deps.cache.business(reader, ctx.configVersion, id);
   if (!business) throw new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${id}.`);
+  return business;
+}
+
+/**
+ * Issue 12, the lifecycle: whether `workspaceId`'s agents may call `business`. The one check every
+ * AGP route runs where it resolves the business (requireCallableBusiness, and execute's own lookup).
+ * A sandbox business outside its list and an archived one answer exactly like an unknown id, so
+ * neither leaks that it exists; a suspended one says so (403), and nothing is forwarded.
+ */
+export function assertCallable(business: Business, workspaceId: string): void {
+  const missing = () => new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${business.id}.`);
+  switch (business.status) {
+    case 'live':
+      return;
+    case 'sandbox':
+      if (business.sandboxWorkspaces.includes(workspaceId)) return;
+      throw missing();
+    case 'suspended':
+      throw new GatewayError(
+        'BUSINESS_SUSPENDED',
+        `Business ${business.id} is suspended: it takes no calls.`,
+      );
+    default:
+      throw missing();
+  }
+}
+
+/** requireBusiness for an agent's call: the business must be callable by the agent's workspace. */
+export async function requireCallableBusiness(ctx: ServiceContext, id: string): Promise<Business> {
+  const business = await requireBusiness(ctx, id);
+  assertCallable(business, workspaceOf(ctx));
   return business;
 }

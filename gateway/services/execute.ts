@@ -21,7 +21,7 @@ import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
 import { admit } from './admission.ts';
 import { invalidAmount } from './answers.ts';
-import { requireBusiness } from './businesses.ts';
+import { assertCallable, requireBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 import { forwardAdmitted } from './forward.ts';
 import { countDecision } from './observe.ts';
@@ -137,6 +137,8 @@ export async function executeRequest({
   );
   if (!found) throw new GatewayError('BUSINESS_NOT_FOUND', `No business with id ${businessId}.`);
   const { business } = found;
+  // Issue 12: sandbox, suspended and archived businesses, before anything is admitted or forwarded.
+  assertCallable(business, agent.workspaceId);
   const adapter = deps.adapters.adapterFor(business);
   const policy = found.policyVersionId
     ? await compiledVersion(deps, agent.workspaceId, found.policyVersionId)

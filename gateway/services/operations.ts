@@ -8,7 +8,7 @@ import {
 import { newId } from '../ids.ts';
 import { insertTransaction } from '../repositories/transactions.ts';
 import { callAdapter } from './adapter-call.ts';
-import { requireBusiness, viewBusiness } from './businesses.ts';
+import { requireCallableBusiness, viewBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 import { recordFinish } from './forward.ts';
 import { observeAdapterCall } from './observe.ts';
@@ -34,7 +34,7 @@ async function runReadOperation(
   input: ReadInput,
 ): Promise<OperationResult & { businessView: ReturnType<typeof viewBusiness> }> {
   const { deps } = ctx;
-  const business = await requireBusiness(ctx, input.businessId);
+  const business = await requireCallableBusiness(ctx, input.businessId);
   const adapter = deps.adapters.adapterFor(business);
   const at = deps.clock();
   const txn = draftTransaction({

@@ -4,7 +4,7 @@ import { amountLimitMessage, exceedsCeiling } from '../../policy/execute-mode.ts
 import { type AgentPrincipal, GatewayError } from '../domain/index.ts';
 import { insertToken } from '../repositories/tokens.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
-import { requireBusiness } from './businesses.ts';
+import { requireCallableBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 
 export interface PrepareResult {
@@ -32,7 +32,7 @@ export async function prepareExecute({
   if (exceedsCeiling(executeMode, amount, maxExecuteAmount)) {
     throw new GatewayError('AMOUNT_LIMIT_EXCEEDED', amountLimitMessage(maxExecuteAmount));
   }
-  const business = await requireBusiness(ctx, input.businessId);
+  const business = await requireCallableBusiness(ctx, input.businessId);
   const adapter = deps.adapters.adapterFor(business);
   const summary =
     adapter.describe?.(input.request).summary ??

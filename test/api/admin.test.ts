@@ -104,6 +104,8 @@ describe('POST /v1/admin/businesses', () => {
         description: 'Everything for the evil genius.',
       },
       signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+=*$/),
+      // Issue 12: the business's own API key, shown once.
+      businessKey: expect.stringMatching(/^wb_[A-Za-z0-9_-]{43}$/),
     });
     // The adapter config (an upstream URL) is not echoed to callers.
     expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');

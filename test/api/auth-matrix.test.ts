@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../gateway/domain/index.ts';
+import { registerBusiness } from '../../gateway/services/businesses.ts';
 import {
   ADMIN_TOKEN,
   call,
   createTenant,
+  operator,
   registerEcho,
   startTestGateway,
   type Tenant,
@@ -32,6 +34,8 @@ let gw: TestGateway;
 let tenant: Tenant;
 let other: Tenant;
 let echo: string;
+/** The key of a business of its own (issue 12), for the business routes. */
+let businessKey = '';
 /** A transaction of `tenant`, for the status route. */
 let txnId = '';
 
@@ -82,6 +86,10 @@ beforeAll(async () => {
   tenant = await createTenant(gw, { name: 'Home' });
   other = await createTenant(gw, { name: 'Other' });
   echo = await registerEcho(gw);
+  ({ businessKey } = await registerBusiness({
+    ctx: operator(gw),
+    input: { id: 'matrix-biz', name: 'Matrix', category: 'demo', adapter: { type: 'echo' } },
+  }));
   const discovered = await call(gw, 'POST', '/agp/discover', {
     key: tenant.agentKey,
     body: { businessId: echo },
@@ -377,6 +385,16 @@ describe('operator routes', () => {
     }
     return made.workspaceId;
   };
+  let b = 0;
+  /** A business with a key, fresh for every attempt (a rotation or revocation must not hide the next). */
+  const freshBusiness = async () => {
+    const id = `throwaway-${++b}`;
+    await registerBusiness({
+      ctx: operator(gw),
+      input: { id, name: `Throwaway ${b}`, category: 'demo', adapter: { type: 'echo' } },
+    });
+    return id;
+  };
   const operatorRoutes: Record<
     string,
     {
@@ -420,6 +438,22 @@ describe('operator routes', () => {
       body: () => ({ confirm: 'Throwaway' }),
       ok: 204,
     },
+    'POST /v1/admin/businesses/:id/key/rotate': {
+      method: 'POST',
+      path: async () => `/v1/admin/businesses/${await freshBusiness()}/key/rotate`,
+      ok: 201,
+    },
+    'DELETE /v1/admin/businesses/:id/key': {
+      method: 'DELETE',
+      path: async () => `/v1/admin/businesses/${await freshBusiness()}/key`,
+      ok: 204,
+    },
+    'POST /v1/admin/businesses/:id/status': {
+      method: 'POST',
+      path: async () => `/v1/admin/businesses/${await freshBusiness()}/status`,
+      body: () => ({ status: 'suspended' }),
+      ok: 200,
+    },
   };
   const names = Object.keys(operatorRoutes);
   const hitOperator = async (
@@ -454,6 +488,10 @@ describe('operator routes', () => {
     expectError(await hitOperator(name, { key: tenant.agentKey }), 401, 'UNAUTHORIZED');
   });
 
+  it.each(names)('%s refuses a business key (401)', async (name) => {
+    expectError(await hitOperator(name, { key: businessKey }), 401, 'UNAUTHORIZED');
+  });
+
   describe('with WARDEN_ADMIN_TOKEN unset', () => {
     let closed: TestGateway;
     beforeAll(async () => {
@@ -475,11 +513,53 @@ describe('operator routes', () => {
   });
 });
 
+describe('business routes', () => {
+  const businessRoutes: Record<string, { method: string; path: string; body?: unknown; ok: number }> = {
+    'GET /v1/business': { method: 'GET', path: '/v1/business', ok: 200 },
+    'PATCH /v1/business': { method: 'PATCH', path: '/v1/business', body: { description: 'd' }, ok: 200 },
+    'POST /v1/business/adapter/test': { method: 'POST', path: '/v1/business/adapter/test', ok: 200 },
+    'POST /v1/business/signing-secret/rotate': {
+      method: 'POST',
+      path: '/v1/business/signing-secret/rotate',
+      ok: 201,
+    },
+    'GET /v1/business/calls': { method: 'GET', path: '/v1/business/calls', ok: 200 },
+  };
+  const names = Object.keys(businessRoutes);
+  const hitBusiness = (name: string, auth: { key?: string; headers?: Record<string, string> } = {}) => {
+    const r = businessRoutes[name];
+    if (!r) throw new Error(`no route ${name}`);
+    return call(gw, r.method, r.path, { ...auth, body: r.body });
+  };
+
+  it.each(names)('%s answers the business key, in Authorization or X-API-Key', async (name) => {
+    expect((await hitBusiness(name, { key: businessKey })).status).toBe(businessRoutes[name]?.ok);
+    expect((await hitBusiness(name, { headers: { 'X-API-Key': businessKey } })).status).toBe(
+      businessRoutes[name]?.ok,
+    );
+  });
+
+  it.each(names)(
+    '%s refuses agent keys, member tokens, the operator token and forged keys (401)',
+    async (name) => {
+      for (const key of [
+        tenant.agentKey,
+        tenant.adminToken,
+        ADMIN_TOKEN,
+        `wb_${randomBytes(32).toString('base64url')}`,
+      ]) {
+        expectError(await hitBusiness(name, { key }), 401, 'UNAUTHORIZED');
+      }
+      expectError(await hitBusiness(name), 401, 'UNAUTHORIZED');
+    },
+  );
+});
+
 /**
  * Every route the app serves is in this table, with who may call it: a route added without an entry
  * fails the first test below, and every member route gets the role matrix.
  */
-type Who = 'public' | 'agent' | 'operator' | readonly ('admin' | 'developer' | 'approver')[];
+type Who = 'public' | 'agent' | 'operator' | 'business' | readonly ('admin' | 'developer' | 'approver')[];
 const ANY_MEMBER = ['admin', 'developer', 'approver'] as const;
 const ROUTES: Record<string, Who> = {
   'GET /health': 'public',
@@ -508,6 +588,16 @@ const ROUTES: Record<string, Who> = {
   'POST /v1/admin/workspaces/:id/archive': 'operator',
   'POST /v1/admin/workspaces/:id/restore': 'operator',
   'DELETE /v1/admin/workspaces/:id': 'operator',
+  'POST /v1/admin/businesses/:id/key/rotate': 'operator',
+  'DELETE /v1/admin/businesses/:id/key': 'operator',
+  'POST /v1/admin/businesses/:id/status': 'operator',
+  // A business key (issue 12): its own business, nothing else.
+  'GET /v1/business': 'business',
+  'PATCH /v1/business': 'business',
+  'PUT /v1/business/adapter': 'business',
+  'POST /v1/business/adapter/test': 'business',
+  'POST /v1/business/signing-secret/rotate': 'business',
+  'GET /v1/business/calls': 'business',
   // The link token in the path is the credential (issue 11).
   'GET /invite/:token': 'public',
   'POST /invite/:token/accept': 'public',
@@ -576,6 +666,7 @@ describe('every route of app.routes', () => {
         who === 'agent' ? undefined : tenant.agentKey,
         who === 'operator' ? undefined : ADMIN_TOKEN,
         Array.isArray(who) ? undefined : tenant.adminToken,
+        who === 'business' ? undefined : businessKey,
       ].filter((k): k is string => k !== undefined);
       for (const key of others) expectError(await call(gw, method, path, { key, body }), 401, 'UNAUTHORIZED');
     },

@@ -362,6 +362,10 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
           adapter: { type: 'echo' as const },
           signingSecret: 's1',
           createdAt: now,
+          status: 'live' as const,
+          sandboxWorkspaces: [],
+          previousSigningSecret: null,
+          previousSecretUntil: null,
         };
         expect(await db.transaction({}, (tx) => tenancy.insertBusiness(tx, b))).toBe(true);
         expect(
@@ -385,6 +389,10 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
           adapter: { type: 'echo' as const },
           signingSecret: 's',
           createdAt: now,
+          status: 'live' as const,
+          sandboxWorkspaces: [],
+          previousSigningSecret: null,
+          previousSecretUntil: null,
         });
         await db.transaction({}, async (tx) => {
           await tenancy.insertBusiness(tx, b('fifty', 'Fifty% Off'));
@@ -425,6 +433,10 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
           adapter: { type: 'echo' as const },
           signingSecret: 's',
           createdAt: now,
+          status: 'live' as const,
+          sandboxWorkspaces: [],
+          previousSigningSecret: null,
+          previousSecretUntil: null,
         };
         await db.transaction({}, (tx) => tenancy.insertBusiness(tx, business));
         await db.transaction({}, (tx) => tenancy.insertBusiness(tx, business));

@@ -293,6 +293,10 @@ describe.each(DIALECTS)('secrets at rest on %s (issue 10)', (dialect: Dialect) =
           adapter: { type: 'http', baseUrl: upstream.url },
           signingSecret: lost.seal(lostSecret),
           createdAt: gw.now.value,
+          status: 'live' as const,
+          sandboxWorkspaces: [],
+          previousSigningSecret: null,
+          previousSecretUntil: null,
         }),
       );
       const called = upstream.requests.length;

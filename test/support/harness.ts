@@ -154,12 +154,12 @@ export async function registerHttpBusiness(
   baseUrl: string,
   id = 'shop',
   category = 'retail',
-): Promise<{ id: string; signingSecret: string }> {
-  const { signingSecret } = await registerBusiness({
+): Promise<{ id: string; signingSecret: string; businessKey: string }> {
+  const { signingSecret, businessKey } = await registerBusiness({
     ctx: operator(gw),
     input: { id, name: `Shop ${id}`, category, adapter: { type: 'http', baseUrl } },
   });
-  return { id, signingSecret };
+  return { id, signingSecret, businessKey };
 }
 
 export interface CallOptions {

@@ -95,8 +95,17 @@ export const businesses = pgTable(
     adapter: text('adapter').notNull(),
     signingSecret: text('signing_secret').notNull(),
     createdAt: ms('created_at').notNull(),
+    /** Issue 12 lifecycle: live | sandbox | suspended | archived. */
+    status: text('status').notNull().default('live'),
+    /** JSON array of the workspace ids a sandbox business answers. */
+    sandboxWorkspaces: text('sandbox_workspaces').notNull().default('[]'),
+    /** SHA-256 of the business key (issue 12); null when none or revoked. */
+    keyHash: text('key_hash'),
+    /** The signing secret before the last rotation, sealed, signed with too until `previous_secret_until`. */
+    previousSigningSecret: text('previous_signing_secret'),
+    previousSecretUntil: ms('previous_secret_until'),
   },
-  (t) => [index('businesses_category').on(t.category)],
+  (t) => [index('businesses_category').on(t.category), uniqueIndex('businesses_key_hash').on(t.keyHash)],
 );
 
 export const transactions = pgTable(
@@ -135,6 +144,8 @@ export const transactions = pgTable(
     // Few indexes, and partial ones where a query only ever looks at one status: every index is
     // one more b-tree page to write per commit, and again when the status moves (issue 9).
     index('transactions_ws_id').on(t.workspaceId, t.id),
+    // A business's own calls, newest first (GET /v1/business/calls, issue 12).
+    index('transactions_business_id').on(t.businessId, t.id),
     index('transactions_pending').on(t.updatedAt).where(sql`status = 'pending'`),
     index('transactions_queued').on(t.releaseAt).where(sql`status = 'queued'`),
     index('transactions_succeeded_business')

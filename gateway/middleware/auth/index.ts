@@ -1,12 +1,12 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AgentPrincipal, MemberPrincipal, Role, Scope } from '../../domain/index.ts';
+import type { AgentPrincipal, BusinessPrincipal, MemberPrincipal, Role, Scope } from '../../domain/index.ts';
 import { GatewayError } from '../../domain/index.ts';
 import { safeEqual } from '../../secrets.ts';
-import { authenticateAgent, authenticateMember } from '../../services/auth.ts';
+import { authenticateAgent, authenticateBusiness, authenticateMember } from '../../services/auth.ts';
 import type { Deps } from '../../services/context.ts';
 import type { LogFields } from '../wide-log/index.ts';
 
-export type { AgentPrincipal, MemberPrincipal };
+export type { AgentPrincipal, BusinessPrincipal, MemberPrincipal };
 
 /** `Authorization: Bearer <key>`, or `X-API-Key: <key>` (DESIGN §3). */
 export function presentedKey(c: Context): string | undefined {
@@ -80,6 +80,28 @@ export function operatorAuth({ adminToken }: OperatorAuthOptions): MiddlewareHan
   return async function operatorAuthMiddleware(c, next) {
     const token = presentedKey(c);
     if (!adminToken || !token || !safeEqual(token, adminToken)) throw unauthorized();
+    await next();
+  };
+}
+
+export interface BusinessAuthOptions {
+  deps: Deps;
+}
+
+/**
+ * A business key (issue 12): a principal of its own that may call only the /v1/business routes,
+ * always on its own business. Agent keys, member tokens and the operator token are not business
+ * keys (401), and a business key is none of those elsewhere.
+ */
+export function businessAuth({
+  deps,
+}: BusinessAuthOptions): MiddlewareHandler<{ Variables: { business: BusinessPrincipal; log: LogFields } }> {
+  return async function businessAuthMiddleware(c, next) {
+    const key = presentedKey(c);
+    if (!key) throw unauthorized();
+    const business = await authenticateBusiness(deps, key);
+    c.set('business', business);
+    c.get('log').businessId = business.businessId;
     await next();
   };
 }

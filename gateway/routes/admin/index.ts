@@ -91,13 +91,17 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
       method: 'post',
       path: '/v1/admin/businesses',
       tag,
-      summary: 'Register a business and its adapter; its signing secret is shown once',
+      summary: 'Register a business and its adapter; its signing secret and business key are shown once',
       access: { principal: 'operator' },
       body: createBusinessBody,
       responses: {
         201: {
           description: 'The business',
-          schema: z.object({ business: businessView, signingSecret: z.string() }),
+          schema: z.object({
+            business: businessView,
+            signingSecret: z.string(),
+            businessKey: z.string().describe('The business API key (issue 12), shown once.'),
+          }),
         },
       },
       errors: ['CONFLICT'],

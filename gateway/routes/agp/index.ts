@@ -60,7 +60,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
           example: EXAMPLES.discover,
         },
       },
-      errors: ADAPTER,
+      errors: [...ADAPTER, 'BUSINESS_SUSPENDED'],
     },
     auth('discover'),
     limited,
@@ -87,7 +87,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
       access: { principal: 'agent', scope: 'query' },
       body: operationBody,
       responses: { 200: { description: "The business's answer", schema: operationAnswer } },
-      errors: ADAPTER,
+      errors: [...ADAPTER, 'BUSINESS_SUSPENDED'],
     },
     auth('query'),
     limited,
@@ -117,7 +117,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
       responses: {
         200: { description: 'The token, once', schema: prepareAnswer, example: EXAMPLES.prepare },
       },
-      errors: ['BUSINESS_NOT_FOUND', 'AMOUNT_LIMIT_EXCEEDED'],
+      errors: ['BUSINESS_NOT_FOUND', 'BUSINESS_SUSPENDED', 'AMOUNT_LIMIT_EXCEEDED'],
     },
     auth('execute'),
     limited,
@@ -163,7 +163,13 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
           example: EXAMPLES.parked,
         },
       },
-      errors: [...ADAPTER, ...CONFIRMATION, 'IDEMPOTENCY_IN_PROGRESS', 'IDEMPOTENCY_KEY_REUSED'],
+      errors: [
+        ...ADAPTER,
+        'BUSINESS_SUSPENDED',
+        ...CONFIRMATION,
+        'IDEMPOTENCY_IN_PROGRESS',
+        'IDEMPOTENCY_KEY_REUSED',
+      ],
     },
     auth('execute'),
     limited,
@@ -256,7 +262,9 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     limited,
     async (c) => {
       const filter = parseQuery(c, businessesQuery);
-      return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), filter }) });
+      // Issue 12: the directory lists live businesses only (sandbox ones are called by id).
+      const live = { ...filter, status: 'live' as const };
+      return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), filter: live }) });
     },
   );
 }

@@ -14,6 +14,7 @@ function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'meth
       codes.push('UNAUTHORIZED', 'FORBIDDEN', 'WORKSPACE_ARCHIVED');
       break;
     case 'operator':
+    case 'business':
     case 'metrics':
       codes.push('UNAUTHORIZED');
       break;

@@ -30,6 +30,7 @@ export function registerDocumentRoutes(app: OpenAPIHono<GatewayEnv>): void {
   });
   registry.registerComponent('securitySchemes', 'memberToken', bearer('A member token; its role decides.'));
   registry.registerComponent('securitySchemes', 'operatorToken', bearer('WARDEN_ADMIN_TOKEN.'));
+  registry.registerComponent('securitySchemes', 'businessKey', bearer('A business key (`wb_…`), issue 12.'));
   registry.registerComponent('securitySchemes', 'metricsToken', bearer('METRICS_TOKEN, when set.'));
 
   route(

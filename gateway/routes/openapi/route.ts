@@ -11,6 +11,8 @@ export type Access =
   | { principal: 'agent'; scope?: Scope }
   | { principal: 'member'; roles?: readonly Role[] }
   | { principal: 'operator' }
+  /** A business key (issue 12): the /v1/business routes, on its own business. */
+  | { principal: 'business' }
   /** The secret is the path's one-time token (magic links, invites). */
   | { principal: 'link' }
   | { principal: 'metrics' };
@@ -75,6 +77,8 @@ function security(access: Access): Record<string, string[]>[] {
       return [{ memberToken: [...(access.roles ?? [])] }];
     case 'operator':
       return [{ operatorToken: [] }];
+    case 'business':
+      return [{ businessKey: [] }];
     case 'metrics':
       // Open unless METRICS_TOKEN is set: the empty requirement makes it optional.
       return [{ metricsToken: [] }, {}];
