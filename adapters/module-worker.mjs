@@ -3,14 +3,11 @@
 // build copies it): the parent starts it with `execArgv: []` and `env: {}`, so it sees neither the
 // gateway's loader flags nor its environment (SECRETS_KEY, WARDEN_ADMIN_TOKEN, DATABASE_URL).
 // Protocol, structured-cloned (JSON-safe data only); the host is adapters/module-host.ts.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { mode, url, businessId } = workerData;
 const port = parentPort;
 
-/** The call a ctx.fetch (or the global fetch) belongs to, so the host knows which calls may have acted. */
-const currentCall = new AsyncLocalStorage();
 /** fetch id → {resolve, reject} of a ctx.fetch the parent performs. */
 const fetches = new Map();
 /** call id → AbortController behind that call's ctx.signal. */
@@ -36,7 +33,7 @@ function errorInfo(err) {
  * undici dispatcher (signed with the business's Standard Webhooks secret when `init.sign` is true) and
  * posts the answer back. Same shape as WHATWG fetch; the body is buffered both ways.
  */
-async function gatewayFetch(input, init = {}) {
+async function gatewayFetch(input, init = {}, callId = undefined) {
   const { sign, ...rest } = init ?? {};
   const request = new Request(input, rest);
   const body =
@@ -44,7 +41,6 @@ async function gatewayFetch(input, init = {}) {
       ? undefined
       : new Uint8Array(await request.arrayBuffer());
   const id = nextFetchId++;
-  const callId = currentCall.getStore();
   const answer = new Promise((resolve, reject) => fetches.set(id, { resolve, reject }));
   port.postMessage({
     type: 'fetch',
@@ -73,9 +69,11 @@ async function gatewayFetch(input, init = {}) {
 }
 
 // Modules must reach the network through ctx.fetch; the global fetch is the same function, so code that
-// calls fetch() goes through the gateway's egress check too. node:http and node:net are not blocked:
+// calls fetch() goes through the gateway's egress check too. ctx.fetch names its call, so the host knows
+// which call may have acted; the global one (and the factory's) counts for every call in flight. (No
+// AsyncLocalStorage: it would slow every promise in the worker.) node:http and node:net are not blocked:
 // a worker isolates memory, environment and faults, it is not a sandbox for hostile code (README).
-globalThis.fetch = gatewayFetch;
+globalThis.fetch = (input, init) => gatewayFetch(input, init);
 
 async function loadFactory() {
   let loaded;
@@ -108,7 +106,7 @@ if (mode === 'probe') {
   const adapter = (async () => {
     const factory = await loadFactory();
     if (typeof factory !== 'function') throw new Error('the module does not default-export a factory');
-    const made = await factory({ businessId, fetch: gatewayFetch });
+    const made = await factory({ businessId, fetch: globalThis.fetch });
     const ok =
       typeof made === 'object' &&
       made !== null &&
@@ -124,12 +122,15 @@ if (mode === 'probe') {
     calls.set(message.id, controller);
     try {
       const a = await adapter;
-      const ctx = { ...message.ctx, signal: controller.signal, fetch: gatewayFetch };
-      const result = await currentCall.run(message.id, () => {
-        if (message.op === 'discover') return a.discover(ctx);
-        if (message.op === 'query') return a.query(message.request, ctx);
-        return a.execute(message.request, message.options, ctx);
-      });
+      const ctx = message.ctx;
+      ctx.signal = controller.signal;
+      ctx.fetch = (input, init) => gatewayFetch(input, init, message.id);
+      const result =
+        message.op === 'discover'
+          ? await a.discover(ctx)
+          : message.op === 'query'
+            ? await a.query(message.request, ctx)
+            : await a.execute(message.request, message.options, ctx);
       try {
         port.postMessage({ type: 'result', id: message.id, result });
       } catch (err) {

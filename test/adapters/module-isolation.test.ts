@@ -70,6 +70,7 @@ export default function create() {
       try {
         const res = await f(request.url, { method: 'POST', body: JSON.stringify({ hello: 'world' }),
           headers: { 'content-type': 'application/json', connection: 'close' }, sign: request.sign === true });
+        if (request.thenLoop === true) for (;;) {}
         return { status: 'succeeded', data: { status: res.status, body: await res.json() } };
       } catch (err) {
         return { status: 'failed', data: { error: err.message, cause: err.cause?.message, code: err.cause?.code } };
@@ -234,6 +235,11 @@ describe('module adapters in workers', () => {
         expect(refused).toMatchObject({ status: 'failed', data: { cause: 'Outbound address not allowed' } });
       }
       expect(upstream.requests).toHaveLength(1);
+
+      // A call that reached out before it ran away may have acted: recorded unknown, not failed.
+      const acted = await failure(build('peek').query({ url: `${upstream.url}/hook`, thenLoop: true }, ctx));
+      expect(acted).toMatchObject({ code: 'ADAPTER_TIMEOUT', mayHaveActed: true });
+      expect(upstream.requests).toHaveLength(2);
     } finally {
       await upstream.close();
     }
