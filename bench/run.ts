@@ -38,6 +38,8 @@ import { benchReceiptCost } from './receipt-cost.ts';
  * BENCH_PROFILE=1 (--cpu-prof the gateway children and print their hot spots; the figures of a
  * profiled run are lower than real ones), BENCH_KEEP_TMP=1 (keep the temp dir with databases, logs
  * and profiles). gateway-open-no-metrics is gateway-open with METRICS_ENABLED=false (issue 11).
+ * gateway-open-echo and gateway-open-module: the in-process echo adapter against a module adapter in its
+ * worker (bench/adapters/echo-module.mjs), the cost of isolating modules (issue 12).
  */
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -462,6 +464,24 @@ const SCENARIOS: Scenario[] = [
     },
     driver: executeDriver,
   }),
+  // Issue 12: the same open execute against the in-process echo adapter and against a module adapter
+  // doing the same in its worker; the difference is the worker round trip (structured clone both ways).
+  gatewayScenario({
+    id: 'gateway-open-echo',
+    label: 'gateway execute (open, in-process echo adapter)',
+    env: { AGENR_EXECUTE_POLICY: 'open', BENCH_BUSINESS_ADAPTER: 'echo' },
+    driver: executeDriver,
+  }),
+  gatewayScenario({
+    id: 'gateway-open-module',
+    label: 'gateway execute (open, module adapter in a worker)',
+    env: {
+      AGENR_EXECUTE_POLICY: 'open',
+      ADAPTERS_DIR: fileURLToPath(new URL('./adapters/', import.meta.url)),
+      BENCH_BUSINESS_ADAPTER: 'module:echo-module',
+    },
+    driver: executeDriver,
+  }),
   postgresOpenScenario(1),
   postgresOpenScenario(2),
 ];
@@ -642,6 +662,11 @@ function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: num
       'confirm pair time / open execute time <= 2.2',
       rate('gateway-open', 'gateway-confirm'),
       (v) => v <= 2.2,
+    ),
+    floor(
+      'issue 12: module adapter in a worker / in-process echo adapter >= 0.75',
+      rate('gateway-open-module', 'gateway-open-echo'),
+      (v) => v >= 0.75,
     ),
     floor(
       'PostgreSQL, one replica / SQLite >= 0.50',

@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
+import type { AdapterConfig } from '../../adapters/types.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { registerBusiness } from '../../gateway/services/businesses.ts';
@@ -12,6 +13,9 @@ import { announceReady, onStop, requireEnv } from '../lib/child.ts';
  * AGENR_EXECUTE_POLICY, LOG_LEVEL, …; the parent sets them). Before listening it creates, through the
  * services, a workspace, an agent key and an `http` business `shop` pointing at UPSTREAM_URL, and sends
  * the key to the parent with its port.
+ *
+ * BENCH_BUSINESS_ADAPTER=echo makes `shop` the in-process echo adapter, `module:<name>` a module adapter
+ * from ADAPTERS_DIR (a worker, issue 12); unset, the http business above.
  *
  * Hook for later scenarios: BENCH_GATEWAY_SETUP names a module whose default export
  * `(gateway, tenant) => Promise<void>` runs after that (install a policy, more keys, …).
@@ -39,14 +43,16 @@ const key = await createAgentKey({
   input: { agentId: 'bench-agent' },
 });
 const businessId = 'shop';
+const adapterChoice = process.env.BENCH_BUSINESS_ADAPTER ?? 'http';
+const adapter: AdapterConfig =
+  adapterChoice === 'echo'
+    ? { type: 'echo' }
+    : adapterChoice.startsWith('module:')
+      ? { type: 'module', name: adapterChoice.slice('module:'.length) }
+      : { type: 'http', baseUrl: upstreamUrl };
 await registerBusiness({
   ctx: operator,
-  input: {
-    id: businessId,
-    name: 'Shop',
-    category: 'retail',
-    adapter: { type: 'http', baseUrl: upstreamUrl },
-  },
+  input: { id: businessId, name: 'Shop', category: 'retail', adapter },
 });
 
 const setupPath = process.env.BENCH_GATEWAY_SETUP;
