@@ -152,3 +152,30 @@ export function listBusinessCalls(
     params,
   );
 }
+
+const PREVIOUS_SECRETS = sql(
+  'SELECT id, previous_signing_secret FROM businesses WHERE previous_signing_secret IS NOT NULL ORDER BY id',
+  (r) => ({ id: r[0] as string, previousSigningSecret: r[1] as string }),
+);
+const RESEAL_PREVIOUS = sql(
+  'UPDATE businesses SET previous_signing_secret = ? WHERE id = ? AND previous_signing_secret = ?',
+);
+
+/** Every rotated-out signing secret still stored (`warden secrets reseal`). */
+export function listPreviousBusinessSecrets(
+  conn: Conn,
+): Promise<{ id: string; previousSigningSecret: string }[]> {
+  return conn.all(PREVIOUS_SECRETS);
+}
+
+/** As resealBusinessSecret, for the rotated-out secret: only if it is still `from`. */
+export async function resealPreviousBusinessSecret(
+  tx: Conn,
+  id: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  if ((await tx.run(RESEAL_PREVIOUS, [to, id, from])) === 0) return false;
+  await bumpConfigVersion(tx);
+  return true;
+}

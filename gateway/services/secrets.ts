@@ -1,4 +1,5 @@
 import type { Conn } from '../db/types.ts';
+import { listPreviousBusinessSecrets, resealPreviousBusinessSecret } from '../repositories/businesses.ts';
 import { listWebhookSecrets, resealWebhookSecret } from '../repositories/outbox.ts';
 import { listSigningKeys, resealSigningKey } from '../repositories/signing-keys.ts';
 import {
@@ -50,6 +51,12 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
     (b) => b.id,
     (b) => b.signingSecret,
   );
+  // A secret a business rotated out (issue 12) still signs until its overlap ends.
+  const previousBusinesses = plan(
+    await listPreviousBusinessSecrets(db.reader),
+    (b) => b.id,
+    (b) => b.previousSigningSecret,
+  );
   const webhooks = plan(
     await listWebhookSecrets(db.reader),
     (w) => w.id,
@@ -79,7 +86,9 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
         });
 
   return {
-    businesses: await apply(businesses, resealBusinessSecret),
+    businesses:
+      (await apply(businesses, resealBusinessSecret)) +
+      (await apply(previousBusinesses, resealPreviousBusinessSecret)),
     webhooks: await apply(webhooks, resealWebhookSecret),
     signingKeys: await apply(signingKeys, resealSigningKey),
     callbackSecrets: await apply(callbackSecrets, resealCallbackSecret),

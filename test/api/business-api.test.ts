@@ -1,7 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSealer } from '../../gateway/crypto/sealing.ts';
 import { sql } from '../../gateway/db/types.ts';
 import { verifyAllChains } from '../../gateway/services/audit.ts';
+import { resealSecrets } from '../../gateway/services/secrets.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   ADMIN_TOKEN,
@@ -481,5 +483,55 @@ describe('the business API with private egress refused', () => {
   it('SIGNING_SECRET_OVERLAP_SECONDS sets previousValidUntil', async () => {
     const rotated = await call(gw, 'POST', '/v1/business/signing-secret/rotate', { key });
     expect(Date.parse(rotated.body.previousValidUntil as string)).toBe(gw.now.value + 60_000);
+  });
+});
+
+describe('warden secrets reseal and a rotated-out signing secret', () => {
+  it('reseals the previous signing secret too, and it still signs', async () => {
+    const OLD = 'old-secrets-key-0123456789abcdef-0123456789';
+    const NEW = 'new-secrets-key-0123456789abcdef-0123456789';
+    const upstream = await startUpstream();
+    const first = await startTestGateway({ env: { SECRETS_KEY: OLD } });
+    const shop = await registerHttpBusiness(first, upstream.url, 'resealed');
+    const rotated = await call(first, 'POST', '/v1/business/signing-secret/rotate', {
+      key: shop.businessKey,
+    });
+    const fresh = rotated.body.signingSecret as string;
+    const second = await startTestGateway({
+      db: first.db,
+      env: { SECRETS_KEY: NEW, SECRETS_KEY_PREVIOUS: OLD },
+    });
+    try {
+      const counts = await resealSecrets(second.deps);
+      expect(counts.businesses).toBe(2);
+      const [row] = await second.db.reader.all(
+        sql(
+          'SELECT signing_secret, previous_signing_secret FROM businesses WHERE id = ?',
+          (r) => r as string[],
+        ),
+        ['resealed'],
+      );
+      const onlyNew = createSealer(NEW);
+      expect(onlyNew.open(row?.[0] as string)).toBe(fresh);
+      expect(onlyNew.open(row?.[1] as string)).toBe(shop.signingSecret);
+      // The gateway on the new key alone still signs with both.
+      const third = await startTestGateway({ db: first.db, env: { SECRETS_KEY: NEW } });
+      try {
+        const tenant = await createTenant(third);
+        const res = await call(third, 'POST', '/agp/execute', {
+          key: tenant.agentKey,
+          body: { businessId: 'resealed', request: {} },
+        });
+        expect(res.status).toBe(200);
+        const sent = upstream.requests.at(-1) as RecordedRequest;
+        expect(verifies(fresh, sent) && verifies(shop.signingSecret, sent)).toBe(true);
+      } finally {
+        await third.dispose();
+      }
+    } finally {
+      await second.dispose();
+      await first.dispose();
+      await upstream.close();
+    }
   });
 });
