@@ -58,6 +58,12 @@ export const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** false: no metrics are recorded and GET /metrics is not served. */
   METRICS_ENABLED: bool.default(true),
+  /** Circuit breaker per business (issue 12): consecutive connect failures or timeouts that open it; 0 = off. */
+  BREAKER_FAILURES: int(0, 10_000).default(5),
+  /** The failures must fall within this many seconds from the first of them. */
+  BREAKER_WINDOW_SECONDS: int(1, 86_400).default(30),
+  /** How long an open breaker fails calls fast before one trial call. */
+  BREAKER_COOLDOWN_SECONDS: int(1, 86_400).default(30),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -92,6 +98,10 @@ export interface Config {
   rateLimitPerMinute: number;
   metricsEnabled: boolean;
   metricsToken: string | undefined;
+  /** Circuit breaker per business: failures that open it (0 = off), their window, the cool-down. */
+  breakerFailures: number;
+  breakerWindowMs: number;
+  breakerCooldownMs: number;
 }
 
 export class ConfigError extends Error {
@@ -169,5 +179,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     metricsEnabled: e.METRICS_ENABLED,
     metricsToken: e.METRICS_TOKEN,
+    breakerFailures: e.BREAKER_FAILURES,
+    breakerWindowMs: e.BREAKER_WINDOW_SECONDS * 1000,
+    breakerCooldownMs: e.BREAKER_COOLDOWN_SECONDS * 1000,
   };
 }

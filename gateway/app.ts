@@ -43,6 +43,7 @@ import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import { chainLegacyAudit } from './services/audit.ts';
+import { Breakers } from './services/breaker.ts';
 import { ConfigCache } from './services/config-cache.ts';
 import type { Deps } from './services/context.ts';
 import { Subscriptions } from './services/events.ts';
@@ -132,6 +133,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sealer,
     signingKeys,
     metrics,
+    breakers: new Breakers({
+      failures: config.breakerFailures,
+      windowMs: config.breakerWindowMs,
+      cooldownMs: config.breakerCooldownMs,
+      // An http call has three phases bounded by ADAPTER_TIMEOUT_MS each (connect, headers, body).
+      trialLeaseMs: 3 * config.adapterTimeoutMs + 1_000,
+      clock,
+      metrics,
+    }),
     clock,
   };
   const health: HealthState = { accepting: true, workers: {} };

@@ -37,6 +37,10 @@ export interface Metrics {
   adapterCall(business: string, outcome: AdapterCallLabel, seconds: number): void;
   /** One group commit of `size` transactions (GroupCommit's onBatch). */
   batch(size: number): void;
+  /** A business's circuit breaker opened (true) or closed (false); called on transitions only. */
+  breakerOpen(business: string, open: boolean): void;
+  /** A call refused by an open circuit breaker. */
+  breakerRejection(business: string): void;
   /** Binds the scrape-time gauges to their reads (once the database is open). */
   watch(sources: GaugeSources): void;
   scrape(): Promise<string>;
@@ -93,6 +97,18 @@ export function createMetrics({
     buckets: BATCH_BUCKETS,
     registers: [registry],
   });
+  const breakerOpen = new Gauge({
+    name: 'warden_breaker_open',
+    help: 'Whether the circuit breaker of a business is open or half-open (1) or closed (0), on this replica.',
+    labelNames: ['business'] as const,
+    registers: [registry],
+  });
+  const breakerRejections = new Counter({
+    name: 'warden_breaker_rejections_total',
+    help: 'Calls refused by an open circuit breaker (503 ADAPTER_UNAVAILABLE), by business.',
+    labelNames: ['business'] as const,
+    registers: [registry],
+  });
   let sources: GaugeSources | undefined;
   const gauge = (name: string, help: string, read: (s: GaugeSources) => Promise<number>) =>
     new Gauge({
@@ -123,6 +139,7 @@ export function createMetrics({
   };
   const byMethod = new Map<string, Map<string, RequestChildren>>();
   const decisionChildren = new Map<DecisionOutcome, Counter.Internal>();
+  const rejectionChildren = new Map<string, Counter.Internal>();
   const adapterChildren = new Map<
     string,
     Map<AdapterCallLabel, Histogram.Internal<'business' | 'outcome'>>
@@ -176,6 +193,17 @@ export function createMetrics({
     batch(size) {
       batches.observe(size);
     },
+    breakerOpen(business, open) {
+      breakerOpen.labels(business).set(open ? 1 : 0);
+    },
+    breakerRejection(business) {
+      let child = rejectionChildren.get(business);
+      if (child === undefined) {
+        child = breakerRejections.labels(business);
+        rejectionChildren.set(business, child);
+      }
+      child.inc();
+    },
     watch(next) {
       sources = next;
     },
@@ -194,6 +222,8 @@ export function disabledMetrics(): Metrics {
     decision: nothing,
     adapterCall: nothing,
     batch: nothing,
+    breakerOpen: nothing,
+    breakerRejection: nothing,
     watch: nothing,
     scrape: () => registry.metrics(),
   };

@@ -1,6 +1,7 @@
 import { AdapterError, type AdapterResult } from '../../adapters/types.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { TransactionError } from '../domain/index.ts';
+import { type Breakers, isBreakerFailure, REJECTED } from './breaker.ts';
 
 export type AdapterOutcome =
   | { ok: true; result: AdapterResult; upstreamMs: number }
@@ -13,17 +14,39 @@ export type AdapterOutcome =
       mayHaveActed: boolean;
     };
 
+const UNAVAILABLE =
+  'The business is unavailable: calls to it are paused after repeated connection failures or timeouts.';
+
 /**
- * Calls an adapter and turns every failure into the gateway error the agent sees (502/504) and the
- * error the ledger records. Never throws.
+ * Calls an adapter and turns every failure into the gateway error the agent sees (502/503/504) and the
+ * error the ledger records. Never throws. The business's circuit breaker is consulted first: while it
+ * is open the call fails fast with 503 ADAPTER_UNAVAILABLE before any connection, recorded like a
+ * refused connection (nothing was sent: `failed`, reservation voided; DESIGN §7).
  */
-export async function callAdapter(call: () => Promise<AdapterResult>): Promise<AdapterOutcome> {
+export async function callAdapter(
+  breakers: Breakers,
+  businessId: string,
+  call: () => Promise<AdapterResult>,
+): Promise<AdapterOutcome> {
+  const admission = breakers.admit(businessId);
+  if (admission === REJECTED) {
+    const headers = { 'Retry-After': String(breakers.retryAfterSeconds(businessId)) };
+    return {
+      ok: false,
+      error: new GatewayError('ADAPTER_UNAVAILABLE', UNAVAILABLE, undefined, { headers }),
+      recorded: { code: 'ADAPTER_UNAVAILABLE', message: UNAVAILABLE },
+      upstreamMs: 0,
+      mayHaveActed: false,
+    };
+  }
   const started = performance.now();
   try {
     const result = await call();
+    breakers.record(businessId, admission, false);
     return { ok: true, result, upstreamMs: performance.now() - started };
   } catch (cause) {
     const upstreamMs = performance.now() - started;
+    breakers.record(businessId, admission, isBreakerFailure(cause));
     if (cause instanceof AdapterError) {
       const details =
         cause.upstreamStatus === undefined ? undefined : { upstreamStatus: cause.upstreamStatus };

@@ -5,6 +5,7 @@ import type { Sealer } from '../crypto/sealing.ts';
 import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, SYSTEM } from '../domain/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import type { Breakers } from './breaker.ts';
 import type { ConfigCache } from './config-cache.ts';
 import type { Subscriptions } from './events.ts';
 import type { PolicyCache } from './policy-cache.ts';
@@ -26,6 +27,8 @@ export interface Deps {
   signingKeys: SigningKeys;
   /** Prometheus counters and histograms (GET /metrics). */
   metrics: Metrics;
+  /** The circuit breaker of each business, per replica (issue 12). */
+  breakers: Breakers;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }

@@ -52,7 +52,7 @@ export async function forwardAdmitted({
   const idempotencyKey = transaction.idempotencyKey ?? undefined;
   const { businessId } = transaction;
   if (businessId === null) throw new Error(`${transaction.id} is an evaluation: nothing is forwarded.`);
-  const outcome = await callAdapter(() =>
+  const outcome = await callAdapter(deps.breakers, businessId, () =>
     adapter.execute(
       transaction.request,
       { idempotencyKey },

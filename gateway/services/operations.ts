@@ -57,7 +57,7 @@ async function runReadOperation(
     requestId: ctx.requestId,
     signal: input.signal,
   };
-  const outcome = await callAdapter(() =>
+  const outcome = await callAdapter(deps.breakers, business.id, () =>
     operation === 'discover' ? adapter.discover(adapterCtx) : adapter.query(input.request, adapterCtx),
   );
   observeAdapterCall(deps.metrics, business.id, outcome);
@@ -82,7 +82,10 @@ export function withTransaction(
   extra: Record<string, unknown> = {},
 ): GatewayError {
   const details = { ...(error.details as Record<string, unknown> | undefined), transactionId, ...extra };
-  return new GatewayError(error.code, error.message, details, { cause: error.cause });
+  return new GatewayError(error.code, error.message, details, {
+    cause: error.cause,
+    headers: error.headers, // Retry-After of an open circuit breaker
+  });
 }
 
 export async function discover({ ctx, input }: { ctx: ServiceContext; input: Omit<ReadInput, 'request'> }) {

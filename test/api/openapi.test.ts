@@ -82,7 +82,7 @@ describe('GET /openapi.json', () => {
       expect(Object.keys(forbidden)).toContain(code);
     }
     expect(Object.keys(execute.responses).sort()).toEqual(
-      ['200', '202', '400', '401', '403', '409', '413', '422', '429', '500', '502', '504'].sort(),
+      ['200', '202', '400', '401', '403', '409', '413', '422', '429', '500', '502', '503', '504'].sort(),
     );
     expect(doc.paths['/v1/admin/workspaces']?.post?.security).toEqual([{ operatorToken: [] }]);
     expect(doc.paths['/health']?.get?.security).toEqual([]);

@@ -54,6 +54,13 @@ export const createBusinessBody = z
 
 const tag = 'Operator';
 
+/** The circuit breaker of a business (issue 12), as this replica sees it: the state is per replica. */
+const breakerView = z.object({
+  state: z.enum(['closed', 'open', 'half_open']),
+  failures: z.number().int(),
+  openUntil: z.string().nullable().describe('End of the cool-down (ISO 8601); null when closed.'),
+});
+
 /** The operator API (DESIGN §5), behind WARDEN_ADMIN_TOKEN. */
 export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   const auth = operatorAuth({ adminToken: deps.config.adminToken });
@@ -119,14 +126,22 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
       method: 'get',
       path: '/v1/admin/businesses',
       tag,
-      summary: 'Every registered business',
+      summary: 'Every registered business, with its circuit breaker on this replica',
       access: { principal: 'operator' },
       responses: {
-        200: { description: 'Businesses', schema: z.object({ businesses: z.array(businessView) }) },
+        200: {
+          description: 'Businesses',
+          schema: z.object({ businesses: z.array(businessView.extend({ breaker: breakerView })) }),
+        },
       },
     },
     auth,
-    async (c) => c.json({ businesses: await listBusinesses({ ctx: asOperator(deps, c) }) }),
+    async (c) => {
+      const businesses = await listBusinesses({ ctx: asOperator(deps, c) });
+      return c.json({
+        businesses: businesses.map((b) => ({ ...b, breaker: deps.breakers.view(b.id) })),
+      });
+    },
   );
 
   registerAdminWorkspaceRoutes(app, deps);

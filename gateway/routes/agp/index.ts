@@ -27,7 +27,7 @@ import {
 import { businessesQuery, discoverBody, idempotencyKeySchema, operationBody } from './schema.ts';
 
 const tag = 'Agent API (AGP)';
-const ADAPTER = ['BUSINESS_NOT_FOUND', 'ADAPTER_ERROR', 'ADAPTER_TIMEOUT'] as const;
+const ADAPTER = ['BUSINESS_NOT_FOUND', 'ADAPTER_ERROR', 'ADAPTER_UNAVAILABLE', 'ADAPTER_TIMEOUT'] as const;
 const CONFIRMATION = [
   'CONFIRMATION_REQUIRED',
   'CONFIRMATION_UNVERIFIABLE',

@@ -57,9 +57,11 @@ export function errorResponses(spec: RouteSpec): RouteConfig['responses'] {
     const [first, ...rest] = codes as [ErrorCode, ...ErrorCode[]];
     responses[String(status)] = {
       description: codes.join(', '),
-      ...(status === 429
+      ...(status === 429 || codes.includes('ADAPTER_UNAVAILABLE')
         ? {
-            headers: z.object({ 'Retry-After': z.string().describe('Seconds until the window reopens.') }),
+            headers: z.object({
+              'Retry-After': z.string().describe('Seconds until the window reopens or the cool-down ends.'),
+            }),
           }
         : {}),
       content: {
