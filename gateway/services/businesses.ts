@@ -98,6 +98,15 @@ export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; fil
   return (await directory(ctx.deps.db.reader, filter)).map(viewBusiness);
 }
 
+/** Every business with its lifecycle (issue 12), as the operator sees them: whatever the status. */
+export async function listBusinessesForOperator({ ctx }: { ctx: ServiceContext }) {
+  return (await directory(ctx.deps.db.reader)).map((b) => ({
+    ...viewBusiness(b),
+    status: b.status,
+    sandboxWorkspaces: b.sandboxWorkspaces,
+  }));
+}
+
 /** The business, from the config cache when the request read a config version (agent routes). */
 export async function requireBusiness(ctx: ServiceContext, id: string): Promise<Business> {
   const reader = ctx.deps.db.reader;

@@ -251,7 +251,15 @@ describe('listing businesses', () => {
       expect.arrayContaining(['sunny-flights', 'rail-co', 'bean-bar', 'globex-shop']),
     );
     for (const b of businesses)
-      expect(Object.keys(b).sort()).toEqual(['breaker', 'category', 'description', 'id', 'name']);
+      expect(Object.keys(b).sort()).toEqual([
+        'breaker',
+        'category',
+        'description',
+        'id',
+        'name',
+        'sandboxWorkspaces',
+        'status',
+      ]);
     expect(JSON.stringify(res.body)).not.toMatch(/whsec_|signingSecret|baseUrl|adapter/);
   });
 

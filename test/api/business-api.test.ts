@@ -348,6 +348,12 @@ describe.each(DIALECTS)('the business API on %s', (dialect) => {
       expect(upstream.requests.length).toBe(seen);
       expect(await directory(tenant)).not.toContain(biz.id);
       expect(await directory(other)).not.toContain(biz.id);
+      // The operator sees it, with its status and list.
+      const listed = await call(gw, 'GET', '/v1/admin/businesses', { key: ADMIN_TOKEN });
+      expect((listed.body.businesses as { id: string }[]).find((b) => b.id === biz.id)).toMatchObject({
+        status: 'sandbox',
+        sandboxWorkspaces: [tenant.workspaceId],
+      });
     });
 
     it('sandboxWorkspaces must name real workspaces, and stays when only the status is given', async () => {

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { BUSINESS_STATUSES } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { operatorAuth } from '../../middleware/auth/index.ts';
-import { listBusinesses, registerBusiness } from '../../services/businesses.ts';
+import { listBusinessesForOperator, registerBusiness } from '../../services/businesses.ts';
 import type { Deps } from '../../services/context.ts';
 import { createWorkspace } from '../../services/workspaces.ts';
 import { businessView } from '../agp/answers.ts';
@@ -126,18 +127,26 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
       method: 'get',
       path: '/v1/admin/businesses',
       tag,
-      summary: 'Every registered business, with its circuit breaker on this replica',
+      summary: 'Every registered business, its lifecycle status, and its circuit breaker on this replica',
       access: { principal: 'operator' },
       responses: {
         200: {
           description: 'Businesses',
-          schema: z.object({ businesses: z.array(businessView.extend({ breaker: breakerView })) }),
+          schema: z.object({
+            businesses: z.array(
+              businessView.extend({
+                status: z.enum(BUSINESS_STATUSES),
+                sandboxWorkspaces: z.array(z.string()),
+                breaker: breakerView,
+              }),
+            ),
+          }),
         },
       },
     },
     auth,
     async (c) => {
-      const businesses = await listBusinesses({ ctx: asOperator(deps, c) });
+      const businesses = await listBusinessesForOperator({ ctx: asOperator(deps, c) });
       return c.json({
         businesses: businesses.map((b) => ({ ...b, breaker: deps.breakers.view(b.id) })),
       });
