@@ -1,5 +1,5 @@
 import { checkOutboundUrl } from '../../adapters/egress.ts';
-import { AdapterError, type AdapterConfig } from '../../adapters/types.ts';
+import { type AdapterConfig, AdapterError } from '../../adapters/types.ts';
 import type { Conn } from '../db/types.ts';
 import { type Business, type BusinessStatus, GatewayError, type TransactionStatus } from '../domain/index.ts';
 import { newId } from '../ids.ts';
