@@ -162,7 +162,16 @@ describe('the warden CLI against a running gateway', { timeout: 120_000 }, () =>
     // Aligned: every row has a space just before where the header's second column starts.
     const at = (lines[0] ?? '').indexOf('NAME');
     for (const row of lines.slice(1)) expect(row.slice(at - 2, at)).toBe('  ');
-    expect(ok(show).json()).toEqual({ id: 'echo', name: 'Echo', category: 'demo', description: '' });
+    // The operator's view: lifecycle status and the circuit breaker's state too (issue 12).
+    expect(ok(show).json()).toEqual({
+      id: 'echo',
+      name: 'Echo',
+      category: 'demo',
+      description: '',
+      status: 'live',
+      sandboxWorkspaces: [],
+      breaker: { state: 'closed', failures: 0, openUntil: null },
+    });
     expect(ok(archived).json()).toMatchObject({
       workspace: { id: betaId, archived: true, archivedAt: expect.any(String) },
     });
