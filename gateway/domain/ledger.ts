@@ -42,6 +42,14 @@ export interface TransactionError {
   upstreamStatus?: number;
 }
 
+/** Who asked over MCP (issue 13): the client from `initialize`, the session, the tool, the JSON-RPC id. */
+export interface McpTrace {
+  client: { name: string; version: string } | null;
+  sessionId: string | null;
+  tool: string;
+  requestId: string | number | null;
+}
+
 export interface Transaction {
   id: string;
   workspaceId: string;
@@ -69,6 +77,8 @@ export interface Transaction {
   requestId: string | null;
   /** An evaluation's `webhook_url` (DESIGN §5): where approval_required and terminal_outcome go. */
   callbackUrl: string | null;
+  /** Issue 13: the MCP call that made it; null when it came over REST. */
+  mcp: McpTrace | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -166,6 +176,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     idempotencyKey: null,
     requestId: null,
     callbackUrl: null,
+    mcp: null,
     updatedAt: d.createdAt,
     ...d,
   };

@@ -41,6 +41,7 @@ const X = columns('transactions', [
   'callback_url',
   'created_at',
   'updated_at',
+  'mcp',
 ]);
 
 export const toTransaction = (raw: unknown[]): Transaction => {
@@ -71,6 +72,7 @@ export const toTransaction = (raw: unknown[]): Transaction => {
     callbackUrl: r[22],
     createdAt: r[23],
     updatedAt: r[24],
+    mcp: fromJson(r[25]) as Transaction['mcp'],
   };
 };
 
@@ -148,9 +150,10 @@ const rowOf = (t: Transaction): unknown[] => [
   t.callbackUrl,
   t.createdAt,
   t.updatedAt,
+  toJson(t.mcp),
 ];
 
-const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(25)})`);
+const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(26)})`);
 const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
 const IN_WORKSPACE = sql(
   `SELECT ${X.list} FROM transactions WHERE id = ? AND workspace_id = ?`,

@@ -60,6 +60,15 @@ export const transactionDetail = transactionView.extend({
     .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
     .nullable(),
   decision: json.describe('What the execute mode and the policy decided, with every check.'),
+  mcp: z
+    .object({
+      client: z.object({ name: z.string(), version: z.string() }).nullable(),
+      sessionId: z.string().nullable(),
+      tool: z.string(),
+      requestId: z.union([z.string(), z.number()]).nullable(),
+    })
+    .nullable()
+    .describe('The MCP call that made it (issue 13); null when it came over REST.'),
   receipt: compactJws.nullable(),
 });
 

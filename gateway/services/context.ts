@@ -3,7 +3,7 @@ import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { Sealer } from '../crypto/sealing.ts';
 import type { Db } from '../db/types.ts';
-import { type Actor, GatewayError, SYSTEM } from '../domain/index.ts';
+import { type Actor, GatewayError, type McpTrace, SYSTEM } from '../domain/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { Breakers } from './breaker.ts';
 import type { ConfigCache } from './config-cache.ts';
@@ -45,6 +45,8 @@ export interface ServiceContext {
   requestId?: string;
   /** The config version this request read when it authenticated (see ConfigCache). */
   configVersion?: number;
+  /** Set when the call came over MCP (issue 13): written on the transactions it makes. */
+  mcp?: McpTrace;
 }
 
 /** Background work (jobs, the outbox): the system acting, in `workspaceId` when it has one. */

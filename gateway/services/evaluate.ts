@@ -119,6 +119,7 @@ export async function evaluate({
     // The Idempotency-Key is kept by this service, not on the row: an evaluation's answers are its own.
     requestId: ctx.requestId ?? null,
     callbackUrl: body.webhookUrl ?? null,
+    mcp: ctx.mcp ?? null,
     createdAt: at,
   });
   // No business: no per-business override or category applies; limits without categories do.

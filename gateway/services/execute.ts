@@ -164,6 +164,7 @@ export async function executeRequest({
     businessCategory: business.category,
     idempotencyKey: idempotency?.key ?? null,
     requestId: ctx.requestId ?? null,
+    mcp: ctx.mcp ?? null,
     createdAt: at,
   });
   const token = tokenHash

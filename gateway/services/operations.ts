@@ -48,6 +48,7 @@ async function runReadOperation(
     requestHash: canonicalHash(input.request),
     businessCategory: business.category,
     requestId: ctx.requestId ?? null,
+    mcp: ctx.mcp ?? null,
     createdAt: at,
   });
   await deps.db.transaction({}, (tx) => insertTransaction(tx, txn));

@@ -33,7 +33,9 @@ export const viewTransaction = (t: Transaction, withDecision = false) => ({
   policyVersionId: t.policyVersionId,
   ...(t.releaseAt === null ? {} : { releaseAt: iso(t.releaseAt) }),
   ...(t.approvalId === null ? {} : { approvalId: t.approvalId }),
-  ...(withDecision ? { request: t.request, data: t.data, error: t.error, decision: t.decision } : {}),
+  ...(withDecision
+    ? { request: t.request, data: t.data, error: t.error, decision: t.decision, mcp: t.mcp }
+    : {}),
   createdAt: iso(t.createdAt),
   updatedAt: iso(t.updatedAt),
 });

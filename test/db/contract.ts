@@ -56,6 +56,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
       idempotencyKey: null,
       requestId: null,
       callbackUrl: null,
+      mcp: null,
       createdAt: now,
       updatedAt: now,
       ...over,

@@ -137,6 +137,8 @@ export const transactions = pgTable(
     requestId: text('request_id'),
     /** An evaluation's `webhook_url`: approval_required and terminal_outcome are posted there. */
     callbackUrl: text('callback_url'),
+    /** Issue 13: the MCP call that made it (client, session, tool, JSON-RPC id), JSON; null over REST. */
+    mcp: text('mcp'),
     createdAt: ms('created_at').notNull(),
     updatedAt: ms('updated_at').notNull(),
   },
