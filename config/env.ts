@@ -51,6 +51,17 @@ export const envSchema = z.object({
     .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')))
     .optional(),
   EGRESS_ALLOW_PRIVATE: bool.optional(),
+  /** Browser origins allowed to call POST /mcp (issue 13), comma-separated; empty: none. */
+  MCP_ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().url('each origin must be a URL such as https://app.example')))
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   APPROVAL_TIMEOUT_MIN_SECONDS: int(1, 2_592_000).default(60),
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
@@ -93,6 +104,8 @@ export interface Config {
   secretsKey: string | undefined;
   secretsKeyPrevious: string[];
   egressAllowPrivate: boolean;
+  /** Origins a browser may send to /mcp; an MCP request with another Origin is 403 (DNS rebinding). */
+  mcpAllowedOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   approvalTimeoutMinSeconds: number;
   rateLimitPerMinute: number;
@@ -174,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretsKeyPrevious: e.SECRETS_KEY_PREVIOUS ?? [],
     // DESIGN §7: private addresses are allowed by default outside production.
     egressAllowPrivate: e.EGRESS_ALLOW_PRIVATE ?? e.NODE_ENV !== 'production',
+    mcpAllowedOrigins: (e.MCP_ALLOWED_ORIGINS ?? []).map((o) => new URL(o).origin),
     logLevel: e.LOG_LEVEL,
     approvalTimeoutMinSeconds: e.APPROVAL_TIMEOUT_MIN_SECONDS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,

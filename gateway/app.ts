@@ -34,6 +34,7 @@ import { registerBusinessRoutes } from './routes/business.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
+import { registerMcpRoutes } from './routes/mcp/index.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { checkResponses, registerDocumentRoutes } from './routes/openapi/index.ts';
@@ -176,6 +177,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerWellKnownRoutes(app, deps);
   registerAgpRoutes(app, deps);
   registerEvaluateRoutes(app, deps);
+  registerMcpRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerMemberRoutes(app, deps);

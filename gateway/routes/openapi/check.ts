@@ -10,6 +10,12 @@ export async function responseProblem(spec: RouteSpec, res: Response): Promise<s
   const type = res.headers.get('content-type') ?? '';
   const answer = spec.responses[res.status];
   if (answer?.html) return type.startsWith('text/html') ? undefined : `${res.status} is documented as HTML`;
+  // An event stream is checked by its type only: reading it here would wait for it to end.
+  if (answer?.stream) {
+    return type.startsWith('text/event-stream')
+      ? undefined
+      : `${res.status} is documented as an event stream`;
+  }
   if (answer?.text) return type.startsWith('text/plain') ? undefined : `${res.status} is documented as text`;
   const text = await res.clone().text();
   if (answer && !answer.schema) return text === '' ? undefined : `${res.status} is documented without a body`;

@@ -25,6 +25,8 @@ export interface Answer {
   html?: true;
   /** Plain text instead of JSON (the Prometheus exposition format). */
   text?: true;
+  /** A server-sent event stream (`text/event-stream`, the MCP Streamable HTTP transport). */
+  stream?: true;
   example?: unknown;
   /** Response headers, each described in its schema (`.describe()`). */
   headers?: z.ZodObject;
@@ -95,6 +97,9 @@ function accessNote(access: Access): string | undefined {
   return undefined;
 }
 
+const mediaType = (answer: Answer) =>
+  answer.html ? 'text/html' : answer.stream ? 'text/event-stream' : 'text/plain';
+
 // biome-ignore lint/suspicious/noExplicitAny: each middleware declares its own variables, as with Hono's app.on
 type AnyMiddleware = MiddlewareHandler<any>;
 
@@ -113,8 +118,8 @@ export function route(
     responses[status] = {
       description: answer.description,
       ...(answer.headers ? { headers: answer.headers } : {}),
-      ...(answer.html || answer.text
-        ? { content: { [answer.html ? 'text/html' : 'text/plain']: { schema: z.string() } } }
+      ...(answer.html || answer.text || answer.stream
+        ? { content: { [mediaType(answer)]: { schema: z.string() } } }
         : answer.schema
           ? {
               content: {

@@ -1,0 +1,236 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { type AgentPrincipal, GatewayError, type McpTrace, type Scope } from '../../domain/index.ts';
+import { listBusinesses } from '../../services/businesses.ts';
+import type { ServiceContext } from '../../services/context.ts';
+import { evaluate } from '../../services/evaluate.ts';
+import { executeRequest } from '../../services/execute.ts';
+import { discover, query } from '../../services/operations.ts';
+import { prepareExecute } from '../../services/prepare.ts';
+import { getTransactionStatus } from '../../services/status.ts';
+import { agpRequestSchema, businessIdSchema, idempotencyKeySchema } from '../agp/schema.ts';
+
+/** What a tool call needs from the HTTP request that carried it. */
+export interface ToolScope {
+  agent: AgentPrincipal;
+  /** The agent's service context (asAgent); each call adds its MCP trace. */
+  ctx: ServiceContext;
+  /** The client named in `initialize`, when this server saw it (stateless: never). */
+  client: () => McpTrace['client'];
+  signal: AbortSignal;
+}
+
+interface CallExtra {
+  requestId: string | number;
+  sessionId?: string;
+}
+
+type Structured = Record<string, unknown>;
+
+const ok = (value: Structured): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(value) }],
+  structuredContent: value,
+});
+
+/** A refusal as a tool error: the same code, message and details as the REST envelope (DESIGN §3). */
+const refusal = (code: string, error: string, details?: unknown): CallToolResult => ({
+  isError: true,
+  content: [{ type: 'text', text: error }],
+  structuredContent: { code, error, ...(details === undefined ? {} : { details }) },
+});
+
+/** A stored answer (execute, evaluate) whose status says whether it was a refusal. */
+function fromAnswer(status: number, body: unknown): CallToolResult {
+  const value = body as Structured;
+  if (status >= 400) return refusal(String(value.code), String(value.error), value.details);
+  return ok(value);
+}
+
+const LIST_LIMIT = 20;
+
+const DESCRIPTIONS = {
+  list_businesses:
+    'List the businesses this gateway can reach: id, name, category, description. Filter by `category` or a search text `q`. Results are paged: pass `nextCursor` back as `cursor` for the next page. Use a business `id` with discover, query, prepare_execute and execute.',
+  discover:
+    'Ask one business what it offers (its operations, catalogue and the request shapes it accepts). No side effects. Call this before query or execute to learn what `request` to send.',
+  query:
+    'Ask a business a question with no side effects (prices, availability, order status). `request` is the business-specific object that discover describes. Returns `{transactionId, status, data}`.',
+  prepare_execute:
+    'Get a single-use confirmation token for one execute. Call this first whenever execute answers CONFIRMATION_REQUIRED (the gateway runs in confirm or strict mode): pass the exact same businessId and request, then call execute with `confirmationToken`. The token expires after a few minutes and works once; the returned `summary` says what will be done.',
+  execute:
+    'Perform an action with side effects on a business (book, buy, pay). The workspace policy decides: it may run it (`status` succeeded/failed), refuse it (tool error with code POLICY_REJECTED and the rule in details), or park it: `status: "pending_approval"` means people must approve first; tell the user, then poll get_status with the `transactionId` until it is no longer pending_approval (`queued` waits for a time window the same way). If the error code is CONFIRMATION_REQUIRED, call prepare_execute with the same businessId and request and retry with its `confirmationToken`. Pass an `idempotencyKey` to retry safely: the same key and request return the first answer without acting twice.',
+  get_status:
+    'Where a transaction stands: `status` (pending, pending_approval, queued, succeeded, failed, unknown, …), the business answer in `data`, the approval stages and the receipt. Use it to wait for a parked execute: poll every few seconds until the status is final.',
+  evaluate:
+    'Ask the workspace policy for a decision without executing anything (for when you execute yourself): `status` is auto_approved, rejected or pending_human. `context.payload_scope` is the request you intend to make (amount_cents, currency, …).',
+} as const;
+
+/** The agent API's tools (issue 13): each calls the same service as its REST route, with the same context. */
+export function registerTools(server: McpServer, scope: ToolScope): void {
+  const { agent } = scope;
+
+  /** Runs one tool: the key's scope, the MCP trace on the context, refusals as tool errors. */
+  const run = async (
+    tool: string,
+    need: Scope | undefined,
+    extra: CallExtra,
+    fn: (ctx: ServiceContext) => Promise<CallToolResult>,
+  ): Promise<CallToolResult> => {
+    const mcp: McpTrace = {
+      client: scope.client(),
+      sessionId: extra.sessionId ?? null,
+      tool,
+      requestId: extra.requestId ?? null,
+    };
+    try {
+      if (need && !agent.scopes.includes(need)) {
+        throw new GatewayError('FORBIDDEN', `This key does not have the ${need} scope.`);
+      }
+      return await fn({ ...scope.ctx, mcp });
+    } catch (err) {
+      if (err instanceof GatewayError) return refusal(err.code, err.message, err.details);
+      scope.ctx.deps.logger.error({ err, tool }, 'an MCP tool call failed');
+      return refusal('INTERNAL_ERROR', 'Internal error.');
+    }
+  };
+
+  server.registerTool(
+    'list_businesses',
+    {
+      description: DESCRIPTIONS.list_businesses,
+      inputSchema: {
+        category: z.string().max(128).optional(),
+        q: z.string().max(200).optional().describe('Search text matched against name and description.'),
+        cursor: z.string().max(128).optional().describe('`nextCursor` of the previous page.'),
+        limit: z.number().int().min(1).max(100).optional().describe(`Page size (default ${LIST_LIMIT}).`),
+      },
+      annotations: { readOnlyHint: true },
+    },
+    (args, extra) =>
+      run('list_businesses', undefined, extra, async (ctx) => {
+        const { cursor, limit = LIST_LIMIT, ...filter } = args;
+        // Issue 12: live businesses only, as on GET /agp/businesses; paged by id for a context window.
+        const all = (await listBusinesses({ ctx, filter: { ...filter, status: 'live' } })).sort((a, b) =>
+          a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+        );
+        const rest = cursor === undefined ? all : all.filter((b) => b.id > cursor);
+        const page = rest.slice(0, limit);
+        const last = page.at(-1);
+        return ok({ businesses: page, nextCursor: rest.length > limit && last ? last.id : null });
+      }),
+  );
+
+  server.registerTool(
+    'discover',
+    {
+      description: DESCRIPTIONS.discover,
+      inputSchema: { businessId: businessIdSchema },
+      annotations: { readOnlyHint: true },
+    },
+    ({ businessId }, extra) =>
+      run('discover', 'discover', extra, async (ctx) => {
+        const r = await discover({ ctx, input: { agent, businessId, signal: scope.signal } });
+        return ok({ transactionId: r.transactionId, status: r.status, data: r.data });
+      }),
+  );
+
+  server.registerTool(
+    'query',
+    {
+      description: DESCRIPTIONS.query,
+      inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
+      annotations: { readOnlyHint: true },
+    },
+    ({ businessId, request }, extra) =>
+      run('query', 'query', extra, async (ctx) => {
+        const r = await query({ ctx, input: { agent, businessId, request, signal: scope.signal } });
+        return ok({ transactionId: r.transactionId, status: r.status, data: r.data });
+      }),
+  );
+
+  server.registerTool(
+    'prepare_execute',
+    {
+      description: DESCRIPTIONS.prepare_execute,
+      inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
+    },
+    ({ businessId, request }, extra) =>
+      run('prepare_execute', 'execute', extra, async (ctx) =>
+        ok({ ...(await prepareExecute({ ctx, agent, input: { businessId, request } })) }),
+      ),
+  );
+
+  server.registerTool(
+    'execute',
+    {
+      description: DESCRIPTIONS.execute,
+      inputSchema: {
+        businessId: businessIdSchema,
+        request: agpRequestSchema,
+        confirmationToken: z.string().max(512).optional().describe('From prepare_execute (confirm mode).'),
+        idempotencyKey: idempotencyKeySchema.optional().describe('Same key and request: the first answer.'),
+      },
+      annotations: { destructiveHint: true },
+    },
+    ({ businessId, request, confirmationToken, idempotencyKey }, extra) =>
+      run('execute', 'execute', extra, async (ctx) => {
+        const answer = await executeRequest({
+          ctx,
+          input: {
+            agent,
+            body: { ok: true, value: { businessId, request } },
+            confirmationToken: confirmationToken || undefined,
+            idempotencyKey,
+          },
+        });
+        return fromAnswer(answer.response.status, answer.response.body);
+      }),
+  );
+
+  server.registerTool(
+    'get_status',
+    {
+      description: DESCRIPTIONS.get_status,
+      inputSchema: { transactionId: z.string().min(1).max(64) },
+      annotations: { readOnlyHint: true },
+    },
+    ({ transactionId }, extra) =>
+      run('get_status', undefined, extra, async (ctx) =>
+        ok({ ...(await getTransactionStatus({ ctx, transactionId })) }),
+      ),
+  );
+
+  server.registerTool(
+    'evaluate',
+    {
+      description: DESCRIPTIONS.evaluate,
+      inputSchema: {
+        policy_name: z.string().min(1).max(64).optional(),
+        context: z.object({
+          agent_id: z.string().min(1).max(128),
+          payload_scope: z.record(z.string(), z.unknown()),
+        }),
+        webhook_url: z.string().min(1).max(2048).optional(),
+        idempotencyKey: idempotencyKeySchema.optional(),
+      },
+    },
+    (args, extra) =>
+      run('evaluate', 'execute', extra, async (ctx) => {
+        const answer = await evaluate({
+          ctx,
+          input: {
+            agent,
+            body: {
+              policyName: args.policy_name,
+              agentId: args.context.agent_id,
+              payloadScope: args.context.payload_scope,
+              webhookUrl: args.webhook_url,
+            },
+            idempotencyKey: args.idempotencyKey,
+          },
+        });
+        return fromAnswer(answer.response.status, answer.response.body);
+      }),
+  );
+}
