@@ -196,6 +196,14 @@ describe(`seeded fuzz over every route (seed ${SEED}, ${RUNS} requests)`, () => 
         if (res.status >= 400) {
           expect(res.headers.get('Content-Type') ?? '', where).toMatch(/^application\/json/);
           const envelope = JSON.parse(text) as Record<string, unknown>;
+          if (route.path === '/mcp' && 'jsonrpc' in envelope) {
+            // Past auth and origin, /mcp speaks JSON-RPC: its protocol refusals are JSON-RPC errors.
+            expect(envelope, where).toMatchObject({
+              jsonrpc: '2.0',
+              error: { code: expect.any(Number), message: expect.any(String) },
+            });
+            return;
+          }
           expect(typeof envelope.error, where).toBe('string');
           expect(envelope.code, where).toMatch(/^[A-Z_]+$/);
           expect(envelope.requestId, where).toBe(res.headers.get('X-Request-Id'));
