@@ -4,6 +4,7 @@ import { CliError, EXIT } from './commands/api.ts';
 import { registerApprovalCommands } from './commands/approvals.ts';
 import { registerBusinessCommands } from './commands/business.ts';
 import { registerLocalCommands } from './commands/local.ts';
+import { registerMcpStdioCommand } from './commands/mcp-stdio.ts';
 import { registerMemberCommands } from './commands/member.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerTransactionCommands } from './commands/transactions.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerApprovalCommands(program);
   registerTransactionCommands(program);
   registerLocalCommands(program);
+  registerMcpStdioCommand(program);
   return program;
 }
 
