@@ -104,7 +104,7 @@ export interface Recorded {
 /**
  * Finishes a pending (or unknown) transaction in `tx`: status, spend, receipt, idempotent answer,
  * event. Undefined when it was no longer pending or unknown (another process finished it).
- * Run it under the workspace scope: the receipt extends the workspace's chain.
+ * Run it under the workspace scope for an execute or evaluation: its receipt extends the chain.
  */
 export async function recordFinish(
   tx: Conn,
@@ -124,9 +124,12 @@ export async function recordFinish(
   });
   if (!finished) return undefined;
   const settled = o.status !== 'unknown';
-  const receipt = RECEIPTED.has(o.status)
-    ? await issueReceipt(tx, deps, { ...transaction, status: o.status, data: o.data }, at)
-    : null;
+  // DESIGN §9: executes (and reported evaluations) get receipts; discover and query do not, and they
+  // finish outside the workspace scope, where extending the chain could race another replica.
+  const receipt =
+    RECEIPTED.has(o.status) && (transaction.operation === 'execute' || transaction.operation === 'evaluate')
+      ? await issueReceipt(tx, deps, { ...transaction, status: o.status, data: o.data }, at)
+      : null;
   const answer = receipt && o.answer?.status === 200 ? withReceipt(o.answer, receipt) : o.answer;
   // Independent statements, sent together (pipelined on PostgreSQL).
   await Promise.all([

@@ -51,7 +51,15 @@ describe('a rate limit shared by two replicas on PostgreSQL', () => {
       ),
     );
     // Every status and any unexpected body, so a failure shows what the others were.
-    const unexpected = results.filter((r) => r.status !== 200 && r.status !== 429).map((r) => r.body);
+    const unexpected = results
+      .filter((r) => r.status !== 200 && r.status !== 429)
+      .map((r) => ({
+        body: r.body,
+        // The replica's own log lines for that request: a 500 logs its error there.
+        log: replicas.flatMap((replica) =>
+          replica.output.filter((line) => line.includes(String(r.body.requestId ?? '-'))),
+        ),
+      }));
     expect(results.map((r) => r.status).sort(), JSON.stringify(unexpected)).toEqual([
       ...Array(10).fill(200),
       ...Array(5).fill(429),
