@@ -110,34 +110,26 @@ export async function listWorkspaces({ ctx }: { ctx: ServiceContext }): Promise<
  * agent keys and member tokens are refused with 403 WORKSPACE_ARCHIVED; nothing is deleted.
  * Archiving an archived workspace changes nothing and records nothing.
  */
-export async function archiveWorkspace({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
-  const at = ctx.deps.clock();
-  const workspace = await ctx.deps.db.transaction({ workspaceId: input.id }, async (tx) => {
-    const found = await getWorkspace(tx, input.id);
-    if (!found) throw noWorkspace();
-    if (!(await archive(tx, input.id, at))) return found;
-    // In the workspace's own chain, so its admins see it in /v1/audit after a restore.
-    await appendAudit(
-      tx,
-      auditEvent({ ...ctx, workspaceId: input.id }, 'workspace.archived', input.id, {}, at),
-    );
-    return { ...found, archivedAt: at };
-  });
-  return viewWorkspace(workspace);
+export function archiveWorkspace({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  return setArchived(ctx, input.id, true);
 }
 
 /** Restores an archived workspace: its keys and tokens work again. A live one is left as it is. */
-export async function restoreWorkspace({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+export function restoreWorkspace({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  return setArchived(ctx, input.id, false);
+}
+
+async function setArchived(ctx: ServiceContext, id: string, archived: boolean) {
   const at = ctx.deps.clock();
-  const workspace = await ctx.deps.db.transaction({ workspaceId: input.id }, async (tx) => {
-    const found = await getWorkspace(tx, input.id);
+  const workspace = await ctx.deps.db.transaction({ workspaceId: id }, async (tx) => {
+    const found = await getWorkspace(tx, id);
     if (!found) throw noWorkspace();
-    if (!(await restore(tx, input.id))) return found;
-    await appendAudit(
-      tx,
-      auditEvent({ ...ctx, workspaceId: input.id }, 'workspace.restored', input.id, {}, at),
-    );
-    return { ...found, archivedAt: null };
+    const changed = archived ? await archive(tx, id, at) : await restore(tx, id);
+    if (!changed) return found;
+    // In the workspace's own chain, so its admins see it in /v1/audit after a restore.
+    const action = archived ? 'workspace.archived' : 'workspace.restored';
+    await appendAudit(tx, auditEvent({ ...ctx, workspaceId: id }, action, id, {}, at));
+    return { ...found, archivedAt: archived ? at : null };
   });
   return viewWorkspace(workspace);
 }
