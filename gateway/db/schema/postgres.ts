@@ -21,6 +21,11 @@ export const workspaces = pgTable('workspaces', {
    * are refused with 403 WORKSPACE_ARCHIVED and its data is kept; restore clears it.
    */
   archivedAt: ms('archived_at'),
+  /**
+   * Cost attribution (issue 14): what one policy evaluation costs this workspace, in millionths of
+   * its billing unit; snapshotted on each execute and evaluation (`transactions.cost_micros`).
+   */
+  evaluationPriceMicros: ms('evaluation_price_micros').notNull().default(0),
 });
 
 export const members = pgTable(
@@ -139,6 +144,8 @@ export const transactions = pgTable(
     callbackUrl: text('callback_url'),
     /** Issue 13: the MCP call that made it (client, session, tool, JSON-RPC id), JSON; null over REST. */
     mcp: text('mcp'),
+    /** Issue 14: the price of this evaluation when it was made (agent price, else workspace default). */
+    costMicros: ms('cost_micros'),
     createdAt: ms('created_at').notNull(),
     updatedAt: ms('updated_at').notNull(),
   },
@@ -434,4 +441,47 @@ export const receipts = pgTable(
     createdAt: ms('created_at').notNull(),
   },
   (t) => [uniqueIndex('receipts_chain').on(t.workspaceId, t.seq)],
+);
+
+/** Issue 14: a per-agent price per evaluation, overriding the workspace default (`evaluation_price_micros`). */
+export const agentPrices = pgTable(
+  'agent_prices',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    agentId: text('agent_id').notNull(),
+    priceMicros: ms('price_micros').notNull(),
+    updatedAt: ms('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.agentId] })],
+);
+
+/**
+ * Console sign-in sessions (issue 14): only the SHA-256 of the cookie's token is kept. A session
+ * ends at `expires_at` (absolute) or after idling past the configured limit since `last_seen_at`.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    memberId: text('member_id').notNull(),
+    createdAt: ms('created_at').notNull(),
+    lastSeenAt: ms('last_seen_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_member').on(t.memberId)],
+);
+
+/** Emailed console sign-in links (issue 14): single use (`used_at` set once), hashed, short-lived. */
+export const consoleSignInLinks = pgTable(
+  'console_sign_in_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    memberId: text('member_id').notNull(),
+    createdAt: ms('created_at').notNull(),
+    expiresAt: ms('expires_at').notNull(),
+    usedAt: ms('used_at'),
+  },
+  (t) => [index('console_sign_in_links_member').on(t.memberId)],
 );

@@ -17,6 +17,11 @@ export const workspaces = sqliteTable('workspaces', {
    * are refused with 403 WORKSPACE_ARCHIVED and its data is kept; restore clears it.
    */
   archivedAt: integer('archived_at'),
+  /**
+   * Cost attribution (issue 14): what one policy evaluation costs this workspace, in millionths of
+   * its billing unit; snapshotted on each execute and evaluation (`transactions.cost_micros`).
+   */
+  evaluationPriceMicros: integer('evaluation_price_micros').notNull().default(0),
 });
 
 export const members = sqliteTable(
@@ -135,6 +140,8 @@ export const transactions = sqliteTable(
     callbackUrl: text('callback_url'),
     /** Issue 13: the MCP call that made it (client, session, tool, JSON-RPC id), JSON; null over REST. */
     mcp: text('mcp'),
+    /** Issue 14: the price of this evaluation when it was made (agent price, else workspace default). */
+    costMicros: integer('cost_micros'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -454,4 +461,47 @@ export const receipts = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [uniqueIndex('receipts_chain').on(t.workspaceId, t.seq)],
+);
+
+/** Issue 14: a per-agent price per evaluation, overriding the workspace default (`evaluation_price_micros`). */
+export const agentPrices = sqliteTable(
+  'agent_prices',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    agentId: text('agent_id').notNull(),
+    priceMicros: integer('price_micros').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.agentId] })],
+);
+
+/**
+ * Console sign-in sessions (issue 14): only the SHA-256 of the cookie's token is kept. A session
+ * ends at `expires_at` (absolute) or after idling past the configured limit since `last_seen_at`.
+ */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    memberId: text('member_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_member').on(t.memberId)],
+);
+
+/** Emailed console sign-in links (issue 14): single use (`used_at` set once), hashed, short-lived. */
+export const consoleSignInLinks = sqliteTable(
+  'console_sign_in_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    memberId: text('member_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [index('console_sign_in_links_member').on(t.memberId)],
 );
