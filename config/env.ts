@@ -62,6 +62,16 @@ export const envSchema = z.object({
     )
     .pipe(z.array(z.string().url('each origin must be a URL such as https://app.example')))
     .optional(),
+  /**
+   * MCP sessions (issue 13): `memory` keeps each client's session on the replica that opened it
+   * (client name, capabilities, elicitation; route by `Mcp-Session-Id` with several replicas);
+   * `none` answers every POST on its own (any replica; no elicitation; JSON answers).
+   */
+  MCP_SESSIONS: z.enum(['memory', 'none']).default('memory'),
+  /** An MCP session unused this long is closed (the client opens a new one). */
+  MCP_SESSION_IDLE_MINUTES: int(1, 1440).default(30),
+  /** At most this many MCP sessions per replica; the least recently used is closed beyond it. */
+  MCP_MAX_SESSIONS: int(1, 1_000_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   APPROVAL_TIMEOUT_MIN_SECONDS: int(1, 2_592_000).default(60),
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
@@ -106,6 +116,9 @@ export interface Config {
   egressAllowPrivate: boolean;
   /** Origins a browser may send to /mcp; an MCP request with another Origin is 403 (DNS rebinding). */
   mcpAllowedOrigins: string[];
+  mcpSessions: 'memory' | 'none';
+  mcpSessionIdleMs: number;
+  mcpMaxSessions: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   approvalTimeoutMinSeconds: number;
   rateLimitPerMinute: number;
@@ -188,6 +201,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // DESIGN §7: private addresses are allowed by default outside production.
     egressAllowPrivate: e.EGRESS_ALLOW_PRIVATE ?? e.NODE_ENV !== 'production',
     mcpAllowedOrigins: (e.MCP_ALLOWED_ORIGINS ?? []).map((o) => new URL(o).origin),
+    mcpSessions: e.MCP_SESSIONS,
+    mcpSessionIdleMs: e.MCP_SESSION_IDLE_MINUTES * 60_000,
+    mcpMaxSessions: e.MCP_MAX_SESSIONS,
     logLevel: e.LOG_LEVEL,
     approvalTimeoutMinSeconds: e.APPROVAL_TIMEOUT_MIN_SECONDS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,

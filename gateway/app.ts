@@ -177,7 +177,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerWellKnownRoutes(app, deps);
   registerAgpRoutes(app, deps);
   registerEvaluateRoutes(app, deps);
-  registerMcpRoutes(app, deps);
+  const mcp = registerMcpRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerMemberRoutes(app, deps);
@@ -213,6 +213,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     notify: { senders, mailer },
     async close() {
       health.accepting = false;
+      mcp.close();
       await Promise.all(jobs.map((job) => job.stop()));
       for (const name of Object.keys(health.workers)) health.workers[name] = false;
       await adapters.close();

@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  addAgentKey,
   call,
   createTenant,
   listen,
@@ -96,9 +97,10 @@ describe('MCP over Streamable HTTP (issue 13)', () => {
     expect(body).toMatchObject({ status: 'succeeded', data: { business: { id: 'echo' } } });
     const txn = await call(gw, 'GET', `/v1/transactions/${body.transactionId}`, { key: tenant.adminToken });
     expect(txn.status).toBe(200);
+    // The session (MCP_SESSIONS=memory) knows the client from `initialize`.
     expect(txn.body.mcp).toEqual({
-      client: null,
-      sessionId: null,
+      client: { name: 'warden-test', version: '1.2.3' },
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       tool: 'discover',
       requestId: expect.any(Number),
     });
@@ -282,7 +284,97 @@ describe('MCP over Streamable HTTP (issue 13)', () => {
     expect(await good.text()).toContain('"serverInfo"');
   });
 
-  it('GET and DELETE are 405 JSON-RPC errors (stateless: no stream, no session)', async () => {
+  it('a session is bound to its key; DELETE ends it; GET without a session id is 400', async () => {
+    const client = await open();
+    await client.listTools();
+    const transport = client.transport as StreamableHTTPClientTransport;
+    const sessionId = transport.sessionId as string;
+    expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    const list = (key: string) =>
+      fetch(`${server.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${key}`,
+          'Mcp-Session-Id': sessionId,
+          'Mcp-Protocol-Version': '2025-06-18',
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }),
+      });
+    // Another key of the same workspace cannot ride this session: it does not exist for that key.
+    const otherKey = await addAgentKey(gw, tenant, 'agent-other');
+    const stolen = await list(otherKey);
+    expect(stolen.status).toBe(404);
+    expect(await stolen.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32001 } });
+    expect((await list(tenant.agentKey)).status).toBe(200);
+
+    const noId = await fetch(`${server.url}/mcp`, {
+      headers: { Authorization: `Bearer ${tenant.agentKey}`, Accept: 'text/event-stream' },
+    });
+    expect(noId.status).toBe(400);
+    expect(await noId.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+
+    await transport.terminateSession();
+    const ended = await list(tenant.agentKey);
+    expect(ended.status).toBe(404);
+  });
+});
+
+describe('MCP without sessions (MCP_SESSIONS=none)', () => {
+  let gw: TestGateway;
+  let server: { url: string; close: () => Promise<void> };
+  let tenant: Tenant;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ env: { MCP_SESSIONS: 'none' } });
+    server = await listen(gw);
+    await registerEcho(gw, 'echo');
+    tenant = await createTenant(gw);
+  });
+  afterAll(async () => {
+    await server.close();
+    await gw.dispose();
+  });
+
+  it('answers each POST in JSON with no session; the SDK client works as is', async () => {
+    const res = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${tenant.agentKey}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.headers.get('mcp-session-id')).toBeNull();
+    expect(await res.json()).toMatchObject({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { serverInfo: { name: 'warden' } },
+    });
+
+    const client = await connect(server.url, tenant.agentKey);
+    const body = structured(await client.callTool({ name: 'discover', arguments: { businessId: 'echo' } }));
+    const txn = await call(gw, 'GET', `/v1/transactions/${body.transactionId}`, { key: tenant.adminToken });
+    // No session: this server never saw `initialize`, so the client is not known.
+    expect(txn.body.mcp).toEqual({
+      client: null,
+      sessionId: null,
+      tool: 'discover',
+      requestId: expect.any(Number),
+    });
+    await client.close();
+  });
+
+  it('GET and DELETE are 405 JSON-RPC errors', async () => {
     for (const method of ['GET', 'DELETE']) {
       const res = await fetch(`${server.url}/mcp`, {
         method,

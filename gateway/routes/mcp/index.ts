@@ -1,15 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Context } from 'hono';
 import { z } from 'zod';
 import type { GatewayEnv } from '../../env.ts';
 import { allowedOrigin } from '../../middleware/allowed-origin/index.ts';
 import { agentAuth } from '../../middleware/auth/index.ts';
 import { rateLimit } from '../../middleware/rate-limit/index.ts';
-import type { Deps } from '../../services/context.ts';
+import type { Deps, ServiceContext } from '../../services/context.ts';
 import { asAgent } from '../context.ts';
 import { route } from '../openapi/route.ts';
-import { registerTools } from './tools.ts';
+import { McpSessions } from './sessions.ts';
+import { LedgerTaskStore } from './tasks.ts';
+import { type CallerInfo, callerAuth, registerTools } from './tools.ts';
 
 const tag = 'MCP';
 
@@ -19,30 +23,113 @@ const jsonRpcError = z.object({
   error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }),
   id: z.union([z.string(), z.number(), z.null()]),
 });
+/** A JSON-RPC answer (or a batch of them) when the transport answers in JSON. */
+const jsonRpcReply = z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))]);
 const jsonRpcMessage = z
   .union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))])
   .describe('A JSON-RPC request, notification or response (or a batch), MCP Streamable HTTP.');
 
-const NOT_STATELESS = {
+const NO_SESSIONS = {
   jsonrpc: '2.0',
   error: {
     code: -32000,
-    message: 'Method not allowed: this server is stateless; send each message by POST.',
+    message:
+      'Method not allowed: this server keeps no sessions (MCP_SESSIONS=none); send each message by POST.',
   },
   id: null,
 } as const;
 
+const NO_SESSION_ID = {
+  jsonrpc: '2.0',
+  error: { code: -32000, message: 'Bad Request: Mcp-Session-Id header is required' },
+  id: null,
+} as const;
+
+const SESSION_NOT_FOUND = {
+  jsonrpc: '2.0',
+  error: { code: -32001, message: 'Session not found' },
+  id: null,
+} as const;
+
+const INSTRUCTIONS =
+  'Warden gates actions on businesses. Discover first; execute may need prepare_execute (confirm mode) and may be parked for human approval (poll get_status, or call execute as a task).';
+
 /**
- * MCP over Streamable HTTP (DESIGN §5, issue 13). Stateless: every POST gets a new server and
- * transport (no session id), so any replica can answer any message and nothing is kept in memory;
- * the agent key of each request decides the workspace and agent exactly as on REST.
+ * MCP over Streamable HTTP (DESIGN §5, issue 13). With MCP_SESSIONS=memory (the default) `initialize`
+ * opens a session on this replica (its id in `Mcp-Session-Id`): the server then knows the client's
+ * name and capabilities, may ask its user to confirm (form elicitation) or open an approval (URL
+ * elicitation), and offers the GET event stream and DELETE. With MCP_SESSIONS=none every POST gets a
+ * new server and a JSON answer, so any replica answers any message. Either way the agent key of each
+ * request decides the workspace and agent exactly as on REST, and a session is bound to its key.
  */
-export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { close(): void } {
   // The Origin check and the agent key come before the transport reads a byte of the message.
   const origin = allowedOrigin({ allowed: deps.config.mcpAllowedOrigins });
   const auth = agentAuth({ deps });
   const limited = rateLimit({ deps, limit: deps.config.rateLimitPerMinute });
   const access = { principal: 'agent' } as const;
+  const sessionful = deps.config.mcpSessions === 'memory';
+  const sessions = new McpSessions({
+    idleMs: deps.config.mcpSessionIdleMs,
+    max: deps.config.mcpMaxSessions,
+    clock: Date.now,
+  });
+  const approvalUrl = (approvalId: string) => `${deps.config.publicBaseUrl}/console/approvals/${approvalId}`;
+
+  const newServer = (context: () => ServiceContext) => {
+    const server = new McpServer(
+      { name: 'warden', version: '1.0.0' },
+      {
+        instructions: INSTRUCTIONS,
+        capabilities: { tasks: { requests: { tools: { call: {} } } } },
+        taskStore: new LedgerTaskStore(context),
+      },
+    );
+    registerTools(server, { approvalUrl });
+    return server;
+  };
+
+  /** The caller of this request, handed to every message it carries. */
+  const callerOf = (c: Context<GatewayEnv>): CallerInfo => ({ agent: c.var.agent, ctx: asAgent(deps, c) });
+  const authInfo = (caller: CallerInfo) => callerAuth(caller, '');
+
+  /** A message of an existing session, or `initialize` opening one (MCP_SESSIONS=memory). */
+  const sessionRequest = async (c: Context<GatewayEnv>): Promise<Response> => {
+    const caller = callerOf(c);
+    const id = c.req.header('mcp-session-id');
+    if (id) {
+      const session = sessions.use(id, caller.agent.agentKeyId);
+      if (!session) return c.json(SESSION_NOT_FOUND, 404);
+      session.latest.caller = caller;
+      return session.transport.handleRequest(c.req.raw, { authInfo: authInfo(caller) });
+    }
+    if (c.req.method !== 'POST') return c.json(NO_SESSION_ID, 400);
+    // The session's own reads (tasks/get) run as its key, with the context of its latest request.
+    const latest = { caller };
+    const server = newServer(() => latest.caller.ctx);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sessionId) => {
+        const agentKeyId = caller.agent.agentKeyId;
+        sessions.add(sessionId, { server, transport, agentKeyId, lastSeen: Date.now(), latest });
+      },
+      onsessionclosed: (sessionId) => sessions.forget(sessionId),
+    });
+    await server.connect(transport);
+    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller) });
+  };
+
+  /** MCP_SESSIONS=none: one server and transport per POST, a JSON answer, nothing kept. */
+  const statelessRequest = async (c: Context<GatewayEnv>): Promise<Response> => {
+    const caller = callerOf(c);
+    const server = newServer(() => caller.ctx);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    await server.connect(transport);
+    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller) });
+  };
 
   route(
     app,
@@ -52,13 +139,21 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
       tag,
       summary: 'MCP (Streamable HTTP): the agent API as tools',
       description:
-        'Tools list_businesses, discover, query, prepare_execute, execute, get_status and evaluate call the same services as the REST routes. A refusal is a tool result with `isError: true` and `structuredContent: {code, error, details}`. An `Origin` header must be listed in MCP_ALLOWED_ORIGINS.',
+        'Tools list_businesses, discover, query, prepare_execute, execute (task-capable) and get_status and evaluate call the same services as the REST routes. A refusal is a tool result with `isError: true` and `structuredContent: {code, error, details}`. `initialize` opens a session (`Mcp-Session-Id`) unless MCP_SESSIONS=none. An `Origin` header must be listed in MCP_ALLOWED_ORIGINS.',
       access,
       body: jsonRpcMessage,
       responses: {
-        200: { description: 'The JSON-RPC answers, as a server-sent event stream', stream: true },
+        200: {
+          description: 'The JSON-RPC answers: an event stream, or JSON with MCP_SESSIONS=none',
+          stream: true,
+          schema: jsonRpcReply,
+        },
         202: { description: 'Notifications or responses accepted' },
-        400: { description: 'Not a valid JSON-RPC message (JSON-RPC error)', schema: jsonRpcError },
+        400: {
+          description: 'Not a valid JSON-RPC message, or no session id (JSON-RPC error)',
+          schema: jsonRpcError,
+        },
+        404: { description: 'No such session on this replica: initialize again', schema: jsonRpcError },
         406: { description: 'Accept must list application/json and text/event-stream', schema: jsonRpcError },
         415: { description: 'Content-Type must be application/json', schema: jsonRpcError },
       },
@@ -66,27 +161,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     origin,
     auth,
     limited,
-    async (c) => {
-      const server = new McpServer(
-        { name: 'warden', version: '1.0.0' },
-        {
-          instructions:
-            'Warden gates actions on businesses. Discover first; execute may need prepare_execute (confirm mode) and may be parked for human approval (poll get_status).',
-        },
-      );
-      registerTools(server, {
-        agent: c.var.agent,
-        ctx: asAgent(deps, c),
-        client: () => {
-          const info = server.server.getClientVersion();
-          return info ? { name: info.name, version: info.version } : null;
-        },
-        signal: c.req.raw.signal,
-      });
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      await server.connect(transport);
-      return transport.handleRequest(c.req.raw);
-    },
+    (c) => (sessionful ? sessionRequest(c) : statelessRequest(c)),
   );
 
   for (const method of ['get', 'delete'] as const) {
@@ -98,14 +173,28 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
         tag,
         summary:
           method === 'get'
-            ? 'Not served: no standalone event stream (stateless)'
-            : 'Not served: there are no sessions to end (stateless)',
+            ? "The session's event stream (server requests and notifications outside a call)"
+            : 'Ends the session',
+        description: 'Needs `Mcp-Session-Id`; with MCP_SESSIONS=none there are no sessions (405).',
         access,
-        responses: { 405: { description: 'JSON-RPC error: send messages by POST', schema: jsonRpcError } },
+        responses: {
+          ...(method === 'get'
+            ? { 200: { description: 'The event stream', stream: true as const } }
+            : { 200: { description: 'The session ended' } }),
+          400: { description: 'No session id (JSON-RPC error)', schema: jsonRpcError },
+          404: { description: 'No such session on this replica', schema: jsonRpcError },
+          405: {
+            description: 'No sessions here (MCP_SESSIONS=none): send messages by POST',
+            schema: jsonRpcError,
+          },
+          406: { description: 'Accept must list text/event-stream', schema: jsonRpcError },
+          409: { description: 'The session already has an event stream', schema: jsonRpcError },
+        },
       },
       origin,
       auth,
-      async (c) => c.json(NOT_STATELESS, 405, { Allow: 'POST' }),
+      (c) => (sessionful ? sessionRequest(c) : c.json(NO_SESSIONS, 405, { Allow: 'POST' })),
     );
   }
+  return { close: () => sessions.close() };
 }

@@ -1,5 +1,12 @@
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  type CallToolResult,
+  ElicitResultSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { type AgentPrincipal, GatewayError, type McpTrace, type Scope } from '../../domain/index.ts';
 import { listBusinesses } from '../../services/businesses.ts';
@@ -10,20 +17,29 @@ import { discover, query } from '../../services/operations.ts';
 import { prepareExecute } from '../../services/prepare.ts';
 import { getTransactionStatus } from '../../services/status.ts';
 import { agpRequestSchema, businessIdSchema, idempotencyKeySchema } from '../agp/schema.ts';
+import { type CallOutcome, outcomeContext } from './tasks.ts';
 
-/** What a tool call needs from the HTTP request that carried it. */
-export interface ToolScope {
+/** Who is calling, from the HTTP request that carried the message (`authInfo.extra` of the transport). */
+export interface CallerInfo {
   agent: AgentPrincipal;
-  /** The agent's service context (asAgent); each call adds its MCP trace. */
+  /** The agent's service context (asAgent) of that request; each call adds its MCP trace. */
   ctx: ServiceContext;
-  /** The client named in `initialize`, when this server saw it (stateless: never). */
-  client: () => McpTrace['client'];
-  signal: AbortSignal;
 }
 
-interface CallExtra {
-  requestId: string | number;
-  sessionId?: string;
+/** Hands a request's caller to the transport: every message it carries sees it as `extra.authInfo`. */
+export const callerAuth = (caller: CallerInfo, token: string): AuthInfo => ({
+  token,
+  clientId: caller.agent.agentKeyId,
+  scopes: [...caller.agent.scopes],
+  extra: { caller },
+});
+
+type CallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+function callerOf(extra: CallExtra): CallerInfo {
+  const caller = extra.authInfo?.extra?.caller as CallerInfo | undefined;
+  if (!caller) throw new GatewayError('UNAUTHORIZED', 'No agent key came with this message.');
+  return caller;
 }
 
 type Structured = Record<string, unknown>;
@@ -67,30 +83,34 @@ const DESCRIPTIONS = {
 } as const;
 
 /** The agent API's tools (issue 13): each calls the same service as its REST route, with the same context. */
-export function registerTools(server: McpServer, scope: ToolScope): void {
-  const { agent } = scope;
-
+export function registerTools(
+  server: McpServer,
+  options: { approvalUrl: (approvalId: string) => string },
+): void {
   /** Runs one tool: the key's scope, the MCP trace on the context, refusals as tool errors. */
   const run = async (
     tool: string,
     need: Scope | undefined,
     extra: CallExtra,
-    fn: (ctx: ServiceContext) => Promise<CallToolResult>,
+    fn: (ctx: ServiceContext, agent: AgentPrincipal) => Promise<CallToolResult>,
   ): Promise<CallToolResult> => {
+    const info = server.server.getClientVersion();
     const mcp: McpTrace = {
-      client: scope.client(),
+      client: info ? { name: info.name, version: info.version } : null,
       sessionId: extra.sessionId ?? null,
       tool,
       requestId: extra.requestId ?? null,
     };
+    let caller: CallerInfo | undefined;
     try {
-      if (need && !agent.scopes.includes(need)) {
+      caller = callerOf(extra);
+      if (need && !caller.agent.scopes.includes(need)) {
         throw new GatewayError('FORBIDDEN', `This key does not have the ${need} scope.`);
       }
-      return await fn({ ...scope.ctx, mcp });
+      return await fn({ ...caller.ctx, mcp }, caller.agent);
     } catch (err) {
       if (err instanceof GatewayError) return refusal(err.code, err.message, err.details);
-      scope.ctx.deps.logger.error({ err, tool }, 'an MCP tool call failed');
+      caller?.ctx.deps.logger.error({ err, tool }, 'an MCP tool call failed');
       return refusal('INTERNAL_ERROR', 'Internal error.');
     }
   };
@@ -129,8 +149,8 @@ export function registerTools(server: McpServer, scope: ToolScope): void {
       annotations: { readOnlyHint: true },
     },
     ({ businessId }, extra) =>
-      run('discover', 'discover', extra, async (ctx) => {
-        const r = await discover({ ctx, input: { agent, businessId, signal: scope.signal } });
+      run('discover', 'discover', extra, async (ctx, agent) => {
+        const r = await discover({ ctx, input: { agent, businessId, signal: extra.signal } });
         return ok({ transactionId: r.transactionId, status: r.status, data: r.data });
       }),
   );
@@ -143,8 +163,8 @@ export function registerTools(server: McpServer, scope: ToolScope): void {
       annotations: { readOnlyHint: true },
     },
     ({ businessId, request }, extra) =>
-      run('query', 'query', extra, async (ctx) => {
-        const r = await query({ ctx, input: { agent, businessId, request, signal: scope.signal } });
+      run('query', 'query', extra, async (ctx, agent) => {
+        const r = await query({ ctx, input: { agent, businessId, request, signal: extra.signal } });
         return ok({ transactionId: r.transactionId, status: r.status, data: r.data });
       }),
   );
@@ -156,36 +176,90 @@ export function registerTools(server: McpServer, scope: ToolScope): void {
       inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
     },
     ({ businessId, request }, extra) =>
-      run('prepare_execute', 'execute', extra, async (ctx) =>
+      run('prepare_execute', 'execute', extra, async (ctx, agent) =>
         ok({ ...(await prepareExecute({ ctx, agent, input: { businessId, request } })) }),
       ),
   );
 
-  server.registerTool(
-    'execute',
-    {
-      description: DESCRIPTIONS.execute,
-      inputSchema: {
-        businessId: businessIdSchema,
-        request: agpRequestSchema,
-        confirmationToken: z.string().max(512).optional().describe('From prepare_execute (confirm mode).'),
-        idempotencyKey: idempotencyKeySchema.optional().describe('Same key and request: the first answer.'),
-      },
-      annotations: { destructiveHint: true },
-    },
-    ({ businessId, request, confirmationToken, idempotencyKey }, extra) =>
-      run('execute', 'execute', extra, async (ctx) => {
+  const executeInput = {
+    businessId: businessIdSchema,
+    request: agpRequestSchema,
+    confirmationToken: z.string().max(512).optional().describe('From prepare_execute (confirm mode).'),
+    idempotencyKey: idempotencyKeySchema.optional().describe('Same key and request: the first answer.'),
+  };
+  type ExecuteArgs = {
+    businessId: string;
+    request: Record<string, unknown>;
+    confirmationToken?: string;
+    idempotencyKey?: string;
+  };
+
+  /** One execute through the REST path's service; in confirm mode the client's user may confirm it (form elicitation). */
+  const executeCall = (args: ExecuteArgs, extra: CallExtra): Promise<CallOutcome> => {
+    let outcome: CallOutcome | undefined;
+    const result = run('execute', 'execute', extra, async (ctx, agent) => {
+      const once = async (confirmationToken: string | undefined) => {
         const answer = await executeRequest({
           ctx,
           input: {
             agent,
-            body: { ok: true, value: { businessId, request } },
+            body: { ok: true, value: { businessId: args.businessId, request: args.request } },
             confirmationToken: confirmationToken || undefined,
-            idempotencyKey,
+            idempotencyKey: args.idempotencyKey,
           },
         });
-        return fromAnswer(answer.response.status, answer.response.body);
-      }),
+        return answer.response;
+      };
+      let response: Awaited<ReturnType<typeof once>>;
+      try {
+        response = await once(args.confirmationToken);
+      } catch (err) {
+        // Confirm mode without a token: a client that can show a form asks its user instead.
+        const unconfirmed = err instanceof GatewayError && err.code === 'CONFIRMATION_REQUIRED';
+        if (!unconfirmed || args.confirmationToken || !canElicit(server, 'form')) throw err;
+        const prepared = await prepareExecute({
+          ctx,
+          agent,
+          input: { businessId: args.businessId, request: args.request },
+        });
+        if (!(await confirmWithUser(extra, prepared.summary))) throw err;
+        response = await once(prepared.confirmationToken);
+      }
+      const body = response.body as Structured;
+      const status = String(body.status ?? '');
+      const parked = response.status < 400 && (status === 'pending_approval' || status === 'queued');
+      if (status === 'pending_approval' && canElicit(server, 'url')) {
+        const approval = body.approval as { id: string };
+        showApproval(extra, options.approvalUrl(approval.id), approval.id);
+      }
+      const transactionId = typeof body.transactionId === 'string' ? body.transactionId : undefined;
+      const result = fromAnswer(response.status, body);
+      outcome = { result, final: !parked, ...(transactionId ? { transactionId } : {}) };
+      return result;
+    });
+    return result.then((r) => outcome ?? { result: r, final: true });
+  };
+
+  // Task-capable (MCP tasks): a client that asks for a task gets one that completes when the parked
+  // request is decided and executed; any other client gets the answer at once (see LedgerTaskStore).
+  server.experimental.tasks.registerToolTask(
+    'execute',
+    {
+      description: DESCRIPTIONS.execute,
+      inputSchema: executeInput,
+      annotations: { destructiveHint: true },
+      execution: { taskSupport: 'optional' },
+    },
+    {
+      createTask: async (args, extra) => {
+        const outcome = await executeCall(args as ExecuteArgs, extra);
+        const task = await extra.taskStore.createTask(outcomeContext(outcome));
+        return { task };
+      },
+      getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
+      getTaskResult: async (_args, extra) =>
+        (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+    },
   );
 
   server.registerTool(
@@ -216,7 +290,7 @@ export function registerTools(server: McpServer, scope: ToolScope): void {
       },
     },
     (args, extra) =>
-      run('evaluate', 'execute', extra, async (ctx) => {
+      run('evaluate', 'execute', extra, async (ctx, agent) => {
         const answer = await evaluate({
           ctx,
           input: {
@@ -233,4 +307,62 @@ export function registerTools(server: McpServer, scope: ToolScope): void {
         return fromAnswer(answer.response.status, answer.response.body);
       }),
   );
+}
+
+/** Whether the client declared it can show this kind of elicitation (MCP 2025-11-25: form, url). */
+function canElicit(server: McpServer, mode: 'form' | 'url'): boolean {
+  const elicitation = server.server.getClientCapabilities()?.elicitation as
+    | { form?: object; url?: object }
+    | undefined;
+  if (!elicitation) return false;
+  // An empty `elicitation: {}` is the older form-only declaration.
+  if (mode === 'form') return elicitation.form !== undefined || elicitation.url === undefined;
+  return elicitation.url !== undefined;
+}
+
+/** Asks the client's user to confirm the prepared summary (confirm mode); true only on an explicit yes. */
+async function confirmWithUser(extra: CallExtra, summary: unknown): Promise<boolean> {
+  const answer = await extra.sendRequest(
+    {
+      method: 'elicitation/create',
+      params: {
+        mode: 'form',
+        message: `Confirm this action before it runs: ${typeof summary === 'string' ? summary : JSON.stringify(summary)}`,
+        requestedSchema: {
+          type: 'object',
+          properties: {
+            confirm: { type: 'boolean', title: 'Run it', description: 'Yes: Warden executes it now.' },
+          },
+          required: ['confirm'],
+        },
+      },
+    },
+    ElicitResultSchema,
+    { signal: extra.signal },
+  );
+  return answer.action === 'accept' && answer.content?.confirm === true;
+}
+
+/**
+ * Points the client's user at the approval (URL elicitation) without holding the answer back: the
+ * result says pending_approval whether or not the user opens it.
+ */
+function showApproval(extra: CallExtra, url: string, approvalId: string): void {
+  extra
+    .sendRequest(
+      {
+        method: 'elicitation/create',
+        params: {
+          mode: 'url',
+          message:
+            'This request waits for approval by people in your workspace. Open the approval to follow or decide it.',
+          url,
+          elicitationId: approvalId,
+        },
+      },
+      ElicitResultSchema,
+    )
+    .catch(() => {
+      // The user may dismiss it, or the client may go away: the approval goes on either way.
+    });
 }

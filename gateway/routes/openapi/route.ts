@@ -25,7 +25,10 @@ export interface Answer {
   html?: true;
   /** Plain text instead of JSON (the Prometheus exposition format). */
   text?: true;
-  /** A server-sent event stream (`text/event-stream`, the MCP Streamable HTTP transport). */
+  /**
+   * A server-sent event stream (`text/event-stream`, the MCP Streamable HTTP transport); with a
+   * `schema` too, the server may answer either (JSON for a plain reply, a stream otherwise).
+   */
   stream?: true;
   example?: unknown;
   /** Response headers, each described in its schema (`.describe()`). */
@@ -118,18 +121,25 @@ export function route(
     responses[status] = {
       description: answer.description,
       ...(answer.headers ? { headers: answer.headers } : {}),
-      ...(answer.html || answer.text || answer.stream
-        ? { content: { [mediaType(answer)]: { schema: z.string() } } }
-        : answer.schema
-          ? {
-              content: {
-                'application/json': {
-                  schema: answer.schema,
-                  ...(answer.example === undefined ? {} : { example: answer.example }),
+      ...(answer.stream && answer.schema
+        ? {
+            content: {
+              'application/json': { schema: answer.schema },
+              'text/event-stream': { schema: z.string() },
+            },
+          }
+        : answer.html || answer.text || answer.stream
+          ? { content: { [mediaType(answer)]: { schema: z.string() } } }
+          : answer.schema
+            ? {
+                content: {
+                  'application/json': {
+                    schema: answer.schema,
+                    ...(answer.example === undefined ? {} : { example: answer.example }),
+                  },
                 },
-              },
-            }
-          : {}),
+              }
+            : {}),
     };
   }
   Object.assign(responses, errorResponses(spec));
