@@ -206,6 +206,85 @@ const confirmPairsDriver: GatewayDriver = async (gateway, key, settings) => {
   return { load, okExecutes };
 };
 
+/** The MCP `tools/call` of `execute` with the same business and request as AGENT_BODY (issue 13). */
+const mcpCall = (id: number) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'execute', arguments: JSON.parse(AGENT_BODY) },
+  });
+const MCP_ACCEPT = { accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+
+/** MCP_SESSIONS=none: every POST is a self-contained tools/call answered in JSON; autocannon as for REST. */
+const mcpStatelessDriver: GatewayDriver = async (gateway, key, settings) => {
+  const load = await httpLoad(
+    {
+      url: gateway.url,
+      path: '/mcp',
+      headers: { authorization: `Bearer ${key}`, ...MCP_ACCEPT },
+      body: mcpCall(1),
+      expectBodyIncludes: SUCCEEDED,
+    },
+    settings,
+  );
+  return { load, okExecutes: load.okRequestsIncludingWarmup };
+};
+
+/**
+ * MCP_SESSIONS=memory (the default): one session opened with `initialize`, then every worker sends
+ * tools/call with its own JSON-RPC id (ids must be unique within a session) and reads the event stream.
+ */
+const mcpSessionDriver: GatewayDriver = async (gateway, key, settings) => {
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...MCP_ACCEPT };
+  const init = await fetch(`${gateway.url}/mcp`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1' },
+      },
+    }),
+  });
+  await init.text();
+  const session = init.headers.get('mcp-session-id');
+  if (!session) throw new Error(`initialize opened no session (${init.status})`);
+  const withSession = { ...headers, 'mcp-session-id': session };
+  const initialized = await fetch(`${gateway.url}/mcp`, {
+    method: 'POST',
+    headers: withSession,
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  await initialized.text();
+  let next = 1;
+  let okExecutes = 0;
+  const load = await workerLoad(gateway.url, settings, async (send) => {
+    const res = await send('/mcp', mcpCall(next++), withSession);
+    if (res.status !== 200) return;
+    if (!res.body.includes(SUCCEEDED))
+      throw new Error(`tools/call did not succeed: ${res.body.slice(0, 300)}`);
+    okExecutes++;
+  });
+  return { load, okExecutes };
+};
+
+/** REST execute through the same worker client as the MCP session driver: the like-for-like reference. */
+const restWorkerDriver: GatewayDriver = async (gateway, key, settings) => {
+  let okExecutes = 0;
+  const load = await workerLoad(gateway.url, settings, async (send) => {
+    const res = await send('/agp/execute', AGENT_BODY, { authorization: `Bearer ${key}` });
+    if (res.status !== 200) return;
+    if (!res.body.includes(SUCCEEDED)) throw new Error(`execute did not succeed: ${res.body.slice(0, 300)}`);
+    okExecutes++;
+  });
+  return { load, okExecutes };
+};
+
 /** CPU time a process has used so far, in µs (user + system, from /proc; undefined elsewhere). */
 function processCpuUs(pid: number): number | undefined {
   try {
@@ -482,6 +561,25 @@ const SCENARIOS: Scenario[] = [
     },
     driver: executeDriver,
   }),
+  // Issue 13: the same execute as an MCP tool call, against REST execute in the same run.
+  gatewayScenario({
+    id: 'mcp-execute-stateless',
+    label: 'MCP tools/call execute (MCP_SESSIONS=none, JSON)',
+    env: { AGENR_EXECUTE_POLICY: 'open', MCP_SESSIONS: 'none' },
+    driver: mcpStatelessDriver,
+  }),
+  gatewayScenario({
+    id: 'gateway-open-workers',
+    label: 'gateway execute (open, worker client)',
+    env: { AGENR_EXECUTE_POLICY: 'open' },
+    driver: restWorkerDriver,
+  }),
+  gatewayScenario({
+    id: 'mcp-execute-session',
+    label: 'MCP tools/call execute (one session, event stream, worker client)',
+    env: { AGENR_EXECUTE_POLICY: 'open' },
+    driver: mcpSessionDriver,
+  }),
   postgresOpenScenario(1),
   postgresOpenScenario(2),
 ];
@@ -591,7 +689,8 @@ async function stabilityRun(upstream: ServerHandle, dir: string): Promise<number
 interface Floor {
   floor: string;
   measured: number | null;
-  verdict: 'met' | 'MISSED' | 'n/a';
+  /** `measured`: a ratio the issue asks for without a floor (issue 13: MCP vs REST). */
+  verdict: 'met' | 'MISSED' | 'n/a' | 'measured';
 }
 
 /** The floors of issues 9 and 10, from the rounds that ran every scenario a floor compares. */
@@ -627,7 +726,20 @@ function floorReport(runs: Map<string, { loads: ScenarioRun[] }>, stability: num
   });
   const first = stability?.[0];
   const last = stability?.at(-1);
+  const ratio = (label: string, measured: number | null): Floor => ({
+    floor: label,
+    measured,
+    verdict: measured === null ? 'n/a' : 'measured',
+  });
   return [
+    ratio(
+      'issue 13: MCP tools/call execute, no sessions / REST execute (autocannon both)',
+      rate('mcp-execute-stateless', 'gateway-open'),
+    ),
+    ratio(
+      'issue 13: MCP tools/call execute in a session / REST execute (worker client both)',
+      rate('mcp-execute-session', 'gateway-open-workers'),
+    ),
     floor(
       'open execute / minimal durable gateway >= 0.80',
       rate('gateway-open', 'minimal-gateway'),
