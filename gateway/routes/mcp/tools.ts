@@ -65,6 +65,38 @@ function fromAnswer(status: number, body: unknown): CallToolResult {
 
 const LIST_LIMIT = 20;
 
+// What each tool's `structuredContent` holds (declared as its outputSchema): the fields an agent
+// relies on, open to more (a business's `data` is its own).
+const TRANSACTION_ID = z.string().describe('The ledger id: pass it to get_status.');
+const OUTPUT = {
+  list_businesses: {
+    businesses: z.array(
+      z.looseObject({ id: z.string(), name: z.string(), category: z.string(), description: z.string() }),
+    ),
+    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last.'),
+  },
+  call: { transactionId: TRANSACTION_ID, status: z.string(), data: z.unknown().optional() },
+  prepare: {
+    confirmationToken: z.string().describe('Pass to execute as `confirmationToken`; works once.'),
+    expiresAt: z.string(),
+    summary: z.unknown().describe('What the execute will do.'),
+  },
+  status: {
+    transactionId: TRANSACTION_ID,
+    status: z.string(),
+    businessId: z.string().nullable(),
+    operation: z.string(),
+    data: z.unknown().optional(),
+    approval: z.unknown().optional(),
+    receipt: z.string().optional().describe('The signed receipt (compact JWS) once settled.'),
+  },
+  evaluate: {
+    evaluation_id: z.string(),
+    status: z.enum(['auto_approved', 'rejected', 'pending_human']),
+    decision: z.unknown(),
+  },
+};
+
 const DESCRIPTIONS = {
   list_businesses:
     'List the businesses this gateway can reach: id, name, category, description. Filter by `category` or a search text `q`. Results are paged: pass `nextCursor` back as `cursor` for the next page. Use a business `id` with discover, query, prepare_execute and execute.',
@@ -119,6 +151,7 @@ export function registerTools(
     'list_businesses',
     {
       description: DESCRIPTIONS.list_businesses,
+      outputSchema: OUTPUT.list_businesses,
       inputSchema: {
         category: z.string().max(128).optional(),
         q: z.string().max(200).optional().describe('Search text matched against name and description.'),
@@ -145,6 +178,7 @@ export function registerTools(
     'discover',
     {
       description: DESCRIPTIONS.discover,
+      outputSchema: OUTPUT.call,
       inputSchema: { businessId: businessIdSchema },
       annotations: { readOnlyHint: true },
     },
@@ -159,6 +193,7 @@ export function registerTools(
     'query',
     {
       description: DESCRIPTIONS.query,
+      outputSchema: OUTPUT.call,
       inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
       annotations: { readOnlyHint: true },
     },
@@ -173,6 +208,7 @@ export function registerTools(
     'prepare_execute',
     {
       description: DESCRIPTIONS.prepare_execute,
+      outputSchema: OUTPUT.prepare,
       inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
     },
     ({ businessId, request }, extra) =>
@@ -266,6 +302,7 @@ export function registerTools(
     'get_status',
     {
       description: DESCRIPTIONS.get_status,
+      outputSchema: OUTPUT.status,
       inputSchema: { transactionId: z.string().min(1).max(64) },
       annotations: { readOnlyHint: true },
     },
@@ -279,6 +316,7 @@ export function registerTools(
     'evaluate',
     {
       description: DESCRIPTIONS.evaluate,
+      outputSchema: OUTPUT.evaluate,
       inputSchema: {
         policy_name: z.string().min(1).max(64).optional(),
         context: z.object({
