@@ -27,6 +27,8 @@ export interface Answer {
   text?: true;
   /** A server-sent event stream (`text/event-stream`, the MCP Streamable HTTP transport). */
   stream?: true;
+  /** A file download of this media type (`application/zip`): a binary body, streamed. */
+  file?: string;
   example?: unknown;
   /** Response headers, each described in its schema (`.describe()`). */
   headers?: z.ZodObject;
@@ -120,16 +122,18 @@ export function route(
       ...(answer.headers ? { headers: answer.headers } : {}),
       ...(answer.html || answer.text || answer.stream
         ? { content: { [mediaType(answer)]: { schema: z.string() } } }
-        : answer.schema
-          ? {
-              content: {
-                'application/json': {
-                  schema: answer.schema,
-                  ...(answer.example === undefined ? {} : { example: answer.example }),
+        : answer.file
+          ? { content: { [answer.file]: { schema: z.string().meta({ format: 'binary' }) } } }
+          : answer.schema
+            ? {
+                content: {
+                  'application/json': {
+                    schema: answer.schema,
+                    ...(answer.example === undefined ? {} : { example: answer.example }),
+                  },
                 },
-              },
-            }
-          : {}),
+              }
+            : {}),
     };
   }
   Object.assign(responses, errorResponses(spec));
