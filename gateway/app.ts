@@ -39,6 +39,7 @@ import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { checkResponses, registerDocumentRoutes } from './routes/openapi/index.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
+import { registerReportRoutes } from './routes/reports.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
@@ -185,6 +186,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerPolicyRoutes(app, deps);
   registerTransactionRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerReportRoutes(app, deps);
   registerApprovalRoutes(app, deps, otp);
   registerWebhookRoutes(app, deps);
   registerBusinessRoutes(app, deps);

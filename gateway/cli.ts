@@ -3,6 +3,7 @@ import { registerKeyCommands } from './commands/agent-keys.ts';
 import { CliError, EXIT } from './commands/api.ts';
 import { registerApprovalCommands } from './commands/approvals.ts';
 import { registerBusinessCommands } from './commands/business.ts';
+import { registerExportCommands } from './commands/export.ts';
 import { registerLocalCommands } from './commands/local.ts';
 import { registerMcpStdioCommand } from './commands/mcp-stdio.ts';
 import { registerMemberCommands } from './commands/member.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerApprovalCommands(program);
   registerTransactionCommands(program);
+  registerExportCommands(program);
   registerLocalCommands(program);
   registerMcpStdioCommand(program);
   return program;

@@ -96,7 +96,7 @@ function issues(details: unknown): string {
   return parts.length > 0 ? ` [${parts.join('; ')}]` : '';
 }
 
-function refusal(status: number, body: unknown): CliError {
+export function refusal(status: number, body: unknown): CliError {
   const envelope = (body && typeof body === 'object' ? body : {}) as ErrorEnvelope;
   const message =
     typeof envelope.error === 'string'
@@ -107,7 +107,7 @@ function refusal(status: number, body: unknown): CliError {
 }
 
 /** Connection refused, unknown host, timeouts: undici and node:net errors by code (STYLE 7). */
-function unreachable(url: string, error: unknown): CliError {
+export function unreachable(url: string, error: unknown): CliError {
   const first =
     error instanceof AggregateError && error.errors.length > 0 ? (error.errors[0] as unknown) : error;
   const code = (error as { code?: unknown })?.code ?? (first as { code?: unknown })?.code ?? 'NETWORK_ERROR';

@@ -625,6 +625,8 @@ const ROUTES: Record<string, Who> = {
   'POST /v1/transactions/:id/resolve': ['admin'],
   'GET /v1/audit': ['admin'],
   'GET /v1/audit/verify': ['admin'],
+  // The whole audit trail and every transaction, like GET /v1/audit: admins only (issue 14).
+  'GET /v1/reports/compliance.zip': ['admin'],
   'GET /v1/approvals': ANY_MEMBER,
   'GET /v1/approvals/:id': ANY_MEMBER,
   'POST /v1/approvals/:id/approve': ANY_MEMBER,

@@ -16,6 +16,10 @@ export async function responseProblem(spec: RouteSpec, res: Response): Promise<s
       ? undefined
       : `${res.status} is documented as an event stream`;
   }
+  // A file is checked by its type only too: it may be large and streamed.
+  if (answer?.file) {
+    return type.startsWith(answer.file) ? undefined : `${res.status} is documented as ${answer.file}`;
+  }
   if (answer?.text) return type.startsWith('text/plain') ? undefined : `${res.status} is documented as text`;
   const text = await res.clone().text();
   if (answer && !answer.schema) return text === '' ? undefined : `${res.status} is documented without a body`;

@@ -30,6 +30,8 @@ export interface Answer {
    * `schema` too, the server may answer either (JSON for a plain reply, a stream otherwise).
    */
   stream?: true;
+  /** A file download of this media type (`application/zip`): a binary body, streamed. */
+  file?: string;
   example?: unknown;
   /** Response headers, each described in its schema (`.describe()`). */
   headers?: z.ZodObject;
@@ -103,6 +105,22 @@ function accessNote(access: Access): string | undefined {
 const mediaType = (answer: Answer) =>
   answer.html ? 'text/html' : answer.stream ? 'text/event-stream' : 'text/plain';
 
+/** The `content` of one documented answer, by its kind. */
+function answerContent(answer: Answer): {
+  content?: Record<string, { schema: z.ZodType; example?: unknown }>;
+} {
+  const text = { schema: z.string() };
+  // An MCP answer: JSON for a plain reply, an event stream otherwise (the server chooses).
+  if (answer.stream && answer.schema) {
+    return { content: { 'application/json': { schema: answer.schema }, 'text/event-stream': text } };
+  }
+  if (answer.html || answer.text || answer.stream) return { content: { [mediaType(answer)]: text } };
+  if (answer.file) return { content: { [answer.file]: { schema: z.string().meta({ format: 'binary' }) } } };
+  if (!answer.schema) return {};
+  const example = answer.example === undefined ? {} : { example: answer.example };
+  return { content: { 'application/json': { schema: answer.schema, ...example } } };
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: each middleware declares its own variables, as with Hono's app.on
 type AnyMiddleware = MiddlewareHandler<any>;
 
@@ -121,25 +139,7 @@ export function route(
     responses[status] = {
       description: answer.description,
       ...(answer.headers ? { headers: answer.headers } : {}),
-      ...(answer.stream && answer.schema
-        ? {
-            content: {
-              'application/json': { schema: answer.schema },
-              'text/event-stream': { schema: z.string() },
-            },
-          }
-        : answer.html || answer.text || answer.stream
-          ? { content: { [mediaType(answer)]: { schema: z.string() } } }
-          : answer.schema
-            ? {
-                content: {
-                  'application/json': {
-                    schema: answer.schema,
-                    ...(answer.example === undefined ? {} : { example: answer.example }),
-                  },
-                },
-              }
-            : {}),
+      ...answerContent(answer),
     };
   }
   Object.assign(responses, errorResponses(spec));
