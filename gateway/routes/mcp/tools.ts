@@ -114,6 +114,34 @@ const DESCRIPTIONS = {
     'Ask the workspace policy for a decision without executing anything (for when you execute yourself): `status` is auto_approved, rejected or pending_human. `context.payload_scope` is the request you intend to make (amount_cents, currency, …).',
 } as const;
 
+// Input shapes, built once for every server (each stateless POST builds a server).
+const INPUT = {
+  list_businesses: {
+    category: z.string().max(128).optional(),
+    q: z.string().max(200).optional().describe('Search text matched against name and description.'),
+    cursor: z.string().max(128).optional().describe('`nextCursor` of the previous page.'),
+    limit: z.number().int().min(1).max(100).optional().describe(`Page size (default ${LIST_LIMIT}).`),
+  },
+  discover: { businessId: businessIdSchema },
+  call: { businessId: businessIdSchema, request: agpRequestSchema },
+  execute: {
+    businessId: businessIdSchema,
+    request: agpRequestSchema,
+    confirmationToken: z.string().max(512).optional().describe('From prepare_execute (confirm mode).'),
+    idempotencyKey: idempotencyKeySchema.optional().describe('Same key and request: the first answer.'),
+  },
+  get_status: { transactionId: z.string().min(1).max(64) },
+  evaluate: {
+    policy_name: z.string().min(1).max(64).optional(),
+    context: z.object({
+      agent_id: z.string().min(1).max(128),
+      payload_scope: z.record(z.string(), z.unknown()),
+    }),
+    webhook_url: z.string().min(1).max(2048).optional(),
+    idempotencyKey: idempotencyKeySchema.optional(),
+  },
+};
+
 /** The agent API's tools (issue 13): each calls the same service as its REST route, with the same context. */
 export function registerTools(
   server: McpServer,
@@ -152,12 +180,7 @@ export function registerTools(
     {
       description: DESCRIPTIONS.list_businesses,
       outputSchema: OUTPUT.list_businesses,
-      inputSchema: {
-        category: z.string().max(128).optional(),
-        q: z.string().max(200).optional().describe('Search text matched against name and description.'),
-        cursor: z.string().max(128).optional().describe('`nextCursor` of the previous page.'),
-        limit: z.number().int().min(1).max(100).optional().describe(`Page size (default ${LIST_LIMIT}).`),
-      },
+      inputSchema: INPUT.list_businesses,
       annotations: { readOnlyHint: true },
     },
     (args, extra) =>
@@ -179,7 +202,7 @@ export function registerTools(
     {
       description: DESCRIPTIONS.discover,
       outputSchema: OUTPUT.call,
-      inputSchema: { businessId: businessIdSchema },
+      inputSchema: INPUT.discover,
       annotations: { readOnlyHint: true },
     },
     ({ businessId }, extra) =>
@@ -194,7 +217,7 @@ export function registerTools(
     {
       description: DESCRIPTIONS.query,
       outputSchema: OUTPUT.call,
-      inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
+      inputSchema: INPUT.call,
       annotations: { readOnlyHint: true },
     },
     ({ businessId, request }, extra) =>
@@ -209,7 +232,7 @@ export function registerTools(
     {
       description: DESCRIPTIONS.prepare_execute,
       outputSchema: OUTPUT.prepare,
-      inputSchema: { businessId: businessIdSchema, request: agpRequestSchema },
+      inputSchema: INPUT.call,
     },
     ({ businessId, request }, extra) =>
       run('prepare_execute', 'execute', extra, async (ctx, agent) =>
@@ -217,12 +240,6 @@ export function registerTools(
       ),
   );
 
-  const executeInput = {
-    businessId: businessIdSchema,
-    request: agpRequestSchema,
-    confirmationToken: z.string().max(512).optional().describe('From prepare_execute (confirm mode).'),
-    idempotencyKey: idempotencyKeySchema.optional().describe('Same key and request: the first answer.'),
-  };
   type ExecuteArgs = {
     businessId: string;
     request: Record<string, unknown>;
@@ -282,7 +299,7 @@ export function registerTools(
     'execute',
     {
       description: DESCRIPTIONS.execute,
-      inputSchema: executeInput,
+      inputSchema: INPUT.execute,
       annotations: { destructiveHint: true },
       execution: { taskSupport: 'optional' },
     },
@@ -303,7 +320,7 @@ export function registerTools(
     {
       description: DESCRIPTIONS.get_status,
       outputSchema: OUTPUT.status,
-      inputSchema: { transactionId: z.string().min(1).max(64) },
+      inputSchema: INPUT.get_status,
       annotations: { readOnlyHint: true },
     },
     ({ transactionId }, extra) =>
@@ -317,15 +334,7 @@ export function registerTools(
     {
       description: DESCRIPTIONS.evaluate,
       outputSchema: OUTPUT.evaluate,
-      inputSchema: {
-        policy_name: z.string().min(1).max(64).optional(),
-        context: z.object({
-          agent_id: z.string().min(1).max(128),
-          payload_scope: z.record(z.string(), z.unknown()),
-        }),
-        webhook_url: z.string().min(1).max(2048).optional(),
-        idempotencyKey: idempotencyKeySchema.optional(),
-      },
+      inputSchema: INPUT.evaluate,
     },
     (args, extra) =>
       run('evaluate', 'execute', extra, async (ctx, agent) => {
