@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateTaskResultSchema } from '@modelcontextprotocol/sdk/experimental/tasks/types.js';
@@ -8,6 +9,7 @@ import {
   type ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../gateway/logger.ts';
 import {
   call,
   createTenant,
@@ -295,5 +297,60 @@ describe('MCP form elicitation in confirm mode (issue 13, item 3)', () => {
       arguments: { businessId: 'echo', request: { item: 'mug', amount_cents: 800 } },
     });
     expect(result.structuredContent).toMatchObject({ code: 'CONFIRMATION_REQUIRED' });
+  });
+});
+
+describe('MCP tool calls in the log (issue 13, item 4)', () => {
+  let gw: TestGateway;
+  let server: { url: string; close: () => Promise<void> };
+  let tenant: Tenant;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    gw = await startTestGateway({ logger });
+    server = await listen(gw);
+    await registerEcho(gw, 'echo');
+    tenant = await createTenant(gw);
+  });
+  afterAll(async () => {
+    await server.close();
+    await gw.dispose();
+  });
+
+  it('each tool call is one event naming the tool, JSON-RPC id, session, client and transaction; never the key', async () => {
+    const client = await connect(server.url, tenant.agentKey);
+    clients.push(client);
+    const result = await client.callTool({
+      name: 'execute',
+      arguments: { businessId: 'echo', request: { item: 'pen', amount_cents: 100 } },
+    });
+    const transactionId = (result.structuredContent as { transactionId: string }).transactionId;
+    await client.callTool({ name: 'discover', arguments: { businessId: 'nope' } });
+    const calls = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'mcp tool call');
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({
+      workspace: tenant.workspaceId,
+      agent: tenant.agentKeyId,
+      transactionId,
+      status: 'succeeded',
+      mcp: {
+        tool: 'execute',
+        jsonRpcId: expect.any(Number),
+        sessionId: expect.any(String),
+        client: { name: 'elicit-test', version: '0.1.0' },
+      },
+      durationMs: expect.any(Number),
+    });
+    expect(calls[1]).toMatchObject({ mcp: { tool: 'discover' }, errorCode: 'BUSINESS_NOT_FOUND' });
+    expect(lines.join('\n')).not.toContain(tenant.agentKey);
   });
 });

@@ -161,18 +161,24 @@ export function registerTools(
       tool,
       requestId: extra.requestId ?? null,
     };
+    const started = performance.now();
     let caller: CallerInfo | undefined;
+    let result: CallToolResult;
     try {
       caller = callerOf(extra);
       if (need && !caller.agent.scopes.includes(need)) {
         throw new GatewayError('FORBIDDEN', `This key does not have the ${need} scope.`);
       }
-      return await fn({ ...caller.ctx, mcp }, caller.agent);
+      result = await fn({ ...caller.ctx, mcp }, caller.agent);
     } catch (err) {
-      if (err instanceof GatewayError) return refusal(err.code, err.message, err.details);
-      caller?.ctx.deps.logger.error({ err, tool }, 'an MCP tool call failed');
-      return refusal('INTERNAL_ERROR', 'Internal error.');
+      if (err instanceof GatewayError) result = refusal(err.code, err.message, err.details);
+      else {
+        caller?.ctx.deps.logger.error({ err, tool }, 'an MCP tool call failed');
+        result = refusal('INTERNAL_ERROR', 'Internal error.');
+      }
     }
+    if (caller) logCall(caller, mcp, result, performance.now() - started);
+    return result;
   };
 
   server.registerTool(
@@ -353,6 +359,27 @@ export function registerTools(
         });
         return fromAnswer(answer.response.status, answer.response.body);
       }),
+  );
+}
+
+/**
+ * One log event per tool call: the HTTP request's own line cannot carry it, since a streamed answer
+ * is logged when the stream starts and one request may carry several calls.
+ */
+function logCall(caller: CallerInfo, mcp: McpTrace, result: CallToolResult, ms: number): void {
+  const content = (result.structuredContent ?? {}) as Structured;
+  caller.ctx.deps.logger.info(
+    {
+      requestId: caller.ctx.requestId,
+      workspace: caller.agent.workspaceId,
+      agent: caller.agent.agentKeyId,
+      mcp: { tool: mcp.tool, jsonRpcId: mcp.requestId, sessionId: mcp.sessionId, client: mcp.client },
+      ...(typeof content.transactionId === 'string' ? { transactionId: content.transactionId } : {}),
+      ...(typeof content.status === 'string' ? { status: content.status } : {}),
+      ...(result.isError ? { errorCode: content.code } : {}),
+      durationMs: Math.round(ms * 100) / 100,
+    },
+    'mcp tool call',
   );
 }
 
