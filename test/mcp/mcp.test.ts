@@ -94,7 +94,11 @@ describe('MCP over Streamable HTTP (issue 13)', () => {
     })) as CallToolResult;
     expect(result.isError).toBeFalsy();
     const body = structured(result);
-    expect(body).toMatchObject({ status: 'succeeded', data: { business: { id: 'echo' } } });
+    expect(body).toMatchObject({
+      status: 'succeeded',
+      data: { business: { id: 'echo' } },
+      page: { offset: 0, limit: 50, nextOffset: null, truncated: [] },
+    });
     const txn = await call(gw, 'GET', `/v1/transactions/${body.transactionId}`, { key: tenant.adminToken });
     expect(txn.status).toBe(200);
     // The session (MCP_SESSIONS=memory) knows the client from `initialize`.

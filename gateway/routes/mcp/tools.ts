@@ -17,6 +17,7 @@ import { discover, query } from '../../services/operations.ts';
 import { prepareExecute } from '../../services/prepare.ts';
 import { getTransactionStatus } from '../../services/status.ts';
 import { agpRequestSchema, businessIdSchema, idempotencyKeySchema } from '../agp/schema.ts';
+import { pageArrays } from './page-arrays.ts';
 import { type CallOutcome, outcomeContext } from './tasks.ts';
 
 /** Who is calling, from the HTTP request that carried the message (`authInfo.extra` of the transport). */
@@ -64,6 +65,8 @@ function fromAnswer(status: number, body: unknown): CallToolResult {
 }
 
 const LIST_LIMIT = 20;
+/** Items of each list in a discover page (a catalogue can be long; a context window is not). */
+const DISCOVER_LIMIT = 50;
 
 // What each tool's `structuredContent` holds (declared as its outputSchema): the fields an agent
 // relies on, open to more (a business's `data` is its own).
@@ -76,6 +79,20 @@ const OUTPUT = {
     nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last.'),
   },
   call: { transactionId: TRANSACTION_ID, status: z.string(), data: z.unknown().optional() },
+  discover: {
+    transactionId: TRANSACTION_ID,
+    status: z.string(),
+    data: z.unknown().optional(),
+    page: z.object({
+      offset: z.number(),
+      limit: z.number(),
+      nextOffset: z
+        .number()
+        .nullable()
+        .describe('Pass as `offset` for the rest of the long lists; null when complete.'),
+      truncated: z.array(z.string()).describe('JSON paths of the lists that go on past this page.'),
+    }),
+  },
   prepare: {
     confirmationToken: z.string().describe('Pass to execute as `confirmationToken`; works once.'),
     expiresAt: z.string(),
@@ -101,7 +118,7 @@ const DESCRIPTIONS = {
   list_businesses:
     'List the businesses this gateway can reach: id, name, category, description. Filter by `category` or a search text `q`. Results are paged: pass `nextCursor` back as `cursor` for the next page. Use a business `id` with discover, query, prepare_execute and execute.',
   discover:
-    'Ask one business what it offers (its operations, catalogue and the request shapes it accepts). No side effects. Call this before query or execute to learn what `request` to send.',
+    'Ask one business what it offers (its operations, catalogue and the request shapes it accepts). No side effects. Call this before query or execute to learn what `request` to send. Long lists are paged: `page.truncated` names the lists that go on; call again with `offset: page.nextOffset` for their next items (other lists come back empty on later pages).',
   query:
     'Ask a business a question with no side effects (prices, availability, order status). `request` is the business-specific object that discover describes. Returns `{transactionId, status, data}`.',
   prepare_execute:
@@ -122,7 +139,23 @@ const INPUT = {
     cursor: z.string().max(128).optional().describe('`nextCursor` of the previous page.'),
     limit: z.number().int().min(1).max(100).optional().describe(`Page size (default ${LIST_LIMIT}).`),
   },
-  discover: { businessId: businessIdSchema },
+  discover: {
+    businessId: businessIdSchema,
+    offset: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe('`page.nextOffset` of the previous page.'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe(`Items per list (default ${DISCOVER_LIMIT}).`),
+  },
   call: { businessId: businessIdSchema, request: agpRequestSchema },
   execute: {
     businessId: businessIdSchema,
@@ -207,14 +240,15 @@ export function registerTools(
     'discover',
     {
       description: DESCRIPTIONS.discover,
-      outputSchema: OUTPUT.call,
       inputSchema: INPUT.discover,
+      outputSchema: OUTPUT.discover,
       annotations: { readOnlyHint: true },
     },
-    ({ businessId }, extra) =>
+    ({ businessId, offset = 0, limit = DISCOVER_LIMIT }, extra) =>
       run('discover', 'discover', extra, async (ctx, agent) => {
         const r = await discover({ ctx, input: { agent, businessId, signal: extra.signal } });
-        return ok({ transactionId: r.transactionId, status: r.status, data: r.data });
+        const { data, page } = pageArrays(r.data, offset, limit);
+        return ok({ transactionId: r.transactionId, status: r.status, data, page });
       }),
   );
 
