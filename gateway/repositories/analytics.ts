@@ -2,20 +2,27 @@ import { type Conn, sql } from '../db/types.ts';
 
 /**
  * Aggregates for workspace analytics (issue 14, item 6), grouped in the database over one time range.
- * Every statement reads the workspace's proposals (executes and evaluations) created in [from, to):
- * the `transactions_ws_id` index narrows to the workspace, `created_at` bounds the range. Spend counts
- * as DESIGN §6 counts it: reserved or posted (`spend_state` pending or posted).
+ * Every statement reads the workspace's proposals (executes and evaluations) created in [from, to).
+ * Their ids are ULIDs of their admission time (ids.ts `newIdAt`), so the range is two id ranges of
+ * the `transactions_ws_id` index (one per prefix, `txn_` and `evl_`); `created_at` is checked too,
+ * which keeps rows made before ids carried that time exact. Spend counts as DESIGN §6 counts it:
+ * reserved or posted (`spend_state` pending or posted).
  */
 
 export interface Range {
   workspaceId: string;
   from: number;
   to: number;
+  /** [lo, hi) of execute ids, then of evaluation ids, for [from, to) (ids.ts `idRange`). */
+  ids: readonly [string, string, string, string];
 }
 
-const PROPOSALS = `workspace_id = ? AND operation IN ('execute', 'evaluate') AND created_at >= ? AND created_at < ?`;
+const inRange = (t: string) =>
+  `${t}workspace_id = ? AND ((${t}id >= ? AND ${t}id < ?) OR (${t}id >= ? AND ${t}id < ?))
+   AND ${t}operation IN ('execute', 'evaluate') AND ${t}created_at >= ? AND ${t}created_at < ?`;
+const PROPOSALS = inRange('');
 const COUNTED = `spend_state IN ('pending', 'posted')`;
-const rangeParams = (r: Range) => [r.workspaceId, r.from, r.to];
+const rangeParams = (r: Range) => [r.workspaceId, ...r.ids, r.from, r.to];
 
 const num = (v: unknown) => Number(v ?? 0);
 
@@ -93,7 +100,7 @@ export interface OutcomeRow {
 const OUTCOMES = sql(
   `SELECT t.status, a.status, count(*)
    FROM transactions t LEFT JOIN approvals a ON a.id = t.approval_id
-   WHERE t.workspace_id = ? AND t.operation IN ('execute', 'evaluate') AND t.created_at >= ? AND t.created_at < ?
+   WHERE ${inRange('t.')}
    GROUP BY 1, 2`,
   (r): OutcomeRow => ({ status: r[0] as string, approval: r[1] as string | null, count: num(r[2]) }),
 );
@@ -131,5 +138,5 @@ const DECISION_TIMES = sql(
 
 /** Ms from each approval's creation to its human decision (approved or rejected), ascending. */
 export function decisionTimes(conn: Conn, r: Range): Promise<number[]> {
-  return conn.all(DECISION_TIMES, rangeParams(r));
+  return conn.all(DECISION_TIMES, [r.workspaceId, r.from, r.to]);
 }

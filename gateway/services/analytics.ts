@@ -9,11 +9,13 @@ import type {
   SpendByKey,
 } from '../domain/analytics.ts';
 import { GatewayError } from '../domain/index.ts';
+import { idRange } from '../ids.ts';
 import {
   type AgentBucketRow,
   agentBuckets,
   decisionTimes,
   outcomes,
+  type Range,
   rejectionsByRule,
   type SpendRow,
   spendBy,
@@ -74,9 +76,9 @@ export async function computeAnalytics({
   }
 
   const reader = deps.db.reader;
-  const range = { workspaceId, from, to };
+  const range = rangeOf(workspaceId, from, to);
   // The anomaly baselines need the buckets before `from` too.
-  const history = { workspaceId, from: from - ANOMALY_WINDOW * size, to };
+  const history = rangeOf(workspaceId, from - ANOMALY_WINDOW * size, to);
   const [rows, byBusiness, byCategory, outcomeRows, rejections, times, limits] = await Promise.all([
     agentBuckets(reader, history, size),
     spendBy(reader, range, 'business'),
@@ -111,6 +113,12 @@ export async function computeAnalytics({
     cost: costs(inRange),
     anomalies: anomalies(rows, from - ANOMALY_WINDOW * size, size, ANOMALY_WINDOW + buckets),
   };
+}
+
+function rangeOf(workspaceId: string, from: number, to: number): Range {
+  const executes = idRange('transaction', from, to);
+  const evaluations = idRange('evaluation', from, to);
+  return { workspaceId, from, to, ids: [...executes, ...evaluations] };
 }
 
 function decisionCounts(rows: { status: string; approval: string | null; count: number }[]) {

@@ -9,7 +9,7 @@ import {
   type IdempotencyRecord,
   type StoredResponse,
 } from '../domain/index.ts';
-import { newId } from '../ids.ts';
+import { newIdAt } from '../ids.ts';
 import { getCallbackSecret } from '../repositories/callback-secrets.ts';
 import { answerIdempotency, claimIdempotency, findIdempotency } from '../repositories/tokens.ts';
 import { getTransaction } from '../repositories/transactions.ts';
@@ -108,7 +108,7 @@ export async function evaluate({
   const amount = normaliseAmount(request);
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction = draftTransaction({
-    id: newId('evaluation'),
+    id: newIdAt('evaluation', at),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
     agentId: agent.agentId,

@@ -15,7 +15,7 @@ import {
   type IdempotencyRecord,
   type StoredResponse,
 } from '../domain/index.ts';
-import { newId } from '../ids.ts';
+import { newIdAt } from '../ids.ts';
 import { findIdempotency, findToken } from '../repositories/tokens.ts';
 import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
@@ -152,7 +152,7 @@ export async function executeRequest({
   const at = deps.clock();
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction = draftTransaction({
-    id: newId('transaction'),
+    id: newIdAt('transaction', at),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
     agentId: agent.agentId,
