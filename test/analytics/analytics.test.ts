@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Conn } from '../../gateway/db/types.ts';
 import { analyticsAnswer } from '../../gateway/routes/analytics.ts';
 import { computeAnalytics } from '../../gateway/services/analytics.ts';
 import { expectError } from '../api/envelope.ts';
@@ -466,6 +467,30 @@ describe.each(DIALECTS)('/v1/pricing (issue 14) on %s', (dialect) => {
       { evaluationPriceMicros: 700, agents: {} },
       { evaluationPriceMicros: 700, agents: { buyer: 1234, other: 5 } },
     ]);
+  });
+
+  it('serves prices from the config cache: no query while the config version holds, a new price after a change', async () => {
+    const cache = gw.deps.cache;
+    /** A connection that refuses every statement: a cache hit must not need one. */
+    const refusing: Conn = {
+      dialect,
+      all: () => Promise.reject(new Error('queried')),
+      get: () => Promise.reject(new Error('queried')),
+      run: () => Promise.reject(new Error('queried')),
+    };
+    const version = await cache.current(gw.db.reader);
+    await cache.evaluationPrice(gw.db.reader, version, tenant.workspaceId, 'buyer');
+    // A plain number (nothing awaited on the execute path), read from memory.
+    expect(cache.evaluationPrice(refusing, version, tenant.workspaceId, 'buyer')).toBe(700);
+    expect(cache.evaluationPrice(refusing, version, tenant.workspaceId, 'someone-else')).toBe(700);
+    await call(gw, 'PUT', '/v1/pricing', {
+      key: tenant.adminToken,
+      body: { evaluationPriceMicros: 700, agents: { buyer: 9 } },
+    });
+    const next = await cache.current(gw.db.reader);
+    expect(next).toBeGreaterThan(version);
+    expect(await cache.evaluationPrice(gw.db.reader, next, tenant.workspaceId, 'buyer')).toBe(9);
+    await call(gw, 'PUT', '/v1/pricing', { key: tenant.adminToken, body: { evaluationPriceMicros: 700 } });
   });
 
   it('lets developers read and only admins change (403), and refuses bad prices (400)', async () => {
