@@ -47,6 +47,11 @@ export const transactionView = z.object({
   spend: z.enum(['none', 'pending', 'posted', 'voided']),
   policy: z.string().nullable(),
   policyVersionId: z.string().nullable(),
+  costMicros: z
+    .number()
+    .int()
+    .nullable()
+    .describe('The price of its evaluation when admitted (GET/PUT /v1/pricing); null when none was made.'),
   releaseAt: isoTime.optional(),
   approvalId: z.string().optional(),
   createdAt: isoTime,

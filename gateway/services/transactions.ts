@@ -31,6 +31,7 @@ export const viewTransaction = (t: Transaction, withDecision = false) => ({
   spend: t.spendState,
   policy: t.policyName,
   policyVersionId: t.policyVersionId,
+  costMicros: t.costMicros,
   ...(t.releaseAt === null ? {} : { releaseAt: iso(t.releaseAt) }),
   ...(t.approvalId === null ? {} : { approvalId: t.approvalId }),
   ...(withDecision

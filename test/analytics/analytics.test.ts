@@ -434,11 +434,18 @@ describe.each(DIALECTS)('/v1/pricing (issue 14) on %s', (dialect) => {
       body: { businessId: 'echo', request: { sku: 'sticker', quantity: 1, n: Math.random() } },
     });
     expect(res.status).toBe(200);
+    // The snapshot is on the transaction itself, as the ledger API shows it.
+    const txn = await call(gw, 'GET', `/v1/transactions/${res.body.transactionId}`, {
+      key: tenant.adminToken,
+    });
+    const listed = await call(gw, 'GET', '/v1/transactions?limit=1', { key: tenant.adminToken });
+    expect((listed.body.transactions as { costMicros: number }[])[0]?.costMicros).toBe(txn.body.costMicros);
     const analytics = await computeAnalytics({
       ctx: inWorkspace(gw, tenant.workspaceId),
       input: { from: gw.now.value, to: gw.now.value + 1, granularity: 'hour' },
     });
     gw.now.advance(3_600_000);
+    expect(txn.body.costMicros).toBe(analytics.cost.totalMicros);
     return analytics.cost.byAgent[0]?.costMicros;
   };
 
