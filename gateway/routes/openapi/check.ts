@@ -16,6 +16,9 @@ export async function responseProblem(spec: RouteSpec, res: Response): Promise<s
       ? undefined
       : `${res.status} is documented as an event stream`;
   }
+  if (answer?.files) {
+    return answer.files.some((t) => type.startsWith(t)) ? undefined : `${res.status} answered ${type}`;
+  }
   if (answer?.text) return type.startsWith('text/plain') ? undefined : `${res.status} is documented as text`;
   const text = await res.clone().text();
   if (answer && !answer.schema) return text === '' ? undefined : `${res.status} is documented without a body`;

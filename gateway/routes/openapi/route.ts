@@ -15,6 +15,8 @@ export type Access =
   | { principal: 'business' }
   /** The secret is the path's one-time token (magic links, invites). */
   | { principal: 'link' }
+  /** The web console (issue 14): a session cookie; without one a page redirects to sign in. */
+  | { principal: 'console'; roles?: readonly Role[] }
   | { principal: 'metrics' };
 
 export interface Answer {
@@ -27,6 +29,8 @@ export interface Answer {
   text?: true;
   /** A server-sent event stream (`text/event-stream`, the MCP Streamable HTTP transport). */
   stream?: true;
+  /** A static file of one of these media types (the console's CSS and JavaScript). */
+  files?: readonly string[];
   example?: unknown;
   /** Response headers, each described in its schema (`.describe()`). */
   headers?: z.ZodObject;
@@ -94,6 +98,10 @@ function accessNote(access: Access): string | undefined {
   if (access.principal === 'member') {
     return access.roles ? `Member token, role ${access.roles.join(' or ')}.` : 'Member token, any role.';
   }
+  if (access.principal === 'console') {
+    const who = access.roles ? `role ${access.roles.join(' or ')}` : 'any role';
+    return `Console session cookie (\`warden_console\`), ${who}; forms carry the session's CSRF field.`;
+  }
   return undefined;
 }
 
@@ -118,18 +126,20 @@ export function route(
     responses[status] = {
       description: answer.description,
       ...(answer.headers ? { headers: answer.headers } : {}),
-      ...(answer.html || answer.text || answer.stream
-        ? { content: { [mediaType(answer)]: { schema: z.string() } } }
-        : answer.schema
-          ? {
-              content: {
-                'application/json': {
-                  schema: answer.schema,
-                  ...(answer.example === undefined ? {} : { example: answer.example }),
+      ...(answer.files
+        ? { content: Object.fromEntries(answer.files.map((type) => [type, { schema: z.string() }])) }
+        : answer.html || answer.text || answer.stream
+          ? { content: { [mediaType(answer)]: { schema: z.string() } } }
+          : answer.schema
+            ? {
+                content: {
+                  'application/json': {
+                    schema: answer.schema,
+                    ...(answer.example === undefined ? {} : { example: answer.example }),
+                  },
                 },
-              },
-            }
-          : {}),
+              }
+            : {}),
     };
   }
   Object.assign(responses, errorResponses(spec));

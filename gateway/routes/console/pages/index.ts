@@ -1,0 +1,8 @@
+import type { PageSpec } from '../page.ts';
+import home from './home.tsx';
+
+/**
+ * Every console page, one line each: a page is a file in this folder exporting
+ * `definePage({...})` (see ../page.ts), and its import plus its entry here.
+ */
+export const PAGES: PageSpec[] = [home];
