@@ -652,6 +652,10 @@ const ROUTES: Record<string, Who> = {
   'POST /console/sign-out': 'console',
   'POST /console/sign-out-everywhere': 'console',
   'GET /console': 'console',
+  'GET /console/approvals': 'console',
+  'GET /console/approvals/:id': 'console',
+  'POST /console/approvals/:id/decision': 'console',
+  'POST /console/approvals/:id/otp': 'console',
 };
 
 describe('every route of app.routes', () => {

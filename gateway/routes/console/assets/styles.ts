@@ -12,6 +12,7 @@ body { margin: 0; background: var(--bg); color: var(--ink); }
 a { color: var(--brand); }
 a:hover { text-decoration-thickness: 2px; }
 :focus-visible { outline: 3px solid #1a6fd1; outline-offset: 2px; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .skip { position: absolute; left: -999px; top: 0; background: #fff; padding: .5rem 1rem; z-index: 10; }
 .skip:focus { left: .5rem; top: .5rem; }
 .top { background: #18202e; color: #fff; }

@@ -1,8 +1,10 @@
 import type { PageSpec } from '../page.ts';
+import approval from './approval.tsx';
+import approvals from './approvals.tsx';
 import home from './home.tsx';
 
 /**
  * Every console page, one line each: a page is a file in this folder exporting
  * `definePage({...})` (see ../page.ts), and its import plus its entry here.
  */
-export const PAGES: PageSpec[] = [home];
+export const PAGES: PageSpec[] = [home, approvals, approval];
