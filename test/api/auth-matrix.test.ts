@@ -656,6 +656,8 @@ const ROUTES: Record<string, Who> = {
   'GET /console/approvals/:id': 'console',
   'POST /console/approvals/:id/decision': 'console',
   'POST /console/approvals/:id/otp': 'console',
+  'GET /console/transactions': 'console',
+  'GET /console/transactions/:id': 'console',
 };
 
 describe('every route of app.routes', () => {
