@@ -96,7 +96,7 @@ async function show(
             ) : null}
             <details>
               <summary>The full decision</summary>
-              <pre>{JSON.stringify(t?.decision ?? null, null, 2)}</pre>
+              <pre tabindex={0}>{JSON.stringify(t?.decision ?? null, null, 2)}</pre>
             </details>
           </section>
         </div>
@@ -117,7 +117,9 @@ async function show(
         </section>
         <section class="card" aria-labelledby="request-h">
           <h2 id="request-h">The full request</h2>
-          <pre id="request">{JSON.stringify(t?.request ?? null, null, 2)}</pre>
+          <pre tabindex={0} id="request">
+            {JSON.stringify(t?.request ?? null, null, 2)}
+          </pre>
         </section>
         <section class="card" aria-labelledby="decide-h">
           <h2 id="decide-h">Your decision</h2>

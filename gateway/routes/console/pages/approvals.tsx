@@ -9,7 +9,7 @@ const LIMIT = 100;
 type Row = { approval: Approval; transaction: Transaction | undefined };
 
 const Table = ({ rows, now, history }: { rows: Row[]; now: number; history: boolean }) => (
-  <div class="table-wrap">
+  <section class="table-wrap" tabindex={0} aria-label="Table (scrolls sideways)">
     <table class="stack" id={history ? 'history' : 'queue'}>
       <caption>{history ? 'Decided approvals, newest first' : 'Waiting for you, newest first'}</caption>
       <thead>
@@ -70,7 +70,7 @@ const Table = ({ rows, now, history }: { rows: Row[]; now: number; history: bool
         })}
       </tbody>
     </table>
-  </div>
+  </section>
 );
 
 /** Issue 14 item 2: what the member can decide now, and a history of what was decided. */

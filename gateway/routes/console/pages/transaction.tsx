@@ -110,7 +110,7 @@ export default definePage({
             </section>
           </div>
           {checks.length > 0 ? (
-            <div class="table-wrap">
+            <section class="table-wrap" tabindex={0} aria-label="Table (scrolls sideways)">
               <table class="stack" id="checks">
                 <caption>Every check of the decision</caption>
                 <thead>
@@ -132,7 +132,7 @@ export default definePage({
                   ))}
                 </tbody>
               </table>
-            </div>
+            </section>
           ) : null}
           {approval ? (
             <section class="card" aria-labelledby="approval-h">
@@ -173,8 +173,8 @@ export default definePage({
                 </p>
                 <details>
                   <summary>The receipt (compact JWS) and what it says</summary>
-                  <pre>{JSON.stringify(receipt.payload, null, 2)}</pre>
-                  <pre>{receipt.receipt}</pre>
+                  <pre tabindex={0}>{JSON.stringify(receipt.payload, null, 2)}</pre>
+                  <pre tabindex={0}>{receipt.receipt}</pre>
                 </details>
               </>
             ) : (
@@ -183,11 +183,15 @@ export default definePage({
           </section>
           <section class="card" aria-labelledby="request-h">
             <h2 id="request-h">Request</h2>
-            <pre id="request">{JSON.stringify(t.request, null, 2)}</pre>
+            <pre tabindex={0} id="request">
+              {JSON.stringify(t.request, null, 2)}
+            </pre>
             {t.data !== null && t.data !== undefined ? (
               <>
                 <h2>Response data</h2>
-                <pre id="data">{JSON.stringify(t.data, null, 2)}</pre>
+                <pre tabindex={0} id="data">
+                  {JSON.stringify(t.data, null, 2)}
+                </pre>
               </>
             ) : null}
           </section>

@@ -142,7 +142,7 @@ export default definePage({
             </p>
           ) : null}
           {page && page.transactions.length > 0 ? (
-            <div class="table-wrap">
+            <section class="table-wrap" tabindex={0} aria-label="Table (scrolls sideways)">
               <table class="stack" id="transactions">
                 <caption>Newest first{q.cursor ? ' (an older page)' : ''}</caption>
                 <thead>
@@ -178,7 +178,7 @@ export default definePage({
                   ))}
                 </tbody>
               </table>
-            </div>
+            </section>
           ) : null}
           <nav class="pager" aria-label="Pages">
             {q.cursor ? <a href={href(filters)}>Newest</a> : null}
