@@ -142,7 +142,7 @@ export interface DecideInput {
   member: { memberId: string; role: Role };
   decision: 'approve' | 'reject';
   reason?: string;
-  via: 'api' | 'link';
+  via: 'api' | 'link' | 'console';
   position?: number;
   otpVerified: boolean;
 }

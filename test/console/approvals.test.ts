@@ -115,6 +115,9 @@ describe('deciding from the console', () => {
     expect(res.headers.get('location')).toBe(`/console/approvals/${parked.approvalId}?done=approve`);
     expect(upstream.requests.length).toBe(calls + 1);
     expect(await status(key, parked.transactionId)).toBe('succeeded');
+    // The API shows the same vote, cast in the console.
+    const api = await call(gw, 'GET', `/v1/approvals/${parked.approvalId}`, { key: tenant.adminToken });
+    expect(api.body.votes).toMatchObject([{ decision: 'approve', via: 'console', reason: 'fine' }]);
 
     const after = (await open(gw, res.headers.get('location') ?? '', cookies.bob ?? '')).html;
     expect(after).toContain('You approved this request.');

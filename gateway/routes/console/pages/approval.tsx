@@ -221,7 +221,7 @@ export default definePage({
             (await p.services.otp.confirm({ workspaceId: member.workspaceId, approvalId, member, code }));
           await decideApproval({
             ctx: p.ctx,
-            input: { approvalId, member, decision, reason, via: 'api', otpVerified },
+            input: { approvalId, member, decision, reason, via: 'console', otpVerified },
           });
         } catch (error) {
           return again(p, error);
