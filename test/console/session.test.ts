@@ -6,7 +6,7 @@ import { PAGES } from '../../gateway/routes/console/pages/index.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';
 import { createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
-import { cookieOf, form, memberToken, open, page, signIn, signInLinks } from './support.ts';
+import { cookieOf, form, memberToken, open, page, preSession, signIn, signInLinks } from './support.ts';
 
 /**
  * Console sessions (issue 14): sign-in by token and by emailed link, the cookie, idle and absolute
@@ -63,7 +63,9 @@ describe('sign-in with a member token', () => {
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/console');
     const set = res.headers.get('set-cookie') ?? '';
-    expect(set).toMatch(/^warden_console=wcs_[A-Za-z0-9_-]{43};/);
+    expect(set).toMatch(/(^|, )warden_console=wcs_[A-Za-z0-9_-]{43};/);
+    // The pre-session cookie of the sign-in form is dropped once signed in.
+    expect(set).toMatch(/warden_console_pre=;/);
     expect(set).toMatch(/; HttpOnly/);
     expect(set).toMatch(/; SameSite=Lax/);
     expect(set).toMatch(/; Path=\/console/);
@@ -96,6 +98,23 @@ describe('sign-in with a member token', () => {
       expect(res.headers.get('set-cookie')).toBeNull();
       expect(await res.text()).toContain('That token is not valid');
     }
+  });
+
+  it('refuses a sign-in form without the pre-session cookie and its CSRF field (login CSRF)', async () => {
+    const pre = await preSession(gw);
+    for (const options of [
+      { pre: false as const },
+      { pre: { cookie: pre.cookie, csrf: 'forged' } },
+      { pre: { cookie: (await preSession(gw)).cookie, csrf: pre.csrf } },
+    ]) {
+      const res = await form(gw, '/console/sign-in/token', { token: approverToken }, options);
+      expect(res.status).toBe(403);
+      expect(res.headers.get('set-cookie') ?? '').not.toMatch(/warden_console=wcs_/);
+      expect(await res.text()).toContain('This form has expired');
+    }
+    expect(
+      (await form(gw, '/console/sign-in/email', { email: 'ann@acme.test' }, { pre: false })).status,
+    ).toBe(403);
   });
 
   it('refuses a sign-in form posted from another site', async () => {

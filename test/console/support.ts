@@ -18,21 +18,48 @@ export async function page(gw: Gateway, path: string, cookie?: string, base = OR
   });
 }
 
+/** A browser's visit to the sign-in page: its pre-session cookie and the forms' CSRF field. */
+export async function preSession(gw: Gateway, base = ORIGIN): Promise<{ cookie: string; csrf: string }> {
+  const res = await gw.app.request(`${base}/console/sign-in`);
+  const cookie = /warden_console_pre=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  if (!cookie) throw new Error('no pre-session cookie');
+  return { cookie, csrf: csrfOf(await res.text()) };
+}
+
+/**
+ * Posts a form as a browser does (urlencoded, with its Origin and cookies). Sign-in forms get a
+ * pre-session cookie and CSRF field from a fresh visit to the sign-in page unless `pre` is given
+ * (or false: none, to test the refusal).
+ */
 export async function form(
   gw: Gateway,
   path: string,
   fields: Record<string, string>,
-  options: { cookie?: string; origin?: string; base?: string } = {},
+  options: {
+    cookie?: string;
+    origin?: string;
+    base?: string;
+    pre?: { cookie: string; csrf: string } | false;
+  } = {},
 ): Promise<Response> {
+  const base = options.base ?? ORIGIN;
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
     origin: options.origin ?? ORIGIN,
   };
-  if (options.cookie) headers.cookie = `warden_console=${options.cookie}`;
-  return gw.app.request(`${options.base ?? ORIGIN}${path}`, {
+  const cookies: string[] = [];
+  if (options.cookie) cookies.push(`warden_console=${options.cookie}`);
+  let body = { ...fields };
+  if (path.startsWith('/console/sign-in') && options.pre !== false) {
+    const pre = options.pre ?? (await preSession(gw, base));
+    cookies.push(`warden_console_pre=${pre.cookie}`);
+    body = { csrf: pre.csrf, ...body };
+  }
+  if (cookies.length > 0) headers.cookie = cookies.join('; ');
+  return gw.app.request(`${base}${path}`, {
     method: 'POST',
     headers,
-    body: new URLSearchParams(fields).toString(),
+    body: new URLSearchParams(body).toString(),
   });
 }
 

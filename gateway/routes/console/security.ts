@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { GatewayEnv } from '../../env.ts';
@@ -32,9 +33,35 @@ export function clearSessionCookie(deps: Deps, c: Context<GatewayEnv>): void {
 export const sessionToken = (c: Context<GatewayEnv>): string | undefined => getCookie(c, COOKIE);
 
 /**
+ * Before sign-in there is no session to bind a form to: the sign-in pages set this random cookie
+ * and their forms carry an HMAC of it (login CSRF: another site cannot sign a browser in as someone
+ * else). It is the pre-session token the CSRF field is computed from.
+ */
+export const PRE_COOKIE = 'warden_console_pre';
+const PRE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** The browser's pre-session token, set now when it has none. */
+export function preSession(deps: Deps, c: Context<GatewayEnv>): string {
+  const existing = getCookie(c, PRE_COOKIE);
+  if (existing && PRE_SHAPE.test(existing)) return existing;
+  const token = randomBytes(32).toString('base64url');
+  setCookie(c, PRE_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: PATH, secure: secure(deps, c) });
+  return token;
+}
+
+export const presentedPreSession = (c: Context<GatewayEnv>): string | undefined => {
+  const value = getCookie(c, PRE_COOKIE);
+  return value && PRE_SHAPE.test(value) ? value : undefined;
+};
+
+export function clearPreSession(deps: Deps, c: Context<GatewayEnv>): void {
+  deleteCookie(c, PRE_COOKIE, { httpOnly: true, sameSite: 'Lax', path: PATH, secure: secure(deps, c) });
+}
+
+/**
  * Refuses cross-site form posts besides the CSRF field: an Origin, or else a Referer, when the
  * browser sent one, must be this gateway's own (PUBLIC_BASE_URL or the request's). The sign-in forms
- * have no session to bind a CSRF field to, so this and SameSite are their guard.
+ * carry the HMAC of a pre-session cookie instead of the session's.
  */
 export function sameOrigin(c: Context<GatewayEnv>, publicBaseUrl: string): boolean {
   const allowed = new Set([new URL(publicBaseUrl).origin, new URL(c.req.url).origin]);

@@ -3,6 +3,8 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { GatewayEnv } from '../../env.ts';
 import {
+  checkConsoleCsrf,
+  consoleCsrf,
   peekSignInLink,
   requestSignInLinks,
   signInWithLink,
@@ -11,9 +13,17 @@ import {
 import type { Deps } from '../../services/context.ts';
 import { type Answer, route } from '../openapi/route.ts';
 import { pathParam } from '../validate.ts';
-import { MessageBody, Notice, PublicLayout } from './layout.tsx';
+import { CsrfField, MessageBody, Notice, PublicLayout } from './layout.tsx';
 import type { ConsoleServices } from './page.ts';
-import { formOf, safeNext, sameOrigin, setSessionCookie } from './security.ts';
+import {
+  clearPreSession,
+  formOf,
+  preSession,
+  presentedPreSession,
+  safeNext,
+  sameOrigin,
+  setSessionCookie,
+} from './security.ts';
 
 const page = (description: string): Answer => ({ description, html: true });
 const tag = 'Console';
@@ -26,11 +36,13 @@ const NOTICES: Record<string, string> = {
 
 const SignInPage = ({
   next,
+  csrf,
   notice,
   error,
   email,
 }: {
   next: string;
+  csrf: string;
   notice?: string;
   error?: string;
   email?: string;
@@ -42,6 +54,7 @@ const SignInPage = ({
     <section class="card">
       <h2>With an email link</h2>
       <form method="post" action="/console/sign-in/email">
+        <CsrfField value={csrf} />
         <input type="hidden" name="next" value={next} />
         <label for="email">Work email</label>
         <input type="email" id="email" name="email" autocomplete="email" required value={email ?? ''} />
@@ -53,6 +66,7 @@ const SignInPage = ({
     <section class="card">
       <h2>With your member token</h2>
       <form method="post" action="/console/sign-in/token">
+        <CsrfField value={csrf} />
         <input type="hidden" name="next" value={next} />
         <label for="token">Member token</label>
         <input type="password" id="token" name="token" autocomplete="off" required spellcheck={false} />
@@ -86,8 +100,25 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       </PublicLayout>,
       status,
     );
-  const crossSite = (c: Context<GatewayEnv>) =>
-    message(c, 403, 'Request refused', 'This form was not sent from the console.');
+  /** The CSRF field of the sign-in forms: an HMAC of the browser's pre-session cookie. */
+  const preCsrf = (c: Context<GatewayEnv>) => consoleCsrf(services.csrfKey, `pre:${preSession(deps, c)}`);
+  /** Same origin, and the field matches the pre-session cookie; the parsed form, or the refusal. */
+  const guard = async (c: Context<GatewayEnv>): Promise<Record<string, string> | Response> => {
+    if (!sameOrigin(c, deps.config.publicBaseUrl)) {
+      return message(c, 403, 'Request refused', 'This form was not sent from the console.');
+    }
+    const form = await formOf(c);
+    const pre = presentedPreSession(c);
+    if (!pre || !checkConsoleCsrf(services.csrfKey, `pre:${pre}`, form.csrf ?? '')) {
+      return message(
+        c,
+        403,
+        'This form has expired',
+        'The sign-in form did not come from this browser’s sign-in page (or cookies are off). Open the sign-in page and try again.',
+      );
+    }
+    return form;
+  };
 
   route(
     app,
@@ -104,6 +135,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       return c.html(
         <SignInPage
           next={safeNext(c.req.query('next'))}
+          csrf={preCsrf(c)}
           notice={noticeCode ? NOTICES[noticeCode] : undefined}
         />,
       );
@@ -121,21 +153,26 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       responses: {
         303: { description: 'Signed in: the session cookie is set; on to the console' },
         401: page('The page again: the token is not a member token of a live workspace'),
-        403: page('Not sent from the console'),
+        403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
         500: page('Something went wrong'),
       },
     },
     async (c) => {
-      if (!sameOrigin(c, deps.config.publicBaseUrl)) return crossSite(c);
-      const form = await formOf(c);
+      const form = await guard(c);
+      if (form instanceof Response) return form;
       const next = safeNext(form.next);
       const signed = await signInWithToken({ deps, memberToken: (form.token ?? '').trim() });
       if (!signed) {
         return c.html(
-          <SignInPage next={next} error="That token is not valid. Check it, or ask for a sign-in link." />,
+          <SignInPage
+            next={next}
+            csrf={preCsrf(c)}
+            error="That token is not valid. Check it, or ask for a sign-in link."
+          />,
           401,
         );
       }
+      clearPreSession(deps, c);
       setSessionCookie(deps, c, signed.token);
       return c.redirect(next, 303);
     },
@@ -151,13 +188,13 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       access: { principal: 'public' },
       responses: {
         200: page('Check your email'),
-        403: page('Not sent from the console'),
+        403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
         500: page('Something went wrong'),
       },
     },
     async (c) => {
-      if (!sameOrigin(c, deps.config.publicBaseUrl)) return crossSite(c);
-      const form = await formOf(c);
+      const form = await guard(c);
+      if (form instanceof Response) return form;
       const email = (form.email ?? '').trim().slice(0, 320);
       // Not awaited: the time to answer says nothing about whether the address is a member's.
       requestSignInLinks({ deps, mailer: services.mailer, email }).catch((err: unknown) =>
@@ -216,6 +253,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
               As <strong>{found.email}</strong>. This link works once.
             </p>
             <form method="post" action={`/console/sign-in/link/${token}`}>
+              <CsrfField value={preCsrf(c)} />
               <button type="submit" id="continue">
                 Sign in to {found.workspaceName}
               </button>
@@ -236,14 +274,15 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       access: { principal: 'link' },
       responses: {
         303: { description: 'Signed in: the session cookie is set; on to the console' },
-        403: page('Not sent from the console'),
+        403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
         404: page('No such link'),
         410: page('Used or expired'),
         500: page('Something went wrong'),
       },
     },
     async (c) => {
-      if (!sameOrigin(c, deps.config.publicBaseUrl)) return crossSite(c);
+      const form = await guard(c);
+      if (form instanceof Response) return form;
       const token = pathParam(c, 'token');
       const signed = await signInWithLink({ deps, token });
       if (!signed) {
@@ -251,6 +290,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
         const [status, title, text] = DEAD[found.state === 'active' ? 'unknown' : found.state];
         return message(c, status, title, text);
       }
+      clearPreSession(deps, c);
       setSessionCookie(deps, c, signed.token);
       return c.redirect('/console', 303);
     },
