@@ -76,6 +76,18 @@ export async function countMemberSessions(
   return (await conn.get(COUNT_MEMBER_SESSIONS, [workspaceId, memberId])) ?? 0;
 }
 
+const SWEEP_SESSIONS = sql('DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at <= ?');
+const SWEEP_LINKS = sql('DELETE FROM console_sign_in_links WHERE expires_at < ?');
+
+/** Background clean-up: sessions past their absolute expiry or idle since `idleBefore`, old links. */
+export async function sweepConsole(
+  tx: Conn,
+  q: { now: number; idleBefore: number; linksBefore: number },
+): Promise<void> {
+  await tx.run(SWEEP_SESSIONS, [q.now, q.idleBefore]);
+  await tx.run(SWEEP_LINKS, [q.linksBefore]);
+}
+
 // ── sign-in links ────────────────────────────────────────────────────────────────────────────────
 
 export interface SignInLinkRow {

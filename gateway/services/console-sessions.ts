@@ -31,8 +31,10 @@ import type { Deps, ServiceContext } from './context.ts';
 export const SIGN_IN_LINK_TTL_MS = 15 * 60_000;
 /** last_seen_at is written at most once a minute per session: reads stay reads. */
 export const TOUCH_EVERY_MS = 60_000;
-/** Sign-in emails per address in any 15 minutes: bounds the mail one stranger can cause. */
+/** Sign-in emails per address and 10-minute window: bounds the mail one stranger can cause. */
 export const SIGN_IN_EMAIL_LIMIT = 5;
+/** Within the sweeper's keep time of rate counters (jobs/sweeper.ts), so a window is never cut short. */
+const SIGN_IN_EMAIL_WINDOW_MS = 10 * 60_000;
 
 export interface ConsoleSession {
   tokenHash: string;
@@ -108,7 +110,7 @@ export async function requestSignInLinks({
   const memberships = await membershipsByEmail(deps.db.reader, address);
   if (memberships.length === 0) return 0;
   const now = deps.clock();
-  const window = Math.floor(now / SIGN_IN_LINK_TTL_MS) * SIGN_IN_LINK_TTL_MS;
+  const window = Math.floor(now / SIGN_IN_EMAIL_WINDOW_MS) * SIGN_IN_EMAIL_WINDOW_MS;
   const key = `console-sign-in:${hashSecret(address)}`;
   const count = await deps.db.transaction({ key }, (tx) => countRequest(tx, key, window));
   if (count > SIGN_IN_EMAIL_LIMIT) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
+import { sweepOnce } from '../../gateway/jobs/sweeper.ts';
 import { definePage } from '../../gateway/routes/console/page.ts';
 import { PAGES } from '../../gateway/routes/console/pages/index.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
@@ -89,6 +90,18 @@ describe('sign-in with a member token', () => {
     );
     expect(res.status).toBe(303);
     expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
+  });
+
+  it('marks the cookie Secure in production, even over http', async () => {
+    const prod = await startTestGateway({ env: { NODE_ENV: 'production' } });
+    try {
+      const acme = await createTenant(prod);
+      const res = await form(prod, '/console/sign-in/token', { token: acme.adminToken });
+      expect(res.status).toBe(303);
+      expect(res.headers.get('set-cookie')).toMatch(/warden_console=wcs_[^,]*; Secure/);
+    } finally {
+      await prod.dispose();
+    }
   });
 
   it('refuses a wrong token with the page again (401) and no cookie', async () => {
@@ -198,6 +211,16 @@ describe('sign-in with an emailed link', () => {
     expect(res.headers.get('set-cookie')).toBeNull();
   });
 
+  it('sends at most 5 sign-in emails per address in 10 minutes', async () => {
+    gw.now.advance(10 * MINUTE - (gw.now.value % (10 * MINUTE)));
+    const after = smtp.messages.length;
+    for (let i = 0; i < 7; i++) expect((await request('ann@acme.test')).status).toBe(200);
+    await smtp.next('ann@acme.test', { after: after + 4 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smtp.messages.slice(after).filter((m) => m.to.includes('ann@acme.test'))).toHaveLength(5);
+    gw.now.advance(10 * MINUTE);
+  });
+
   it('refuses a link that was never issued (404)', async () => {
     expect((await page(gw, `/console/sign-in/link/wcl_${'x'.repeat(43)}`)).status).toBe(404);
     expect((await form(gw, `/console/sign-in/link/wcl_${'x'.repeat(43)}`, {})).status).toBe(404);
@@ -261,6 +284,23 @@ describe('session expiry on the manual clock', () => {
     }
     gw.now.advance(25 * MINUTE);
     expect((await page(gw, '/console', cookie)).status).toBe(303);
+  });
+
+  it('sweeps sessions that can no longer be resumed, and links an hour after they expired', async () => {
+    const live = await signIn(gw, approverToken);
+    gw.now.advance(20 * MINUTE);
+    const idle = await signIn(gw, approverToken);
+    gw.now.advance(20 * MINUTE);
+    await page(gw, '/console', idle);
+    // `live` has been idle for 40 minutes; `idle` was used 0 minutes ago.
+    await sweepOnce(gw.deps);
+    const hashes = (await sessionRows()).map((r) => r[0]);
+    expect(hashes).not.toContain(hashSecret(live));
+    expect(hashes).toContain(hashSecret(idle));
+    gw.now.advance(2 * 60 * MINUTE);
+    await sweepOnce(gw.deps);
+    expect(await sessionRows()).toEqual([]);
+    expect(await gw.db.reader.all(sql('SELECT token_hash FROM console_sign_in_links'))).toEqual([]);
   });
 
   it('ends the sessions of a removed member at once', async () => {
