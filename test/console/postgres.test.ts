@@ -24,6 +24,16 @@ describe('console sessions on PostgreSQL', () => {
   it('signs in by token and by link (once), expires when idle, signs out everywhere', async () => {
     const byToken = await signIn(gw, tenant.adminToken);
     expect((await page(gw, '/console', byToken)).status).toBe(200);
+    // Touched (more than a minute later), and the filters' SQL on this dialect.
+    gw.now.advance(2 * 60_000);
+    expect((await page(gw, '/console/transactions?min=1&max=100&status=succeeded', byToken)).status).toBe(
+      200,
+    );
+    const seen = await gw.db.reader.all(
+      sql('SELECT last_seen_at FROM console_sessions WHERE token_hash = ?'),
+      [hashSecret(byToken)],
+    );
+    expect(Number(seen[0]?.[0])).toBe(gw.now.value);
 
     const email = (
       await gw.db.reader.all(sql('SELECT email FROM members WHERE workspace_id = ?'), [tenant.workspaceId])

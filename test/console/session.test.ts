@@ -412,5 +412,8 @@ describe('headers, assets and navigation', () => {
     const res = await page(gw, '/console/no/such/page');
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const slash = await page(gw, '/console/');
+    expect(slash.status).toBe(301);
+    expect(slash.headers.get('location')).toBe('/console');
   });
 });
