@@ -306,6 +306,8 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, servic
   signOutRoute('/console/sign-out-everywhere', 'Sign out of every console session of this member', true);
 
   app.all('/console/*', (c) =>
-    message(c, 404, 'Page not found', 'There is no console page at this address.'),
+    new URL(c.req.url).pathname === '/console/'
+      ? c.redirect('/console', 301)
+      : message(c, 404, 'Page not found', 'There is no console page at this address.'),
   );
 }
