@@ -68,6 +68,7 @@ describe('the queue', () => {
     expect(ann).toContain('data-deadline=');
     expect(ann).toMatch(/<script src="\/console\/assets\/countdown\.[0-9a-f]{16}\.js"/);
 
+    expect((await open(gw, '/console', cookies.ann ?? '')).html).toContain('2 approvals waiting for you');
     const dev = await queue('dev');
     expect(dev).toContain(forDev.approvalId);
     expect(dev).not.toContain(first.approvalId);

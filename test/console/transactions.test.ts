@@ -94,6 +94,17 @@ describe('the list', () => {
     expect(idsIn(html)).toEqual(expected);
   });
 
+  it('filters by amount on the API too (GET /v1/transactions?amountMin&amountMax)', async () => {
+    const res = await call(gw, 'GET', '/v1/transactions?amountMin=30&amountMax=70', {
+      key: tenant.adminToken,
+    });
+    expect(res.status).toBe(200);
+    const ids = (res.body.transactions as Row[]).map((r) => r.transactionId);
+    expect(ids).toEqual(
+      all.filter((r) => r.amount !== null && r.amount >= 30 && r.amount <= 70).map((r) => r.transactionId),
+    );
+  });
+
   it('keeps the filters in the form (the URL is the state)', async () => {
     const { html } = await open(gw, '/console/transactions?status=succeeded&agent=agent-2&min=5', cookie);
     expect(html).toContain('<option value="succeeded" selected');

@@ -1,3 +1,4 @@
+import { listDecidable } from '../../../services/approvals.ts';
 import { definePage } from '../page.ts';
 
 /** /console: where sign-in lands. A starting point; the overview page may replace it. */
@@ -7,6 +8,7 @@ export default definePage({
   nav: { label: 'Home', order: 0 },
   async get(p) {
     const { member, workspaceName } = p.session;
+    const waiting = (await listDecidable({ ctx: p.ctx, member, limit: 100 })).length;
     return p.render({
       title: 'Home',
       body: (
@@ -18,7 +20,11 @@ export default definePage({
             </p>
             <ul>
               <li>
-                <a href="/console/approvals">Approvals waiting for you</a>
+                <a href="/console/approvals" id="waiting">
+                  {waiting === 0
+                    ? 'No approval is waiting for you'
+                    : `${waiting === 100 ? '100 or more' : waiting} approval${waiting === 1 ? '' : 's'} waiting for you`}
+                </a>
               </li>
               <li>
                 <a href="/console/transactions">Transactions</a>
