@@ -165,10 +165,11 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, servic
     if (error instanceof GatewayError) {
       for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
       const status = ANSWERED.has(error.status) ? error.status : 500;
+      const title = status === 404 ? 'Not found' : 'Not done';
       return p.render({
-        title: 'Not done',
+        title,
         status: status as ContentfulStatusCode,
-        body: <MessageBody title="Not done" message={error.message} />,
+        body: <MessageBody title={title} message={error.message} />,
       });
     }
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'console page failed');
