@@ -126,20 +126,22 @@ export function route(
     responses[status] = {
       description: answer.description,
       ...(answer.headers ? { headers: answer.headers } : {}),
+      // A static file (console assets): each of its media types, as a string.
       ...(answer.files
         ? { content: Object.fromEntries(answer.files.map((type) => [type, { schema: z.string() }])) }
-        : answer.html || answer.text || answer.stream
-          ? { content: { [mediaType(answer)]: { schema: z.string() } } }
-          : answer.schema
-            ? {
-                content: {
-                  'application/json': {
-                    schema: answer.schema,
-                    ...(answer.example === undefined ? {} : { example: answer.example }),
-                  },
+        : {}),
+      ...(answer.html || answer.text || answer.stream
+        ? { content: { [mediaType(answer)]: { schema: z.string() } } }
+        : answer.schema
+          ? {
+              content: {
+                'application/json': {
+                  schema: answer.schema,
+                  ...(answer.example === undefined ? {} : { example: answer.example }),
                 },
-              }
-            : {}),
+              },
+            }
+          : {}),
     };
   }
   Object.assign(responses, errorResponses(spec));
