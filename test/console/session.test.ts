@@ -4,6 +4,7 @@ import { sql } from '../../gateway/db/types.ts';
 import { sweepOnce } from '../../gateway/jobs/sweeper.ts';
 import { definePage } from '../../gateway/routes/console/page.ts';
 import { PAGES } from '../../gateway/routes/console/pages/index.ts';
+import { declaredRoutes } from '../../gateway/routes/openapi/index.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';
 import { createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
@@ -406,6 +407,32 @@ describe('headers, assets and navigation', () => {
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('This needs the admin role; you are signed in as approver.');
     expect((await page(gw, '/console/test-admin-only', admin)).status).toBe(200);
+  });
+
+  it('every console page and form refuses the roles it does not list (403), and opens for the others', async () => {
+    const tokens: Record<string, string> = { admin: tenant.adminToken, approver: approverToken };
+    tokens.developer = await memberToken(gw, tenant, 'dev-roles@acme.test', 'developer');
+    const sessions: Record<string, string> = {};
+    for (const [role, token] of Object.entries(tokens)) sessions[role] = await signIn(gw, token);
+    const consoleRoutes = [...declaredRoutes(gw.app).values()].filter(
+      (r) => r.access.principal === 'console',
+    );
+    expect(consoleRoutes.length).toBeGreaterThan(5);
+    for (const spec of consoleRoutes) {
+      const roles = spec.access.principal === 'console' ? spec.access.roles : undefined;
+      const path = spec.path.replace(/:[A-Za-z]+/g, 'x_unknown');
+      for (const [role, cookie] of Object.entries(sessions)) {
+        const { csrf } = await open(gw, '/console', cookie);
+        const res =
+          spec.method === 'get' ? await page(gw, path, cookie) : await form(gw, path, { csrf }, { cookie });
+        const allowed = !roles || roles.includes(role as 'admin');
+        if (allowed) expect([403, 500], `${spec.method} ${spec.path} as ${role}`).not.toContain(res.status);
+        else expect(res.status, `${spec.method} ${spec.path} as ${role}`).toBe(403);
+        // Signing out would end the session the loop goes on with.
+        if (spec.path.startsWith('/console/sign-out') && allowed)
+          sessions[role] = await signIn(gw, tokens[role] ?? '');
+      }
+    }
   });
 
   it('answers an unknown console address with a readable 404 page', async () => {
