@@ -85,6 +85,10 @@ export const envSchema = z.object({
   BREAKER_WINDOW_SECONDS: int(1, 86_400).default(30),
   /** How long an open breaker fails calls fast before one trial call. */
   BREAKER_COOLDOWN_SECONDS: int(1, 86_400).default(30),
+  /** Console (issue 14): a session unused this long ends (idle expiry). */
+  CONSOLE_IDLE_MINUTES: int(1, 10_080).default(30),
+  /** Console: a session ends this long after sign-in whatever its use (absolute expiry). */
+  CONSOLE_SESSION_HOURS: int(1, 720).default(12),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -128,6 +132,9 @@ export interface Config {
   breakerFailures: number;
   breakerWindowMs: number;
   breakerCooldownMs: number;
+  /** Console sessions (issue 14): idle and absolute expiry. */
+  consoleIdleMs: number;
+  consoleSessionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -212,5 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breakerFailures: e.BREAKER_FAILURES,
     breakerWindowMs: e.BREAKER_WINDOW_SECONDS * 1000,
     breakerCooldownMs: e.BREAKER_COOLDOWN_SECONDS * 1000,
+    consoleIdleMs: e.CONSOLE_IDLE_MINUTES * 60_000,
+    consoleSessionMs: e.CONSOLE_SESSION_HOURS * 3_600_000,
   };
 }

@@ -32,6 +32,7 @@ import { registerApprovalRoutes } from './routes/approvals.ts';
 import { registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBusinessRoutes } from './routes/business.ts';
+import { registerConsole } from './routes/console/index.tsx';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
@@ -194,6 +195,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerBusinessRoutes(app, deps);
   registerBusinessLifecycleRoutes(app, deps);
   registerApprovePage(app, deps, { otp, csrfKey: keyring.csrf });
+  registerConsole(app, deps, { otp, mailer, csrfKey: keyring.console });
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 

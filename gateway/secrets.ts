@@ -10,6 +10,9 @@ export const SECRET_PREFIXES = {
   confirmationToken: 'wct_',
   inviteToken: 'wi_',
   businessKey: 'wb_',
+  /** Console (issue 14): a session cookie, and an emailed sign-in link. */
+  consoleSession: 'wcs_',
+  consoleLink: 'wcl_',
 } as const;
 
 export function newSecret(kind: keyof typeof SECRET_PREFIXES): string {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { compactVerify, createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { getReceipt } from '../repositories/receipts.ts';
-import { receiptPlace } from '../services/receipts.ts';
+import { checkReceipt } from '../services/receipts.ts';
 import { SigningKeys } from '../services/signing-keys.ts';
 import type { CommandContext } from './context.ts';
 
@@ -27,15 +27,7 @@ export async function receiptVerify(
       ? createRemoteJWKSet(new URL(jwksSource))
       : createLocalJWKSet(JSON.parse(readFileSync(jwksSource, 'utf8')) as JSONWebKeySet)
     : createLocalJWKSet((await new SigningKeys(ctx.db, ctx.sealer).jwks()) as unknown as JSONWebKeySet);
-  let signature: { valid: boolean; kid?: string; error?: string };
-  try {
-    const { protectedHeader } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
-    signature = { valid: true, kid: protectedHeader.kid };
-  } catch (error) {
-    signature = { valid: false, error: error instanceof Error ? error.message : String(error) };
-  }
-  const chain = signature.valid ? await receiptPlace(ctx.db.reader, jws) : null;
-  const valid = signature.valid && !!chain?.stored && chain.prevLinked && chain.nextLinked !== false;
+  const { valid, signature, chain } = await checkReceipt(ctx.db.reader, jws, keys);
   ctx.out(JSON.stringify({ valid, signature, chain }));
   return valid ? 0 : 1;
 }

@@ -123,6 +123,9 @@ export interface TransactionFilter {
   agentId?: string;
   from?: number;
   to?: number;
+  /** Amount bounds in minor units, inclusive (the console's filters, issue 14). */
+  amountMin?: number;
+  amountMax?: number;
   /** The id to continue after (ids are time-ordered ULIDs; newest first). */
   cursor?: string;
   limit: number;

@@ -1,3 +1,4 @@
+import { sweepConsole } from '../repositories/console-sessions.ts';
 import { sweepRateCounters } from '../repositories/rate.ts';
 import { sweepIdempotency, sweepTokens } from '../repositories/tokens.ts';
 import type { Deps } from '../services/context.ts';
@@ -16,6 +17,13 @@ export async function sweepOnce(deps: Deps): Promise<void> {
     // Agent-key counters are per minute (the current and previous minute are read); one-time code
     // requests are counted over a sliding OTP_REQUEST_WINDOW_MS, and must outlive it.
     await sweepRateCounters(tx, now - Math.max(2 * 60_000, OTP_REQUEST_WINDOW_MS));
+    // Console sessions that can no longer be resumed; sign-in links an hour after they expired (until
+    // then a used or expired link still gets its own page).
+    await sweepConsole(tx, {
+      now,
+      idleBefore: now - deps.config.consoleIdleMs,
+      linksBefore: now - TOKEN_SWEEP_GRACE_MS,
+    });
   });
 }
 

@@ -201,6 +201,8 @@ export function listTransactions(
   if (f.agentId) add('agent_id = ?', f.agentId);
   if (f.from !== undefined) add('created_at >= ?', f.from);
   if (f.to !== undefined) add('created_at < ?', f.to);
+  if (f.amountMin !== undefined) add('amount >= ?', f.amountMin);
+  if (f.amountMax !== undefined) add('amount <= ?', f.amountMax);
   if (f.cursor) add('id < ?', f.cursor);
   params.push(f.limit);
   const text = `SELECT ${X.list} FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;

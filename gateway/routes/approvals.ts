@@ -52,7 +52,9 @@ const approvalView = z.object({
       position: z.number().int(),
       decision: z.enum(['approve', 'reject']),
       reason: z.string().nullable(),
-      via: z.enum(['api', 'link']),
+      via: z
+        .enum(['api', 'link', 'console'])
+        .describe('Where the vote was cast: the API, a magic link, the console.'),
       createdAt: isoTime,
     }),
   ),

@@ -41,7 +41,7 @@ export function registerReportRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       responses: {
         200: {
           description: 'The archive',
-          file: 'application/zip',
+          files: ['application/zip'],
           headers: z.object({
             'Content-Disposition': z
               .string()

@@ -19,6 +19,9 @@ export const listQuery = z
     agentId: z.string().max(128).optional(),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
+    /** Amount bounds in minor units, inclusive (issue 14, as the console's filters). */
+    amountMin: z.coerce.number().int().min(0).optional(),
+    amountMax: z.coerce.number().int().min(0).optional(),
     cursor: z.string().max(64).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })

@@ -69,12 +69,80 @@ export async function listApprovals({
   return approvals.map((a) => viewApproval(a));
 }
 
+/**
+ * Whether `member` can decide `approval` now (issue 14, the console's queue): the rule the vote
+ * itself applies (services/stage-machine.ts), read ahead: a pending approval, its active stage for
+ * the member's role and not past its deadline, and no earlier vote of the member on it.
+ */
+export function canDecide(
+  approval: Approval,
+  member: { memberId: string; role: Role },
+  now: number,
+): boolean {
+  if (approval.status !== 'pending') return false;
+  const stage = approval.stages.find((s) => s.status === 'pending');
+  if (!stage || stage.role !== member.role) return false;
+  if (stage.deadlineAt !== null && stage.deadlineAt <= now) return false;
+  return !approval.votes.some((v) => v.memberId === member.memberId);
+}
+
+/** Approvals the member can decide now, newest first, each with its transaction. */
+export async function listDecidable({
+  ctx,
+  member,
+  limit,
+}: {
+  ctx: ServiceContext;
+  member: { memberId: string; role: Role };
+  limit: number;
+}): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
+  const workspaceId = workspaceOf(ctx);
+  const reader = ctx.deps.db.reader;
+  const now = ctx.deps.clock();
+  const pending = await list(reader, workspaceId, { status: 'pending', role: member.role, limit: limit * 2 });
+  const mine = pending.filter((a) => canDecide(a, member, now)).slice(0, limit);
+  return Promise.all(
+    mine.map(async (approval) => ({
+      approval,
+      transaction: await getTransaction(reader, workspaceId, approval.transactionId),
+    })),
+  );
+}
+
+/** Decided approvals (approved, rejected, expired), newest first, each with its transaction. */
+export async function listDecided({
+  ctx,
+  limit,
+}: {
+  ctx: ServiceContext;
+  limit: number;
+}): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
+  const workspaceId = workspaceOf(ctx);
+  const reader = ctx.deps.db.reader;
+  const byStatus = await Promise.all(
+    (['approved', 'rejected', 'expired'] as const).map((status) =>
+      list(reader, workspaceId, { status, limit }),
+    ),
+  );
+  // Ids are time-ordered ULIDs: the newest first across the three lists.
+  const decided = byStatus
+    .flat()
+    .sort((a, b) => (a.id < b.id ? 1 : -1))
+    .slice(0, limit);
+  return Promise.all(
+    decided.map(async (approval) => ({
+      approval,
+      transaction: await getTransaction(reader, workspaceId, approval.transactionId),
+    })),
+  );
+}
+
 export interface DecideInput {
   approvalId: string;
   member: { memberId: string; role: Role };
   decision: 'approve' | 'reject';
   reason?: string;
-  via: 'api' | 'link';
+  via: 'api' | 'link' | 'console';
   position?: number;
   otpVerified: boolean;
 }

@@ -24,12 +24,14 @@ import type { OtpService } from './otp.ts';
 export interface Keyring {
   csrf: Buffer;
   otp: Buffer;
+  /** Console (issue 14): the CSRF field of every console form, bound to the session. */
+  console: Buffer;
 }
 
 export function createKeyring(secretsKey: string | undefined): Keyring {
   const root = secretsKey ? Buffer.from(secretsKey, 'utf8') : randomBytes(32);
   const derive = (purpose: string) => createHmac('sha256', root).update(`warden:${purpose}`).digest();
-  return { csrf: derive('approval-link-csrf'), otp: derive('approval-otp') };
+  return { csrf: derive('approval-link-csrf'), otp: derive('approval-otp'), console: derive('console-csrf') };
 }
 
 const TOKEN_PREFIX = 'wal_';

@@ -1,3 +1,4 @@
+import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { canonicalHash } from '../../policy/canonical.ts';
 import { sha256Hex, signCompact } from '../crypto/jws.ts';
 import type { Conn } from '../db/types.ts';
@@ -160,5 +161,54 @@ export async function receiptPlace(conn: Conn, jws: string): Promise<ReceiptPlac
     prevLinked:
       payload.prev === (before ? sha256Hex(before.jws) : null) && (stored.seq === 1 || before !== undefined),
     nextLinked: after ? receiptPayload(after.jws).prev === hash : null,
+  };
+}
+
+/** A receipt checked: its signature against a key set, and its place in the workspace's chain. */
+export interface ReceiptCheck {
+  valid: boolean;
+  signature: { valid: boolean; kid?: string; error?: string };
+  chain: ReceiptPlace | null;
+}
+
+/**
+ * Checks a receipt as `warden receipt verify` does (DESIGN §9): the EdDSA signature against `keys`
+ * (the gateway's JWK Set, or one a verifier outside holds), then where it sits in the chain.
+ */
+export async function checkReceipt(
+  conn: Conn,
+  jws: string,
+  keys: Parameters<typeof compactVerify>[1],
+): Promise<ReceiptCheck> {
+  let signature: ReceiptCheck['signature'];
+  try {
+    const { protectedHeader } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
+    signature = { valid: true, kid: protectedHeader.kid };
+  } catch (error) {
+    signature = { valid: false, error: error instanceof Error ? error.message : String(error) };
+  }
+  const chain = signature.valid ? await receiptPlace(conn, jws) : null;
+  const valid = signature.valid && !!chain?.stored && chain.prevLinked && chain.nextLinked !== false;
+  return { valid, signature, chain };
+}
+
+/** The receipt of a transaction of the workspace, checked against the gateway's own keys; null if none yet. */
+export async function verifyReceiptOf({
+  ctx,
+  transactionId,
+}: {
+  ctx: ServiceContext;
+  transactionId: string;
+}) {
+  const reader = ctx.deps.db.reader;
+  const txn = await getTransaction(reader, workspaceOf(ctx), transactionId);
+  if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${transactionId}.`);
+  const stored = await getReceipt(reader, transactionId);
+  if (!stored) return null;
+  const keys = createLocalJWKSet((await ctx.deps.signingKeys.jwks()) as unknown as JSONWebKeySet);
+  return {
+    receipt: stored.jws,
+    payload: receiptPayload(stored.jws),
+    ...(await checkReceipt(reader, stored.jws, keys)),
   };
 }

@@ -29,7 +29,7 @@ export interface VoteInput {
   role: Role;
   decision: 'approve' | 'reject';
   reason?: string;
-  via: 'api' | 'link';
+  via: 'api' | 'link' | 'console';
   /** The stage this vote is for (a magic link names one); the active stage when left out. */
   position?: number;
   /** Critical-tier stages need a verified one-time code. */

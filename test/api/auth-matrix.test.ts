@@ -559,7 +559,14 @@ describe('business routes', () => {
  * Every route the app serves is in this table, with who may call it: a route added without an entry
  * fails the first test below, and every member route gets the role matrix.
  */
-type Who = 'public' | 'agent' | 'operator' | 'business' | readonly ('admin' | 'developer' | 'approver')[];
+type Who =
+  | 'public'
+  | 'agent'
+  | 'operator'
+  | 'business'
+  /** The web console (issue 14): a session cookie; roles per page are in test/console. */
+  | 'console'
+  | readonly ('admin' | 'developer' | 'approver')[];
 const ANY_MEMBER = ['admin', 'developer', 'approver'] as const;
 const ROUTES: Record<string, Who> = {
   'GET /health': 'public',
@@ -641,6 +648,22 @@ const ROUTES: Record<string, Who> = {
   'GET /v1/webhooks': ANY_MEMBER,
   'DELETE /v1/webhooks/:id': ['admin'],
   'GET /v1/webhooks/:id/deliveries': ANY_MEMBER,
+  // The console (issue 14): its assets and sign-in are public; the sign-in link is the credential.
+  'GET /console/assets/:file': 'public',
+  'GET /console/sign-in': 'public',
+  'POST /console/sign-in/token': 'public',
+  'POST /console/sign-in/email': 'public',
+  'GET /console/sign-in/link/:token': 'public',
+  'POST /console/sign-in/link/:token': 'public',
+  'POST /console/sign-out': 'console',
+  'POST /console/sign-out-everywhere': 'console',
+  'GET /console': 'console',
+  'GET /console/approvals': 'console',
+  'GET /console/approvals/:id': 'console',
+  'POST /console/approvals/:id/decision': 'console',
+  'POST /console/approvals/:id/otp': 'console',
+  'GET /console/transactions': 'console',
+  'GET /console/transactions/:id': 'console',
 };
 
 describe('every route of app.routes', () => {
@@ -656,7 +679,23 @@ describe('every route of app.routes', () => {
     const body = method === 'GET' ? undefined : {};
     return { method, path: pattern.replace(/:[A-Za-z]+/g, 'x_unknown'), body };
   };
-  const protectedRoutes = Object.entries(ROUTES).filter(([, who]) => who !== 'public');
+  const protectedRoutes = Object.entries(ROUTES).filter(([, who]) => who !== 'public' && who !== 'console');
+  const consoleRoutes = Object.entries(ROUTES).filter(([, who]) => who === 'console');
+
+  it.each(consoleRoutes.map(([name]) => name))(
+    '%s without a console session goes to sign in (303), whatever key is presented',
+    async (name) => {
+      const { method, path } = concrete(name);
+      for (const key of [undefined, tenant.adminToken, tenant.agentKey, ADMIN_TOKEN]) {
+        const res = await gw.app.request(path, {
+          method,
+          headers: key ? { Authorization: `Bearer ${key}` } : {},
+        });
+        expect(res.status).toBe(303);
+        expect(res.headers.get('location')).toMatch(/^\/console\/sign-in\?/);
+      }
+    },
+  );
 
   it.each(protectedRoutes.map(([name]) => name))(
     '%s refuses a request without credentials (401)',

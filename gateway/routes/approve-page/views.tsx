@@ -65,7 +65,8 @@ const STAGE_STATE: Record<ApprovalStage['status'], string> = {
   escalated: 'timed out, escalated',
 };
 
-const Stages: FC<{ approval: Approval }> = ({ approval }) => (
+/** The stage pipeline (also on the console's approval page). */
+export const Stages: FC<{ approval: Approval }> = ({ approval }) => (
   <ol class="stages">
     {approval.stages.map((s) => {
       const approvals = approval.votes.filter((v) => v.position === s.position && v.decision === 'approve');

@@ -15,6 +15,8 @@ export type Access =
   | { principal: 'business' }
   /** The secret is the path's one-time token (magic links, invites). */
   | { principal: 'link' }
+  /** The web console (issue 14): a session cookie; without one a page redirects to sign in. */
+  | { principal: 'console'; roles?: readonly Role[] }
   | { principal: 'metrics' };
 
 export interface Answer {
@@ -30,8 +32,8 @@ export interface Answer {
    * `schema` too, the server may answer either (JSON for a plain reply, a stream otherwise).
    */
   stream?: true;
-  /** A file download of this media type (`application/zip`): a binary body, streamed. */
-  file?: string;
+  /** A file of one of these media types: a body read as is (a ZIP download, the console's CSS and JS). */
+  files?: readonly string[];
   example?: unknown;
   /** Response headers, each described in its schema (`.describe()`). */
   headers?: z.ZodObject;
@@ -99,6 +101,10 @@ function accessNote(access: Access): string | undefined {
   if (access.principal === 'member') {
     return access.roles ? `Member token, role ${access.roles.join(' or ')}.` : 'Member token, any role.';
   }
+  if (access.principal === 'console') {
+    const who = access.roles ? `role ${access.roles.join(' or ')}` : 'any role';
+    return `Console session cookie (\`warden_console\`), ${who}; forms carry the session's CSRF field.`;
+  }
   return undefined;
 }
 
@@ -115,7 +121,10 @@ function answerContent(answer: Answer): {
     return { content: { 'application/json': { schema: answer.schema }, 'text/event-stream': text } };
   }
   if (answer.html || answer.text || answer.stream) return { content: { [mediaType(answer)]: text } };
-  if (answer.file) return { content: { [answer.file]: { schema: z.string().meta({ format: 'binary' }) } } };
+  if (answer.files) {
+    const binary = { schema: z.string().meta({ format: 'binary' }) };
+    return { content: Object.fromEntries(answer.files.map((type) => [type, binary])) };
+  }
   if (!answer.schema) return {};
   const example = answer.example === undefined ? {} : { example: answer.example };
   return { content: { 'application/json': { schema: answer.schema, ...example } } };

@@ -1,0 +1,84 @@
+/**
+ * The console's one stylesheet (served as /console/assets/console.<hash>.css). A string in a module
+ * so the compiled build carries it. Colours meet WCAG AA (4.5:1 for text) on their backgrounds;
+ * focus is always visible; below 40rem the layout is one column and wide tables scroll.
+ */
+export const CONSOLE_CSS = `
+:root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; line-height: 1.45;
+  --ink: #1d2330; --muted: #4f5868; --line: #c9ced8; --bg: #f4f5f7; --card: #fff; --brand: #0b4a8b;
+  --ok: #17663b; --bad: #a3281f; --warn: #7a5200; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink); }
+a { color: var(--brand); }
+a:hover { text-decoration-thickness: 2px; }
+:focus-visible { outline: 3px solid #1a6fd1; outline-offset: 2px; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.skip { position: absolute; left: -999px; top: 0; background: #fff; padding: .5rem 1rem; z-index: 10; }
+.skip:focus { left: .5rem; top: .5rem; }
+.top { background: #18202e; color: #fff; }
+.top-inner { max-width: 72rem; margin: 0 auto; padding: .6rem 1rem; display: flex; flex-wrap: wrap; gap: .5rem 1rem;
+  align-items: center; justify-content: space-between; }
+.brand { font-weight: 700; color: #fff; text-decoration: none; }
+.who { font-size: .9rem; color: #dfe4ec; }
+.who form { display: inline; }
+.top button { background: transparent; color: #fff; border: 1px solid #8d97a8; padding: .3rem .6rem; font-size: .85rem; }
+nav.main { background: #fff; border-bottom: 1px solid var(--line); }
+nav.main ul { max-width: 72rem; margin: 0 auto; padding: 0 1rem; list-style: none; display: flex; flex-wrap: wrap; gap: 0 1.25rem; }
+nav.main a { display: inline-block; padding: .7rem 0; text-decoration: none; color: var(--ink); border-bottom: 3px solid transparent; }
+nav.main a[aria-current="page"] { border-bottom-color: var(--brand); font-weight: 600; }
+main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1rem; }
+main.narrow { max-width: 32rem; }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; }
+h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin-bottom: 1rem; }
+.muted { color: var(--muted); font-size: .92rem; }
+.notice { padding: .75rem 1rem; border-radius: 6px; margin-bottom: 1rem; border: 1px solid; }
+.notice.error { background: #fdecea; color: #7d1a12; border-color: #e8aaa4; }
+.notice.info { background: #e8f3ff; color: #0b3f76; border-color: #a9cbef; }
+.notice.ok { background: #e7f6ed; color: #12502e; border-color: #9fd3b3; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; font-weight: 500; overflow-wrap: anywhere; }
+pre { background: #0f1420; color: #e6e9ef; padding: 1rem; border-radius: 6px; overflow-x: auto; font-size: .85rem; }
+label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
+input, select, textarea { font: inherit; width: 100%; padding: .5rem; border: 1px solid #8a93a3; border-radius: 6px; background: #fff; color: var(--ink); }
+button, .button { font: inherit; font-weight: 600; padding: .55rem 1.1rem; border-radius: 6px; border: 1px solid transparent;
+  cursor: pointer; background: var(--brand); color: #fff; text-decoration: none; display: inline-block; }
+button.secondary, .button.secondary { background: #eef0f4; color: var(--ink); border-color: #8a93a3; }
+button.approve { background: var(--ok); }
+button.reject { background: #fff; color: var(--bad); border-color: var(--bad); }
+.actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1rem; align-items: center; }
+.tabs { display: flex; gap: .5rem; margin-bottom: 1rem; flex-wrap: wrap; }
+.tabs a { padding: .4rem .9rem; border-radius: 999px; border: 1px solid var(--line); background: #fff; text-decoration: none; color: var(--ink); }
+.tabs a[aria-current="page"] { background: var(--brand); border-color: var(--brand); color: #fff; }
+.table-wrap { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
+table { border-collapse: collapse; width: 100%; font-size: .93rem; }
+caption { text-align: left; padding: .75rem 1rem; font-weight: 600; }
+th, td { text-align: left; padding: .55rem .8rem; border-top: 1px solid #e3e6ec; vertical-align: top; }
+th { background: #f7f8fa; font-weight: 600; white-space: nowrap; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+.badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .82rem; font-weight: 600; border: 1px solid; white-space: nowrap; }
+.badge.good { color: var(--ok); border-color: var(--ok); }
+.badge.bad { color: var(--bad); border-color: var(--bad); }
+.badge.wait { color: var(--warn); border-color: var(--warn); }
+.badge.plain { color: var(--muted); border-color: var(--line); }
+.filters { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: 0 1rem; align-items: end; }
+.filters .actions { grid-column: 1 / -1; }
+.pager { display: flex; gap: 1rem; margin-top: 1rem; }
+ol.stages { list-style: none; padding: 0; margin: 0; }
+ol.stages li { padding: .5rem .75rem; border-left: 4px solid #8a93a3; margin-bottom: .4rem; background: #fafbfc; }
+ol.stages li.pending { border-color: #b07600; background: #fff8e6; }
+ol.stages li.approved { border-color: var(--ok); }
+ol.stages li.rejected, ol.stages li.expired { border-color: var(--bad); }
+.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+@media (max-width: 40rem) {
+  .grid2 { grid-template-columns: 1fr; }
+  dl.facts { grid-template-columns: 1fr; }
+  dl.facts dd { margin-bottom: .4rem; }
+  /* Stacked rows: each cell shows its column name. */
+  table.stack thead { position: absolute; left: -9999px; }
+  table.stack tr { display: block; border-top: 1px solid var(--line); padding: .4rem 0; }
+  table.stack td { display: grid; grid-template-columns: 7.5rem 1fr; gap: .5rem; border: 0; padding: .25rem .8rem; text-align: left; }
+  table.stack td::before { content: attr(data-label); color: var(--muted); font-weight: 600; }
+}
+`;
