@@ -1,4 +1,5 @@
 /** The gateway's domain: plain types and the error every layer may use (no I/O, no HTTP). */
+export type * from './analytics.ts';
 export type * from './approvals.ts';
 export type * from './audit.ts';
 export * from './errors.ts';
