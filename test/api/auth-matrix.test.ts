@@ -342,6 +342,8 @@ describe('member routes', () => {
     // Another member's token: admins only (each member may rotate their own; see members.test.ts).
     'POST /v1/members/:id/rotate-token': ['admin'],
     'POST /v1/invites': ['admin'],
+    'GET /v1/invites': ['admin'],
+    'DELETE /v1/invites/:id': ['admin'],
   };
   const cases = names.flatMap((name) =>
     (['admin', 'developer', 'approver'] as const).map((role) => [name, role] as const),
@@ -621,7 +623,10 @@ const ROUTES: Record<string, Who> = {
   // Another member's token: admins only; every member may rotate their own (members.test.ts).
   'POST /v1/members/:id/rotate-token': ['admin'],
   'POST /v1/invites': ['admin'],
+  'GET /v1/invites': ['admin'],
+  'DELETE /v1/invites/:id': ['admin'],
   'PUT /v1/policies/:name': ['admin'],
+  'POST /v1/policies/validate': ANY_MEMBER,
   'GET /v1/policies': ANY_MEMBER,
   'GET /v1/policies/:name': ANY_MEMBER,
   'GET /v1/policies/:name/versions': ANY_MEMBER,
