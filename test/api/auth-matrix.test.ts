@@ -657,6 +657,24 @@ const ROUTES: Record<string, Who> = {
   'POST /console/sign-out': 'console',
   'POST /console/sign-out-everywhere': 'console',
   'GET /console': 'console',
+  // Console pages of issue 14 items 4–6 (roles per page: test/console/admin-pages.test.ts).
+  'GET /console/policy': 'console',
+  'POST /console/policy/save': 'console',
+  'POST /console/policy/validate': 'console',
+  'POST /console/policy/simulate': 'console',
+  'GET /console/keys': 'console',
+  'POST /console/keys/create': 'console',
+  'POST /console/keys/revoke': 'console',
+  'GET /console/members': 'console',
+  'POST /console/members/invite': 'console',
+  'POST /console/members/invites/revoke': 'console',
+  'POST /console/members/role': 'console',
+  'POST /console/members/remove': 'console',
+  'GET /console/webhooks': 'console',
+  'POST /console/webhooks/create': 'console',
+  'POST /console/webhooks/delete': 'console',
+  'GET /console/businesses': 'console',
+  'GET /console/audit': 'console',
 };
 
 describe('every route of app.routes', () => {
