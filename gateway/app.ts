@@ -27,6 +27,7 @@ import { countOutboxBacklog } from './repositories/outbox.ts';
 import { registerBusinessLifecycleRoutes } from './routes/admin/business-lifecycle.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
+import { registerAnalyticsRoutes } from './routes/analytics.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
 import { registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
@@ -185,6 +186,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerInviteRoutes(app, deps, mailer);
   registerPolicyRoutes(app, deps);
   registerTransactionRoutes(app, deps);
+  registerAnalyticsRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerApprovalRoutes(app, deps, otp);
   registerWebhookRoutes(app, deps);

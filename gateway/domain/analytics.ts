@@ -43,11 +43,20 @@ export interface LimitUsage {
 }
 
 export interface AnomalyBaseline {
-  /** Median of the agent's previous `window` buckets (missing buckets count as 0). */
+  /**
+   * Median of the agent's previous `window` buckets (at most 14, at least 7; counted from its first
+   * active bucket; empty buckets count as 0).
+   */
   median: number;
   /** Median absolute deviation of those buckets. */
   mad: number;
-  /** The value above which a bucket is flagged: max(3 × median, median + 4 × MAD, floor). */
+  /** The largest of those buckets: a flag is always above anything the agent did before. */
+  max: number;
+  /**
+   * The value above which a bucket is flagged: max(3 × median, median + 4 × MAD, max), and at
+   * least 5 for requests. No flag without a baseline: fewer than 7 buckets since the agent's first
+   * activity, or none of them above 0 for that metric.
+   */
   threshold: number;
   /** How many previous buckets the baseline spans. */
   window: number;
@@ -111,4 +120,13 @@ export interface Analytics {
   limits: { policy: { name: string; version: number } | null; usage: LimitUsage[] };
   cost: { totalMicros: number; count: number; byAgent: AgentCost[] };
   anomalies: AnomalyFlag[];
+}
+
+/**
+ * What one policy evaluation costs a workspace (issue 14): the default, and per-agent prices that
+ * override it. Micros are millionths of the operator's billing unit.
+ */
+export interface Pricing {
+  evaluationPriceMicros: number;
+  agents: Record<string, number>;
 }

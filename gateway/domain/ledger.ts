@@ -79,6 +79,11 @@ export interface Transaction {
   callbackUrl: string | null;
   /** Issue 13: the MCP call that made it; null when it came over REST. */
   mcp: McpTrace | null;
+  /**
+   * Issue 14: the price of this proposal's policy evaluation (the agent's price, else the workspace
+   * default), in micros, snapshotted when it was admitted; null when it was not (refused, a read).
+   */
+  costMicros: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -177,6 +182,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     requestId: null,
     callbackUrl: null,
     mcp: null,
+    costMicros: null,
     updatedAt: d.createdAt,
     ...d,
   };

@@ -42,6 +42,7 @@ const X = columns('transactions', [
   'created_at',
   'updated_at',
   'mcp',
+  'cost_micros',
 ]);
 
 export const toTransaction = (raw: unknown[]): Transaction => {
@@ -73,6 +74,7 @@ export const toTransaction = (raw: unknown[]): Transaction => {
     createdAt: r[23],
     updatedAt: r[24],
     mcp: fromJson(r[25]) as Transaction['mcp'],
+    costMicros: r[26],
   };
 };
 
@@ -151,9 +153,10 @@ const rowOf = (t: Transaction): unknown[] => [
   t.createdAt,
   t.updatedAt,
   toJson(t.mcp),
+  t.costMicros,
 ];
 
-const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(26)})`);
+const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(27)})`);
 const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
 const IN_WORKSPACE = sql(
   `SELECT ${X.list} FROM transactions WHERE id = ? AND workspace_id = ?`,

@@ -91,6 +91,7 @@ const DELETES: readonly [table: string, text: string][] = [
   ['audit_events', 'DELETE FROM audit_events WHERE workspace_id = ?'],
   ['invites', 'DELETE FROM invites WHERE workspace_id = ?'],
   ['members', 'DELETE FROM members WHERE workspace_id = ?'],
+  ['agent_prices', 'DELETE FROM agent_prices WHERE workspace_id = ?'],
   ['agent_keys', 'DELETE FROM agent_keys WHERE workspace_id = ?'],
   ['workspaces', 'DELETE FROM workspaces WHERE id = ?'],
 ];

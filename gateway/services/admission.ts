@@ -106,7 +106,9 @@ export async function admit(
   // 3. A refusal is recorded; nothing is reserved and the token is left unconsumed.
   if (decision && outcome === 'reject') {
     const refusal = rejection(decision, txn.id);
-    let rejected: Transaction = { ...txn, status: 'rejected', decision, updatedAt: now };
+    // A new request refused was never admitted: no evaluation cost is snapshotted (issue 14).
+    const costMicros = subject.kind === 'new' ? null : txn.costMicros;
+    let rejected: Transaction = { ...txn, status: 'rejected', decision, costMicros, updatedAt: now };
     if (subject.kind === 'new') {
       await insertTransaction(tx, { ...rejected, spendState: 'none' });
     } else {

@@ -1,8 +1,14 @@
 import type { Conn } from '../db/types.ts';
 import type { AgentKey, Business } from '../domain/index.ts';
 import { configVersion } from '../repositories/config.ts';
+import { getPricing } from '../repositories/pricing.ts';
 import { findAgentKeyByHash, getBusiness, getBusinessAndPolicy } from '../repositories/tenancy.ts';
 import { isWorkspaceArchived } from '../repositories/workspaces.ts';
+
+interface WorkspacePrices {
+  fallback: number;
+  agents: Map<string, number>;
+}
 
 interface BusinessAndPolicy {
   business: Business;
@@ -26,6 +32,8 @@ export class ConfigCache {
   readonly #plain = new Map<string, Business>();
   /** Whether a workspace is archived (issue 11); archive and restore bump the version. */
   readonly #archived = new Map<string, boolean>();
+  /** Evaluation prices per workspace (issue 14): the default and the agents' own. */
+  readonly #prices = new Map<string, WorkspacePrices>();
 
   readonly #listeners: ((version: number) => Promise<void>)[] = [];
 
@@ -54,6 +62,7 @@ export class ConfigCache {
             this.#businesses.clear();
             this.#plain.clear();
             this.#archived.clear();
+            this.#prices.clear();
             // Awaited: a request that sees the new version acts on it (signs with a rotated key).
             if (!first) await Promise.all(this.#listeners.map((listener) => listener(version)));
           }
@@ -109,6 +118,29 @@ export class ConfigCache {
     const archived = await isWorkspaceArchived(conn, workspaceId);
     if (fresh && version === this.#version) this.#remember(this.#archived, workspaceId, archived);
     return archived;
+  }
+
+  /**
+   * The price of one evaluation for `agentId` (its own, else the workspace default), snapshotted on
+   * each admitted execute and evaluation (issue 14). A plain number when cached, so the hot path
+   * neither queries nor awaits; a promise only on the first call of a config version.
+   */
+  evaluationPrice(
+    conn: Conn,
+    version: number,
+    workspaceId: string,
+    agentId: string,
+  ): number | Promise<number> {
+    const hit = version === this.#version ? this.#prices.get(workspaceId) : undefined;
+    if (hit) return hit.agents.get(agentId) ?? hit.fallback;
+    return getPricing(conn, workspaceId).then((pricing) => {
+      const prices: WorkspacePrices = {
+        fallback: pricing.evaluationPriceMicros,
+        agents: new Map(Object.entries(pricing.agents)),
+      };
+      if (version === this.#version) this.#remember(this.#prices, workspaceId, prices);
+      return prices.agents.get(agentId) ?? prices.fallback;
+    });
   }
 
   #remember<V>(map: Map<string, V>, id: string, value: V): void {

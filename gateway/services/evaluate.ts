@@ -9,7 +9,7 @@ import {
   type IdempotencyRecord,
   type StoredResponse,
 } from '../domain/index.ts';
-import { newId } from '../ids.ts';
+import { newIdAt } from '../ids.ts';
 import { getCallbackSecret } from '../repositories/callback-secrets.ts';
 import { answerIdempotency, claimIdempotency, findIdempotency } from '../repositories/tokens.ts';
 import { getTransaction } from '../repositories/transactions.ts';
@@ -100,11 +100,15 @@ export async function evaluate({
     if (existing && existing.expiresAt > deps.clock()) return replay(existing, bound);
   }
 
+  // Issue 14: the evaluation's price, from the config cache (no query while the version holds).
+  const version = ctx.configVersion ?? (await deps.cache.current(deps.db.reader));
+  const price = deps.cache.evaluationPrice(deps.db.reader, version, agent.workspaceId, agent.agentId);
+  const costMicros = typeof price === 'number' ? price : await price;
   const at = deps.clock();
   const amount = normaliseAmount(request);
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction = draftTransaction({
-    id: newId('evaluation'),
+    id: newIdAt('evaluation', at),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
     agentId: agent.agentId,
@@ -120,6 +124,7 @@ export async function evaluate({
     requestId: ctx.requestId ?? null,
     callbackUrl: body.webhookUrl ?? null,
     mcp: ctx.mcp ?? null,
+    costMicros,
     createdAt: at,
   });
   // No business: no per-business override or category applies; limits without categories do.

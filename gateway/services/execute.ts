@@ -15,7 +15,7 @@ import {
   type IdempotencyRecord,
   type StoredResponse,
 } from '../domain/index.ts';
-import { newId } from '../ids.ts';
+import { newIdAt } from '../ids.ts';
 import { findIdempotency, findToken } from '../repositories/tokens.ts';
 import { claimUnknown } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
@@ -146,10 +146,13 @@ export async function executeRequest({
   if (policy && hasInvalidAmount(request)) {
     throw invalidAmount('request.amount_cents');
   }
+  // Issue 14: the evaluation's price, from the config cache (no query while the version holds).
+  const price = deps.cache.evaluationPrice(reader, version, agent.workspaceId, agent.agentId);
+  const costMicros = typeof price === 'number' ? price : await price;
   const at = deps.clock();
   const currency = requestCurrency(request, policy?.currency ?? 'USD');
   const transaction = draftTransaction({
-    id: newId('transaction'),
+    id: newIdAt('transaction', at),
     workspaceId: agent.workspaceId,
     agentKeyId: agent.agentKeyId,
     agentId: agent.agentId,
@@ -165,6 +168,7 @@ export async function executeRequest({
     idempotencyKey: idempotency?.key ?? null,
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
+    costMicros,
     createdAt: at,
   });
   const token = tokenHash

@@ -5,7 +5,7 @@ import {
   GatewayError,
   type TransactionStatus,
 } from '../domain/index.ts';
-import { newId } from '../ids.ts';
+import { newIdAt } from '../ids.ts';
 import { insertTransaction } from '../repositories/transactions.ts';
 import { callAdapter } from './adapter-call.ts';
 import { requireCallableBusiness, viewBusiness } from './businesses.ts';
@@ -38,7 +38,7 @@ async function runReadOperation(
   const adapter = deps.adapters.adapterFor(business);
   const at = deps.clock();
   const txn = draftTransaction({
-    id: newId('transaction'),
+    id: newIdAt('transaction', at),
     workspaceId: input.agent.workspaceId,
     agentKeyId: input.agent.agentKeyId,
     agentId: input.agent.agentId,

@@ -635,6 +635,10 @@ const ROUTES: Record<string, Who> = {
   'GET /v1/transactions/summary': ANY_MEMBER,
   'GET /v1/transactions/:id': ANY_MEMBER,
   'POST /v1/transactions/:id/resolve': ['admin'],
+  // Issue 14: aggregates of the ledger every member reads; prices are configuration.
+  'GET /v1/analytics': ANY_MEMBER,
+  'GET /v1/pricing': ['admin', 'developer'],
+  'PUT /v1/pricing': ['admin'],
   'GET /v1/audit': ['admin'],
   'GET /v1/audit/verify': ['admin'],
   'GET /v1/approvals': ANY_MEMBER,

@@ -57,6 +57,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
       requestId: null,
       callbackUrl: null,
       mcp: null,
+      costMicros: null,
       createdAt: now,
       updatedAt: now,
       ...over,
