@@ -420,12 +420,24 @@ describe('overview', () => {
     expect(acme).toMatch(/id="setup-approver" data-done="yes"/);
   });
 
-  it('shows the analytics as charts, or says they are not available', async () => {
+  it('shows the analytics of real traffic as charts (computeAnalytics)', async () => {
+    const exec = await call(gw, 'POST', '/agp/execute', {
+      key: tenant.agentKey,
+      body: { businessId: echo, request: { sku: 'sticker', quantity: 1, amount_cents: 1_250 } },
+    });
+    expect(exec.status).toBe(200);
     const res = await page(gw, '/console?range=24h', cookies.admin);
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('per hour');
-    expect(html).toMatch(/id="analytics-unavailable"|<svg[^>]*role="img"/);
+    expect(html).not.toContain('analytics-unavailable');
+    expect(html).toMatch(
+      /<svg[^>]*role="img"[^>]*aria-labelledby="chart-period-USD-title chart-period-USD-desc"/,
+    );
+    expect(html).toContain('Spend per hour (USD)');
+    expect(html).toMatch(/<table id="chart-agent-USD-table">[\s\S]*?agent-1<\/td><td class="num">\$12\.50/);
+    expect(html).toMatch(/daily \(day[^)]*\) — \$12\.50 of \$200\.00/);
+    expect(html).toContain('Approval, auto-approve and rejection rates');
   });
 
   it('draws each chart as an SVG with a title, a description and a table behind it', () => {
@@ -484,7 +496,7 @@ describe('overview', () => {
           currency: 'USD',
           bucketStart: from + 2 * day,
           observed: 3_500,
-          baseline: { median: 500, mad: 100, threshold: 1_500, window: 14 },
+          baseline: { median: 500, mad: 100, max: 900, threshold: 1_500, window: 14 },
         },
       ],
     };

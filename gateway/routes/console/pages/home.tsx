@@ -343,8 +343,8 @@ export const AnalyticsView = ({ a }: { a: Analytics }) => {
                         {show(f.baseline.threshold)}
                       </td>
                       <td data-label="Baseline">
-                        previous {f.baseline.window} {a.range.granularity === 'hour' ? 'hours' : 'days'}, MAD{' '}
-                        {show(f.baseline.mad)}
+                        previous {f.baseline.window} {a.range.granularity === 'hour' ? 'hours' : 'days'}:
+                        highest {show(f.baseline.max)}, MAD {show(f.baseline.mad)}
                       </td>
                     </tr>
                   );
