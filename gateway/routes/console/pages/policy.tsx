@@ -111,7 +111,11 @@ export function PolicyDiff({ from, to }: { from: Version; to: Version }) {
       </p>
     );
   return (
-    <div class="table-wrap">
+    <section
+      class="table-wrap"
+      tabindex={0}
+      aria-label={`Changes from version ${from.version} to version ${to.version}`}
+    >
       <table class="diff">
         <caption>
           Changes from version {from.version} to version {to.version}
@@ -158,7 +162,7 @@ export function PolicyDiff({ from, to }: { from: Version; to: Version }) {
           })}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 
