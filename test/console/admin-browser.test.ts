@@ -154,6 +154,19 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       expect(await page.locator('#new-webhook-secret').textContent()).toMatch(/^whsec_/);
     });
 
+    it('has a second policy version, so the policy page shows a diff', async () => {
+      const put = await call(live.gw, 'PUT', '/v1/policies/default', {
+        key: tenant.adminToken,
+        body: {
+          spending_limits: [{ id: 'daily', amount: 20_000, interval: 'day' }],
+          categories: { allow: ['demo'] },
+        },
+      });
+      expect(put.status).toBe(201);
+      await page.goto(`${live.url}/console/policy`);
+      expect(await page.locator('table.diff').textContent()).toContain('+ added');
+    });
+
     it.each(PAGES)(
       '%s: screenshots at 1280 and 375 px, no serious or critical axe violation',
       async (name, path) => {

@@ -102,9 +102,10 @@ fieldset input[type="checkbox"], fieldset input[type="radio"] { width: auto; }
 ul.checklist { list-style: none; padding: 0; margin: 0; }
 ul.checklist li { padding: .45rem 0; border-top: 1px solid #e3e6ec; display: flex; gap: .6rem; flex-wrap: wrap; align-items: baseline; }
 ul.checklist li:first-child { border-top: 0; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem; }
-figure.chart { margin: 0; }
-figure.chart svg { width: 100%; height: auto; display: block; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(20rem, 100%), 1fr)); gap: 1rem; }
+figure.chart { margin: 1rem 0 0; }
+figure.chart svg { display: block; overflow: visible; }
+ul.meter-text { margin: .4rem 0 0; padding-left: 1.1rem; }
 figure.chart figcaption { font-weight: 600; margin-bottom: .4rem; }
 svg .bar { fill: #0b4a8b; }
 svg .bar.over { fill: var(--bad); }

@@ -2,6 +2,7 @@ import { structuredPatch } from 'diff';
 import type { Decision, PolicyIssue } from '../../../../policy/index.ts';
 import { GatewayError } from '../../../domain/index.ts';
 import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
+import { listMembers } from '../../../services/members.ts';
 import {
   checkPolicyDocument,
   DEFAULT_POLICY,
@@ -246,11 +247,15 @@ export const DecisionView = ({ decision }: { decision: Decision }) => (
 async function renderPolicy(p: PageContext, state: PolicyState): Promise<Response> {
   const { name } = state;
   const isAdmin = p.session.member.role === 'admin';
-  const [policies, versions, businesses] = await Promise.all([
+  const [policies, versions, businesses, members] = await Promise.all([
     listPolicies({ ctx: p.ctx }),
     versionsOf(p, name),
     listWorkspaceBusinesses({ ctx: p.ctx }),
+    listMembers({ ctx: p.ctx }),
   ]);
+  // Who saved a version: the member's email while they are a member, their id after.
+  const emails = new Map(members.map((m) => [m.id, m.email]));
+  const who = (id: string | null) => (id === null ? 'the system' : (emails.get(id) ?? id));
   const active = versions[0];
   const q = (key: string) => p.c.req.query(key);
   const byNumber = (raw: string | undefined, fallback: Version | undefined) =>
@@ -283,7 +288,7 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
           {active ? (
             <>
               <p class="muted" id="active-version">
-                Version {active.version}, saved {active.createdAt} by {active.createdBy}.
+                Version {active.version}, saved {active.createdAt} by {who(active.createdBy)}.
               </p>
               <section class="scroll" tabindex={0} aria-label={`Policy ${name}, version ${active.version}`}>
                 <pre>
@@ -367,7 +372,7 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
                           {v === active ? ' (active)' : ''}
                         </td>
                         <td data-label="Saved">{v.createdAt}</td>
-                        <td data-label="By">{v.createdBy}</td>
+                        <td data-label="By">{who(v.createdBy)}</td>
                         <td data-label="Compare">
                           {previous ? (
                             <a
