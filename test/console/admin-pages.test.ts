@@ -385,9 +385,30 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
       }[];
       expect(hooks).toHaveLength(1);
       expect(hooks[0]?.events).toEqual(['approval.required']);
+      // A completed transaction queues a delivery: listed with its status and attempts.
+      const before = await (await page(gw, '/console/webhooks', cookies.admin)).text();
+      expect(before).toContain('None yet.');
+      const created = await post('admin', '/console/webhooks', '/console/webhooks/create', {
+        url: 'https://hooks.example.com/done',
+        'event_transaction.completed': 'on',
+      });
+      expect(created.status).toBe(200);
+      const exec = await call(gw, 'POST', '/agp/execute', {
+        key: tenant.agentKey,
+        body: { businessId: echo, request: { sku: 'sticker', quantity: 1, amount_cents: 100 } },
+      });
+      expect(exec.status).toBe(200);
       const list = await (await page(gw, '/console/webhooks', cookies.admin)).text();
       expect(list).toContain('https://hooks.example.com/warden');
-      expect(list).toContain('Recent deliveries');
+      expect(list).toMatch(
+        /hooks\.example\.com\/done[\s\S]*?<td data-label="Event">transaction\.completed<\/td><td data-label="Status"><span class="badge wait">pending<\/span><\/td><td data-label="Attempts" class="num">0<\/td>/,
+      );
+      const now = (await call(gw, 'GET', '/v1/webhooks', { key: tenant.adminToken })).body.webhooks as {
+        id: string;
+        url: string;
+      }[];
+      const second = now.find((h) => h.url.endsWith('/done'));
+      await call(gw, 'DELETE', `/v1/webhooks/${second?.id}`, { key: tenant.adminToken });
       expect(list).not.toContain('whsec_');
       const ask = await post('admin', '/console/webhooks', '/console/webhooks/delete', {
         id: hooks[0]?.id ?? '',
@@ -464,8 +485,9 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
         /<svg[^>]*role="img"[^>]*aria-labelledby="chart-period-USD-title chart-period-USD-desc"/,
       );
       expect(html).toContain('Spend per hour (USD)');
-      expect(html).toMatch(/<table id="chart-agent-USD-table">[\s\S]*?agent-1<\/td><td class="num">\$12\.50/);
-      expect(html).toMatch(/<strong>daily \(day[^)]*\)<\/strong>: \$12\.50 of \$200\.00/);
+      // $12.50 here and $1.00 from the webhook test.
+      expect(html).toMatch(/<table id="chart-agent-USD-table">[\s\S]*?agent-1<\/td><td class="num">\$13\.50/);
+      expect(html).toMatch(/<strong>daily \(day[^)]*\)<\/strong>: \$13\.50 of \$200\.00/);
       expect(html).toContain('Approval, auto-approve and rejection rates');
     });
 
