@@ -508,7 +508,7 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
           autoApproveRate: 0.6,
         },
         rejections: { byRule: [{ ruleId: 'daily', count: 1 }], human: 1 },
-        decisionTime: { count: 3, medianMs: 60_000, p90Ms: 120_000 },
+        decisionTime: { count: 3, medianMs: 90_000, p90Ms: 7_200_000 },
         spend: {
           total: [{ currency: 'USD', amount: 4_500, count: 8 }],
           byBusiness: [{ key: 'echo', currency: 'USD', amount: 4_500, count: 8 }],
@@ -539,7 +539,11 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
             },
           ],
         },
-        cost: { totalMicros: 0, count: 0, byAgent: [] },
+        cost: {
+          totalMicros: 30_000,
+          count: 3,
+          byAgent: [{ agentId: 'agent-1', costMicros: 30_000, count: 3 }],
+        },
         anomalies: [
           {
             agentId: 'agent-1',
@@ -563,6 +567,8 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
       expect(html).toMatch(/agent-1<\/td><td class="num">\$40\.00/);
       expect(html).toContain('Approval, auto-approve and rejection rates');
       expect(html).toMatch(/Auto-approved<\/td><td class="num">60 %/);
+      expect(html).toMatch(/<dd class="big" id="decision-median">1\.5 min<\/dd>[\s\S]*?2 h<\/dd>/);
+      expect(html).toContain('3 priced calls: <strong>0.03 units</strong>');
       expect(html).toContain('<strong>daily (day, calendar)</strong>: $35.00 of $100.00 (35 %)');
       expect(html).toMatch(
         /agent-1<\/td><td data-label="What">spend \(USD\)[\s\S]*?\$35\.00[\s\S]*?\$5\.00[\s\S]*?\$15\.00/,

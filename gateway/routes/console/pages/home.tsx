@@ -34,6 +34,17 @@ export function money(minor: number, currency: string): string {
   }
 }
 
+/** A duration in ms as people read it (`42 s`, `3.5 min`, `2.1 h`). */
+export function duration(ms: number | null): string {
+  if (ms === null) return 'n/a';
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < HOUR) return `${Math.round(ms / 6000) / 10} min`;
+  return `${Math.round(ms / 360_000) / 10} h`;
+}
+
+/** Evaluation costs are micros of the operator's billing unit (DESIGN §9, issue 14). */
+const units = (micros: number) => `${(micros / 1_000_000).toFixed(micros % 10_000 === 0 ? 2 : 6)} units`;
+
 const percent = (share: number | null) => (share === null ? 'n/a' : `${Math.round(share * 1000) / 10} %`);
 const iso = (ms: number) => new Date(ms).toISOString();
 const bucketLabel = (ms: number, granularity: string) =>
@@ -213,6 +224,16 @@ export const AnalyticsView = ({ a }: { a: Analytics }) => {
             <dt>Pending</dt>
             <dd class="big">{d.pending}</dd>
           </div>
+          <div>
+            <dt>Human decision time (median)</dt>
+            <dd class="big" id="decision-median">
+              {duration(a.decisionTime.medianMs)}
+            </dd>
+          </div>
+          <div>
+            <dt>90th percentile</dt>
+            <dd class="big">{duration(a.decisionTime.p90Ms)}</dd>
+          </div>
         </dl>
         <BarChart
           id="chart-rates"
@@ -270,6 +291,25 @@ export const AnalyticsView = ({ a }: { a: Analytics }) => {
           );
         })}
       </section>
+
+      {a.cost.count > 0 ? (
+        <section class="card" aria-labelledby="cost-h" id="cost">
+          <h2 id="cost-h">Evaluation cost</h2>
+          <p>
+            {a.cost.count} priced {a.cost.count === 1 ? 'call' : 'calls'}:{' '}
+            <strong>{units(a.cost.totalMicros)}</strong> of the operator's billing unit.
+          </p>
+          <BarChart
+            id="chart-cost-agent"
+            caption="Evaluation cost by agent"
+            head={['Agent', 'Cost']}
+            data={[...a.cost.byAgent]
+              .sort((x, y) => y.costMicros - x.costMicros)
+              .slice(0, 12)
+              .map((c) => ({ label: c.agentId, value: c.costMicros, text: units(c.costMicros) }))}
+          />
+        </section>
+      ) : null}
 
       <section class="card" aria-labelledby="limits-h" id="limits">
         <h2 id="limits-h">Spend against limits</h2>
