@@ -468,6 +468,11 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
       const acme = await (await page(gw, '/console', cookies.approver)).text();
       expect(acme).toMatch(/id="setup-policy" data-done="yes"/);
       expect(acme).toMatch(/id="setup-approver" data-done="yes"/);
+      // An approver is not sent to pages it cannot open.
+      expect(acme).not.toMatch(
+        /id="setup-[a-z]+"[^>]*>(?:(?!<\/li>)[\s\S])*href="\/console\/(keys|policy|members|webhooks)"/,
+      );
+      expect(acme).toContain('(an admin does this)');
     });
 
     it('shows the analytics of real traffic as charts (computeAnalytics)', async () => {

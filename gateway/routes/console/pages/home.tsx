@@ -1,4 +1,5 @@
 import type { Analytics, SpendAmount } from '../../../domain/analytics.ts';
+import type { Role } from '../../../domain/index.ts';
 import { computeAnalytics } from '../../../services/analytics.ts';
 import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
 import { listAgentKeys } from '../../../services/keys.ts';
@@ -59,6 +60,8 @@ interface Step {
   detail: string;
   href: string;
   link: string;
+  /** Who may open `href` (every member when absent); others are told who does it. */
+  roles?: readonly Role[];
 }
 
 async function checklist(p: PageContext): Promise<Step[]> {
@@ -91,6 +94,7 @@ async function checklist(p: PageContext): Promise<Step[]> {
       detail: liveKeys.length ? `${liveKeys.length} active` : 'none active',
       href: '/console/keys',
       link: 'Create a key',
+      roles: ['admin', 'developer'],
     },
     {
       id: 'policy',
@@ -101,6 +105,7 @@ async function checklist(p: PageContext): Promise<Step[]> {
         : `no "${DEFAULT_POLICY}" policy: agents' requests are refused`,
       href: '/console/policy',
       link: 'Edit the policy',
+      roles: ['admin', 'developer'],
     },
     {
       id: 'approver',
@@ -109,6 +114,7 @@ async function checklist(p: PageContext): Promise<Step[]> {
       detail: approvers.length ? approvers.map((m) => m.email).join(', ') : 'nobody has the approver role',
       href: '/console/members',
       link: 'Invite an approver',
+      roles: ['admin'],
     },
     {
       id: 'webhook',
@@ -117,11 +123,12 @@ async function checklist(p: PageContext): Promise<Step[]> {
       detail: hooks.length ? `${hooks.length} subscribed` : 'none: events are not pushed anywhere',
       href: '/console/webhooks',
       link: 'Add a webhook',
+      roles: ['admin'],
     },
   ];
 }
 
-const Checklist = ({ steps }: { steps: Step[] }) => {
+const Checklist = ({ steps, role }: { steps: Step[]; role: Role }) => {
   const done = steps.filter((s) => s.done).length;
   return (
     <section class="card" aria-labelledby="setup-h" id="setup">
@@ -134,7 +141,11 @@ const Checklist = ({ steps }: { steps: Step[] }) => {
             <span class={`badge ${s.done ? 'good' : 'wait'}`}>{s.done ? 'Done' : 'Not done'}</span>
             <strong>{s.text}</strong>
             <span class="muted">{s.detail}</span>
-            <a href={s.href}>{s.link}</a>
+            {!s.roles || s.roles.includes(role) ? (
+              <a href={s.href}>{s.link}</a>
+            ) : (
+              <span class="muted">(an {s.roles[0]} does this)</span>
+            )}
           </li>
         ))}
       </ul>
@@ -428,7 +439,7 @@ export default definePage({
           <p class="muted">
             Signed in as <strong>{member.email}</strong>, {member.role}.
           </p>
-          {steps.every((s) => s.done) ? null : <Checklist steps={steps} />}
+          {steps.every((s) => s.done) ? null : <Checklist steps={steps} role={member.role} />}
           <nav class="tabs" aria-label="Period">
             {(Object.keys(RANGES) as RangeKey[]).map((k) => (
               <a href={`/console?range=${k}`} aria-current={k === key ? 'page' : undefined}>
@@ -446,7 +457,7 @@ export default definePage({
               {unavailable}
             </p>
           )}
-          {steps.every((s) => s.done) ? <Checklist steps={steps} /> : null}
+          {steps.every((s) => s.done) ? <Checklist steps={steps} role={member.role} /> : null}
         </>
       ),
     });
