@@ -295,6 +295,30 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
       expect(after).toContain('revoked: it is refused from now on');
     });
 
+    it('loads the pending-state and editor scripts from fingerprinted assets (no inline script)', async () => {
+      const keys = await (await page(gw, '/console/keys', cookies.admin)).text();
+      const policy = await (await page(gw, '/console/policy', cookies.admin)).text();
+      const pending = /<script src="(\/console\/assets\/pending\.[0-9a-f]{16}\.js)" defer=""><\/script>/.exec(
+        keys,
+      )?.[1];
+      const editor =
+        /<script src="(\/console\/assets\/policy-editor\.[0-9a-f]{16}\.js)" defer=""><\/script>/.exec(
+          policy,
+        )?.[1];
+      for (const src of [pending, editor]) {
+        expect(src).toBeDefined();
+        const res = await page(gw, src ?? '');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toContain('text/javascript');
+      }
+      expect(keys).not.toMatch(/<script>/);
+      // A developer reads the policy without the editor (or its script).
+      const developer = await (await page(gw, '/console/policy', cookies.developer)).text();
+      expect(developer).not.toContain('policy-editor.');
+      expect(developer).not.toContain('id="policy-document"');
+      expect(developer).toContain('Only admins can change the policy');
+    });
+
     it('refuses a key without scopes (422) and an approver (403)', async () => {
       const res = await post('admin', '/console/keys', '/console/keys/create', { agentId: 'no-scopes' });
       expect(res.status).toBe(422);

@@ -74,6 +74,7 @@ ol.stages li.rejected, ol.stages li.expired { border-color: var(--bad); }
 .scroll { overflow: auto; max-height: 36rem; border-radius: 6px; background: #0f1420; }
 .scroll pre { overflow: visible; margin: 0; min-width: max-content; }
 td code, h2 code, dd code, table.stack td { overflow-wrap: anywhere; }
+button[aria-disabled="true"] { opacity: .75; cursor: progress; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .good-text { color: var(--ok); font-weight: 600; }
 .bad-text { color: var(--bad); font-weight: 600; }

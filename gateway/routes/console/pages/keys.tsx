@@ -1,6 +1,7 @@
 import { GatewayError } from '../../../domain/index.ts';
 import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../../../services/keys.ts';
 import { createKeyBody } from '../../workspace.ts';
+import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 
@@ -29,6 +30,7 @@ async function renderKeys(p: PageContext, state: KeysState): Promise<Response> {
     body: (
       <>
         <h1>Agent keys</h1>
+        <script src={assetUrl(ASSETS.pending)} defer />
         {state.created ? (
           <section class="secret" aria-labelledby="new-key-h" id="new-key">
             <h2 id="new-key-h">New key for {state.created.agentId}</h2>

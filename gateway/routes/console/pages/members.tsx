@@ -2,6 +2,7 @@ import { GatewayError, type Role } from '../../../domain/index.ts';
 import { createInvite, listInvites, revokeInvite } from '../../../services/invites.ts';
 import { changeMemberRole, listMembers, removeMember } from '../../../services/members.ts';
 import { createInviteBody } from '../../invites.ts';
+import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 
@@ -33,6 +34,7 @@ async function renderMembers(
     body: (
       <>
         <h1>Members</h1>
+        <script src={assetUrl(ASSETS.pending)} defer />
         <div class="table-wrap">
           <table class="stack" id="members">
             <caption>{members.length === 1 ? '1 member' : `${members.length} members`}</caption>

@@ -273,6 +273,7 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
     body: (
       <>
         <h1>Policy {name}</h1>
+        <script src={assetUrl(ASSETS.pending)} defer />
         {names.length > 1 ? (
           <nav class="tabs" aria-label="Policies">
             {names.map((n) => (

@@ -7,6 +7,7 @@ import {
   WEBHOOK_EVENTS,
 } from '../../../services/webhooks.ts';
 import { createWebhookBody } from '../../webhooks.ts';
+import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 
@@ -40,6 +41,7 @@ async function renderWebhooks(
     body: (
       <>
         <h1>Webhooks</h1>
+        <script src={assetUrl(ASSETS.pending)} defer />
         {state.created ? (
           <section class="secret" aria-labelledby="new-secret-h" id="new-webhook">
             <h2 id="new-secret-h">Signing secret of {state.created.url}</h2>
