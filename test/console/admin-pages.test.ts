@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from '../../gateway/db/types.ts';
 import type { Analytics } from '../../gateway/domain/analytics.ts';
 import { AnalyticsView } from '../../gateway/routes/console/pages/home.tsx';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
+  addAgentKey,
   call,
   createTenant,
   registerEcho,
@@ -474,6 +476,39 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
       expect(actions).toContain('agent_key.revoked');
       // Newest first: the webhook deletion came after the key revocation.
       expect(actions.indexOf('webhook.deleted')).toBeLessThan(actions.indexOf('agent_key.revoked'));
+    });
+  });
+
+  describe('audit paging and a broken chain', () => {
+    it('pages 50 events at a time, newest first, and names the first broken event', async () => {
+      const other = await createTenant(gw, { name: 'Audited' });
+      for (let i = 0; i < 55; i++) await addAgentKey(gw, other, `bulk-${i}`);
+      const cookie = await signIn(gw, other.adminToken);
+      const first = await (await page(gw, '/console/audit', cookie)).text();
+      const rows = (html: string) =>
+        [...html.matchAll(/<td data-label="#" class="num">(\d+)<\/td>/g)].map((m) => Number(m[1]));
+      const newest = rows(first);
+      expect(newest).toHaveLength(50);
+      expect(newest).toEqual([...newest].sort((a, b) => b - a));
+      const older = /<a href="(\/console\/audit\?cursor=[^"]+)">Older events<\/a>/.exec(first)?.[1];
+      expect(older).toBeDefined();
+      const second = rows(await (await page(gw, older ?? '', cookie)).text());
+      expect(second.length).toBeGreaterThan(0);
+      expect(Math.max(...second)).toBeLessThan(Math.min(...newest));
+
+      // Someone edits a row behind the gateway's back: the page says where the chain breaks.
+      const victim = await gw.db.reader.get(
+        sql('SELECT id FROM audit_events WHERE workspace_id = ? AND seq = 3', (r) => r[0] as string),
+        [other.workspaceId],
+      );
+      await gw.db.transaction({ workspaceId: other.workspaceId }, (tx) =>
+        tx.run(sql('UPDATE audit_events SET data = ? WHERE id = ?'), ['{"agentId":"someone-else"}', victim]),
+      );
+      const broken = await (await page(gw, '/console/audit', cookie)).text();
+      expect(broken).toMatch(
+        /<p class="bad-text" id="chain-state" role="alert">Broken: the chain fails at event <code>/,
+      );
+      expect(broken).toContain(`<code>${victim}</code>`);
     });
   });
 
