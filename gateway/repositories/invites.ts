@@ -29,6 +29,14 @@ const BY_ID = sql(`SELECT ${I.list} FROM invites WHERE id = ?`, toInvite);
 const ACCEPT = sql(
   'UPDATE invites SET accepted_at = ?, member_id = ? WHERE id = ? AND accepted_at IS NULL AND expires_at > ?',
 );
+// Open ones: not accepted, not expired (a withdrawn one has expired at its withdrawal).
+const OPEN = sql(
+  `SELECT ${I.list} FROM invites WHERE workspace_id = ? AND accepted_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+  toInvite,
+);
+const WITHDRAW_OPEN = sql(
+  'UPDATE invites SET expires_at = ? WHERE id = ? AND workspace_id = ? AND accepted_at IS NULL AND expires_at > ?',
+);
 const WITHDRAW = sql('UPDATE invites SET expires_at = ? WHERE id = ? AND accepted_at IS NULL');
 
 export async function insertInvite(tx: Conn, i: Invite): Promise<void> {
@@ -62,4 +70,24 @@ export async function acceptInvite(tx: Conn, id: string, memberId: string, at: n
 /** Ends an unaccepted invitation now (its email could not be sent). */
 export async function withdrawInvite(tx: Conn, id: string, at: number): Promise<void> {
   await tx.run(WITHDRAW, [at, id]);
+}
+
+/** A workspace's open invitations at `at`, newest first. */
+export function listOpenInvites(
+  conn: Conn,
+  workspaceId: string,
+  at: number,
+  limit: number,
+): Promise<Invite[]> {
+  return conn.all(OPEN, [workspaceId, at, limit]);
+}
+
+/** Ends an open invitation of the workspace at `at`; false when there is none with this id. */
+export async function revokeOpenInvite(
+  tx: Conn,
+  workspaceId: string,
+  id: string,
+  at: number,
+): Promise<boolean> {
+  return (await tx.run(WITHDRAW_OPEN, [at, id, workspaceId, at])) > 0;
 }

@@ -4,7 +4,7 @@ import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Mailer } from '../notify/mailer.ts';
 import type { Deps } from '../services/context.ts';
-import { acceptInvite, createInvite, showInvite } from '../services/invites.ts';
+import { acceptInvite, createInvite, listInvites, revokeInvite, showInvite } from '../services/invites.ts';
 import { asMember } from './context.ts';
 import { isoTime, memberWithToken, role } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -51,6 +51,40 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, m
     async (c) => {
       const input = await parseBody(c, createInviteBody);
       return c.json(await createInvite({ ctx: asMember(deps, c), input, mailer }), 201);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/v1/invites',
+      tag,
+      summary: 'The open invitations (not accepted, not expired), newest first',
+      access: { principal: 'member', roles: ['admin'] },
+      responses: {
+        200: { description: 'Open invitations', schema: z.object({ invites: z.array(inviteView) }) },
+      },
+    },
+    memberAuth({ deps, roles: ['admin'] }),
+    async (c) => c.json({ invites: await listInvites({ ctx: asMember(deps, c) }) }),
+  );
+
+  route(
+    app,
+    {
+      method: 'delete',
+      path: '/v1/invites/:id',
+      tag,
+      summary: 'Withdraw an open invitation: its link stops working',
+      access: { principal: 'member', roles: ['admin'] },
+      responses: { 204: { description: 'Withdrawn' } },
+      errors: ['NOT_FOUND'],
+    },
+    memberAuth({ deps, roles: ['admin'] }),
+    async (c) => {
+      await revokeInvite({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      return c.body(null, 204);
     },
   );
 

@@ -98,6 +98,23 @@ export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; fil
   return (await directory(ctx.deps.db.reader, filter)).map(viewBusiness);
 }
 
+/**
+ * The businesses a member's workspace can use (the console): live ones, sandbox ones that list this
+ * workspace, and suspended ones (shown as such: they take no calls). Archived ones and other
+ * workspaces' sandboxes are left out, as assertCallable hides them from agents.
+ */
+export async function listWorkspaceBusinesses({ ctx }: { ctx: ServiceContext }) {
+  const workspaceId = workspaceOf(ctx);
+  return (await directory(ctx.deps.db.reader))
+    .filter(
+      (b) =>
+        b.status === 'live' ||
+        b.status === 'suspended' ||
+        (b.status === 'sandbox' && b.sandboxWorkspaces.includes(workspaceId)),
+    )
+    .map((b) => ({ ...viewBusiness(b), status: b.status }));
+}
+
 /** Every business with its lifecycle (issue 12), as the operator sees them: whatever the status. */
 export async function listBusinessesForOperator({ ctx }: { ctx: ServiceContext }) {
   return (await directory(ctx.deps.db.reader)).map((b) => ({

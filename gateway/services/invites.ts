@@ -9,6 +9,8 @@ import {
   findInviteByTokenHash,
   getInvite,
   insertInvite,
+  listOpenInvites,
+  revokeOpenInvite,
   withdrawInvite,
 } from '../repositories/invites.ts';
 import { findMemberByEmail } from '../repositories/members.ts';
@@ -111,6 +113,23 @@ export async function createInvite({
     );
   }
   return { invite: view(invite) };
+}
+
+/** The workspace's open invitations (not accepted, not expired), newest first. */
+export async function listInvites({ ctx }: { ctx: ServiceContext }): Promise<InviteView[]> {
+  return (await listOpenInvites(ctx.deps.db.reader, workspaceOf(ctx), ctx.deps.clock(), 200)).map(view);
+}
+
+/** Withdraws an open invitation: its link answers "expired" from now on. */
+export async function revokeInvite({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<void> {
+  const workspaceId = workspaceOf(ctx);
+  const at = ctx.deps.clock();
+  const revoked = await ctx.deps.db.transaction({ workspaceId }, async (tx) => {
+    if (!(await revokeOpenInvite(tx, workspaceId, id, at))) return false;
+    await appendAudit(tx, auditEvent(ctx, 'invite.revoked', id, {}, at));
+    return true;
+  });
+  if (!revoked) throw new GatewayError('NOT_FOUND', 'No open invitation with this id in this workspace.');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { canonicalHash } from '../../policy/canonical.ts';
-import { type CompiledPolicy, compilePolicy, validatePolicy } from '../../policy/index.ts';
+import { type CompiledPolicy, compilePolicy, type PolicyIssue, validatePolicy } from '../../policy/index.ts';
 import { GatewayError, type PolicyPointer, type PolicyVersion } from '../domain/index.ts';
 import { newId } from '../ids.ts';
 import { appendAudit } from '../repositories/audit.ts';
@@ -35,6 +35,20 @@ export const viewVersion = (v: PolicyVersion) => ({
   document: v.document,
 });
 
+/**
+ * What PUT would say about a document, without storing anything: every issue at its dotted path
+ * (`POST /v1/policies/validate`, the console's editor as you type).
+ */
+export function checkPolicyDocument({ ctx, document }: { ctx: ServiceContext; document: unknown }): {
+  valid: boolean;
+  issues: PolicyIssue[];
+} {
+  const result = validatePolicy(document, {
+    minApprovalTimeoutSeconds: ctx.deps.config.approvalTimeoutMinSeconds,
+  });
+  return result.ok ? { valid: true, issues: [] } : { valid: false, issues: result.issues };
+}
+
 /** Validates and stores a new immutable version; identical content returns the current one. */
 export async function putPolicy({
   ctx,
@@ -46,10 +60,8 @@ export async function putPolicy({
   document: unknown;
 }): Promise<{ name: string; version: number; versionId: string; created: boolean }> {
   const workspaceId = workspaceOf(ctx);
-  const result = validatePolicy(document, {
-    minApprovalTimeoutSeconds: ctx.deps.config.approvalTimeoutMinSeconds,
-  });
-  if (!result.ok)
+  const result = checkPolicyDocument({ ctx, document });
+  if (!result.valid)
     throw new GatewayError('VALIDATION_ERROR', 'The policy document is not valid.', result.issues);
   const at = ctx.deps.clock();
   const id = newId('policyVersion');

@@ -342,6 +342,8 @@ describe('member routes', () => {
     // Another member's token: admins only (each member may rotate their own; see members.test.ts).
     'POST /v1/members/:id/rotate-token': ['admin'],
     'POST /v1/invites': ['admin'],
+    'GET /v1/invites': ['admin'],
+    'DELETE /v1/invites/:id': ['admin'],
   };
   const cases = names.flatMap((name) =>
     (['admin', 'developer', 'approver'] as const).map((role) => [name, role] as const),
@@ -621,7 +623,10 @@ const ROUTES: Record<string, Who> = {
   // Another member's token: admins only; every member may rotate their own (members.test.ts).
   'POST /v1/members/:id/rotate-token': ['admin'],
   'POST /v1/invites': ['admin'],
+  'GET /v1/invites': ['admin'],
+  'DELETE /v1/invites/:id': ['admin'],
   'PUT /v1/policies/:name': ['admin'],
+  'POST /v1/policies/validate': ANY_MEMBER,
   'GET /v1/policies': ANY_MEMBER,
   'GET /v1/policies/:name': ANY_MEMBER,
   'GET /v1/policies/:name/versions': ANY_MEMBER,
@@ -664,6 +669,24 @@ const ROUTES: Record<string, Who> = {
   'POST /console/approvals/:id/otp': 'console',
   'GET /console/transactions': 'console',
   'GET /console/transactions/:id': 'console',
+  // Console pages of issue 14 items 4–6 (roles per page: test/console/admin-pages.test.ts).
+  'GET /console/policy': 'console',
+  'POST /console/policy/save': 'console',
+  'POST /console/policy/validate': 'console',
+  'POST /console/policy/simulate': 'console',
+  'GET /console/keys': 'console',
+  'POST /console/keys/create': 'console',
+  'POST /console/keys/revoke': 'console',
+  'GET /console/members': 'console',
+  'POST /console/members/invite': 'console',
+  'POST /console/members/invites/revoke': 'console',
+  'POST /console/members/role': 'console',
+  'POST /console/members/remove': 'console',
+  'GET /console/webhooks': 'console',
+  'POST /console/webhooks/create': 'console',
+  'POST /console/webhooks/delete': 'console',
+  'GET /console/businesses': 'console',
+  'GET /console/audit': 'console',
 };
 
 describe('every route of app.routes', () => {

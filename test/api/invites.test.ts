@@ -92,6 +92,32 @@ describe.each(DIALECTS)('invites on %s', (dialect) => {
     expectError(await call(gw, 'GET', '/v1/audit', { key: memberToken }), 403, 'FORBIDDEN');
   });
 
+  it('lists open invitations and withdraws one: its link is then 410 INVITE_EXPIRED', async () => {
+    const { email, token, res } = await invite('approver');
+    const id = (res.body.invite as { id: string }).id;
+    const open = await call(gw, 'GET', '/v1/invites', { key: tenant.adminToken });
+    expect(open.status).toBe(200);
+    expect(open.body.invites).toContainEqual(
+      expect.objectContaining({ id, email, role: 'approver', acceptedAt: null }),
+    );
+    const withdrawn = await call(gw, 'DELETE', `/v1/invites/${id}`, { key: tenant.adminToken });
+    expect(withdrawn.status).toBe(204);
+    expectError(await call(gw, 'GET', `/invite/${token}`), 410, 'INVITE_EXPIRED');
+    expectError(await accept(token), 410, 'INVITE_EXPIRED');
+    const later = await call(gw, 'GET', '/v1/invites', { key: tenant.adminToken });
+    expect((later.body.invites as { id: string }[]).map((i) => i.id)).not.toContain(id);
+    // Once withdrawn (or accepted, or in another workspace) there is nothing to withdraw.
+    expectError(await call(gw, 'DELETE', `/v1/invites/${id}`, { key: tenant.adminToken }), 404, 'NOT_FOUND');
+    const other = await createTenant(gw, { name: 'Elsewhere' });
+    const { res: mine } = await invite();
+    const mineId = (mine.body.invite as { id: string }).id;
+    expectError(
+      await call(gw, 'DELETE', `/v1/invites/${mineId}`, { key: other.adminToken }),
+      404,
+      'NOT_FOUND',
+    );
+  });
+
   it('a link works once: a second accept is 410 INVITE_USED, and showing it too', async () => {
     const { token } = await invite();
     expect((await accept(token)).status).toBe(201);

@@ -4,14 +4,20 @@ import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { memberAuth } from '../../middleware/auth/index.ts';
 import type { Deps } from '../../services/context.ts';
-import { getPolicy, listPolicies, listPolicyVersions, putPolicy } from '../../services/policies.ts';
+import {
+  checkPolicyDocument,
+  getPolicy,
+  listPolicies,
+  listPolicyVersions,
+  putPolicy,
+} from '../../services/policies.ts';
 import { simulatePolicy } from '../../services/simulate.ts';
 import { asMember } from '../context.ts';
 import { decision, isoTime, jsonObject } from '../openapi/common.ts';
 import { route } from '../openapi/route.ts';
 import { parseBody, pathParam, readJson } from '../validate.ts';
 
-const policyName = z
+export const policyName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, - and _, at most 64');
 
@@ -71,6 +77,38 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       });
       const { created, ...view } = result;
       return c.json(view, created ? 201 : 200);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/v1/policies/validate',
+      tag,
+      summary: 'Check a policy document as PUT would, storing nothing: every issue at its path',
+      access: { principal: 'member' },
+      body: policyDocument,
+      responses: {
+        200: {
+          description: 'Whether the document is valid, and its issues (empty when valid)',
+          schema: z.object({
+            valid: z.boolean(),
+            issues: z.array(
+              z.object({
+                path: z.string().describe('Dotted path (`rules.0.conditions.1.op`); "" for the document'),
+                message: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    readers,
+    async (c) => {
+      const body = await readJson(c);
+      if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The policy document must be JSON.');
+      return c.json(checkPolicyDocument({ ctx: asMember(deps, c), document: body.value }));
     },
   );
 

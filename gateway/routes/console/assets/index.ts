@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { COUNTDOWN_JS } from './countdown.ts';
+import { PENDING_JS } from './pending.ts';
+import { POLICY_EDITOR_JS } from './policy-editor.ts';
 import { CONSOLE_CSS } from './styles.ts';
 
 /**
@@ -22,6 +24,8 @@ function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
 export const ASSETS = {
   css: asset('console', 'css', CONSOLE_CSS),
   countdown: asset('countdown', 'js', COUNTDOWN_JS),
+  policyEditor: asset('policy-editor', 'js', POLICY_EDITOR_JS),
+  pending: asset('pending', 'js', PENDING_JS),
 } as const;
 
 const BY_FILE = new Map<string, Asset>(Object.values(ASSETS).map((a) => [a.file, a]));

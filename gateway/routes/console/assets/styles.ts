@@ -71,6 +71,58 @@ ol.stages li.pending { border-color: #b07600; background: #fff8e6; }
 ol.stages li.approved { border-color: var(--ok); }
 ol.stages li.rejected, ol.stages li.expired { border-color: var(--bad); }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+/* Admin pages (policy, keys, members, webhooks, audit, overview). */
+.scroll { overflow: auto; max-height: 36rem; border-radius: 6px; background: #0f1420; }
+.scroll pre { overflow: visible; margin: 0; min-width: max-content; }
+td code, h2 code, dd code, table.stack td { overflow-wrap: anywhere; }
+button[aria-disabled="true"] { opacity: .75; cursor: progress; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.good-text { color: var(--ok); font-weight: 600; }
+.bad-text { color: var(--bad); font-weight: 600; }
+ul.issues { margin: .25rem 0; padding-left: 1.1rem; }
+ul.issues li { margin-bottom: .3rem; }
+code.path { background: #fdecea; color: #7d1a12; padding: 0 .25rem; border-radius: 4px; }
+textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+table.diff td { font-size: .85rem; padding: .1rem .6rem; border-top: 0; }
+table.diff code { white-space: pre-wrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+table.diff tr.added { background: #e7f6ed; }
+table.diff tr.removed { background: #fdecea; }
+table.diff tr.added .mark { color: var(--ok); font-weight: 600; }
+table.diff tr.removed .mark { color: var(--bad); font-weight: 600; }
+table.diff tr.hunk td { background: #eef0f4; color: var(--muted); padding: .3rem .6rem; }
+table.diff td.mark { white-space: nowrap; }
+.secret { background: #fff8e6; border: 1px solid #b07600; border-radius: 6px; padding: .75rem 1rem; margin-bottom: 1rem; }
+.secret code { display: block; overflow-wrap: anywhere; font-size: 1rem; margin: .4rem 0; }
+.inline-form { display: inline-flex; gap: .4rem; align-items: center; flex-wrap: wrap; margin: 0; }
+.inline-form select { width: auto; }
+.inline-form button, button.small { padding: .3rem .7rem; font-size: .88rem; }
+button.danger { background: var(--bad); }
+fieldset { border: 1px solid var(--line); border-radius: 6px; margin: .75rem 0; padding: .5rem .9rem; }
+legend { font-weight: 600; }
+fieldset label { display: inline-flex; gap: .35rem; align-items: center; font-weight: 400; margin: .2rem 1rem .2rem 0; }
+fieldset input[type="checkbox"], fieldset input[type="radio"] { width: auto; }
+ul.checklist { list-style: none; padding: 0; margin: 0; }
+ul.checklist li { padding: .45rem 0; border-top: 1px solid #e3e6ec; display: flex; gap: .6rem; flex-wrap: wrap; align-items: baseline; }
+ul.checklist li:first-child { border-top: 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(20rem, 100%), 1fr)); gap: 1rem; }
+figure.chart { margin: 1rem 0 0; }
+figure.chart svg { display: block; overflow: visible; }
+ul.meter-text { margin: .4rem 0 0; padding-left: 1.1rem; }
+figure.chart figcaption { font-weight: 600; margin-bottom: .4rem; }
+svg .bar { fill: #0b4a8b; }
+svg .bar.over { fill: var(--bad); }
+svg .bar.warn { fill: #b07600; }
+svg .track { fill: #e3e6ec; }
+svg .axis { stroke: #4f5868; stroke-width: 1; }
+svg .limit-line { stroke: var(--ink); stroke-width: 2; stroke-dasharray: 4 2; }
+svg text { fill: #1d2330; font-size: 12px; font-family: system-ui, sans-serif; }
+details.alt { margin-top: .5rem; }
+details.alt summary { cursor: pointer; color: var(--brand); }
+.big { font-size: 1.6rem; font-weight: 700; }
+.stats { display: flex; flex-wrap: wrap; gap: 1rem 2rem; margin: 0; }
+.stats div { min-width: 8rem; }
+.stats dt { color: var(--muted); font-size: .9rem; }
+.stats dd { margin: 0; }
 @media (max-width: 40rem) {
   .grid2 { grid-template-columns: 1fr; }
   dl.facts { grid-template-columns: 1fr; }

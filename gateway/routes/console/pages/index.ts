@@ -1,12 +1,30 @@
 import type { PageSpec } from '../page.ts';
 import approval from './approval.tsx';
 import approvals from './approvals.tsx';
+import audit from './audit.tsx';
+import businesses from './businesses.tsx';
 import home from './home.tsx';
+import keys from './keys.tsx';
+import members from './members.tsx';
+import policy from './policy.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
+import webhooks from './webhooks.tsx';
 
 /**
  * Every console page, one line each: a page is a file in this folder exporting
  * `definePage({...})` (see ../page.ts), and its import plus its entry here.
  */
-export const PAGES: PageSpec[] = [home, approvals, approval, transactions, transaction];
+export const PAGES: PageSpec[] = [
+  home,
+  approvals,
+  approval,
+  transactions,
+  transaction,
+  policy,
+  keys,
+  members,
+  webhooks,
+  businesses,
+  audit,
+];
