@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conn } from '../../gateway/db/types.ts';
 import { analyticsAnswer } from '../../gateway/routes/analytics.ts';
-import { computeAnalytics } from '../../gateway/services/analytics.ts';
+import { computeAnalytics, recentAnalytics } from '../../gateway/services/analytics.ts';
 import { expectError } from '../api/envelope.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
@@ -448,6 +448,32 @@ describe.each(DIALECTS)('/v1/pricing (issue 14) on %s', (dialect) => {
     expect(txn.body.costMicros).toBe(analytics.cost.totalMicros);
     return analytics.cost.byAgent[0]?.costMicros;
   };
+
+  it('the overview reuses recent analytics until a new transaction or 30 s (recentAnalytics)', async () => {
+    const ctx = inWorkspace(gw, tenant.workspaceId);
+    const input = {
+      from: gw.now.value - 86_400_000,
+      to: gw.now.value + 3_600_000,
+      granularity: 'hour' as const,
+    };
+    const first = await recentAnalytics({ ctx, input });
+    const again = await recentAnalytics({ ctx, input });
+    expect(again.analytics).toBe(first.analytics);
+    // New traffic: computed afresh, with it.
+    const res = await call(gw, 'POST', '/agp/execute', {
+      key: tenant.agentKey,
+      body: { businessId: 'echo', request: { sku: 'pen', quantity: 1, amount_cents: 300, n: Math.random() } },
+    });
+    expect(res.status).toBe(200);
+    const fresh = await recentAnalytics({ ctx, input });
+    expect(fresh.analytics).not.toBe(first.analytics);
+    expect(fresh.analytics.decisions.decided).toBe(first.analytics.decisions.decided + 1);
+    // Nothing new, but 30 s later: computed afresh too.
+    gw.now.advance(30_000);
+    const later = await recentAnalytics({ ctx, input });
+    expect(later.analytics).not.toBe(fresh.analytics);
+    expect(later.analytics).toEqual(fresh.analytics);
+  });
 
   it('starts at zero: every admission snapshots a price of 0', async () => {
     expect((await call(gw, 'GET', '/v1/pricing', { key: tenant.adminToken })).body).toEqual({
