@@ -1,5 +1,5 @@
 import { columns } from '../db/schema/columns.ts';
-import { type Conn, sql } from '../db/types.ts';
+import { type Conn, placeholders, sql } from '../db/types.ts';
 import type {
   Approval,
   ApprovalStage,
@@ -96,6 +96,27 @@ const APPROVAL = sql(`SELECT ${A.list} FROM approvals WHERE id = ? AND workspace
 const APPROVAL_BY_ID = sql(`SELECT ${A.list} FROM approvals WHERE id = ?`, (raw) => A.row(raw));
 const STAGES = sql(`SELECT ${S.list} FROM approval_stages WHERE approval_id = ? ORDER BY position`, toStage);
 const VOTES = sql(`SELECT ${VT.list} FROM approval_votes WHERE approval_id = ? ORDER BY created_at`, toVote);
+/** [approval id, item] pairs, in order, as lists per approval id. */
+function groupBy<T>(pairs: readonly (readonly [string, T])[]): Map<string, T[]> {
+  const by = new Map<string, T[]>();
+  for (const [id, item] of pairs) {
+    const list = by.get(id);
+    if (list) list.push(item);
+    else by.set(id, [item]);
+  }
+  return by;
+}
+
+const stagesOf = (n: number) =>
+  sql(
+    `SELECT ${S.list} FROM approval_stages WHERE approval_id IN (${placeholders(n)}) ORDER BY approval_id, position`,
+    (raw) => [raw[0] as string, toStage(raw)] as const,
+  );
+const votesOf = (n: number) =>
+  sql(
+    `SELECT ${VT.list} FROM approval_votes WHERE approval_id IN (${placeholders(n)}) ORDER BY approval_id, created_at`,
+    (raw) => [raw[0] as string, toVote(raw)] as const,
+  );
 const INSERT_VOTE = sql(
   `INSERT INTO approval_votes (${VT.list}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING member_id`,
 );
@@ -191,10 +212,28 @@ export async function listApprovals(
     sql(text, (raw) => A.row(raw)),
     [...params, f.role ? f.limit * 4 : f.limit],
   );
+  // Stages and votes of the whole page in two statements, not two per approval.
+  const ids = rows.map((row) => row[0]);
+  const [stages, votes] =
+    ids.length === 0
+      ? [[], []]
+      : [await conn.all(stagesOf(ids.length), ids), await conn.all(votesOf(ids.length), ids)];
+  const stagesBy = groupBy(stages);
+  const votesBy = groupBy(votes);
   const out: Approval[] = [];
   for (const row of rows) {
-    const approval = await assemble(conn, row);
-    if (!approval) continue;
+    const [id, workspaceId, transactionId, requestHash, status, createdAt, updatedAt] = row;
+    const approval: Approval = {
+      id,
+      workspaceId,
+      transactionId,
+      requestHash,
+      status: status as ApprovalStatus,
+      stages: stagesBy.get(id) ?? [],
+      votes: votesBy.get(id) ?? [],
+      createdAt,
+      updatedAt,
+    };
     if (f.role && approval.stages.find((s) => s.status === 'pending')?.role !== f.role) continue;
     out.push(approval);
     if (out.length >= f.limit) break;

@@ -86,6 +86,29 @@ export function canDecide(
   return !approval.votes.some((v) => v.memberId === member.memberId);
 }
 
+async function decidable(ctx: ServiceContext, member: { memberId: string; role: Role }, limit: number) {
+  const pending = await list(ctx.deps.db.reader, workspaceOf(ctx), {
+    status: 'pending',
+    role: member.role,
+    limit: limit * 2,
+  });
+  const now = ctx.deps.clock();
+  return pending.filter((a) => canDecide(a, member, now)).slice(0, limit);
+}
+
+/** How many approvals the member can decide now, counted up to `cap` (the console's overview). */
+export async function countDecidable({
+  ctx,
+  member,
+  cap,
+}: {
+  ctx: ServiceContext;
+  member: { memberId: string; role: Role };
+  cap: number;
+}): Promise<number> {
+  return (await decidable(ctx, member, cap)).length;
+}
+
 /** Approvals the member can decide now, newest first, each with its transaction. */
 export async function listDecidable({
   ctx,
@@ -98,9 +121,7 @@ export async function listDecidable({
 }): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
   const workspaceId = workspaceOf(ctx);
   const reader = ctx.deps.db.reader;
-  const now = ctx.deps.clock();
-  const pending = await list(reader, workspaceId, { status: 'pending', role: member.role, limit: limit * 2 });
-  const mine = pending.filter((a) => canDecide(a, member, now)).slice(0, limit);
+  const mine = await decidable(ctx, member, limit);
   return Promise.all(
     mine.map(async (approval) => ({
       approval,

@@ -1,7 +1,7 @@
 import type { Analytics, SpendAmount } from '../../../domain/analytics.ts';
 import type { Role } from '../../../domain/index.ts';
-import { computeAnalytics } from '../../../services/analytics.ts';
-import { listDecidable } from '../../../services/approvals.ts';
+import { recentAnalytics } from '../../../services/analytics.ts';
+import { countDecidable } from '../../../services/approvals.ts';
 import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
 import { listAgentKeys } from '../../../services/keys.ts';
 import { listMembers } from '../../../services/members.ts';
@@ -423,15 +423,16 @@ export default definePage({
     const now = p.deps.clock();
     const to = Math.floor(now / range.bucket) * range.bucket + range.bucket;
     const from = to - range.buckets * range.bucket;
-    const [steps, decidable] = await Promise.all([
+    const [steps, waiting] = await Promise.all([
       checklist(p),
-      listDecidable({ ctx: p.ctx, member, limit: 100 }),
+      countDecidable({ ctx: p.ctx, member, cap: 100 }),
     ]);
-    const waiting = decidable.length;
     let analytics: Analytics | undefined;
+    let asOf: number | undefined;
     let unavailable: string | undefined;
     try {
-      analytics = await computeAnalytics({ ctx: p.ctx, input: { from, to, granularity: range.granularity } });
+      const input = { from, to, granularity: range.granularity };
+      ({ analytics, asOf } = await recentAnalytics({ ctx: p.ctx, input }));
     } catch (error) {
       p.deps.logger.warn({ err: error }, 'console overview: analytics not available');
       unavailable = 'Analytics are not available right now.';
@@ -460,7 +461,8 @@ export default definePage({
             ))}
           </nav>
           <p class="muted" id="range">
-            {iso(from)} to {iso(to)} (UTC), per {range.granularity}.
+            {iso(from)} to {iso(to)} (UTC), per {range.granularity}
+            {asOf === undefined ? '' : `; figures as of ${iso(asOf).slice(11, 19)} UTC (at most 30 s old)`}.
           </p>
           {analytics ? (
             <AnalyticsView a={analytics} />
