@@ -131,6 +131,18 @@ describe('sign-in with a member token', () => {
     ).toBe(403);
   });
 
+  it('refuses a body that does not parse as its form type with a page, not a 500 (found by the fuzz test)', async () => {
+    const pre = await preSession(gw);
+    const res = await gw.app.request('/console/sign-in/email', {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=x', Cookie: pre.cookie },
+      body: '\u0012\u000f\nnot multipart',
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('This form has expired');
+  });
+
   it('refuses a sign-in form posted from another site', async () => {
     const res = await form(
       gw,

@@ -84,7 +84,14 @@ export function safeNext(next: string | undefined): string {
 
 /** The form fields as strings (files are ignored). */
 export async function formOf(c: Context<GatewayEnv>): Promise<Record<string, string>> {
-  const parsed = await c.req.parseBody();
+  let parsed: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    parsed = await c.req.parseBody();
+  } catch {
+    // A body that does not parse as its Content-Type says (never one of our forms) is an empty
+    // form: it has no CSRF field, so it is refused as a form from elsewhere (403 page), not a 500.
+    return {};
+  }
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) if (typeof value === 'string') out[name] = value;
   return out;
