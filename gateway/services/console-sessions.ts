@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MemberPrincipal } from '../domain/index.ts';
 import { formatTime } from '../notify/format.ts';
 import type { Mailer } from '../notify/mailer.ts';
+import { appendAudit } from '../repositories/audit.ts';
 import {
   deleteMemberSessions,
   deleteSession,
@@ -17,6 +18,7 @@ import { countRequest } from '../repositories/rate.ts';
 import { getMember } from '../repositories/tenancy.ts';
 import { getWorkspace } from '../repositories/workspaces.ts';
 import { hashSecret, newSecret, SECRET_PREFIXES } from '../secrets.ts';
+import { auditEvent } from './audit.ts';
 import { authenticateMember } from './auth.ts';
 import type { Deps, ServiceContext } from './context.ts';
 
@@ -56,19 +58,36 @@ export function consoleContext(deps: Deps, session: ConsoleSession, requestId?: 
   };
 }
 
-async function openSession(deps: Deps, workspaceId: string, memberId: string): Promise<{ token: string }> {
+/** Who signs in or out, as the audit trail names them (the member, in their workspace). */
+const asMember = (deps: Deps, workspaceId: string, memberId: string): ServiceContext => ({
+  deps,
+  workspaceId,
+  actor: { type: 'member', id: memberId },
+});
+
+async function openSession(
+  deps: Deps,
+  workspaceId: string,
+  memberId: string,
+  via: 'token' | 'link',
+): Promise<{ token: string }> {
   const token = newSecret('consoleSession');
   const now = deps.clock();
-  await deps.db.transaction({}, (tx) =>
-    insertSession(tx, {
+  // Sign-ins are in the workspace's audit trail (SOC 2 CC6: who had access, when, how).
+  await deps.db.transaction({ workspaceId }, async (tx) => {
+    await insertSession(tx, {
       tokenHash: hashSecret(token),
       workspaceId,
       memberId,
       createdAt: now,
       lastSeenAt: now,
       expiresAt: now + deps.config.consoleSessionMs,
-    }),
-  );
+    });
+    await appendAudit(
+      tx,
+      auditEvent(asMember(deps, workspaceId, memberId), 'console.signed_in', memberId, { via }, now),
+    );
+  });
   return { token };
 }
 
@@ -88,7 +107,7 @@ export async function signInWithToken({
     // Unknown token or archived workspace: the page says the same for both.
     return undefined;
   }
-  return openSession(deps, member.workspaceId, member.memberId);
+  return openSession(deps, member.workspaceId, member.memberId, 'token');
 }
 
 /**
@@ -195,7 +214,7 @@ export async function signInWithLink({
     getWorkspace(deps.db.reader, used.workspaceId),
   ]);
   if (!member || !workspace || workspace.archivedAt) return undefined;
-  return openSession(deps, used.workspaceId, used.memberId);
+  return openSession(deps, used.workspaceId, used.memberId, 'link');
 }
 
 /**
@@ -245,8 +264,20 @@ export async function resumeSession({
   };
 }
 
-export async function signOut({ deps, token }: { deps: Deps; token: string }): Promise<void> {
-  await deps.db.transaction({}, (tx) => deleteSession(tx, hashSecret(token)));
+export async function signOut({
+  deps,
+  token,
+  session,
+}: {
+  deps: Deps;
+  token: string;
+  session: ConsoleSession;
+}): Promise<void> {
+  const { workspaceId, memberId } = session.member;
+  await deps.db.transaction({ workspaceId }, async (tx) => {
+    await deleteSession(tx, hashSecret(token));
+    await appendAudit(tx, auditEvent(asMember(deps, workspaceId, memberId), 'console.signed_out', memberId));
+  });
 }
 
 /** Ends every console session of the member, on every device. */
@@ -258,7 +289,12 @@ export async function signOutEverywhere({
   session: ConsoleSession;
 }): Promise<number> {
   const { workspaceId, memberId } = session.member;
-  return deps.db.transaction({}, (tx) => deleteMemberSessions(tx, workspaceId, memberId));
+  return deps.db.transaction({ workspaceId }, async (tx) => {
+    const ended = await deleteMemberSessions(tx, workspaceId, memberId);
+    const ctx = asMember(deps, workspaceId, memberId);
+    await appendAudit(tx, auditEvent(ctx, 'console.signed_out_everywhere', memberId, { sessions: ended }));
+    return ended;
+  });
 }
 
 /** The CSRF field of every console form: an HMAC of the session token (changes with the session). */

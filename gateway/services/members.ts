@@ -1,6 +1,7 @@
 import type { Conn } from '../db/types.ts';
 import { GatewayError, type Role } from '../domain/index.ts';
 import { appendAudit } from '../repositories/audit.ts';
+import { deleteMemberSessions } from '../repositories/console-sessions.ts';
 import {
   countMembersWithRole,
   listMembers as membersOf,
@@ -121,7 +122,9 @@ export async function rotateMemberToken({
     const found = await getMember(tx, workspaceId, input.id);
     if (!found) throw notFound();
     await setMemberToken(tx, workspaceId, found.id, hashSecret(token));
-    await appendAudit(tx, auditEvent(ctx, 'member.token_rotated', found.id, {}, at));
+    // A rotated token may have leaked: the console sessions signed in with it end too.
+    const consoleSessions = await deleteMemberSessions(tx, workspaceId, found.id);
+    await appendAudit(tx, auditEvent(ctx, 'member.token_rotated', found.id, { consoleSessions }, at));
     return found;
   });
   return { member: view(member), token };

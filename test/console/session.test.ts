@@ -7,7 +7,7 @@ import { PAGES } from '../../gateway/routes/console/pages/index.ts';
 import { declaredRoutes } from '../../gateway/routes/openapi/index.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';
-import { createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
+import { call, createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
 import { cookieOf, form, memberToken, open, page, preSession, signIn, signInLinks } from './support.ts';
 
 /**
@@ -355,6 +355,55 @@ describe('sign-out', () => {
     expect((await page(gw, '/console', one)).status).toBe(303);
     expect((await page(gw, '/console', two)).status).toBe(303);
     expect((await page(gw, '/console', admin)).status).toBe(200);
+  });
+});
+
+describe('the audit trail and token rotation', () => {
+  const actions = async (action: string) => {
+    const res = await call(gw, 'GET', `/v1/audit?action=${action}&limit=200`, { key: tenant.adminToken });
+    return res.body.events as { actor: { id: string }; target: string; data: Record<string, unknown> }[];
+  };
+
+  it('sign-in, sign-out and sign-out-everywhere are audited as the member', async () => {
+    const created = await call(gw, 'POST', '/v1/members', {
+      key: tenant.adminToken,
+      body: { email: 'cy@acme.test', role: 'developer' },
+    });
+    const memberId = (created.body.member as { id: string }).id;
+    const one = await signIn(gw, created.body.token as string);
+    const two = await signIn(gw, created.body.token as string);
+    await form(gw, '/console/sign-out', { csrf: (await open(gw, '/console', one)).csrf }, { cookie: one });
+    await form(
+      gw,
+      '/console/sign-out-everywhere',
+      { csrf: (await open(gw, '/console', two)).csrf },
+      { cookie: two },
+    );
+    const mine = <T extends { actor: { id: string } }>(list: T[]) =>
+      list.filter((e) => e.actor.id === memberId);
+    expect(mine(await actions('console.signed_in'))).toHaveLength(2);
+    expect(mine(await actions('console.signed_in'))[0]?.data).toEqual({ via: 'token' });
+    expect(mine(await actions('console.signed_out'))).toHaveLength(1);
+    expect(mine(await actions('console.signed_out_everywhere'))[0]?.data).toEqual({ sessions: 1 });
+  });
+
+  it('rotating a member token ends that member’s console sessions (a leaked token’s sessions with it)', async () => {
+    const created = await call(gw, 'POST', '/v1/members', {
+      key: tenant.adminToken,
+      body: { email: 'di@acme.test', role: 'developer' },
+    });
+    const memberId = (created.body.member as { id: string }).id;
+    const cookie = await signIn(gw, created.body.token as string);
+    const bystander = await signIn(gw, tenant.adminToken);
+    expect((await page(gw, '/console', cookie)).status).toBe(200);
+    const rotated = await call(gw, 'POST', `/v1/members/${memberId}/rotate-token`, {
+      key: tenant.adminToken,
+    });
+    expect(rotated.status).toBe(200);
+    expect((await page(gw, '/console', cookie)).status).toBe(303);
+    expect((await page(gw, '/console', bystander)).status).toBe(200);
+    const audited = (await actions('member.token_rotated')).find((e) => e.target === memberId);
+    expect(audited?.data).toEqual({ consoleSessions: 1 });
   });
 });
 

@@ -295,7 +295,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, servic
           );
         }
         if (everywhere) await signOutEverywhere({ deps, session: found.session });
-        else await signOut({ deps, token: found.token });
+        else await signOut({ deps, token: found.token, session: found.session });
         clearSessionCookie(deps, c);
         return c.redirect(
           `/console/sign-in?notice=${everywhere ? 'signed-out-everywhere' : 'signed-out'}`,
