@@ -169,29 +169,7 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
         ) : null}
         <form method="post" action={`/approve/${token}/decision`}>
           <input type="hidden" name="csrf" value={csrf} />
-          {critical ? (
-            <>
-              <label for="otp">One-time code (needed to approve)</label>
-              <input
-                type="text"
-                id="otp"
-                name="otp"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                maxlength={6}
-              />
-            </>
-          ) : null}
-          <label for="reason">Reason (optional)</label>
-          <textarea id="reason" name="reason" rows={3} maxlength={1000} />
-          <div class="actions">
-            <button type="submit" name="decision" value="approve" class="approve">
-              Approve
-            </button>
-            <button type="submit" name="decision" value="reject" class="reject">
-              Reject
-            </button>
-          </div>
+          <DecisionFields critical={critical} />
         </form>
       </section>
     </Document>
@@ -254,4 +232,36 @@ export const MessagePage: FC<{ title: string; message: string }> = ({ title, mes
       </p>
     </section>
   </Document>
+);
+
+/**
+ * The fields of a decision form (the emailed page and the console share them): the one-time code
+ * when the stage is critical, an optional reason, and the two buttons that name the decision.
+ */
+export const DecisionFields = ({ critical }: { critical: boolean }) => (
+  <>
+    {critical ? (
+      <>
+        <label for="otp">One-time code (needed to approve)</label>
+        <input
+          type="text"
+          id="otp"
+          name="otp"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          maxlength={6}
+        />
+      </>
+    ) : null}
+    <label for="reason">Reason (optional)</label>
+    <textarea id="reason" name="reason" rows={3} maxlength={1000} />
+    <div class="actions">
+      <button type="submit" name="decision" value="approve" class="approve">
+        Approve
+      </button>
+      <button type="submit" name="decision" value="reject" class="reject">
+        Reject
+      </button>
+    </div>
+  </>
 );

@@ -2,7 +2,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../../notify/format.ts';
 import { canDecide, decideApproval, getApproval } from '../../../services/approvals.ts';
-import { Stages } from '../../approve-page/views.tsx';
+import { DecisionFields, Stages } from '../../approve-page/views.tsx';
 import { Badge, CsrfField, Deadline } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 
@@ -138,29 +138,7 @@ async function show(
               ) : null}
               <form method="post" action={`/console/approvals/${approval.id}/decision`}>
                 <CsrfField value={p.csrf} />
-                {critical ? (
-                  <>
-                    <label for="otp">One-time code (needed to approve)</label>
-                    <input
-                      type="text"
-                      id="otp"
-                      name="otp"
-                      inputmode="numeric"
-                      autocomplete="one-time-code"
-                      maxlength={6}
-                    />
-                  </>
-                ) : null}
-                <label for="reason">Reason (optional)</label>
-                <textarea id="reason" name="reason" rows={3} maxlength={1000} />
-                <div class="actions">
-                  <button type="submit" name="decision" value="approve" class="approve">
-                    Approve
-                  </button>
-                  <button type="submit" name="decision" value="reject" class="reject">
-                    Reject
-                  </button>
-                </div>
+                <DecisionFields critical={critical} />
               </form>
             </>
           ) : (
