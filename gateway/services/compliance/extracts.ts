@@ -187,7 +187,7 @@ export const stagesExtract: Extract<StageRow, { approvalId: string; position: nu
     { name: 'decided_by_email', about: 'those members’ emails (while they are members), space-separated' },
     {
       name: 'decided_via',
-      about: 'how each vote came (`api` or `link`, the emailed magic link), in vote order',
+      about: 'how each vote came (`api`, `link` (the emailed magic link) or `console`), in vote order',
     },
     { name: 'reasons', about: 'the reasons given with the votes, ` | `-separated' },
   ],
