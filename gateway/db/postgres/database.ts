@@ -23,7 +23,7 @@ export function toPostgres(text: string): string {
 /** A pooled client or a transaction: statements go as named prepared statements, rows as arrays. */
 class PgConn implements Conn {
   readonly dialect = 'postgres' as const;
-  constructor(private readonly client: postgres.Sql | postgres.TransactionSql) {}
+  constructor(private readonly client: postgres.ISql) {}
 
   #query(statement: Statement<unknown>, params: readonly unknown[]) {
     return this.client.unsafe(toPostgres(statement.text), params as postgres.ParameterOrJSON<never>[], {
