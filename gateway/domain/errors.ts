@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   ADAPTER_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,
+  /** The database cannot be reached (DESIGN §8): nothing was half-written; repeat, with Retry-After. */
+  DATABASE_UNAVAILABLE: 503,
   /** The business's circuit breaker is open (issue 12): failed fast, with Retry-After. */
   ADAPTER_UNAVAILABLE: 503,
   ADAPTER_TIMEOUT: 504,

@@ -45,3 +45,70 @@ describe('postgres: two replicas (two pools) on one schema', () => {
     }
   });
 });
+
+describe('postgres: a connection terminated by the server (DESIGN §8)', () => {
+  const pid = sql('SELECT pg_backend_pid()', (r) => Number(r[0]));
+  const count = sql('SELECT count(*) FROM audit_events WHERE workspace_id = ?', (r) => Number(r[0]));
+  const note = sql(`INSERT INTO audit_events (id, workspace_id, actor_type, action, data, created_at)
+    VALUES (?, 'ws_lost', 'system', 'noted', '{}', 0)`);
+
+  it('a transaction whose connection dies before COMMIT runs again on a fresh one, and commits once', async () => {
+    const fresh = await freshPostgresSchema();
+    const db = await openPostgres({ url: fresh.url });
+    const killer = await openPostgres({ url: fresh.url, migrate: false });
+    try {
+      let runs = 0;
+      const result = await db.transaction({ workspaceId: 'ws_lost' }, async (tx) => {
+        runs++;
+        await tx.run(note, [`aud_lost_${runs}`]);
+        if (runs === 1) {
+          // The server ends this very backend mid-transaction, as a failover or an operator does.
+          const own = await tx.get(pid);
+          await killer.reader.get(sql('SELECT pg_terminate_backend(?)'), [own]);
+          await tx.get(pid);
+        }
+        return runs;
+      });
+      expect(result).toBe(2);
+      // The first attempt's write went with its connection; the second committed.
+      expect(await db.reader.get(count, ['ws_lost'])).toBe(1);
+    } finally {
+      await db.close();
+      await killer.close();
+      await fresh.drop();
+    }
+  });
+
+  it('a pooled read whose connection was terminated is read again; the pool serves on', async () => {
+    const fresh = await freshPostgresSchema();
+    const db = await openPostgres({ url: fresh.url, max: 1 });
+    const killer = await openPostgres({ url: fresh.url, migrate: false });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const own = await db.reader.get(pid);
+        await killer.reader.get(sql('SELECT pg_terminate_backend(?)'), [own]);
+        // The one pooled connection is gone: the read reconnects instead of failing.
+        expect(await db.reader.get(count, ['ws_lost'])).toBe(0);
+      }
+    } finally {
+      await db.close();
+      await killer.close();
+      await fresh.drop();
+    }
+  });
+
+  it('a server that cannot be reached answers DATABASE_UNAVAILABLE, without hanging', async () => {
+    const db = await openPostgres({ url: 'postgres://postgres@127.0.0.1:1/none', migrate: false });
+    try {
+      const started = Date.now();
+      await expect(db.reader.get(pid)).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
+      await expect(db.transaction({}, (tx) => tx.get(pid))).rejects.toMatchObject({
+        code: 'DATABASE_UNAVAILABLE',
+      });
+      await expect(db.ping()).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await db.close();
+    }
+  });
+});

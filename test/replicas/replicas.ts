@@ -10,6 +10,8 @@ export interface Replica {
   url: string;
   /** What the process printed, for failure messages. */
   output: string[];
+  /** False once the process has exited, whatever the reason. */
+  alive(): boolean;
   stop(): Promise<void>;
 }
 
@@ -64,7 +66,12 @@ export async function startReplica(databaseUrl: string, env: Record<string, stri
     child.once('exit', (code) => fail(new Error(`exited with ${code} before listening`)));
   });
   child.removeAllListeners('exit');
-  return { url: `http://127.0.0.1:${port}`, output, stop: () => stopChild(child) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop: () => stopChild(child),
+  };
 }
 
 function parseLine(line: string): Record<string, unknown> | undefined {

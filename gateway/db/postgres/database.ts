@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { GroupCommit } from '../group-commit.ts';
 import { type Conn, type Db, type Statement, sql, type TxScope } from '../types.ts';
+import { CommitUnknown, databaseUnavailable, isConnectionLoss } from './connection-loss.ts';
 import { migratePostgres, schemaFromUrl } from './migrate.ts';
 
 /** `?` placeholders → `$1, $2, …`, outside string literals, once per statement text. */
@@ -20,7 +22,7 @@ export function toPostgres(text: string): string {
   return out;
 }
 
-/** A pooled client or a transaction: statements go as named prepared statements, rows as arrays. */
+/** A reserved connection inside a transaction: statements go as named prepared statements, rows as arrays. */
 class PgConn implements Conn {
   readonly dialect = 'postgres' as const;
   constructor(private readonly client: postgres.ISql) {}
@@ -46,11 +48,59 @@ class PgConn implements Conn {
   }
 }
 
+/** Pauses before a read or a transaction is tried again on a fresh connection (about 1 s in all). */
+const RECONNECT_BACKOFF_MS = [20, 100, 300, 600];
+
+/**
+ * The pool's autocommit connection. A read that lost its connection is tried again on a fresh one
+ * (reads change nothing); an autocommit write is not (it may have committed), and both answer
+ * DATABASE_UNAVAILABLE once the server cannot be reached (DESIGN §8).
+ */
+class PooledConn implements Conn {
+  readonly dialect = 'postgres' as const;
+  readonly #conn: PgConn;
+  constructor(client: postgres.Sql) {
+    this.#conn = new PgConn(client);
+  }
+
+  async #read<T>(read: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        const pause = RECONNECT_BACKOFF_MS[attempt];
+        if (!isConnectionLoss(error)) throw error;
+        if (pause === undefined) throw databaseUnavailable(error);
+        await sleep(pause);
+      }
+    }
+  }
+
+  all<R>(statement: Statement<R>, params?: readonly unknown[]): Promise<R[]> {
+    return this.#read(() => this.#conn.all(statement, params));
+  }
+
+  get<R>(statement: Statement<R>, params?: readonly unknown[]): Promise<R | undefined> {
+    return this.#read(() => this.#conn.get(statement, params));
+  }
+
+  async run(statement: Statement<unknown>, params?: readonly unknown[]): Promise<number> {
+    try {
+      return await this.#conn.run(statement, params);
+    } catch (error) {
+      throw isConnectionLoss(error) ? databaseUnavailable(error) : error;
+    }
+  }
+}
+
 /** A SQL string literal (doubled quotes): for the one value spliced into a simple query, a workspace id. */
 const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 /** Batches of unscoped transactions that may be in flight at once (each holds a connection). */
 const UNSCOPED_LANES = 2;
 const PING = sql('SELECT 1');
+
+/** /ready's ping gives up after this long: a server that does not answer is not ready. */
+const PING_TIMEOUT_MS = 2_000;
 
 /** Deadlock and serialization failures roll the whole transaction back; it is safe to run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -91,15 +141,22 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   }
   // postgres.js reads `?max=` from the URL as a string; give it the number.
   const max = options.max ?? (Number(new URL(options.url).searchParams.get('max')) || undefined);
+  const inUrl = new URL(options.url).searchParams;
   const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> = {
     onnotice: () => {},
     types: NUMBERS,
     ...(max ? { max } : {}),
-    ...(options.schema ? { connection: { search_path: options.schema } } : {}),
+    // A server that does not answer fails a request in seconds, not the driver's 30 s.
+    ...(inUrl.has('connect_timeout') ? {} : { connect_timeout: 5 }),
+    // pg_stat_activity names the gateway's connections (`?application_name=` in the URL wins).
+    connection: {
+      application_name: 'warden',
+      ...(options.schema ? { search_path: options.schema } : {}),
+    },
   };
   if (options.migrate !== false) await migratePostgres(options.url, clientOptions, schema);
   const client = postgres(options.url, clientOptions);
-  const reader = new PgConn(client);
+  const reader = new PooledConn(client);
   const scopes = new Map<string, { commits: GroupCommit<Conn>; pending: number }>();
   const inflight = new Set<Promise<unknown>>();
 
@@ -119,13 +176,18 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         )
         .execute();
       opened.catch(() => undefined);
+      let committing = false;
       try {
         if (lock !== undefined) await opened;
         const value = await fn(conn);
         await opened;
+        committing = true;
         await reserved.unsafe('COMMIT');
         return value;
       } catch (error) {
+        // A connection lost before COMMIT went out took the transaction with it (the server rolls
+        // back): it may run again. Lost while committing, nobody knows whether it committed.
+        if (committing && isConnectionLoss(error)) throw new CommitUnknown(error);
         await reserved.unsafe('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
@@ -167,21 +229,39 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     dialect: 'postgres',
     reader,
     async transaction(scope, fn) {
-      for (let attempt = 1; ; attempt++) {
+      let deadlocks = 0;
+      for (let lost = 0; ; ) {
         const running = batched(scope, fn);
         inflight.add(running);
         try {
           return await running;
         } catch (error) {
           // A deadlock with a transaction outside the scopes (a sweep) rolled this one back: again.
-          if (attempt >= 3 || !isRetryable(error)) throw error;
+          if (isRetryable(error) && ++deadlocks < 3) continue;
+          if (error instanceof CommitUnknown) throw databaseUnavailable(error.cause, 'unknown');
+          if (!isConnectionLoss(error)) throw error;
+          // Lost its connection before committing: rolled back, so it runs again on a fresh one.
+          const pause = RECONNECT_BACKOFF_MS[lost++];
+          if (pause === undefined) throw databaseUnavailable(error);
+          await sleep(pause);
         } finally {
           inflight.delete(running);
         }
       }
     },
     async ping() {
-      await reader.get(PING);
+      // Straight to the pool, no retries, bounded: /ready reports what it finds now.
+      const answered = client.unsafe(PING.text).then(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('The database did not answer in time.')), PING_TIMEOUT_MS);
+      });
+      answered.catch(() => undefined);
+      try {
+        await Promise.race([answered, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       await Promise.allSettled([...inflight]);

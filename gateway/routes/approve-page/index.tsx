@@ -24,6 +24,7 @@ const PAGES: Record<number, Answer> = {
   404: page('No approval belongs to this link'),
   410: page('Used, decided, moved on or expired'),
   500: page('Something went wrong'),
+  503: page('The database could not be reached: try again shortly (Retry-After)'),
 };
 const tag = 'Approval links';
 
@@ -169,7 +170,10 @@ export function registerApprovePage(
   };
 
   const failed = (c: Context<GatewayEnv>, error: unknown) => {
-    if (error instanceof GatewayError) return message(c, error.status, 'Not done', error.message);
+    if (error instanceof GatewayError) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      return message(c, error.status, 'Not done', error.message);
+    }
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'approval page failed');
     return message(c, 500, 'Something went wrong', 'Something went wrong on our side. Please try again.');
   };

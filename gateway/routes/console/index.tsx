@@ -40,7 +40,7 @@ const PAGE_ANSWERS: Record<number, Answer> = {
   429: page('Too many tries (Retry-After)'),
   500: page('Something went wrong'),
   502: page('The business failed'),
-  503: page('Not available now (email could not be sent)'),
+  503: page('Not available now (the database, or email, could not be reached; Retry-After)'),
   504: page('The business did not answer in time'),
 };
 const ANSWERED = new Set(Object.keys(PAGE_ANSWERS).map(Number));

@@ -21,6 +21,10 @@ function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'meth
     default:
       break;
   }
+  // Anything that reads or writes the ledger may find the database gone (DESIGN §8).
+  if (spec.access.principal !== 'public' && spec.access.principal !== 'metrics') {
+    codes.push('DATABASE_UNAVAILABLE');
+  }
   if (spec.body || spec.query) codes.push('VALIDATION_ERROR');
   if (spec.body) codes.push('PAYLOAD_TOO_LARGE');
   return codes;
@@ -57,7 +61,7 @@ export function errorResponses(spec: RouteSpec): RouteConfig['responses'] {
     const [first, ...rest] = codes as [ErrorCode, ...ErrorCode[]];
     responses[String(status)] = {
       description: codes.join(', '),
-      ...(status === 429 || codes.includes('ADAPTER_UNAVAILABLE')
+      ...(status === 429 || status === 503
         ? {
             headers: z.object({
               'Retry-After': z.string().describe('Seconds until the window reopens or the cool-down ends.'),
