@@ -17,7 +17,7 @@ import {
 } from '../domain/index.ts';
 import { newIdAt } from '../ids.ts';
 import { findIdempotency, findToken } from '../repositories/tokens.ts';
-import { claimUnknown } from '../repositories/transactions.ts';
+import { claimUnknown, getTransaction } from '../repositories/transactions.ts';
 import { hashSecret } from '../secrets.ts';
 import { admit } from './admission.ts';
 import { invalidAmount } from './answers.ts';
@@ -234,6 +234,21 @@ export async function executeRequest({
 const IN_PROGRESS = 'A request with this Idempotency-Key is still being processed.';
 
 /**
+ * A parked or queued execute's first answer is its 202; once approved (or released) its forward may
+ * have ended unknown, and then a repeat settles it like any unknown outcome (DESIGN §4) instead of
+ * replaying the 202. Only 202 records are read again: other answers are final.
+ */
+async function parkedThenUnknown(
+  ctx: ServiceContext,
+  input: ExecuteInput,
+  record: IdempotencyRecord,
+): Promise<boolean> {
+  if (record.response?.status !== 202) return false;
+  const txn = await getTransaction(ctx.deps.db.reader, input.agent.workspaceId, record.transactionId);
+  return txn?.status === 'unknown';
+}
+
+/**
  * Same key: another body is 422; the same body replays the first answer. Without an answer yet the
  * first request is still running (409), or it was sent and never answered: then this repeat settles
  * it by forwarding it again with the same key, as the same transaction (DESIGN §4 "Outcome unknown").
@@ -251,7 +266,7 @@ async function answerFromRecord(
       'This Idempotency-Key was already used with a different request body.',
     );
   }
-  if (record.response)
+  if (record.response && !(await parkedThenUnknown(ctx, input, record)))
     return { response: record.response, replayed: true, transactionId: record.transactionId };
   const unknown = await deps.db.transaction({}, (tx) =>
     claimUnknown(tx, input.agent.workspaceId, record.transactionId, deps.clock()),

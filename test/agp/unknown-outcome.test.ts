@@ -123,6 +123,55 @@ describe.each(DIALECTS)('unknown outcomes (%s)', (dialect) => {
     expect(third.body.receipt).toBe(repeat.body.receipt);
   });
 
+  it('an approved execute whose forward ended unknown is settled by the agent repeating it', async () => {
+    const put = await call(gw, 'PUT', '/v1/policies/default', {
+      key: tenant.adminToken,
+      body: {
+        spending_limits: [{ id: 'daily', amount: 10_000, interval: 'day' }],
+        rules: [
+          {
+            id: 'big',
+            conditions: [{ field: 'amount_cents', op: 'gte', value: 7000 }],
+            action: 'require_approval',
+          },
+        ],
+        routing_stages: [{ stage_index: 0, role: 'admin', approval_timeout_seconds: 3600 }],
+      },
+    });
+    expect(put.status).toBe(201);
+    const parked = await execute({ amount_cents: 8000, sku: 'desk' }, 'k-approved');
+    expect(parked.status).toBe(202);
+    const id = parked.body.transactionId as string;
+    const approvalId = (parked.body.approval as { id: string }).id;
+    // Approved while the business hangs: the forward times out, its outcome unknown.
+    mode = 'hang';
+    const approved = await call(gw, 'POST', `/v1/approvals/${approvalId}/approve`, {
+      key: tenant.adminToken,
+      body: {},
+    });
+    expect(approved.status).toBe(200);
+    expect(await status(id)).toMatchObject({ status: 'unknown' });
+    expect(forwardsWith('k-approved')).toBe(1);
+
+    // The repeat settles it like any unknown outcome (DESIGN §4), not a replay of the first 202.
+    mode = 'ok';
+    const repeat = await execute({ amount_cents: 8000, sku: 'desk' }, 'k-approved');
+    expect(repeat.status).toBe(200);
+    expect(repeat.body).toMatchObject({
+      transactionId: id,
+      status: 'succeeded',
+      data: { key: 'k-approved' },
+    });
+    expect(receiptStatus(repeat.body.receipt)).toBe('succeeded');
+    expect(forwardsWith('k-approved')).toBe(2);
+    expect(await status(id)).toMatchObject({ status: 'succeeded' });
+    expect(await daily()).toMatchObject({ used: 8000, reserved: 0 });
+    // Settled: a further repeat forwards nothing more.
+    const again = await execute({ amount_cents: 8000, sku: 'desk' }, 'k-approved');
+    expect(again.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(forwardsWith('k-approved')).toBe(2);
+  });
+
   it('a connection lost after the request was sent is 502 and unknown, settled by the repeat', async () => {
     mode = 'drop';
     const first = await execute({ amount_cents: 2000 }, 'k-drop');
