@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLICIES_MD, renderPolicyReference } from '../../docs/generate-policy-reference.ts';
+import { envSchema } from '../../config/index.ts';
+import { POLICIES_MD, renderPolicyReference, slug } from '../../docs/generate-policy-reference.ts';
 import { releaseDue } from '../../gateway/jobs/release-queued.ts';
 import { registerBusiness } from '../../gateway/services/businesses.ts';
 import { compilePolicy, policySchema, validatePolicy } from '../../policy/index.ts';
@@ -15,13 +17,16 @@ import {
 } from '../support/harness.ts';
 
 /**
- * The policy manual cannot rot: every example in examples/policies is validated with the real schema,
+ * The manual cannot rot: every example in examples/policies is validated with the real schema,
  * compiled, stored and simulated through the real HTTP API against the request it is documented
  * with; docs/policies.md shows each one verbatim, every policy-shaped JSON block in it validates, and
- * its generated reference tables match the schema.
+ * its generated reference tables match the schema. Around them: docs/operations.md lists every
+ * environment variable the gateway reads, and every relative link of the manual and the README
+ * points at a file and heading that exist.
  */
 
-const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const EXAMPLES_DIR = join(ROOT, 'examples/policies/');
 const EXAMPLES = [
   'approval-over-amount',
   'category-blocklist',
@@ -38,6 +43,29 @@ type Example = (typeof EXAMPLES)[number];
 const load = (name: Example): Record<string, unknown> =>
   JSON.parse(readFileSync(`${EXAMPLES_DIR}${name}.json`, 'utf8'));
 const manual = () => readFileSync(POLICIES_MD, 'utf8');
+const MARKDOWN = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+
+/** The anchors Git hosts give a Markdown file's headings (fenced code skipped; repeats get -1, -2, …). */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const heading = fenced ? null : /^#{1,6} (.+)$/.exec(line);
+    if (!heading) continue;
+    const base = slug((heading[1] as string).replace(/`/g, ''));
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    out.add(count === 0 ? base : `${base}-${count}`);
+  }
+  return out;
+}
 
 /** Every ```json block of a Markdown text, parsed (blocks that are not JSON are an error). */
 function jsonBlocks(markdown: string): unknown[] {
@@ -158,6 +186,27 @@ describe('the policy examples (examples/policies, docs/policies.md)', () => {
       for (const document of documents) {
         const result = validatePolicy(document);
         expect(result.ok ? [] : result.issues, JSON.stringify(document)).toEqual([]);
+      }
+    });
+  });
+
+  describe('the rest of the manual', () => {
+    it('docs/operations.md lists every environment variable the gateway reads', () => {
+      const operations = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+      for (const variable of Object.keys(envSchema.shape)) expect(operations).toContain(`| \`${variable}\``);
+    });
+
+    it.each(MARKDOWN)('%s links only to files and headings that exist', (file) => {
+      const text = readFileSync(join(ROOT, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target as string)) continue; // https:, mailto:
+        const [path = '', anchor] = (target as string).split('#');
+        const resolved = path === '' ? join(ROOT, file) : join(ROOT, dirname(file), path);
+        expect(existsSync(resolved), `${file} → ${target}`).toBe(true);
+        if (anchor !== undefined) {
+          const where = relative(ROOT, resolved);
+          expect(anchors(readFileSync(resolved, 'utf8')), `${file} → ${where}#${anchor}`).toContain(anchor);
+        }
       }
     });
   });
