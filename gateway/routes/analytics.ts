@@ -163,7 +163,7 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
       summary: 'Approval rates, rejections by rule, decision times, spend, limits, costs and anomalies',
       description:
         'Over [from, to) rounded out to whole UTC buckets (at most 2,000). Spend counts as a spending ' +
-        'limit counts it (DESIGN §6): succeeded, or admitted and not yet finished; per currency. ' +
+        'limit counts it (docs/policies.md): succeeded, or admitted and not yet finished; per currency. ' +
         'An agent bucket is flagged when its requests or spend exceed max(3 × median, median + 4 × MAD, ' +
         'the largest) of its previous 14 buckets (at least 7 since its first activity; requests also above 5).',
       access: { principal: 'member' },

@@ -264,8 +264,19 @@ function unique<T>(key: keyof T & string, what: string) {
 
 const categoryList = z.array(name).max(MAX_LIST);
 
+/*
+ * The `.describe()` texts below are the field descriptions of the policy reference: the tables in
+ * docs/policies.md are generated from this schema (`npx tsx docs/generate-policy-reference.ts`), and
+ * test/docs checks that the committed tables match it.
+ */
+
 export const categoriesSchema = z
-  .strictObject({ allow: categoryList.optional(), block: categoryList.optional() })
+  .strictObject({
+    allow: categoryList
+      .optional()
+      .describe('Only businesses in these categories may be called; every other category is refused.'),
+    block: categoryList.optional().describe('Businesses in these categories are refused.'),
+  })
   .superRefine((value, ctx) => {
     if (value.allow !== undefined && value.block !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'Use either allow or block, not both', path: [] });
@@ -273,21 +284,47 @@ export const categoriesSchema = z
   });
 
 export const spendingLimitSchema = z.strictObject({
-  id,
-  amount: minorUnits,
-  interval: z.enum(INTERVALS),
-  window: z.enum(['rolling', 'calendar']).default('rolling'),
-  categories: z.array(name).min(1).max(MAX_LIST).optional(),
-  currency: currency.optional(),
+  id: id.describe(
+    'Names the limit: in decisions (`spending_limit:<id>`), in `spend.<id>` contexts, and in overrides (a limit with the same id replaces it).',
+  ),
+  amount: minorUnits.describe(
+    'The limit, in integer minor units (cents). A request passes when the spend counted in the window plus its own amount is at most this.',
+  ),
+  interval: z
+    .enum(INTERVALS)
+    .describe(
+      '`per_transaction` compares the request’s own amount; the others count spend over a window (`week` starts on Monday; `all_time` counts everything ever admitted).',
+    ),
+  window: z
+    .enum(['rolling', 'calendar'])
+    .default('rolling')
+    .describe(
+      '`rolling`: the last interval up to now. `calendar`: since the start of the current hour, day, week or month on the policy’s clock.',
+    ),
+  categories: z
+    .array(name)
+    .min(1)
+    .max(MAX_LIST)
+    .optional()
+    .describe(
+      'Only requests to businesses in these categories are checked, and only their spend counts. Left out: every request.',
+    ),
+  currency: currency
+    .optional()
+    .describe(
+      'The currency the limit is kept in; default the policy’s `currency`. Requests in another currency are neither checked nor counted.',
+    ),
 });
 
 const spendingLimits = z.array(spendingLimitSchema).max(100).superRefine(unique('id', 'limit id'));
 
 export const timeWindowSchema = z
   .strictObject({
-    days: z.array(z.enum(WEEKDAYS)).min(1).max(7),
-    start: clock,
-    end: endClock,
+    days: z.array(z.enum(WEEKDAYS)).min(1).max(7).describe('The weekdays the window opens on.'),
+    start: clock.describe('Opening time on the policy’s clock, `HH:MM`, inclusive.'),
+    end: endClock.describe(
+      'Closing time, `HH:MM`, exclusive; `24:00` is midnight. An end before the start runs past midnight into the next day.',
+    ),
   })
   .superRefine((value, ctx) => {
     if (value.start === value.end) {
@@ -296,52 +333,139 @@ export const timeWindowSchema = z
   });
 
 export const timeWindowsSchema = z.strictObject({
-  allow: z.array(timeWindowSchema).min(1).max(100),
-  outside: z.enum(['reject', 'queue']).default('reject'),
+  allow: z
+    .array(timeWindowSchema)
+    .min(1)
+    .max(100)
+    .describe('The open windows: a request is inside when any of them covers the current time.'),
+  outside: z
+    .enum(['reject', 'queue'])
+    .default('reject')
+    .describe(
+      'Outside every window: `reject` refuses the request; `queue` parks it and executes it when the next window opens (the policy decides again then).',
+    ),
 });
 
 export const confirmationSchema = z.strictObject({
-  always: z.boolean().optional(),
-  above_amount: minorUnits.optional(),
-  first_time_business: z.boolean().optional(),
+  always: z.boolean().optional().describe('`true`: every execute needs approval.'),
+  above_amount: minorUnits
+    .optional()
+    .describe('An execute whose amount is above this (minor units) needs approval.'),
+  first_time_business: z
+    .boolean()
+    .optional()
+    .describe(
+      '`true`: an execute with a business the workspace has no succeeded execute with yet needs approval.',
+    ),
   /** Default 0 (applied by the compiler; left unset so validation can tell "given" from "defaulted"). */
-  stage_index: stageIndex.optional(),
+  stage_index: stageIndex
+    .optional()
+    .describe('The routing stage that approves these requests; 0 when left out.'),
 });
 
 export const ruleSchema = z.strictObject({
-  id,
+  id: id.describe(
+    'Names the rule in decisions (`ruleId`). Unique in the document; an override’s rules may not reuse a base rule’s id.',
+  ),
   /** Default 0; ties keep document order. */
-  priority: z.number().int().default(0),
-  match: z.enum(['all', 'any']).default('all'),
+  priority: z
+    .number()
+    .int()
+    .default(0)
+    .describe('Rules run by ascending priority; equal priorities keep document order.'),
+  match: z
+    .enum(['all', 'any'])
+    .default('all')
+    .describe('`all`: every condition must hold. `any`: one is enough.'),
   /** Default `[]`: with match `all` the rule always matches, with `any` never. */
-  conditions: conditions.default([]),
-  action: z.enum(RULE_ACTIONS),
-  reason: z.string().min(1).max(500).optional(),
+  conditions: conditions
+    .default([])
+    .describe('What the rule matches on. Empty: `all` always matches, `any` never does.'),
+  action: z
+    .enum(RULE_ACTIONS)
+    .describe(
+      'What a match leads to: let it through, refuse it, or ask people (one stage, or several in order).',
+    ),
+  reason: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe(
+      'Told to the agent (the `error` of a refusal) and shown to approvers. Required when `action` is `reject`.',
+    ),
   /** require_approval only; default 0 (applied by the compiler). */
-  stage_index: stageIndex.optional(),
+  stage_index: stageIndex
+    .optional()
+    .describe('`require_approval` only: the routing stage to ask; 0 when left out.'),
   /** multi_stage only. */
-  routing_stage_indexes: z.array(stageIndex).max(32).optional(),
+  routing_stage_indexes: z
+    .array(stageIndex)
+    .max(32)
+    .optional()
+    .describe(
+      '`multi_stage` only (and required there): the routing stages to ask, run in ascending index order.',
+    ),
 });
 
 const rules = z.array(ruleSchema).max(1000).superRefine(unique('id', 'rule id'));
 
 export const routingStageSchema = z.strictObject({
-  stage_index: stageIndex,
-  role: z.enum(WORKSPACE_ROLES),
-  tier: z.enum(['standard', 'critical_otp']).default('standard'),
-  quorum: z.number().int().min(1).max(100).default(1),
+  stage_index: stageIndex.describe(
+    'The number rules and controls name this stage by. Unique; stages run in ascending order.',
+  ),
+  role: z
+    .enum(WORKSPACE_ROLES)
+    .describe('The workspace role that decides: every member with it is notified and may vote.'),
+  tier: z
+    .enum(['standard', 'critical_otp'])
+    .default('standard')
+    .describe(
+      '`critical_otp`: an approver also enters a 6-digit code emailed to them (valid 10 minutes, 5 tries).',
+    ),
+  quorum: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(1)
+    .describe('How many distinct members must approve the stage. One rejection rejects the request.'),
   /** Range checked by validatePolicy (the minimum is an operator setting); default one day. */
-  approval_timeout_seconds: z.number().int().optional(),
-  on_approval_timeout: z.enum(['reject', 'escalate_next']).default('reject'),
+  approval_timeout_seconds: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      'The stage’s deadline, counted from when it became active: 60 to 2,592,000 (30 days; the operator may raise the minimum with `APPROVAL_TIMEOUT_MIN_SECONDS`). 86,400 (one day) when left out.',
+    ),
+  on_approval_timeout: z
+    .enum(['reject', 'escalate_next'])
+    .default('reject')
+    .describe(
+      'At the deadline: `reject` ends the request as expired; `escalate_next` hands it to the next stage of the request (expired when there is none).',
+    ),
 });
 
 /** An override replaces or extends the base for one business or agent; `null` removes a control. */
 export const overrideSchema = z.strictObject({
-  spending_limits: spendingLimits.optional(),
-  categories: categoriesSchema.nullable().optional(),
-  time_windows: timeWindowsSchema.nullable().optional(),
-  confirmation: confirmationSchema.nullable().optional(),
-  rules: rules.optional(),
+  spending_limits: spendingLimits
+    .optional()
+    .describe('Merged with the base limits by `id`: the same id replaces that limit, a new id adds one.'),
+  categories: categoriesSchema
+    .nullable()
+    .optional()
+    .describe('Replaces the base `categories`; `null` removes them.'),
+  time_windows: timeWindowsSchema
+    .nullable()
+    .optional()
+    .describe('Replaces the base `time_windows`; `null` removes them.'),
+  confirmation: confirmationSchema
+    .nullable()
+    .optional()
+    .describe('Replaces the base `confirmation`; `null` removes it.'),
+  rules: rules
+    .optional()
+    .describe('Run before the base rules (their ids must differ from the base rules’ ids).'),
 });
 
 const overrides = z.record(z.string().min(1).max(MAX_STRING), overrideSchema).default({});
@@ -350,22 +474,46 @@ export const policySchema = z.strictObject({
   timezone: z
     .string()
     .refine(isValidTimeZone, 'Unknown time zone; use an IANA name such as "Europe/Berlin"')
-    .default('UTC'),
-  currency: currency.default('USD'),
-  default_action: z.enum(DEFAULT_ACTIONS).default('auto_approve'),
-  categories: categoriesSchema.optional(),
-  spending_limits: spendingLimits.default([]),
-  on_limit_exceeded: z.enum(['reject', 'require_approval']).default('reject'),
-  time_windows: timeWindowsSchema.optional(),
-  confirmation: confirmationSchema.optional(),
-  rules: rules.default([]),
+    .default('UTC')
+    .describe(
+      'The IANA time zone of the policy’s clock: time windows, calendar spend windows and the `time.*` contexts.',
+    ),
+  currency: currency
+    .default('USD')
+    .describe(
+      'ISO 4217 code. Spending limits without a `currency` of their own are kept in it, and a request without a `currency` field is taken to be in it.',
+    ),
+  default_action: z
+    .enum(DEFAULT_ACTIONS)
+    .default('auto_approve')
+    .describe('What a request gets when no rule matches. `require_approval` asks the lowest defined stage.'),
+  categories: categoriesSchema.optional().describe('Business categories allowed, or blocked.'),
+  spending_limits: spendingLimits
+    .default([])
+    .describe('Limits on amounts: per transaction, or over a rolling or calendar window.'),
+  on_limit_exceeded: z
+    .enum(['reject', 'require_approval'])
+    .default('reject')
+    .describe(
+      'What a request over a spending limit gets: refused, or sent for approval to the lowest defined stage.',
+    ),
+  time_windows: timeWindowsSchema
+    .optional()
+    .describe('When agents may act; outside the windows a request is refused or queued.'),
+  confirmation: confirmationSchema.optional().describe('Requests that need approval whatever the rules say.'),
+  rules: rules.default([]).describe('Conditions and what they lead to; the first match wins.'),
   routing_stages: z
     .array(routingStageSchema)
     .max(32)
     .superRefine(unique('stage_index', 'stage_index'))
-    .default([]),
-  business_overrides: overrides,
-  agent_overrides: overrides,
+    .default([])
+    .describe('The approval stages that rules and controls send requests to.'),
+  business_overrides: overrides.describe(
+    'By business id: controls that replace or extend the base for requests to that business.',
+  ),
+  agent_overrides: overrides.describe(
+    'By agent id: controls stacked on the base (and on a business override) for that agent’s requests.',
+  ),
 });
 
 /** A validated policy document, defaults applied. */

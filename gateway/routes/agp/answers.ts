@@ -61,7 +61,7 @@ export const statusAnswer = z.object({
 export const receiptAnswer = z.object({
   transactionId: z.string(),
   receipt: compactJws,
-  payload: jsonObject.describe('The receipt payload, decoded (DESIGN §9).'),
+  payload: jsonObject.describe('The receipt payload, decoded (docs/api.md, Receipts).'),
 });
 
 export const businessView = z.object({

@@ -111,7 +111,8 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
       path: '/agp/execute/prepare',
       tag,
       summary: 'A single-use confirmation token for one execute',
-      description: 'Bound to the business, the RFC 8785 hash of the request and this agent key (DESIGN §4).',
+      description:
+        'Bound to the business, the RFC 8785 hash of the request and this agent key (docs/api.md).',
       access: { principal: 'agent', scope: 'execute' },
       body: operationBody,
       responses: {

@@ -35,9 +35,11 @@ const pointer = stored.extend({ updatedAt: isoTime });
 const version = stored.extend({
   createdAt: isoTime,
   createdBy: z.string(),
-  document: jsonObject.describe('The policy document (DESIGN §6).'),
+  document: jsonObject.describe('The policy document (docs/policies.md).'),
 });
-const policyDocument = jsonObject.describe('A policy document (DESIGN §6); validated with paths on PUT.');
+const policyDocument = jsonObject.describe(
+  'A policy document (docs/policies.md); validated with paths on PUT.',
+);
 
 const tag = 'Policies';
 

@@ -250,7 +250,7 @@ export const auditExtract: Extract<Awaited<ReturnType<typeof auditPage>>[number]
     { name: 'target', about: 'what it happened to' },
     { name: 'data', about: 'the event’s details, JSON exactly as stored (hashed as such)' },
     { name: 'prev_hash', about: 'the previous event’s hash (empty for the first)' },
-    { name: 'hash', about: 'SHA-256 over RFC 8785 of every other column (DESIGN §9)' },
+    { name: 'hash', about: 'SHA-256 over RFC 8785 of every other column' },
   ],
   start: 0,
   page: auditPage,

@@ -42,7 +42,7 @@ export default definePage({
               </p>
             )}
             <p class="muted">
-              Every event carries the hash of the one before it (DESIGN §9); this recomputes them all now.
+              Every event carries the hash of the one before it; this recomputes them all now.
             </p>
           </section>
           <div class="table-wrap">

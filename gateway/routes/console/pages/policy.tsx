@@ -309,7 +309,7 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
             <h2 id="edit-h">Edit</h2>
             <p class="muted">
               Saving validates the document on the server and stores it as a new version (an identical
-              document keeps the current one). The document format is in DESIGN §6.
+              document keeps the current one). The document format is described in docs/policies.md.
             </p>
             <form method="post" action="/console/policy/save" class="editor">
               <CsrfField value={p.csrf} />
