@@ -126,7 +126,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps,
     },
     members,
     async (c) => {
-      const body = await parseBody(c, approveBody.optional().default({}));
+      const body = await parseBody(c, approveBody.optional().default({}), { optional: true });
       const member = c.var.member;
       const approvalId = pathParam(c, 'id');
       // Critical stages: the code is checked first, and a failure says why (wrong, expired, locked).
@@ -194,7 +194,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps,
     },
     members,
     async (c) => {
-      const body = await parseBody(c, rejectBody.optional().default({}));
+      const body = await parseBody(c, rejectBody.optional().default({}), { optional: true });
       const member = c.var.member;
       const { approval, transaction } = await decideApproval({
         ctx: asMember(deps, c),

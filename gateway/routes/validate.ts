@@ -35,11 +35,20 @@ export async function readJson(c: Context): Promise<{ ok: true; value: unknown }
   return { ok: true, value };
 }
 
-/** Parses the JSON body with `schema`, or throws 400 VALIDATION_ERROR with each issue's path. */
-export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+/**
+ * Parses the JSON body with `schema`, or throws 400 VALIDATION_ERROR with each issue's path. A route
+ * declared `bodyOptional` passes `{optional: true}`: an empty body is then parsed as `undefined`.
+ */
+export async function parseBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  options: { optional?: boolean } = {},
+): Promise<z.infer<S>> {
   const body = await readJson(c);
-  if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The request body must be JSON.');
-  const parsed = schema.safeParse(body.value);
+  if (!body.ok && !(options.optional && (await c.req.text()).trim() === '')) {
+    throw new GatewayError('VALIDATION_ERROR', 'The request body must be JSON.');
+  }
+  const parsed = schema.safeParse(body.ok ? body.value : undefined);
   if (!parsed.success) {
     throw new GatewayError('VALIDATION_ERROR', 'The request body is not valid.', toIssues(parsed.error));
   }

@@ -131,6 +131,27 @@ describe.each(DIALECTS)('approval stages (DESIGN §6) on %s', (dialect) => {
     expect((await act('cat', approvalId, 'approve')).status).toBe(409);
   });
 
+  it('approve and reject take no body at all (the body is optional, as documented)', async () => {
+    const key = await policyKey('bodiless', {
+      default_action: 'require_approval',
+      routing_stages: [stage(0, 'approver')],
+    });
+    const bare = (who: string, approvalId: string, decision: 'approve' | 'reject') =>
+      call(gw, 'POST', `/v1/approvals/${approvalId}/${decision}`, { key: people[who] });
+    const approved = await park(key);
+    expect((await bare('ann', approved.approvalId, 'approve')).body).toMatchObject({ status: 'approved' });
+    const rejected = await park(key);
+    expect((await bare('bob', rejected.approvalId, 'reject')).body).toMatchObject({ status: 'rejected' });
+    // A body that is there must still be JSON.
+    const garbled = await park(key);
+    const res = await call(gw, 'POST', `/v1/approvals/${garbled.approvalId}/approve`, {
+      key: people.cat,
+      rawBody: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+  });
+
   it('lists what my role can act on, and shows the request being authorised', async () => {
     const key = await policyKey('listing', {
       default_action: 'require_approval',
