@@ -41,6 +41,12 @@ export function hasInvalidAmount(request: Record<string, unknown>): boolean {
   return parse(request).kind === 'invalid';
 }
 
+/** Where the amount is read from, for an error naming it: `request.amount_cents`, else `request.amount`. */
+export function amountPath(request: Record<string, unknown>): string {
+  const cents = request.amount_cents;
+  return cents === undefined || cents === null ? 'request.amount' : 'request.amount_cents';
+}
+
 /** `request.currency` upper-cased when it is a 3-letter code, else `fallback` (the policy currency). */
 export function requestCurrency(request: Record<string, unknown>, fallback: string): string {
   const value = request.currency;

@@ -1,4 +1,4 @@
-import { hasInvalidAmount, normaliseAmount, requestCurrency } from '../../policy/amount.ts';
+import { amountPath, hasInvalidAmount, normaliseAmount, requestCurrency } from '../../policy/amount.ts';
 import { canonicalHash } from '../../policy/canonical.ts';
 import {
   amountLimitMessage,
@@ -122,6 +122,8 @@ export async function executeRequest({
   }
 
   const amount = normaliseAmount(request);
+  // Strict mode's ceiling cannot be checked against an amount it cannot read: refused, not waved through.
+  if (executeMode === 'strict' && hasInvalidAmount(request)) throw invalidAmount(amountPath(request));
   if (exceedsCeiling(executeMode, amount, maxExecuteAmount)) {
     throw new GatewayError('AMOUNT_LIMIT_EXCEEDED', amountLimitMessage(maxExecuteAmount));
   }
@@ -144,7 +146,7 @@ export async function executeRequest({
     ? await compiledVersion(deps, agent.workspaceId, found.policyVersionId)
     : undefined;
   if (policy && hasInvalidAmount(request)) {
-    throw invalidAmount('request.amount_cents');
+    throw invalidAmount(amountPath(request));
   }
   // Issue 14: the evaluation's price, from the config cache (no query while the version holds).
   const price = deps.cache.evaluationPrice(reader, version, agent.workspaceId, agent.agentId);

@@ -1,9 +1,10 @@
-import { normaliseAmount } from '../../policy/amount.ts';
+import { amountPath, hasInvalidAmount, normaliseAmount } from '../../policy/amount.ts';
 import { canonicalHash } from '../../policy/canonical.ts';
 import { amountLimitMessage, exceedsCeiling } from '../../policy/execute-mode.ts';
 import { type AgentPrincipal, GatewayError } from '../domain/index.ts';
 import { insertToken } from '../repositories/tokens.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
+import { invalidAmount } from './answers.ts';
 import { requireCallableBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
 
@@ -29,6 +30,9 @@ export async function prepareExecute({
   const { deps } = ctx;
   const { executeMode, maxExecuteAmount, confirmationTokenTtlMs } = deps.config;
   const amount = normaliseAmount(input.request);
+  if (executeMode === 'strict' && hasInvalidAmount(input.request)) {
+    throw invalidAmount(amountPath(input.request));
+  }
   if (exceedsCeiling(executeMode, amount, maxExecuteAmount)) {
     throw new GatewayError('AMOUNT_LIMIT_EXCEEDED', amountLimitMessage(maxExecuteAmount));
   }

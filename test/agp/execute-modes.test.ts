@@ -199,6 +199,38 @@ describe.each(MODES_BY_DIALECT)('execute mode %s on %s', (mode, dialect) => {
       expect(await prepare({ businessId: shop, request: { amount: '100' } })).toMatch(/^wct_/);
     });
 
+    it('an amount the ceiling cannot read is refused, not waved through (prepare and execute)', async () => {
+      const unreadable: [Record<string, unknown>, string][] = [
+        [{ amount_cents: '25.50' }, 'request.amount_cents'],
+        [{ amount_cents: -5 }, 'request.amount_cents'],
+        [{ amount_cents: 'lots', amount: 50 }, 'request.amount_cents'],
+        [{ amount: '1e9' }, 'request.amount'],
+      ];
+      for (const [request, path] of unreadable) {
+        const res = await call(gw, 'POST', '/agp/execute/prepare', {
+          key: tenant.agentKey,
+          body: { businessId: shop, request },
+        });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ path }] });
+      }
+      // Prepared while readable elsewhere, presented here: the token checks pass, the amount does not.
+      const lenient = await startTestGateway({ db: gw.db, env: { AGENR_EXECUTE_POLICY: 'confirm' } });
+      try {
+        const body = { businessId: shop, request: { amount_cents: '99999.5' } };
+        const res = await call(lenient, 'POST', '/agp/execute/prepare', { key: tenant.agentKey, body });
+        const token = res.body.confirmationToken as string;
+        const refused = await execute(body, token);
+        expect(refused.status).toBe(400);
+        expect(refused.body).toMatchObject({
+          code: 'VALIDATION_ERROR',
+          details: [{ path: 'request.amount_cents' }],
+        });
+      } finally {
+        await lenient.dispose();
+      }
+    });
+
     it('execute checks the ceiling after the token (a token prepared under a higher ceiling)', async () => {
       const generous = await startTestGateway({
         db: gw.db,
