@@ -59,13 +59,16 @@ export function registerLocalCommands(program: Command): void {
     .command('receipt')
     .description('receipts')
     .command('verify')
-    .description("check a receipt's signature and its place in its chain; exits 1 when either fails")
+    .description(
+      "check a receipt's signature, that it names the transaction asked about, and its place in its chain; exits 1 when any fails",
+    )
     .argument(
       '<target>',
       'a file (the compact JWS, or the JSON of GET /agp/receipts/:id) or a transaction id',
     )
     .option('--jwks <source>', 'verify against this JWK Set (URL or file) instead of the database’s keys')
-    .action(async (target: string, opts: { jwks?: string }) => {
+    .option('--transaction <id>', 'the transaction the receipt in the file must be the receipt of')
+    .action(async (target: string, opts: { jwks?: string; transaction?: string }) => {
       const { receiptVerify } = await import('./receipt.ts');
       await local((ctx) => receiptVerify(ctx, target, opts));
     });

@@ -223,8 +223,9 @@ async function checkCallbackUrl(ctx: ServiceContext, url: string): Promise<void>
 }
 
 /**
- * POST /v1/receipt (DESIGN §5): the caller executed an approved evaluation and says how it went.
- * Signed into the receipt chain like an execute's receipt (`operation: "evaluate"`), once.
+ * POST /v1/receipt (DESIGN §5): the caller executed an approved evaluation and says how it went,
+ * with the agent key that evaluated it. Signed into the receipt chain like an execute's receipt
+ * (`operation: "evaluate"`), once.
  */
 export async function reportEvaluation({
   ctx,
@@ -238,6 +239,14 @@ export async function reportEvaluation({
   const txn = await getTransaction(deps.db.reader, workspaceId, input.evaluationId);
   if (txn?.operation !== 'evaluate') {
     throw new GatewayError('TRANSACTION_NOT_FOUND', `No evaluation ${input.evaluationId}.`);
+  }
+  // The outcome is the evaluating key's to report, as its idempotency keys are (DESIGN §4): another
+  // key of the workspace, another agent's included, is refused before anything is written.
+  if (ctx.actor.type !== 'agent' || ctx.actor.id !== txn.agentKeyId) {
+    throw new GatewayError(
+      'FORBIDDEN',
+      `Evaluation ${txn.id} was requested with another agent key: only that key may report its outcome.`,
+    );
   }
   const conflict = (status: string) =>
     new GatewayError(

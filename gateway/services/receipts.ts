@@ -5,7 +5,7 @@ import type { Conn } from '../db/types.ts';
 import { GatewayError, type Transaction, type TransactionStatus } from '../domain/index.ts';
 import { approversOf } from '../repositories/approvals.ts';
 import { getReceipt, insertReceipt, receiptAt, receiptHead } from '../repositories/receipts.ts';
-import { getTransaction } from '../repositories/transactions.ts';
+import { getTransaction, getTransactionById } from '../repositories/transactions.ts';
 import type { Deps, ServiceContext } from './context.ts';
 import { workspaceOf } from './context.ts';
 
@@ -121,20 +121,74 @@ export function receiptPayload(jws: string): ReceiptPayload {
   return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as ReceiptPayload;
 }
 
+/** The transaction and workspace a receipt is asked about. */
+export interface ReceiptOf {
+  transactionId: string;
+  workspaceId: string;
+}
+
+/**
+ * Why a receipt is not the receipt of `of` (DESIGN §9: its payload names the transaction asked
+ * about, and that transaction's workspace); null when it is. A receipt is another's when a stored
+ * row was swapped or copied, or a file holds another transaction's receipt: its signature still holds.
+ */
+export function misnamed(jws: string, of: ReceiptOf): string | null {
+  let payload: Partial<ReceiptPayload>;
+  try {
+    payload = receiptPayload(jws);
+  } catch {
+    return 'The receipt is not a compact JWS with a JSON payload.';
+  }
+  if (payload.transactionId !== of.transactionId) {
+    return `The receipt names transaction ${String(payload.transactionId)}, not ${of.transactionId}: it is another transaction's receipt.`;
+  }
+  if (payload.workspaceId !== of.workspaceId) {
+    return `The receipt names workspace ${String(payload.workspaceId)}, not ${of.workspaceId}, the workspace of ${of.transactionId}.`;
+  }
+  return null;
+}
+
+/**
+ * The stored receipt of a transaction, served only when its payload names that transaction and
+ * workspace: a row that names another is an integrity failure, logged, and never answered as this
+ * transaction's receipt. Undefined when there is none yet.
+ */
+export async function readReceipt(
+  ctx: ServiceContext,
+  of: ReceiptOf,
+): Promise<{ jws: string; payload: ReceiptPayload } | { misnamed: string } | undefined> {
+  const stored = await getReceipt(ctx.deps.db.reader, of.transactionId);
+  if (!stored) return undefined;
+  const why = misnamed(stored.jws, of);
+  if (why === null) return { jws: stored.jws, payload: receiptPayload(stored.jws) };
+  ctx.deps.logger.error(
+    { transactionId: of.transactionId, workspaceId: of.workspaceId, reason: why },
+    'the stored receipt names another transaction or workspace: not served',
+  );
+  return { misnamed: why };
+}
+
 /** GET /agp/receipts/:transactionId (DESIGN §9): another workspace's transaction does not exist. */
 export async function getReceiptOf({ ctx, transactionId }: { ctx: ServiceContext; transactionId: string }) {
-  const reader = ctx.deps.db.reader;
-  const txn = await getTransaction(reader, workspaceOf(ctx), transactionId);
+  const workspaceId = workspaceOf(ctx);
+  const txn = await getTransaction(ctx.deps.db.reader, workspaceId, transactionId);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${transactionId}.`);
-  const stored = await getReceipt(reader, transactionId);
-  if (!stored) {
+  const read = await readReceipt(ctx, { transactionId, workspaceId });
+  if (!read) {
     throw new GatewayError(
       'RECEIPT_NOT_FOUND',
       `Transaction ${transactionId} has no receipt: it has not settled (status ${txn.status}).`,
       { transactionId, status: txn.status },
     );
   }
-  return { transactionId, receipt: stored.jws, payload: receiptPayload(stored.jws) };
+  if ('misnamed' in read) {
+    // Not the other transaction's id: it may belong to another workspace. The log has it.
+    throw new GatewayError(
+      'INTERNAL_ERROR',
+      `The receipt stored for transaction ${transactionId} names another transaction or workspace, so it is not served: the ledger has been altered. An operator can check it with \`warden receipt verify ${transactionId}\`.`,
+    );
+  }
+  return { transactionId, receipt: read.jws, payload: read.payload };
 }
 
 export interface ReceiptPlace {
@@ -164,21 +218,30 @@ export async function receiptPlace(conn: Conn, jws: string): Promise<ReceiptPlac
   };
 }
 
-/** A receipt checked: its signature against a key set, and its place in the workspace's chain. */
+/** A receipt checked: its signature against a key set, whom it names, its place in the chain. */
 export interface ReceiptCheck {
   valid: boolean;
   signature: { valid: boolean; kid?: string; error?: string };
+  /**
+   * Whether the payload names the transaction asked about and that transaction's workspace
+   * (null when the signature fails: then nothing the payload says counts).
+   */
+  names: { valid: boolean; transactionId: string; workspaceId: string | null; error?: string } | null;
   chain: ReceiptPlace | null;
 }
 
 /**
  * Checks a receipt as `warden receipt verify` does (DESIGN §9): the EdDSA signature against `keys`
- * (the gateway's JWK Set, or one a verifier outside holds), then where it sits in the chain.
+ * (the gateway's JWK Set, or one a verifier outside holds); that its payload names the transaction
+ * asked about (`of.transactionId`; without one, the transaction it names itself) and that
+ * transaction's workspace (`of.workspaceId`, else the one its row in this database belongs to);
+ * then where it sits in the chain.
  */
 export async function checkReceipt(
   conn: Conn,
   jws: string,
   keys: Parameters<typeof compactVerify>[1],
+  of: { transactionId?: string; workspaceId?: string } = {},
 ): Promise<ReceiptCheck> {
   let signature: ReceiptCheck['signature'];
   try {
@@ -187,12 +250,44 @@ export async function checkReceipt(
   } catch (error) {
     signature = { valid: false, error: error instanceof Error ? error.message : String(error) };
   }
-  const chain = signature.valid ? await receiptPlace(conn, jws) : null;
-  const valid = signature.valid && !!chain?.stored && chain.prevLinked && chain.nextLinked !== false;
-  return { valid, signature, chain };
+  if (!signature.valid) return { valid: false, signature, names: null, chain: null };
+  let named: unknown;
+  try {
+    named = (receiptPayload(jws) as Partial<ReceiptPayload>).transactionId;
+  } catch {
+    // Signed by a key of the set, but not a JSON payload: not a receipt (below).
+  }
+  const transactionId = of.transactionId ?? (typeof named === 'string' ? named : '');
+  if (typeof named !== 'string' || transactionId === '') {
+    const error = 'The payload names no transaction: this is not a receipt.';
+    return {
+      valid: false,
+      signature,
+      names: { valid: false, transactionId, workspaceId: null, error },
+      chain: null,
+    };
+  }
+  const workspaceId = of.workspaceId ?? (await getTransactionById(conn, transactionId))?.workspaceId ?? null;
+  const error =
+    workspaceId === null
+      ? `No transaction ${transactionId} in this database.`
+      : misnamed(jws, { transactionId, workspaceId });
+  const names: NonNullable<ReceiptCheck['names']> = {
+    valid: error === null,
+    transactionId,
+    workspaceId,
+    ...(error === null ? {} : { error }),
+  };
+  const chain = await receiptPlace(conn, jws);
+  const valid = names.valid && chain.stored && chain.prevLinked && chain.nextLinked !== false;
+  return { valid, signature, names, chain };
 }
 
-/** The receipt of a transaction of the workspace, checked against the gateway's own keys; null if none yet. */
+/**
+ * The receipt stored for a transaction of the workspace, checked against the gateway's own keys and
+ * against the transaction asked about (a row holding another's receipt does not verify); null if
+ * none yet.
+ */
 export async function verifyReceiptOf({
   ctx,
   transactionId,
@@ -201,14 +296,18 @@ export async function verifyReceiptOf({
   transactionId: string;
 }) {
   const reader = ctx.deps.db.reader;
-  const txn = await getTransaction(reader, workspaceOf(ctx), transactionId);
+  const workspaceId = workspaceOf(ctx);
+  const txn = await getTransaction(reader, workspaceId, transactionId);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${transactionId}.`);
   const stored = await getReceipt(reader, transactionId);
   if (!stored) return null;
   const keys = createLocalJWKSet((await ctx.deps.signingKeys.jwks()) as unknown as JSONWebKeySet);
+  const check = await checkReceipt(reader, stored.jws, keys, { transactionId, workspaceId });
+  // Another transaction's receipt is not shown as this one's: it may be another workspace's.
+  const own = check.names?.valid !== false;
   return {
-    receipt: stored.jws,
-    payload: receiptPayload(stored.jws),
-    ...(await checkReceipt(reader, stored.jws, keys)),
+    receipt: own ? stored.jws : null,
+    payload: own ? receiptPayload(stored.jws) : null,
+    ...check,
   };
 }

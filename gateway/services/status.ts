@@ -1,9 +1,8 @@
 import { GatewayError } from '../domain/index.ts';
 import { getApproval } from '../repositories/approvals.ts';
-import { getReceipt } from '../repositories/receipts.ts';
 import { getTransaction } from '../repositories/transactions.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
-import { RECEIPTED } from './receipts.ts';
+import { RECEIPTED, readReceipt } from './receipts.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -22,7 +21,11 @@ export async function getTransactionStatus({
   const approval =
     txn.approvalId === null ? undefined : await getApproval(reader, workspaceId, txn.approvalId);
   const active = approval?.stages.find((s) => s.status === 'pending');
-  const receipt = RECEIPTED.has(txn.status) ? await getReceipt(reader, txn.id) : undefined;
+  // A stored receipt naming another transaction is left out (and logged), never served as this one's.
+  const read = RECEIPTED.has(txn.status)
+    ? await readReceipt(ctx, { transactionId: txn.id, workspaceId })
+    : undefined;
+  const receipt = read && 'jws' in read ? read.jws : undefined;
   return {
     transactionId: txn.id,
     status: txn.status,
@@ -48,7 +51,7 @@ export async function getTransactionStatus({
         }
       : {}),
     // DESIGN §9: the settled transaction's signed receipt (compact JWS).
-    ...(receipt ? { receipt: receipt.jws } : {}),
+    ...(receipt ? { receipt } : {}),
     createdAt: iso(txn.createdAt),
     updatedAt: iso(txn.updatedAt),
   };

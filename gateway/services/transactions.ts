@@ -5,7 +5,6 @@ import {
   type TransactionFilter,
 } from '../domain/index.ts';
 import { appendAudit } from '../repositories/audit.ts';
-import { getReceipt } from '../repositories/receipts.ts';
 import {
   getTransaction as find,
   listTransactions as list,
@@ -16,6 +15,7 @@ import { auditEvent } from './audit.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
 import { recordFinish } from './forward.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
+import { readReceipt } from './receipts.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -55,8 +55,9 @@ export async function listTransactions({ ctx, filter }: { ctx: ServiceContext; f
 export async function getTransaction({ ctx, id }: { ctx: ServiceContext; id: string }) {
   const txn = await find(ctx.deps.db.reader, workspaceOf(ctx), id);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${id}.`);
-  const receipt = await getReceipt(ctx.deps.db.reader, txn.id);
-  return { ...viewTransaction(txn, true), receipt: receipt?.jws ?? null };
+  // A stored receipt naming another transaction is not this one's (logged; the console says why).
+  const read = await readReceipt(ctx, { transactionId: txn.id, workspaceId: txn.workspaceId });
+  return { ...viewTransaction(txn, true), receipt: read && 'jws' in read ? read.jws : null };
 }
 
 const INTERVAL_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 } as const;

@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from '../../gateway/db/types.ts';
 import { deliverDue } from '../../gateway/notify/index.ts';
 import { headerRecord, type Receiver, startReceiver } from '../e2e/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
@@ -288,6 +289,64 @@ describe.each(DIALECTS)('evaluate-only on %s', (dialect) => {
       body: { evaluation_id: mine.body.evaluation_id, status: 'succeeded' },
     });
     expect(stranger.status).toBe(404);
+  });
+
+  it('only the agent key that evaluated may report the outcome: another key gets 403 and changes nothing', async () => {
+    // A workspace of its own, subscribed to transaction.completed: an accepted report would emit one.
+    const shop = await createTenant(gw, { name: 'Reports', agentId: 'bot' });
+    const hook = await call(gw, 'POST', '/v1/webhooks', {
+      key: shop.adminToken,
+      body: { url: 'http://127.0.0.1:9/never-delivered', events: ['transaction.completed'] },
+    });
+    expect(hook.status).toBe(201);
+    const newKey = async (agentId: string) =>
+      (await call(gw, 'POST', '/v1/keys', { key: shop.adminToken, body: { agentId } })).body.key as string;
+    const sameAgent = await newKey('bot');
+    const otherAgent = await newKey('other-bot');
+    const evaluated = await call(gw, 'POST', '/v1/evaluate', {
+      key: shop.agentKey,
+      body: { context: { agent_id: 'bot', payload_scope: { amount_cents: 700 } } },
+    });
+    expect(evaluated.body.status).toBe('auto_approved');
+    const id = evaluated.body.evaluation_id as string;
+    const ledger = async () => {
+      const detail = await call(gw, 'GET', `/v1/transactions/${id}`, { key: shop.adminToken });
+      const [events] = await gw.db.reader.all(
+        sql('SELECT count(*) FROM outbox WHERE workspace_id = ?', (r) => Number(r[0])),
+        [shop.workspaceId],
+      );
+      return { status: detail.body.status, spend: detail.body.spend, receipt: detail.body.receipt, events };
+    };
+    const before = await ledger();
+    expect(before).toMatchObject({ status: 'approved', receipt: null, events: 0 });
+
+    for (const key of [otherAgent, sameAgent]) {
+      const refused = await call(gw, 'POST', '/v1/receipt', {
+        key,
+        body: { evaluation_id: id, status: 'failed', data: { forged: true } },
+      });
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({
+        code: 'FORBIDDEN',
+        error: `Evaluation ${id} was requested with another agent key: only that key may report its outcome.`,
+      });
+    }
+    // No receipt, no status or spend change, no event.
+    expect(await ledger()).toEqual(before);
+    const none = await call(gw, 'GET', `/agp/receipts/${id}`, { key: shop.agentKey });
+    expect(none.body.code).toBe('RECEIPT_NOT_FOUND');
+
+    // The key that evaluated still reports it.
+    const reported = await call(gw, 'POST', '/v1/receipt', {
+      key: shop.agentKey,
+      body: { evaluation_id: id, status: 'succeeded' },
+    });
+    expect(reported.status).toBe(201);
+    expect(await verify(reported.body.receipt as string)).toMatchObject({
+      transactionId: id,
+      status: 'succeeded',
+    });
+    expect(await ledger()).toMatchObject({ status: 'succeeded', receipt: reported.body.receipt, events: 1 });
   });
 
   it('a webhook_url needs the workspace callback secret', async () => {

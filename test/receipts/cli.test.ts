@@ -2,8 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../gateway/crypto/jws.ts';
+import { sql } from '../../gateway/db/types.ts';
 import { cleanEnv, runNode } from '../process/spawn.ts';
-import { freshDatabase, type TestDatabase } from '../support/dialects.ts';
+import { DIALECTS, freshDatabase, type TestDatabase } from '../support/dialects.ts';
 import {
   call,
   createTenant,
@@ -131,3 +133,87 @@ describe('the receipt commands', () => {
     expect((await execute('still-signed')).receipt).toBeTruthy();
   });
 });
+
+// Issue 18 item 7: the receipt must be the receipt of the transaction asked about (DESIGN §9).
+// Several `warden` processes in one test: more time than the default.
+describe.each(DIALECTS)(
+  '`warden receipt verify` and the transaction asked about on %s',
+  { timeout: 60_000 },
+  (dialect) => {
+    let database: TestDatabase;
+    let gw: TestGateway;
+    let tenant: Tenant;
+    const dir = join(process.env.TMPDIR ?? '/tmp', `warden-receipts-${dialect}-${process.pid}`);
+
+    beforeAll(async () => {
+      database = await freshDatabase(dialect);
+      gw = await startTestGateway({ databaseUrl: database.url, realClock: true });
+      tenant = await createTenant(gw);
+      await registerEcho(gw, 'echo');
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(dir, { recursive: true });
+    });
+    afterAll(async () => {
+      await gw?.dispose();
+      await database?.drop();
+    });
+
+    const execute = async (sku: string) => {
+      const res = await call(gw, 'POST', '/agp/execute', {
+        key: tenant.agentKey,
+        body: { businessId: 'echo', request: { action: 'order', sku, quantity: 1 } },
+      });
+      expect(res.status).toBe(200);
+      return { id: res.body.transactionId as string, receipt: res.body.receipt as string };
+    };
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+
+    it("another transaction's receipt, in its row or in a file, does not verify and says why", async () => {
+      const a = await execute('apple');
+      // B is not A's neighbour in the chain: B's own links hold whatever A's row says.
+      await execute('middle');
+      const b = await execute('banana');
+      // B's receipt checked as A's: its signature and its place in the chain hold, its payload does not.
+      const asA = { valid: false, signature: { valid: true } };
+      const namesB = {
+        valid: false,
+        transactionId: a.id,
+        workspaceId: tenant.workspaceId,
+        error: `The receipt names transaction ${b.id}, not ${a.id}: it is another transaction's receipt.`,
+      };
+      const chainOfB = { stored: true, seq: 3, prevLinked: true, nextLinked: null };
+
+      // In the database: B's receipt (and its hash) copied into A's row.
+      await gw.db.transaction({}, (tx) =>
+        tx.run(sql('UPDATE receipts SET jws = ?, hash = ? WHERE transaction_id = ?'), [
+          b.receipt,
+          sha256Hex(b.receipt),
+          a.id,
+        ]),
+      );
+      const byId = await warden(database.url, ['receipt', 'verify', a.id]);
+      expect(byId.out).toEqual({ ...asA, signature: expect.anything(), names: namesB, chain: chainOfB });
+      expect(byId.code).toBe(1);
+      // B itself still verifies.
+      expect((await warden(database.url, ['receipt', 'verify', b.id])).code).toBe(0);
+
+      // The JSON of GET /agp/receipts/:id edited to say A, with B's receipt inside.
+      const edited = file('edited.json', JSON.stringify({ transactionId: a.id, receipt: b.receipt }));
+      const fromJson = await warden(database.url, ['receipt', 'verify', edited]);
+      expect(fromJson.out).toMatchObject({ ...asA, names: namesB, chain: chainOfB });
+      expect(fromJson.code).toBe(1);
+      // A file holding B's compact JWS, asked about A with --transaction; asked about B, it verifies.
+      const jws = file('b.jws', b.receipt);
+      const bare = await warden(database.url, ['receipt', 'verify', jws, '--transaction', a.id]);
+      expect(bare.out).toMatchObject({ ...asA, names: namesB });
+      expect(bare.code).toBe(1);
+      const own = await warden(database.url, ['receipt', 'verify', jws, '--transaction', b.id]);
+      expect(own.out).toMatchObject({ valid: true, names: { valid: true, transactionId: b.id } });
+      expect(own.code).toBe(0);
+    });
+  },
+);

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { compactVerify, createRemoteJWKSet, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCompact } from '../../gateway/crypto/jws.ts';
+import { sql } from '../../gateway/db/types.ts';
+import { RECEIPT_TYP } from '../../gateway/services/receipts.ts';
 import { rotateSigningKey } from '../../gateway/services/signing-keys.ts';
+import { open, signIn } from '../console/support.ts';
 import { park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
@@ -233,6 +237,75 @@ describe.each(DIALECTS)('receipts on %s', (dialect) => {
     });
     // Stage by stage: the approver of stage 0, then the admin of stage 1.
     expect(payload.approvers).toEqual([ann.id, dan.id]);
+  });
+
+  it('a stored receipt naming another transaction or workspace is never served as this one’s', async () => {
+    // A workspace of its own: the rows changed here are in no other test's chain.
+    const swap = await createTenant(gw, { name: `Swap ${dialect}` });
+    const run = async (sku: string) => {
+      const res = await call(gw, 'POST', '/agp/execute', {
+        key: swap.agentKey,
+        body: { businessId: shop, request: { sku, amount_cents: 1 } },
+      });
+      expect(res.status).toBe(200);
+      return { id: res.body.transactionId as string, receipt: res.body.receipt as string };
+    };
+    const a = await run('apple');
+    const b = await run('banana');
+    // Whoever can write the database puts B's receipt (signature and all) in A's row.
+    const store = (jws: string) =>
+      gw.db.transaction({}, (tx) =>
+        tx.run(sql('UPDATE receipts SET jws = ?, hash = ? WHERE transaction_id = ?'), [
+          jws,
+          sha256(jws),
+          a.id,
+        ]),
+      );
+    await store(b.receipt);
+    const cookie = await signIn(gw, swap.adminToken);
+
+    const refusedAs = async (why: RegExp) => {
+      const res = await call(gw, 'GET', `/agp/receipts/${a.id}`, { key: swap.agentKey });
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({
+        code: 'INTERNAL_ERROR',
+        error: `The receipt stored for transaction ${a.id} names another transaction or workspace, so it is not served: the ledger has been altered. An operator can check it with \`warden receipt verify ${a.id}\`.`,
+      });
+      // Neither the status nor the transaction API hands it out as A's.
+      const status = await call(gw, 'GET', `/agp/status/${a.id}`, { key: swap.agentKey });
+      expect(status.status).toBe(200);
+      expect(status.body.status).toBe('succeeded');
+      expect(status.body).not.toHaveProperty('receipt');
+      const detail = await call(gw, 'GET', `/v1/transactions/${a.id}`, { key: swap.adminToken });
+      expect(detail.body.receipt).toBeNull();
+      // The console's receipt view: does not verify, and why; the foreign receipt is not shown.
+      const { html } = await open(gw, `/console/transactions/${a.id}`, cookie);
+      const state = /<p id="receipt-state">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '';
+      expect(state).toContain('<span class="badge bad">does not verify</span>');
+      expect(state).toContain('but it is not this transaction&#39;s receipt.');
+      expect(state).toMatch(why);
+      expect(html).not.toContain(b.receipt);
+      expect(html).not.toContain(b.receipt.split('.')[1] as string);
+    };
+    await refusedAs(new RegExp(`names transaction ${b.id}, not ${a.id}`));
+    // B's own receipt is still B's.
+    const fine = await call(gw, 'GET', `/agp/receipts/${b.id}`, { key: swap.agentKey });
+    expect(fine.status).toBe(200);
+    expect(fine.body.receipt).toBe(b.receipt);
+
+    // A receipt naming A, signed by the gateway's own key, but another workspace: refused too.
+    const { kid, key } = gw.deps.signingKeys.current();
+    const payload = { ...(await verify(a.receipt)).payload, workspaceId: tenant.workspaceId };
+    await store(signCompact({ kid, typ: RECEIPT_TYP }, JSON.stringify(payload), key));
+    await refusedAs(new RegExp(`names workspace ${tenant.workspaceId}, not ${swap.workspaceId}`));
+
+    // Put back, A's receipt is served again.
+    await store(a.receipt);
+    const back = await call(gw, 'GET', `/agp/receipts/${a.id}`, { key: swap.agentKey });
+    expect(back.status).toBe(200);
+    expect(back.body.receipt).toBe(a.receipt);
+    const { html } = await open(gw, `/console/transactions/${a.id}`, cookie);
+    expect(html).toMatch(/id="receipt-state"><span class="badge good">verified<\/span>/);
   });
 
   it('after a key rotation old and new receipts both verify, and new ones name the new key', async () => {

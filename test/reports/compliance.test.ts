@@ -332,7 +332,7 @@ describe.each(DIALECTS)('the compliance export on %s', (dialect) => {
       expect(events.map((e) => e.event_id).sort()).toEqual(expected.events.map((e) => e.id).sort());
       expect(byFile('audit_events.csv')).toMatchObject({ rows: events.length, truncated: false });
       // Each row's hash can be recomputed from the row (DESIGN §9), as README.md explains.
-      const stored = (cell: string) => (cell === '' ? null : cell.replace(/^'(?=[=+\-@\t\r])/, ''));
+      const stored = (cell: string) => (cell === '' ? null : cell.replace(/^'(?=[=+\-@\t\r\n])/, ''));
       for (const e of events) {
         const columns = {
           id: e.event_id,

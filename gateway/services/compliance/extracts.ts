@@ -42,19 +42,24 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /**
  * Spreadsheet formula injection (OWASP "CSV Injection"): a text cell starting with `=`, `+`, `-`,
- * `@`, a tab or a carriage return is read as a formula by Excel, LibreOffice and Google Sheets, so
- * it gets a leading `'`, which they show as text. Numbers are written as numbers and left alone.
+ * `@`, a tab, a carriage return or a line feed is read as a formula by Excel, LibreOffice and Google
+ * Sheets (a leading line break ends up at the start of a line), so it gets a leading `'`, which they
+ * show as text. Numbers are written as numbers and left alone.
  */
 export function neutralise(cell: Cell): Cell {
-  return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+  return typeof cell === 'string' && /^[=+\-@\t\r\n]/.test(cell) ? `'${cell}` : cell;
 }
 
-/** RFC 4180: CRLF between records, fields quoted when they hold a comma, quote or line break. */
+/**
+ * RFC 4180: CRLF between records, fields quoted when they hold a comma, a quote or any line break.
+ * With a record delimiter set, csv-stringify quotes only that delimiter (`\r\n`), but spreadsheets
+ * end a row at a bare CR or LF too: such a cell would start a row of its own, so it is quoted.
+ */
 export function csvText(rows: readonly Cell[][], header?: readonly Column[]): string {
   const records = header
     ? [header.map((c) => c.name), ...rows.map((r) => r.map(neutralise))]
     : rows.map((r) => r.map(neutralise));
-  return stringify(records, { record_delimiter: 'windows' });
+  return stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ });
 }
 
 /**

@@ -213,8 +213,9 @@ export async function exportCompliance({
       ...header,
       files,
       csv: {
-        format: 'RFC 4180, UTF-8, CRLF, one header row; times ISO 8601 UTC; amounts integer minor units',
-        formulaInjection: "a text cell starting with = + - @ TAB or CR is prefixed with '",
+        format:
+          'RFC 4180, UTF-8, CRLF, one header row, a field holding a line break quoted; times ISO 8601 UTC; amounts integer minor units',
+        formulaInjection: "a text cell starting with = + - @ TAB, CR or LF is prefixed with '",
       },
       figures,
     };

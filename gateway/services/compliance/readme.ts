@@ -373,9 +373,9 @@ CSV format: RFC 4180, UTF-8, CRLF line ends, one header row; times are ISO 8601 
 integer minor units (cents); an empty cell is a null.
 
 **Spreadsheet formula injection is neutralised:** a text cell that begins with \`=\`, \`+\`, \`-\`, \`@\`, a
-tab or a carriage return is written with a leading \`'\` so spreadsheet programs show it as text instead
-of running it as a formula. Strip that one character to get the stored value (for example to recompute
-an audit event's hash).
+tab, a carriage return or a line feed is written with a leading \`'\` so spreadsheet programs show it as
+text instead of running it as a formula. Strip that one character to get the stored value (for example
+to recompute an audit event's hash). A cell holding a line break is always quoted, so it stays one cell.
 
 ${extracts
   .map(

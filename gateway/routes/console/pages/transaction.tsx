@@ -154,28 +154,40 @@ export default definePage({
                   ) : (
                     <span class="badge bad">does not verify</span>
                   )}{' '}
-                  {receipt.signature.valid
-                    ? `Signature valid (key ${receipt.signature.kid ?? '?'}); ${
-                        receipt.chain?.stored ? 'stored as issued' : 'not the stored receipt'
-                      }, ${receipt.chain?.prevLinked ? 'linked to the receipt before it' : 'not linked to the receipt before it'}${
-                        receipt.chain?.nextLinked === null
-                          ? ', the newest in the chain'
-                          : receipt.chain?.nextLinked
-                            ? ', named by the receipt after it'
-                            : ', not named by the receipt after it'
-                      }.`
-                    : `Signature invalid: ${receipt.signature.error ?? ''}`}
+                  {receipt.names?.valid === false
+                    ? `Signature valid (key ${receipt.signature.kid ?? '?'}), but it is not this transaction's receipt. ${receipt.names.error ?? ''}`
+                    : receipt.signature.valid
+                      ? `Signature valid (key ${receipt.signature.kid ?? '?'}); ${
+                          receipt.chain?.stored ? 'stored as issued' : 'not the stored receipt'
+                        }, ${receipt.chain?.prevLinked ? 'linked to the receipt before it' : 'not linked to the receipt before it'}${
+                          receipt.chain?.nextLinked === null
+                            ? ', the newest in the chain'
+                            : receipt.chain?.nextLinked
+                              ? ', named by the receipt after it'
+                              : ', not named by the receipt after it'
+                        }.`
+                      : `Signature invalid: ${receipt.signature.error ?? ''}`}
                 </p>
-                <p class="muted">
-                  Number {receipt.chain?.seq ?? '?'} in this workspace's chain, issued{' '}
-                  {receipt.payload.issuedAt}. Check it yourself with{' '}
-                  <code>warden receipt verify {t.transactionId}</code> or against /.well-known/warden-keys.
-                </p>
-                <details>
-                  <summary>The receipt (compact JWS) and what it says</summary>
-                  <pre tabindex={0}>{JSON.stringify(receipt.payload, null, 2)}</pre>
-                  <pre tabindex={0}>{receipt.receipt}</pre>
-                </details>
+                {receipt.payload ? (
+                  <>
+                    <p class="muted">
+                      Number {receipt.chain?.seq ?? '?'} in this workspace's chain, issued{' '}
+                      {receipt.payload.issuedAt}. Check it yourself with{' '}
+                      <code>warden receipt verify {t.transactionId}</code> or against
+                      /.well-known/warden-keys.
+                    </p>
+                    <details>
+                      <summary>The receipt (compact JWS) and what it says</summary>
+                      <pre tabindex={0}>{JSON.stringify(receipt.payload, null, 2)}</pre>
+                      <pre tabindex={0}>{receipt.receipt}</pre>
+                    </details>
+                  </>
+                ) : (
+                  <p class="muted">
+                    The ledger holds another receipt in its place, so it is not shown. An operator can check
+                    it with <code>warden receipt verify {t.transactionId}</code>.
+                  </p>
+                )}
               </>
             ) : (
               <p id="receipt-state">No receipt yet: one is issued when the transaction settles.</p>
