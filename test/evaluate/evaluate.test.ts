@@ -100,12 +100,21 @@ describe.each(DIALECTS)('evaluate-only on %s', (dialect) => {
   const callbacksFor = async (evaluationId: string) => {
     await deliverDue(gw.deps, gw.notify.senders);
     const hook = new Webhook(callbackSecret);
-    return receiver.received
-      .map(
-        (r) =>
-          hook.verify(r.body, headerRecord(r.headers)) as { type: string; data: Record<string, unknown> },
-      )
-      .filter((e) => e.data.evaluation_id === evaluationId);
+    return (
+      receiver.received
+        .map(
+          (r) =>
+            hook.verify(r.body, headerRecord(r.headers)) as {
+              type: string;
+              timestamp: string;
+              data: Record<string, unknown>;
+            },
+        )
+        .filter((e) => e.data.evaluation_id === evaluationId)
+        // One outbox round delivers its items at once, so they may arrive in any order: a receiver
+        // orders them by the event's own timestamp (Standard Webhooks payloads carry one).
+        .sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+    );
   };
 
   it('auto-approved: the caller executes, reports, and gets a signed receipt of the evaluation', async () => {
@@ -216,6 +225,7 @@ describe.each(DIALECTS)('evaluate-only on %s', (dialect) => {
     const res = await evaluate({ amount_cents: 11_000 }, { webhook_url: `${receiver.url}/warden` });
     const id = res.body.evaluation_id as string;
     const approval = res.body.approval as { id: string };
+    gw.now.advance(1_000); // the person decides a second later: the events' timestamps say so
     await call(gw, 'POST', `/v1/approvals/${approval.id}/reject`, { key: approver, body: { reason: 'no' } });
     const events = await callbacksFor(id);
     expect(events.map((e) => [e.type, e.data.status])).toEqual([
