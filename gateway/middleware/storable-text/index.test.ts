@@ -39,6 +39,9 @@ describe('storableText', () => {
     expect(await paths(await app.request('/items/x%00y'))).toEqual(['path.itemId']);
     // A segment no parameter names still says where.
     expect(await paths(await app.request('/it%00ems/x'))).toEqual(['path']);
+    // Beside escapes that are not UTF-8, the router still decodes the NUL: so does the check.
+    expect(await paths(await app.request('/items/x%00y%ED%A0%80'))).toEqual(['path.itemId']);
+    expect(await paths(await app.request('/items/1?q=%00x%ED%A0%80'))).toEqual(['query.q']);
     // `%2500` is the text "%00", not a NUL: it goes through as the router decodes it.
     expect(await (await app.request('/items/x%2500y')).json()).toMatchObject({ id: 'x%00y' });
   });

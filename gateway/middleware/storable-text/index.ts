@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { tryDecodeURIComponent } from 'hono/utils/url';
 import { MAX_JSON_DEPTH } from '../../../policy/canonical.ts';
 import { GatewayError, unstorableText } from '../../domain/index.ts';
 import { routeLabel } from '../metrics/index.ts';
@@ -60,31 +61,23 @@ export function storableText({
 /** `METHOD /pattern` of the route that answers (`GET /agp/status/:transactionId`). */
 const routeKey = (c: Context) => `${c.req.method} ${routeLabel(c)}`;
 
-const decode = (text: string): string => {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    // Not valid percent-encoding: the router and the query parser keep it as it is, and so does this.
-    return text;
-  }
-};
-
-/** Path segments and query parameters; a URL without `%` holds no NUL (the URL parser escapes it). */
+/**
+ * Path segments and query parameters, decoded exactly as the router and HonoRequest decode them (a run
+ * of escapes that is not UTF-8 stays as it is); a URL without `%` holds no NUL (the URL parser escapes it).
+ */
 function urlIssues(c: Context): Issue[] {
   const url = c.req.url;
   if (!url.includes('%')) return [];
   const issues: Issue[] = [];
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  const end = url.search(/[?#]/);
-  const segments = url.slice(start, end === -1 ? undefined : end).split('/');
   let pattern: string[] | undefined;
-  segments.forEach((segment, i) => {
-    const message = segment.includes('%') ? unstorableText(decode(segment)) : undefined;
+  c.req.path.split('/').forEach((segment, i) => {
+    const message = unstorableText(tryDecodeURIComponent(segment));
     if (!message) return;
     pattern ??= routeLabel(c).split('/');
     const name = /^:(\w+)/.exec(pattern[i] ?? '')?.[1];
     issues.push({ path: name ? `path.${name}` : 'path', message });
   });
+  const end = url.search(/[?#]/);
   if (end !== -1 && url[end] === '?' && url.indexOf('%', end) !== -1) {
     for (const [name, values] of Object.entries(c.req.queries())) {
       const message = unstorableText(name) ?? values.map(unstorableText).find(Boolean);
