@@ -20,6 +20,7 @@ import { bodyLimit } from './middleware/body-limit/index.ts';
 import { drainBody } from './middleware/drain-body/index.ts';
 import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
+import { storableText } from './middleware/storable-text/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
@@ -29,14 +30,14 @@ import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerAgpRoutes } from './routes/agp/index.ts';
 import { registerAnalyticsRoutes } from './routes/analytics.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
-import { registerApprovePage } from './routes/approve-page/index.tsx';
+import { approvalRefusalPage, registerApprovePage } from './routes/approve-page/index.tsx';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBusinessRoutes } from './routes/business.ts';
-import { registerConsole } from './routes/console/index.tsx';
+import { consoleRefusalPage, registerConsole } from './routes/console/index.tsx';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
-import { registerMcpRoutes } from './routes/mcp/index.ts';
+import { mcpRefusal, registerMcpRoutes } from './routes/mcp/index.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { checkResponses, registerDocumentRoutes } from './routes/openapi/index.ts';
@@ -58,6 +59,26 @@ import { SigningKeys } from './services/signing-keys.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Request fields stored as JSON text, by route: JSON.stringify writes U+0000 as `\u0000`, so text
+ * the database refuses elsewhere is kept there as sent (an agent's request is the business's business).
+ */
+const STORED_AS_JSON: Record<string, readonly string[]> = {
+  'POST /agp/query': ['request'],
+  'POST /agp/execute/prepare': ['request'],
+  'POST /agp/execute': ['request'],
+  'POST /v1/policies/:name/simulate': ['request'],
+  'POST /v1/evaluate': ['context.payload_scope'],
+  'POST /v1/receipt': ['data'],
+  // The same tools over MCP, a message or a batch of them.
+  'POST /mcp': [
+    'params.arguments.request',
+    'params.arguments.context.payload_scope',
+    '*.params.arguments.request',
+    '*.params.arguments.context.payload_scope',
+  ],
+};
+
 /** A webhook receiver gets at most this long to connect and answer (then the delivery is retried). */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
@@ -174,6 +195,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.use(requestId());
   app.use(wideLog({ logger }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
+  // Before every route: text no store keeps is refused here, on each surface in its own form.
+  app.use(
+    storableText({
+      storedAsJson: STORED_AS_JSON,
+      answer: (c, refusal) => {
+        const path = c.req.path;
+        if (path === '/console' || path.startsWith('/console/')) return consoleRefusalPage(c, refusal);
+        if (path.startsWith('/approve/')) return approvalRefusalPage(c, refusal);
+        if (path === '/mcp') return mcpRefusal(c, refusal);
+        return undefined;
+      },
+    }),
+  );
   registerDocumentRoutes(app);
   registerHealthRoutes(app, deps, health);
   if (config.metricsEnabled) registerMetricsRoutes(app, { metrics, token: config.metricsToken });

@@ -9,3 +9,4 @@ export type * from './notify.ts';
 export type * from './policies.ts';
 export type * from './tenancy.ts';
 export { BUSINESS_STATUSES, OPERATOR, ROLES, SYSTEM } from './tenancy.ts';
+export { storableText, unstorableText } from './text.ts';

@@ -69,3 +69,10 @@ export function pathParam(c: Context, name: string): string {
   if (value === undefined) throw new Error(`The route has no :${name} parameter.`);
   return value;
 }
+
+/** A validation refusal's message with the fields it names (`… (query.agent, body.url)`), for a page. */
+export function withFields(refusal: GatewayError): string {
+  const details = Array.isArray(refusal.details) ? (refusal.details as { path?: unknown }[]) : [];
+  const paths = details.map((d) => d.path).filter((p): p is string => typeof p === 'string');
+  return paths.length > 0 ? `${refusal.message} (${paths.join(', ')})` : refusal.message;
+}

@@ -1,7 +1,7 @@
 import { amountPath, hasInvalidAmount, normaliseAmount } from '../../policy/amount.ts';
 import { canonicalHash } from '../../policy/canonical.ts';
 import { amountLimitMessage, exceedsCeiling } from '../../policy/execute-mode.ts';
-import { type AgentPrincipal, GatewayError } from '../domain/index.ts';
+import { type AgentPrincipal, GatewayError, storableText } from '../domain/index.ts';
 import { insertToken } from '../repositories/tokens.ts';
 import { hashSecret, newSecret } from '../secrets.ts';
 import { invalidAmount } from './answers.ts';
@@ -38,9 +38,11 @@ export async function prepareExecute({
   }
   const business = await requireCallableBusiness(ctx, input.businessId);
   const adapter = deps.adapters.adapterFor(business);
-  const summary =
+  // The adapter may quote the request, which may hold a NUL; the summary is stored as text.
+  const summary = storableText(
     adapter.describe?.(input.request).summary ??
-    `Execute on ${business.name}${amount === null ? '' : ` for ${amount} cents`}`;
+      `Execute on ${business.name}${amount === null ? '' : ` for ${amount} cents`}`,
+  );
   const now = deps.clock();
   const token = newSecret('confirmationToken');
   const expiresAt = now + confirmationTokenTtlMs;

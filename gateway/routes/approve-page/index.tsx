@@ -14,12 +14,13 @@ import {
 } from '../../services/links.ts';
 import type { OtpService } from '../../services/otp.ts';
 import { type Answer, route } from '../openapi/route.ts';
-import { pathParam } from '../validate.ts';
+import { pathParam, withFields } from '../validate.ts';
 import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';
 
 const page = (description: string): Answer => ({ description, html: true });
 /** Every answer of a link is a readable page, refusals included (nothing here is JSON). */
 const PAGES: Record<number, Answer> = {
+  400: page('Text that cannot be stored (a NUL character) in the link, the query or the form'),
   403: page('Not allowed: another origin, an expired form, a wrong code, a changed role'),
   404: page('No approval belongs to this link'),
   410: page('Used, decided, moved on or expired'),
@@ -32,6 +33,31 @@ export interface ApprovePageOptions {
   otp: OtpService;
   /** Keys the per-link CSRF field. */
   csrfKey: Buffer;
+}
+
+/** The token is in the URL: never cached, never sent to another site, never framed. */
+const LINK_HEADERS = {
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+/**
+ * A request refused before any link route ran (middleware/storable-text): a readable page, as every
+ * refusal of a link is, with the link's headers (its middleware did not run).
+ */
+export function approvalRefusalPage(
+  c: Context<GatewayEnv>,
+  refusal: GatewayError,
+): Response | Promise<Response> {
+  return c.html(
+    <MessagePage title="This request cannot be read" message={withFields(refusal)} />,
+    refusal.status as ContentfulStatusCode,
+    LINK_HEADERS,
+  );
 }
 
 const DATE = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
@@ -115,15 +141,7 @@ export function registerApprovePage(
 
   const secure = async (c: Context<GatewayEnv>, next: () => Promise<void>) => {
     await next();
-    // The token is in the URL: never cached, never sent to another site, never framed.
-    c.header('Cache-Control', 'no-store');
-    c.header('Referrer-Policy', 'same-origin');
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
-    c.header(
-      'Content-Security-Policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
+    for (const [name, value] of Object.entries(LINK_HEADERS)) c.header(name, value);
   };
   app.use('/approve/*', secure);
 
@@ -216,10 +234,10 @@ export function registerApprovePage(
       summary: 'Approve or reject (form post: decision, reason, otp, csrf)',
       access: { principal: 'link' },
       responses: {
-        200: page('The outcome'),
-        400: page('The page again: no decision chosen'),
-        409: page('Not done: the request moved on'),
         ...PAGES,
+        200: page('The outcome'),
+        400: page('The page again: no decision chosen (or text that cannot be stored)'),
+        409: page('Not done: the request moved on'),
       },
     },
     async (c) => {

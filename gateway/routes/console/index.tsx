@@ -14,7 +14,7 @@ import {
 } from '../../services/console-sessions.ts';
 import type { Deps } from '../../services/context.ts';
 import { type Answer, route } from '../openapi/route.ts';
-import { pathParam } from '../validate.ts';
+import { pathParam, withFields } from '../validate.ts';
 import { ASSET_TYPES, assetByFile } from './assets/index.ts';
 import { ConsoleLayout, MessageBody, type NavItem, PublicLayout } from './layout.tsx';
 import type { ConsoleServices, PageContext, PageSpec, View } from './page.ts';
@@ -31,7 +31,7 @@ const page = (description: string): Answer => ({ description, html: true });
 const PAGE_ANSWERS: Record<number, Answer> = {
   200: page('The page'),
   303: { description: 'No live session: on to /console/sign-in (or, after a form, back to a page)' },
-  400: page('The page again: the form is not complete'),
+  400: page('The page again: the form is not complete (or text that cannot be stored)'),
   403: page('Not for this role, or a form without its CSRF field (an old page, another site)'),
   404: page('Nothing with this id in the workspace'),
   409: page('Not done: it moved on meanwhile'),
@@ -45,6 +45,33 @@ const PAGE_ANSWERS: Record<number, Answer> = {
 };
 const ANSWERED = new Set(Object.keys(PAGE_ANSWERS).map(Number));
 
+/** Every console answer's headers (and `Cache-Control: no-store` unless the answer set its own). */
+const CONSOLE_HEADERS = {
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  // Sign-in links carry their token in the path: never sent to another site.
+  'Referrer-Policy': 'same-origin',
+};
+
+/**
+ * A request refused before any console route ran (middleware/storable-text): a readable page, as every
+ * console refusal is, naming the fields, with the console's headers (its middleware did not run).
+ */
+export function consoleRefusalPage(
+  c: Context<GatewayEnv>,
+  refusal: GatewayError,
+): Response | Promise<Response> {
+  const title = 'Not done';
+  return c.html(
+    <PublicLayout title={title}>
+      <MessageBody title={title} message={withFields(refusal)} />
+    </PublicLayout>,
+    refusal.status as ContentfulStatusCode,
+    { ...CONSOLE_HEADERS, 'Cache-Control': 'no-store' },
+  );
+}
+
 /**
  * The web console (DESIGN §5 `/console`, issue 14): server-rendered pages over the same services as
  * the API, signed in with a member token or an emailed link, held by a session cookie. Each page
@@ -54,11 +81,7 @@ const ANSWERED = new Set(Object.keys(PAGE_ANSWERS).map(Number));
 export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, services: ConsoleServices): void {
   const headers = async function consoleHeaders(c: Context<GatewayEnv>, next: () => Promise<void>) {
     await next();
-    c.header('Content-Security-Policy', CSP);
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
-    // Sign-in links carry their token in the path: never sent to another site.
-    c.header('Referrer-Policy', 'same-origin');
+    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) c.header(name, value);
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   };
   app.use('/console', headers);
@@ -74,6 +97,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, servic
       access: { principal: 'public' },
       responses: {
         200: { description: 'The file', files: ASSET_TYPES },
+        400: page('Text that cannot be stored (a NUL character) in the path or the query'),
         404: page('No such file'),
       },
     },
@@ -275,6 +299,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, servic
         access: { principal: 'console' },
         responses: {
           303: { description: 'Signed out (or no session): on to the sign-in page' },
+          400: page('Text that cannot be stored (a NUL character) in the path, the query or the form'),
           403: page('The form did not carry this session’s CSRF field'),
           500: page('Something went wrong'),
         },

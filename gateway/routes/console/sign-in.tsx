@@ -26,6 +26,8 @@ import {
 } from './security.ts';
 
 const page = (description: string): Answer => ({ description, html: true });
+/** middleware/storable-text answers for every console route, these too. */
+const UNSTORABLE = page('Text that cannot be stored (a NUL character) in the path, the query or the form');
 const tag = 'Console';
 
 const NOTICES: Record<string, string> = {
@@ -128,7 +130,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       tag,
       summary: 'The sign-in page: an email link or a member token',
       access: { principal: 'public' },
-      responses: { 200: page('The page'), 500: page('Something went wrong') },
+      responses: { 200: page('The page'), 400: UNSTORABLE, 500: page('Something went wrong') },
     },
     (c) => {
       const noticeCode = c.req.query('notice');
@@ -154,6 +156,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
         303: { description: 'Signed in: the session cookie is set; on to the console' },
         401: page('The page again: the token is not a member token of a live workspace'),
         403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
+        400: UNSTORABLE,
         500: page('Something went wrong'),
       },
     },
@@ -189,6 +192,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       responses: {
         200: page('Check your email'),
         403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
+        400: UNSTORABLE,
         500: page('Something went wrong'),
       },
     },
@@ -235,6 +239,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
         200: page('The page with the sign-in button'),
         404: page('No such link'),
         410: page('Used or expired'),
+        400: UNSTORABLE,
         500: page('Something went wrong'),
       },
     },
@@ -277,6 +282,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
         403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
         404: page('No such link'),
         410: page('Used or expired'),
+        400: UNSTORABLE,
         500: page('Something went wrong'),
       },
     },

@@ -5,6 +5,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { errorBody, type GatewayError } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { allowedOrigin } from '../../middleware/allowed-origin/index.ts';
 import { agentAuth } from '../../middleware/auth/index.ts';
@@ -51,6 +52,31 @@ const SESSION_NOT_FOUND = {
   error: { code: -32001, message: 'Session not found' },
   id: null,
 } as const;
+
+/**
+ * A request refused before the transport (middleware/storable-text): a JSON-RPC error, as the
+ * transport answers a message it cannot take, carrying the REST envelope's code and fields.
+ */
+export function mcpRefusal(c: Context<GatewayEnv>, refusal: GatewayError): Response {
+  const { error, code, requestId, details } = errorBody(refusal, c.get('requestId'));
+  return c.json(
+    { jsonrpc: '2.0', error: { code: -32600, message: error, data: { code, requestId, details } }, id: null },
+    refusal.status,
+  );
+}
+
+/**
+ * The message for the transport: the edge (middleware/storable-text) read the body through HonoRequest,
+ * so it is handed over parsed. Text that is not JSON is left for the transport's own parse error.
+ */
+async function sent(c: Context<GatewayEnv>): Promise<{ parsedBody?: unknown }> {
+  if (c.req.method !== 'POST') return {};
+  try {
+    return { parsedBody: JSON.parse(await c.req.text()) };
+  } catch {
+    return {};
+  }
+}
 
 const INSTRUCTIONS =
   'Warden gates actions on businesses. Discover first; execute may need prepare_execute (confirm mode) and may be parked for human approval (poll get_status, or call execute as a task).';
@@ -106,7 +132,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       const session = sessions.use(id, caller.agent.agentKeyId);
       if (!session) return c.json(SESSION_NOT_FOUND, 404);
       session.latest.caller = caller;
-      return session.transport.handleRequest(c.req.raw, { authInfo: authInfo(caller) });
+      return session.transport.handleRequest(c.req.raw, { authInfo: authInfo(caller), ...(await sent(c)) });
     }
     if (c.req.method !== 'POST') return c.json(NO_SESSION_ID, 400);
     // The session's own reads (tasks/get) run as its key, with the context of its latest request.
@@ -121,7 +147,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       onsessionclosed: (sessionId) => sessions.forget(sessionId),
     });
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller) });
+    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller), ...(await sent(c)) });
   };
 
   /** MCP_SESSIONS=none: one server and transport per POST, a JSON answer, nothing kept. */
@@ -133,7 +159,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       enableJsonResponse: true,
     });
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller) });
+    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller), ...(await sent(c)) });
   };
 
   route(
@@ -155,7 +181,8 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
         },
         202: { description: 'Notifications or responses accepted' },
         400: {
-          description: 'Not a valid JSON-RPC message, or no session id (JSON-RPC error)',
+          description:
+            'Not a valid JSON-RPC message, no session id, or text that cannot be stored (JSON-RPC error)',
           schema: jsonRpcError,
         },
         404: { description: 'No such session on this replica: initialize again', schema: jsonRpcError },
@@ -186,7 +213,10 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
           ...(method === 'get'
             ? { 200: { description: 'The event stream', stream: true as const } }
             : { 200: { description: 'The session ended' } }),
-          400: { description: 'No session id (JSON-RPC error)', schema: jsonRpcError },
+          400: {
+            description: 'No session id, or text that cannot be stored (JSON-RPC error)',
+            schema: jsonRpcError,
+          },
           404: { description: 'No such session on this replica', schema: jsonRpcError },
           405: {
             description: 'No sessions here (MCP_SESSIONS=none): send messages by POST',

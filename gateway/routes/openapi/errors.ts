@@ -25,7 +25,8 @@ function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'meth
   if (spec.access.principal !== 'public' && spec.access.principal !== 'metrics') {
     codes.push('DATABASE_UNAVAILABLE');
   }
-  if (spec.body || spec.query) codes.push('VALIDATION_ERROR');
+  // Any path, query, header or body may hold text no store keeps (middleware/storable-text).
+  codes.push('VALIDATION_ERROR');
   if (spec.body) codes.push('PAYLOAD_TOO_LARGE');
   return codes;
 }
