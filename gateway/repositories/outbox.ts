@@ -1,6 +1,7 @@
 import { columns } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 import type { OutboxItem, Webhook } from '../domain/index.ts';
+import { storableText } from '../domain/text.ts';
 
 /** The durable outbox (DESIGN §2) and the webhook subscriptions it delivers to. */
 
@@ -112,7 +113,8 @@ export async function failOutbox(tx: Conn, id: string, error: string, now: numbe
   await tx.run(FAIL, [
     retryAt === null ? 'failed' : 'pending',
     retryAt ?? now,
-    error.slice(0, 1000),
+    // A receiver's answer is outside text: a NUL in it must not fail the write (PostgreSQL refuses one).
+    storableText(error.slice(0, 1000)),
     now,
     id,
   ]);

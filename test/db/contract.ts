@@ -4,6 +4,7 @@ import { sql } from '../../gateway/db/types.ts';
 import type { AgentKey, Transaction } from '../../gateway/domain/index.ts';
 import { newId } from '../../gateway/ids.ts';
 import { configVersion } from '../../gateway/repositories/config.ts';
+import * as outbox from '../../gateway/repositories/outbox.ts';
 import * as policies from '../../gateway/repositories/policies.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import * as tokens from '../../gateway/repositories/tokens.ts';
@@ -105,7 +106,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
           ids.map((_, i) => (i % 5 === 4 ? 'rejected' : 'fulfilled')),
         );
         const count = sql(
-          'SELECT count(*) FROM workspaces WHERE id IN (' + ids.map(() => '?').join(', ') + ')',
+          `SELECT count(*) FROM workspaces WHERE id IN (${ids.map(() => '?').join(', ')})`,
           (r) => Number(r[0]),
         );
         expect(await db.reader.get(count, ids)).toBe(16);
@@ -323,6 +324,27 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
           ),
         );
         expect(claims.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('outbox', () => {
+      it("keeps a receiver's error holding a NUL or a cut surrogate pair (the delivery is not stuck)", async () => {
+        const id = newId('outbox');
+        await db.transaction({}, (tx) =>
+          outbox.insertOutbox(tx, {
+            id,
+            workspaceId: null,
+            kind: 'webhook',
+            targetId: 'whk_x',
+            payload: {},
+            at: 1,
+          }),
+        );
+        const answer = `HTTP 500: ${'x'.repeat(988)}\u0000😀`;
+        await db.transaction({}, (tx) => outbox.failOutbox(tx, id, answer, 2, 3));
+        const [item] = await outbox.listOutbox(db.reader, 'whk_x', 1);
+        expect(item).toMatchObject({ status: 'pending', attempts: 1 });
+        expect(item?.lastError).toBe(`HTTP 500: ${'x'.repeat(988)}\uFFFD\uFFFD`);
       });
     });
 
