@@ -24,6 +24,13 @@ export const envSchema = z.object({
   AGENR_MAX_EXECUTE_AMOUNT: int(0, Number.MAX_SAFE_INTEGER).default(100),
   CONFIRMATION_TOKEN_TTL_SECONDS: int(1, 86_400).default(300),
   ADAPTER_TIMEOUT_MS: int(1, 600_000).default(30_000),
+  /**
+   * Issue 18: adapter calls in flight to one business, per replica; past it a call waits for a slot
+   * (ADAPTER_QUEUE_TIMEOUT_MS), then is refused with 503 ADAPTER_UNAVAILABLE. 0 = no cap.
+   */
+  ADAPTER_MAX_CONCURRENCY: int(0, 100_000).default(64),
+  /** How long a call past ADAPTER_MAX_CONCURRENCY waits for a slot; 0 = refused at once. */
+  ADAPTER_QUEUE_TIMEOUT_MS: int(0, 600_000).default(5_000),
   ORPHAN_GRACE_SECONDS: int(0, 86_400).default(60),
   /** After a business rotates its signing secret, requests are signed with the old one too this long. */
   SIGNING_SECRET_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
@@ -103,6 +110,9 @@ export interface Config {
   maxExecuteAmount: number;
   confirmationTokenTtlMs: number;
   adapterTimeoutMs: number;
+  /** Adapter calls in flight per business (0: no cap), and how long one past it waits (issue 18). */
+  adapterMaxConcurrency: number;
+  adapterQueueTimeoutMs: number;
   /** An execute still `pending` this long after ADAPTER_TIMEOUT_MS lost its process: `unknown` (DESIGN §4). */
   orphanGraceMs: number;
   /** Issue 12: how long a rotated-out signing secret still signs forwarded requests. */
@@ -195,6 +205,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxExecuteAmount: e.AGENR_MAX_EXECUTE_AMOUNT,
     confirmationTokenTtlMs: e.CONFIRMATION_TOKEN_TTL_SECONDS * 1000,
     adapterTimeoutMs: e.ADAPTER_TIMEOUT_MS,
+    adapterMaxConcurrency: e.ADAPTER_MAX_CONCURRENCY,
+    adapterQueueTimeoutMs: e.ADAPTER_QUEUE_TIMEOUT_MS,
     orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
     signingSecretOverlapMs: e.SIGNING_SECRET_OVERLAP_SECONDS * 1000,
     adaptersDir: e.ADAPTERS_DIR,

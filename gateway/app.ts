@@ -48,6 +48,7 @@ import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import { chainLegacyAudit } from './services/audit.ts';
 import { Breakers } from './services/breaker.ts';
+import { Bulkheads } from './services/bulkhead.ts';
 import { ConfigCache } from './services/config-cache.ts';
 import type { Deps } from './services/context.ts';
 import { Subscriptions } from './services/events.ts';
@@ -141,11 +142,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       failures: config.breakerFailures,
       windowMs: config.breakerWindowMs,
       cooldownMs: config.breakerCooldownMs,
-      // An http call has three phases bounded by ADAPTER_TIMEOUT_MS each (connect, headers, body).
-      trialLeaseMs: 3 * config.adapterTimeoutMs + 1_000,
+      // An http call has three phases bounded by ADAPTER_TIMEOUT_MS each (connect, headers, body),
+      // after waiting for a slot under ADAPTER_MAX_CONCURRENCY.
+      trialLeaseMs: 3 * config.adapterTimeoutMs + config.adapterQueueTimeoutMs + 1_000,
       clock,
       metrics,
     }),
+    bulkheads: new Bulkheads({ queueTimeoutMs: config.adapterQueueTimeoutMs, metrics }),
     clock,
   };
   const health: HealthState = { accepting: true, workers: {} };

@@ -33,7 +33,10 @@ export const ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   ADAPTER_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,
-  /** The business's circuit breaker is open (issue 12): failed fast, with Retry-After. */
+  /**
+   * The business's circuit breaker is open (issue 12), or its calls in flight stayed at
+   * ADAPTER_MAX_CONCURRENCY for ADAPTER_QUEUE_TIMEOUT_MS (issue 18): nothing sent, with Retry-After.
+   */
   ADAPTER_UNAVAILABLE: 503,
   ADAPTER_TIMEOUT: 504,
 } as const satisfies Record<string, number>;

@@ -60,7 +60,11 @@ export function errorResponses(spec: RouteSpec): RouteConfig['responses'] {
       ...(status === 429 || codes.includes('ADAPTER_UNAVAILABLE')
         ? {
             headers: z.object({
-              'Retry-After': z.string().describe('Seconds until the window reopens or the cool-down ends.'),
+              'Retry-After': z
+                .string()
+                .describe(
+                  'Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or slots may be free.',
+                ),
             }),
           }
         : {}),
