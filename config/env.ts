@@ -12,6 +12,18 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65_535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Issue 18: slow clients. A request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS and the
+   * whole request within HTTP_REQUEST_TIMEOUT_MS of its first byte (else 408 and the connection is
+   * closed); an idle keep-alive connection is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS.
+   */
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** Open connections per replica (Node's server.maxConnections); more are closed at once. 0 = no cap. */
+  HTTP_MAX_CONNECTIONS: int(0, 1_000_000).default(4_096),
+  /** Open connections from one client address; more are closed at once. 0 = no cap. */
+  HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).default(512),
   DATABASE_URL: z
     .string()
     .regex(
@@ -104,6 +116,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  /** The HTTP server's own limits (issue 18): slow clients, connections, requests in progress. */
+  http: HttpLimits;
   databaseUrl: string;
   adminToken: string | undefined;
   executeMode: 'open' | 'confirm' | 'strict';
@@ -147,6 +161,15 @@ export interface Config {
   consoleSessionMs: number;
 }
 
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no cap (likewise below). */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -184,6 +207,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS) {
+    // Node refuses a server whose request timeout is shorter than its headers timeout.
+    throw new ConfigError([
+      {
+        variable: 'HTTP_REQUEST_TIMEOUT_MS',
+        message: `must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS}) (got ${e.HTTP_REQUEST_TIMEOUT_MS})`,
+      },
+    ]);
+  }
   if (e.NODE_ENV === 'production' && !e.SECRETS_KEY) {
     // Receipt signing keys and business and webhook secrets are sealed under it (issue 10): in
     // production they are never stored in clear.
@@ -199,6 +231,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerIp: e.HTTP_MAX_CONNECTIONS_PER_IP,
+    },
     databaseUrl: e.DATABASE_URL,
     adminToken: e.WARDEN_ADMIN_TOKEN,
     executeMode: e.AGENR_EXECUTE_POLICY,
