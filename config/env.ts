@@ -24,6 +24,8 @@ export const envSchema = z.object({
   HTTP_MAX_CONNECTIONS: int(0, 1_000_000).default(4_096),
   /** Open connections from one client address; more are closed at once. 0 = no cap. */
   HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).default(512),
+  /** Requests in progress per replica; past it 503 SERVICE_UNAVAILABLE with Retry-After (not /health, /ready). 0 = no cap. */
+  HTTP_MAX_IN_FLIGHT: int(0, 1_000_000).default(256),
   DATABASE_URL: z
     .string()
     .regex(
@@ -168,6 +170,7 @@ export interface HttpLimits {
   /** 0: no cap (likewise below). */
   maxConnections: number;
   maxConnectionsPerIp: number;
+  maxInFlight: number;
 }
 
 export class ConfigError extends Error {
@@ -237,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
       maxConnectionsPerIp: e.HTTP_MAX_CONNECTIONS_PER_IP,
+      maxInFlight: e.HTTP_MAX_IN_FLIGHT,
     },
     databaseUrl: e.DATABASE_URL,
     adminToken: e.WARDEN_ADMIN_TOKEN,

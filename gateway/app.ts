@@ -18,6 +18,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, disabledMetrics } from './metrics/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { drainBody } from './middleware/drain-body/index.ts';
+import { loadShed } from './middleware/load-shed/index.ts';
 import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
@@ -176,6 +177,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (config.metricsEnabled) app.use(recordMetrics({ metrics }));
   app.use(requestId());
   app.use(wideLog({ logger }));
+  // Before any work, after the request id and the log line: a shed request is still seen.
+  app.use(loadShed({ maxInFlight: config.http.maxInFlight }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
   registerDocumentRoutes(app);
   registerHealthRoutes(app, deps, health);

@@ -117,6 +117,7 @@ describe('HTTP limit variables', () => {
       keepAliveTimeoutMs: 5_000,
       maxConnections: 4_096,
       maxConnectionsPerIp: 512,
+      maxInFlight: 256,
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerType } from '@hono/node-server';
@@ -9,6 +9,7 @@ import {
   call,
   createTenant,
   registerEcho,
+  registerHttpBusiness,
   startTestGateway,
   type Tenant,
   type TestGateway,
@@ -28,6 +29,7 @@ const BASE: HttpLimits = {
   keepAliveTimeoutMs: 5_000,
   maxConnections: 0,
   maxConnectionsPerIp: 0,
+  maxInFlight: 0,
 };
 
 /** A raw TCP client: what it received, and when the server closed it (ms after `opened`). */
@@ -221,5 +223,72 @@ describe('slow clients and connection caps (issue 18 item 10b)', () => {
     excess.socket.write('GET /health HTTP/1.1\r\nHost: gw\r\n\r\n');
     expect(await excess.closed).toBeLessThan(500);
     expect(excess.received()).toBe('');
+  });
+});
+
+describe('load shedding with the default configuration (issue 18 item 10c)', () => {
+  let gw: TestGateway;
+  let tenant: Tenant;
+  let business: Server;
+  const held: (() => void)[] = [];
+
+  beforeAll(async () => {
+    // A business that holds every answer until released: requests pile up in the gateway.
+    business = createServer((req, res) => {
+      req.resume();
+      held.push(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'succeeded', data: {} }));
+      });
+    });
+    await new Promise<void>((resolve) => business.listen(0, '127.0.0.1', resolve));
+    const { port } = business.address() as AddressInfo;
+    // The defaults, except that calls queued for the business wait until it is released.
+    gw = await startTestGateway({ env: { ADAPTER_QUEUE_TIMEOUT_MS: '60000' } });
+    await registerHttpBusiness(gw, `http://127.0.0.1:${port}`, 'slow');
+    tenant = await createTenant(gw);
+  });
+  afterAll(async () => {
+    await gw.dispose();
+    business.closeAllConnections();
+    await new Promise<void>((resolve) => business.close(() => resolve()));
+  });
+
+  it('512 simultaneous requests: past HTTP_MAX_IN_FLIGHT (256) 503 SERVICE_UNAVAILABLE at once; probes answer', async () => {
+    expect(gw.deps.config.http.maxInFlight).toBe(256);
+    const settled: Awaited<ReturnType<typeof call>>[] = [];
+    const all = Array.from({ length: 512 }, () =>
+      call(gw, 'POST', '/agp/query', {
+        key: tenant.agentKey,
+        body: { businessId: 'slow', request: {} },
+      }).then((res) => {
+        settled.push(res);
+        return res;
+      }),
+    );
+    for (let waited = 0; settled.length < 256 && waited < 10_000; waited += 20) await sleep(20);
+    expect(settled).toHaveLength(256);
+    for (const res of settled) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('Retry-After')).toBe('1');
+      expect(res.body).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        requestId: res.headers.get('X-Request-Id'),
+        details: { maxInFlight: 256 },
+      });
+    }
+    // The load balancer's probes still answer while the gateway sheds.
+    expect((await call(gw, 'GET', '/health')).status).toBe(200);
+    expect((await call(gw, 'GET', '/ready')).status).toBe(200);
+    expect((await call(gw, 'GET', '/agp/businesses', { key: tenant.agentKey })).status).toBe(503);
+
+    // The business answers: what was admitted completes (64 at a time, ADAPTER_MAX_CONCURRENCY).
+    const release = setInterval(() => {
+      for (const answer of held.splice(0)) answer();
+    }, 10);
+    const answers = await Promise.all(all);
+    clearInterval(release);
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(256);
+    expect((await call(gw, 'GET', '/agp/businesses', { key: tenant.agentKey })).status).toBe(200);
   });
 });
