@@ -47,6 +47,8 @@ export interface Adapter {
   ): Promise<AdapterResult>;
   /** Summary and amount for prepare and approval pages. */
   describe?(request: Record<string, unknown>): Description;
+  /** The business's own cap on calls in flight (issue 18), below the gateway's ADAPTER_MAX_CONCURRENCY. */
+  readonly maxConcurrency?: number;
   close?(): Promise<void>;
 }
 
@@ -85,6 +87,8 @@ export type AdapterConfig =
       operations?: Partial<Record<Operation, HttpOperationOverride>>;
       /** A business's own bound on a call (issue 12), below ADAPTER_TIMEOUT_MS. */
       timeoutMs?: number;
+      /** A business's own cap on calls in flight to it (issue 18), below ADAPTER_MAX_CONCURRENCY. */
+      maxConcurrency?: number;
     }
   | { type: 'echo' }
   | { type: 'module'; name: string };

@@ -12,6 +12,20 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65_535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Issue 18: slow clients. A request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS and the
+   * whole request within HTTP_REQUEST_TIMEOUT_MS of its first byte (else 408 and the connection is
+   * closed); an idle keep-alive connection is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS.
+   */
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** Open connections per replica (Node's server.maxConnections); more are closed at once. 0 = no cap. */
+  HTTP_MAX_CONNECTIONS: int(0, 1_000_000).default(4_096),
+  /** Open connections from one client address; more are closed at once. 0 = no cap. */
+  HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).default(512),
+  /** Requests in progress per replica; past it 503 SERVICE_UNAVAILABLE with Retry-After (not /health, /ready). 0 = no cap. */
+  HTTP_MAX_IN_FLIGHT: int(0, 1_000_000).default(256),
   DATABASE_URL: z
     .string()
     .regex(
@@ -24,6 +38,13 @@ export const envSchema = z.object({
   AGENR_MAX_EXECUTE_AMOUNT: int(0, Number.MAX_SAFE_INTEGER).default(100),
   CONFIRMATION_TOKEN_TTL_SECONDS: int(1, 86_400).default(300),
   ADAPTER_TIMEOUT_MS: int(1, 600_000).default(30_000),
+  /**
+   * Issue 18: adapter calls in flight to one business, per replica; past it a call waits for a slot
+   * (ADAPTER_QUEUE_TIMEOUT_MS), then is refused with 503 ADAPTER_UNAVAILABLE. 0 = no cap.
+   */
+  ADAPTER_MAX_CONCURRENCY: int(0, 100_000).default(64),
+  /** How long a call past ADAPTER_MAX_CONCURRENCY waits for a slot; 0 = refused at once. */
+  ADAPTER_QUEUE_TIMEOUT_MS: int(0, 600_000).default(5_000),
   ORPHAN_GRACE_SECONDS: int(0, 86_400).default(60),
   /** After a business rotates its signing secret, requests are signed with the old one too this long. */
   SIGNING_SECRET_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
@@ -97,12 +118,17 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  /** The HTTP server's own limits (issue 18): slow clients, connections, requests in progress. */
+  http: HttpLimits;
   databaseUrl: string;
   adminToken: string | undefined;
   executeMode: 'open' | 'confirm' | 'strict';
   maxExecuteAmount: number;
   confirmationTokenTtlMs: number;
   adapterTimeoutMs: number;
+  /** Adapter calls in flight per business (0: no cap), and how long one past it waits (issue 18). */
+  adapterMaxConcurrency: number;
+  adapterQueueTimeoutMs: number;
   /** An execute still `pending` this long after ADAPTER_TIMEOUT_MS lost its process: `unknown` (DESIGN §4). */
   orphanGraceMs: number;
   /** Issue 12: how long a rotated-out signing secret still signs forwarded requests. */
@@ -135,6 +161,16 @@ export interface Config {
   /** Console sessions (issue 14): idle and absolute expiry. */
   consoleIdleMs: number;
   consoleSessionMs: number;
+}
+
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no cap (likewise below). */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxInFlight: number;
 }
 
 export class ConfigError extends Error {
@@ -174,6 +210,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS) {
+    // Node refuses a server whose request timeout is shorter than its headers timeout.
+    throw new ConfigError([
+      {
+        variable: 'HTTP_REQUEST_TIMEOUT_MS',
+        message: `must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS}) (got ${e.HTTP_REQUEST_TIMEOUT_MS})`,
+      },
+    ]);
+  }
   if (e.NODE_ENV === 'production' && !e.SECRETS_KEY) {
     // Receipt signing keys and business and webhook secrets are sealed under it (issue 10): in
     // production they are never stored in clear.
@@ -189,12 +234,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerIp: e.HTTP_MAX_CONNECTIONS_PER_IP,
+      maxInFlight: e.HTTP_MAX_IN_FLIGHT,
+    },
     databaseUrl: e.DATABASE_URL,
     adminToken: e.WARDEN_ADMIN_TOKEN,
     executeMode: e.AGENR_EXECUTE_POLICY,
     maxExecuteAmount: e.AGENR_MAX_EXECUTE_AMOUNT,
     confirmationTokenTtlMs: e.CONFIRMATION_TOKEN_TTL_SECONDS * 1000,
     adapterTimeoutMs: e.ADAPTER_TIMEOUT_MS,
+    adapterMaxConcurrency: e.ADAPTER_MAX_CONCURRENCY,
+    adapterQueueTimeoutMs: e.ADAPTER_QUEUE_TIMEOUT_MS,
     orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
     signingSecretOverlapMs: e.SIGNING_SECRET_OVERLAP_SECONDS * 1000,
     adaptersDir: e.ADAPTERS_DIR,

@@ -1,1 +1,1 @@
-export { type Config, ConfigError, type EnvInput, envSchema, loadConfig } from './env.ts';
+export { type Config, ConfigError, type EnvInput, envSchema, type HttpLimits, loadConfig } from './env.ts';

@@ -18,6 +18,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, disabledMetrics } from './metrics/index.ts';
 import { bodyLimit } from './middleware/body-limit/index.ts';
 import { drainBody } from './middleware/drain-body/index.ts';
+import { loadShed } from './middleware/load-shed/index.ts';
 import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { storableText } from './middleware/storable-text/index.ts';
@@ -49,6 +50,7 @@ import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import { chainLegacyAudit } from './services/audit.ts';
 import { Breakers } from './services/breaker.ts';
+import { Bulkheads } from './services/bulkhead.ts';
 import { ConfigCache } from './services/config-cache.ts';
 import type { Deps } from './services/context.ts';
 import { Subscriptions } from './services/events.ts';
@@ -162,11 +164,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       failures: config.breakerFailures,
       windowMs: config.breakerWindowMs,
       cooldownMs: config.breakerCooldownMs,
-      // An http call has three phases bounded by ADAPTER_TIMEOUT_MS each (connect, headers, body).
-      trialLeaseMs: 3 * config.adapterTimeoutMs + 1_000,
+      // An http call has three phases bounded by ADAPTER_TIMEOUT_MS each (connect, headers, body),
+      // after waiting for a slot under ADAPTER_MAX_CONCURRENCY.
+      trialLeaseMs: 3 * config.adapterTimeoutMs + config.adapterQueueTimeoutMs + 1_000,
       clock,
       metrics,
     }),
+    bulkheads: new Bulkheads({ queueTimeoutMs: config.adapterQueueTimeoutMs, metrics }),
     clock,
   };
   const health: HealthState = { accepting: true, workers: {} };
@@ -194,6 +198,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (config.metricsEnabled) app.use(recordMetrics({ metrics }));
   app.use(requestId());
   app.use(wideLog({ logger }));
+  // Before any work, after the request id and the log line: a shed request is still seen.
+  app.use(loadShed({ maxInFlight: config.http.maxInFlight }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
   // Before every route: text no store keeps is refused here, on each surface in its own form.
   app.use(

@@ -1,9 +1,9 @@
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { createGateway } from './app.ts';
 import { bootstrapDemo, demoInstructions } from './bootstrap.ts';
-import { answerClientErrors } from './client-errors.ts';
 import { createLogger } from './logger.ts';
+import { listen } from './server.ts';
 
 /** Process entry: config → store (migrated) → gateway → listen; SIGTERM drains and closes. */
 async function main(): Promise<void> {
@@ -38,7 +38,8 @@ async function main(): Promise<void> {
     }
   };
 
-  const server: ServerType = serve({ fetch, port: config.port, hostname: config.host }, (info) => {
+  const options = { fetch, port: config.port, hostname: config.host, limits: config.http };
+  const server: ServerType = listen(options, (info) => {
     logger.info(
       {
         port: info.port,
@@ -51,8 +52,6 @@ async function main(): Promise<void> {
     if (demo)
       process.stdout.write(demoInstructions(demo, `http://localhost:${info.port}`, config.executeMode));
   });
-
-  answerClientErrors(server);
 
   const shutdown = (signal: string) => {
     if (stopping) return;

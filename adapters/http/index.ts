@@ -319,5 +319,6 @@ export function createHttpAdapter({
     discover: (ctx) => call('discover', {}, ctx),
     query: (request, ctx) => call('query', request, ctx),
     execute: (request, options, ctx) => call('execute', request, ctx, options.idempotencyKey),
+    ...(config.maxConcurrency === undefined ? {} : { maxConcurrency: config.maxConcurrency }),
   };
 }

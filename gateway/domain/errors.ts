@@ -35,7 +35,10 @@ export const ERROR_STATUS = {
   SERVICE_UNAVAILABLE: 503,
   /** The database cannot be reached (DESIGN §8): nothing was half-written; repeat, with Retry-After. */
   DATABASE_UNAVAILABLE: 503,
-  /** The business's circuit breaker is open (issue 12): failed fast, with Retry-After. */
+  /**
+   * The business's circuit breaker is open (issue 12), or its calls in flight stayed at
+   * ADAPTER_MAX_CONCURRENCY for ADAPTER_QUEUE_TIMEOUT_MS (issue 18): nothing sent, with Retry-After.
+   */
   ADAPTER_UNAVAILABLE: 503,
   ADAPTER_TIMEOUT: 504,
 } as const satisfies Record<string, number>;

@@ -41,6 +41,8 @@ export interface Metrics {
   breakerOpen(business: string, open: boolean): void;
   /** A call refused by an open circuit breaker. */
   breakerRejection(business: string): void;
+  /** A call refused because no slot of its business freed in time (ADAPTER_MAX_CONCURRENCY). */
+  adapterQueueRejection(business: string): void;
   /** Binds the scrape-time gauges to their reads (once the database is open). */
   watch(sources: GaugeSources): void;
   scrape(): Promise<string>;
@@ -106,6 +108,12 @@ export function createMetrics({
   const breakerRejections = new Counter({
     name: 'warden_breaker_rejections_total',
     help: 'Calls refused by an open circuit breaker (503 ADAPTER_UNAVAILABLE), by business.',
+    labelNames: ['business'] as const,
+    registers: [registry],
+  });
+  const queueRejections = new Counter({
+    name: 'warden_adapter_queue_rejections_total',
+    help: 'Calls refused because the calls in flight to their business stayed at its cap for ADAPTER_QUEUE_TIMEOUT_MS (503 ADAPTER_UNAVAILABLE), by business.',
     labelNames: ['business'] as const,
     registers: [registry],
   });
@@ -204,6 +212,10 @@ export function createMetrics({
       }
       child.inc();
     },
+    adapterQueueRejection(business) {
+      // Off the hot path: only a call refused after waiting gets here.
+      queueRejections.labels(business).inc();
+    },
     watch(next) {
       sources = next;
     },
@@ -224,6 +236,7 @@ export function disabledMetrics(): Metrics {
     batch: nothing,
     breakerOpen: nothing,
     breakerRejection: nothing,
+    adapterQueueRejection: nothing,
     watch: nothing,
     scrape: () => registry.metrics(),
   };

@@ -36,6 +36,15 @@ export const putAdapterBody = z
       .optional(),
     /** At most ADAPTER_TIMEOUT_MS (checked by the service, which knows it). */
     timeoutMs: z.int().min(100).max(600_000).optional(),
+    /** At most ADAPTER_MAX_CONCURRENCY when that is set (checked by the service). */
+    maxConcurrency: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe(
+        'Calls in flight to this business at once, per gateway replica; past it a call waits, then is refused with 503 ADAPTER_UNAVAILABLE. At most ADAPTER_MAX_CONCURRENCY.',
+      ),
   })
   .strict();
 
@@ -61,6 +70,7 @@ const adapterView = z
       baseUrl: z.string(),
       operations: z.record(z.string(), operationOverride).optional(),
       timeoutMs: z.number().int().optional(),
+      maxConcurrency: z.number().int().optional(),
     }),
     z.object({ type: z.literal('echo') }),
     z.object({ type: z.literal('module'), name: z.string() }),

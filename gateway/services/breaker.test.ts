@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AdapterError } from '../../adapters/types.ts';
 import { callAdapter } from './adapter-call.ts';
 import { ADMITTED, type BreakerOptions, Breakers, isBreakerFailure, REJECTED, TRIAL } from './breaker.ts';
+import { Bulkheads } from './bulkhead.ts';
 
 function breakers(options: Partial<BreakerOptions> = {}) {
   const now = { value: 1_000_000 };
@@ -20,6 +21,12 @@ function breakers(options: Partial<BreakerOptions> = {}) {
   });
   return { b, now, events };
 }
+
+/** What callAdapter consults: the breaker under test, and no concurrency cap (0 below). */
+const guarded = (b: Breakers) => ({
+  breakers: b,
+  bulkheads: new Bulkheads({ queueTimeoutMs: 0, metrics: { adapterQueueRejection: () => undefined } }),
+});
 
 /** Fails `n` admitted calls to `business`. */
 function fail(b: Breakers, business: string, n: number) {
@@ -135,10 +142,15 @@ describe('callAdapter with an open breaker', () => {
     fail(b, 'shop', 3);
     now.value += 1_500;
     let called = 0;
-    const outcome = await callAdapter(b, 'shop', async () => {
-      called += 1;
-      return { status: 'succeeded' };
-    });
+    const outcome = await callAdapter(
+      guarded(b),
+      'shop',
+      async () => {
+        called += 1;
+        return { status: 'succeeded' };
+      },
+      0,
+    );
     expect(called).toBe(0);
     expect(outcome).toMatchObject({
       ok: false,
@@ -155,10 +167,11 @@ describe('callAdapter with an open breaker', () => {
     const { b } = breakers();
     fail(b, 'shop', 3);
     const never = async () => ({ status: 'succeeded' as const });
+    const guards = guarded(b);
     const timings: number[] = [];
     for (let i = 0; i < 200; i++) {
       const started = performance.now();
-      await callAdapter(b, 'shop', never);
+      await callAdapter(guards, 'shop', never, 0);
       timings.push(performance.now() - started);
     }
     timings.sort((x, y) => x - y);
@@ -173,11 +186,11 @@ describe('callAdapter with an open breaker', () => {
     const answered = async () => {
       throw new AdapterError('ADAPTER_ERROR', 'Upstream answered 500.', 500);
     };
-    await callAdapter(b, 'shop', refused);
-    await callAdapter(b, 'shop', refused);
-    await callAdapter(b, 'shop', answered);
+    await callAdapter(guarded(b), 'shop', refused, 0);
+    await callAdapter(guarded(b), 'shop', refused, 0);
+    await callAdapter(guarded(b), 'shop', answered, 0);
     expect(b.view('shop').failures).toBe(0);
-    for (let i = 0; i < 3; i++) await callAdapter(b, 'shop', refused);
+    for (let i = 0; i < 3; i++) await callAdapter(guarded(b), 'shop', refused, 0);
     expect(b.view('shop').state).toBe('open');
   });
 });

@@ -122,6 +122,16 @@ export class Breakers {
     if (circuit.failures >= this.#options.failures) this.#open(business, circuit, circuit.failures);
   }
 
+  /**
+   * An admitted call that never reached the business (refused by the concurrency cap): it says
+   * nothing of the business. A trial given up this way lets the next call be the trial.
+   */
+  abandon(business: string, admission: Admission): void {
+    if (admission !== TRIAL) return;
+    const circuit = this.#circuits.get(business);
+    if (circuit !== undefined && circuit.state === HALF_OPEN) circuit.trialUntil = 0;
+  }
+
   /** Whole seconds until a refused call is worth repeating (Retry-After, RFC 9110 §10.2.3), at least 1. */
   retryAfterSeconds(business: string): number {
     const circuit = this.#circuits.get(business);

@@ -96,11 +96,19 @@ export async function setOwnAdapter({
       { path: 'timeoutMs', message },
     ]);
   }
+  const cap = config.adapterMaxConcurrency;
+  if (input.maxConcurrency !== undefined && cap > 0 && input.maxConcurrency > cap) {
+    const message = `at most ADAPTER_MAX_CONCURRENCY (${cap})`;
+    throw new GatewayError('VALIDATION_ERROR', `maxConcurrency must be ${message}.`, [
+      { path: 'maxConcurrency', message },
+    ]);
+  }
   const adapter: HttpAdapterInput = {
     type: 'http',
     baseUrl: input.baseUrl,
     ...(input.operations ? { operations: input.operations } : {}),
     ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+    ...(input.maxConcurrency === undefined ? {} : { maxConcurrency: input.maxConcurrency }),
   };
   const at = ctx.deps.clock();
   return ctx.deps.db.transaction(chainScope(null), async (tx) => {

@@ -6,6 +6,7 @@ import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, type McpTrace, SYSTEM } from '../domain/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { Breakers } from './breaker.ts';
+import type { Bulkheads } from './bulkhead.ts';
 import type { ConfigCache } from './config-cache.ts';
 import type { Subscriptions } from './events.ts';
 import type { PolicyCache } from './policy-cache.ts';
@@ -29,6 +30,8 @@ export interface Deps {
   metrics: Metrics;
   /** The circuit breaker of each business, per replica (issue 12). */
   breakers: Breakers;
+  /** The cap on adapter calls in flight to each business, per replica (issue 18). */
+  bulkheads: Bulkheads;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }

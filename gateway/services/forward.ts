@@ -52,12 +52,16 @@ export async function forwardAdmitted({
   const idempotencyKey = transaction.idempotencyKey ?? undefined;
   const { businessId } = transaction;
   if (businessId === null) throw new Error(`${transaction.id} is an evaluation: nothing is forwarded.`);
-  const outcome = await callAdapter(deps.breakers, businessId, () =>
-    adapter.execute(
-      transaction.request,
-      { idempotencyKey },
-      { businessId, transactionId: transaction.id, requestId },
-    ),
+  const outcome = await callAdapter(
+    deps,
+    businessId,
+    () =>
+      adapter.execute(
+        transaction.request,
+        { idempotencyKey },
+        { businessId, transactionId: transaction.id, requestId },
+      ),
+    adapter.maxConcurrency ?? deps.config.adapterMaxConcurrency,
   );
   observeAdapterCall(deps.metrics, businessId, outcome);
   if (!outcome.ok) {

@@ -21,7 +21,8 @@ export function countDecision(metrics: Metrics, outcome: Admission['outcome']): 
 /** Times an adapter call: a timeout, an outcome left unknown, another failure, or success. */
 export function observeAdapterCall(metrics: Metrics, business: string, outcome: AdapterOutcome): void {
   const seconds = outcome.upstreamMs / 1000;
-  // Refused by the circuit breaker: nothing was called (counted in warden_breaker_rejections_total).
+  // Refused by the circuit breaker or the concurrency cap: nothing was called (counted in
+  // warden_breaker_rejections_total and warden_adapter_queue_rejections_total).
   if (!outcome.ok && outcome.error.code === 'ADAPTER_UNAVAILABLE') return;
   if (outcome.ok) metrics.adapterCall(business, 'success', seconds);
   else if (outcome.error.code === 'ADAPTER_TIMEOUT') metrics.adapterCall(business, 'timeout', seconds);

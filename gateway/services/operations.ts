@@ -58,8 +58,12 @@ async function runReadOperation(
     requestId: ctx.requestId,
     signal: input.signal,
   };
-  const outcome = await callAdapter(deps.breakers, business.id, () =>
-    operation === 'discover' ? adapter.discover(adapterCtx) : adapter.query(input.request, adapterCtx),
+  const outcome = await callAdapter(
+    deps,
+    business.id,
+    () =>
+      operation === 'discover' ? adapter.discover(adapterCtx) : adapter.query(input.request, adapterCtx),
+    adapter.maxConcurrency ?? deps.config.adapterMaxConcurrency,
   );
   observeAdapterCall(deps.metrics, business.id, outcome);
   const finished = outcome.ok

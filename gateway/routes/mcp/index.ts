@@ -25,11 +25,13 @@ const jsonRpcError = z.object({
   error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }),
   id: z.union([z.string(), z.number(), z.null()]),
 });
-/** A JSON-RPC answer (or a batch of them) when the transport answers in JSON. */
-const jsonRpcReply = z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))]);
+/** A JSON-RPC answer when the transport answers in JSON. */
+const jsonRpcReply = z.record(z.string(), z.unknown());
 const jsonRpcMessage = z
-  .union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))])
-  .describe('A JSON-RPC request, notification or response (or a batch), MCP Streamable HTTP.');
+  .record(z.string(), z.unknown())
+  .describe(
+    'One JSON-RPC request, notification or response, MCP Streamable HTTP. A batch (a JSON array) is refused with 400 and JSON-RPC error -32600: MCP 2025-06-18 removed batching.',
+  );
 
 const NO_SESSIONS = {
   jsonrpc: '2.0',
@@ -66,17 +68,18 @@ export function mcpRefusal(c: Context<GatewayEnv>, refusal: GatewayError): Respo
 }
 
 /**
- * The message for the transport: the edge (middleware/storable-text) read the body through HonoRequest,
- * so it is handed over parsed. Text that is not JSON is left for the transport's own parse error.
+ * MCP 2025-06-18 removed JSON-RPC batching. A batch is refused whole, as the SDK refuses one over its
+ * size limit (400, -32600): run, it would be 100 tool calls on one request's rate-limit count.
  */
-async function sent(c: Context<GatewayEnv>): Promise<{ parsedBody?: unknown }> {
-  if (c.req.method !== 'POST') return {};
-  try {
-    return { parsedBody: JSON.parse(await c.req.text()) };
-  } catch {
-    return {};
-  }
-}
+const NO_BATCHES = {
+  jsonrpc: '2.0',
+  error: {
+    code: -32600,
+    message:
+      'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18); send one message per POST.',
+  },
+  id: null,
+} as const;
 
 const INSTRUCTIONS =
   'Warden gates actions on businesses. Discover first; execute may need prepare_execute (confirm mode) and may be parked for human approval (poll get_status, or call execute as a task).';
@@ -124,15 +127,38 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
   const callerOf = (c: Context<GatewayEnv>): CallerInfo => ({ agent: c.var.agent, ctx: asAgent(deps, c) });
   const authInfo = (caller: CallerInfo) => callerAuth(caller, '');
 
+  /**
+   * A POST's one JSON-RPC message, parsed once and handed to the transport (`parsedBody`), or the
+   * refusal of a batch. A body that is not JSON goes to the transport as it came, which answers it
+   * exactly as before (406, 415 or a -32700 parse error).
+   */
+  const singleMessage = async (
+    c: Context<GatewayEnv>,
+  ): Promise<{ request: Request; parsedBody?: unknown } | Response> => {
+    if (c.req.method !== 'POST') return { request: c.req.raw };
+    const text = await c.req.text();
+    let parsedBody: unknown;
+    try {
+      parsedBody = JSON.parse(text);
+    } catch {
+      return { request: new Request(c.req.raw, { body: text }) };
+    }
+    if (Array.isArray(parsedBody)) return c.json(NO_BATCHES, 400);
+    return { request: c.req.raw, parsedBody };
+  };
+
   /** A message of an existing session, or `initialize` opening one (MCP_SESSIONS=memory). */
   const sessionRequest = async (c: Context<GatewayEnv>): Promise<Response> => {
+    const message = await singleMessage(c);
+    if (message instanceof Response) return message;
+    const { request, parsedBody } = message;
     const caller = callerOf(c);
     const id = c.req.header('mcp-session-id');
     if (id) {
       const session = sessions.use(id, caller.agent.agentKeyId);
       if (!session) return c.json(SESSION_NOT_FOUND, 404);
       session.latest.caller = caller;
-      return session.transport.handleRequest(c.req.raw, { authInfo: authInfo(caller), ...(await sent(c)) });
+      return session.transport.handleRequest(request, { authInfo: authInfo(caller), parsedBody });
     }
     if (c.req.method !== 'POST') return c.json(NO_SESSION_ID, 400);
     // The session's own reads (tasks/get) run as its key, with the context of its latest request.
@@ -147,11 +173,14 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       onsessionclosed: (sessionId) => sessions.forget(sessionId),
     });
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller), ...(await sent(c)) });
+    return transport.handleRequest(request, { authInfo: authInfo(caller), parsedBody });
   };
 
   /** MCP_SESSIONS=none: one server and transport per POST, a JSON answer, nothing kept. */
   const statelessRequest = async (c: Context<GatewayEnv>): Promise<Response> => {
+    const message = await singleMessage(c);
+    if (message instanceof Response) return message;
+    const { request, parsedBody } = message;
     const caller = callerOf(c);
     const server = newServer(() => caller.ctx);
     const transport = new WebStandardStreamableHTTPServerTransport({
@@ -159,7 +188,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       enableJsonResponse: true,
     });
     await server.connect(transport);
-    return transport.handleRequest(c.req.raw, { authInfo: authInfo(caller), ...(await sent(c)) });
+    return transport.handleRequest(request, { authInfo: authInfo(caller), parsedBody });
   };
 
   route(
@@ -182,7 +211,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
         202: { description: 'Notifications or responses accepted' },
         400: {
           description:
-            'Not a valid JSON-RPC message, no session id, or text that cannot be stored (JSON-RPC error)',
+            'Not a valid JSON-RPC message, a batch, no session id, or text that cannot be stored (JSON-RPC error)',
           schema: jsonRpcError,
         },
         404: { description: 'No such session on this replica: initialize again', schema: jsonRpcError },

@@ -1,11 +1,14 @@
 import type { RouteConfig } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../../domain/index.ts';
+import { PROBE_PATHS } from '../../middleware/load-shed/index.ts';
 import type { RouteSpec } from './route.ts';
 
 /** The refusals every route of a kind can answer with, before its own (DESIGN §3). */
-function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method'>): ErrorCode[] {
+function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method' | 'path'>): ErrorCode[] {
   const codes: ErrorCode[] = ['INTERNAL_ERROR'];
+  // Shed past HTTP_MAX_IN_FLIGHT (issue 18), except the load balancers' probes.
+  if (!PROBE_PATHS.has(spec.path)) codes.push('SERVICE_UNAVAILABLE');
   switch (spec.access.principal) {
     case 'agent':
       codes.push('UNAUTHORIZED', 'FORBIDDEN', 'WORKSPACE_ARCHIVED', 'RATE_LIMITED');
@@ -33,7 +36,7 @@ function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'meth
 
 /** Every code a route can answer with, in the order of the one code→status table. */
 export function routeErrorCodes(
-  spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method' | 'errors'>,
+  spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method' | 'path' | 'errors'>,
 ): ErrorCode[] {
   const wanted = new Set<ErrorCode>([...implicitCodes(spec), ...(spec.errors ?? [])]);
   return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => wanted.has(code));
@@ -65,7 +68,11 @@ export function errorResponses(spec: RouteSpec): RouteConfig['responses'] {
       ...(status === 429 || status === 503
         ? {
             headers: z.object({
-              'Retry-After': z.string().describe('Seconds until the window reopens or the cool-down ends.'),
+              'Retry-After': z
+                .string()
+                .describe(
+                  'Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free.',
+                ),
             }),
           }
         : {}),
