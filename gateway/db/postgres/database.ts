@@ -148,6 +148,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     ...(max ? { max } : {}),
     // A server that does not answer fails a request in seconds, not the driver's 30 s.
     ...(inUrl.has('connect_timeout') ? {} : { connect_timeout: 5 }),
+    // After failed connection attempts the driver waits before the next one, by default up to 20 s:
+    // a server back from a failover would then sit unused that long. At most a second instead.
+    ...(inUrl.has('backoff') ? {} : { backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) }),
     // pg_stat_activity names the gateway's connections (`?application_name=` in the URL wins).
     connection: {
       application_name: 'warden',
