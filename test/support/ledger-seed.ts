@@ -308,3 +308,65 @@ export async function measureLoop<T>(
     running = false;
   }
 }
+
+export interface RollupRow {
+  key: string;
+  requests: number;
+  amount: number;
+  amounts: number;
+  costMicros: number;
+  costs: number;
+}
+
+const KEY = `workspace_id, hour, operation, agent_id, business_id, category, currency, status, spend_state,
+  approval, refused, rule_id`;
+const toRollup = (r: unknown[]): RollupRow => ({
+  key: r
+    .slice(0, 12)
+    .map((v) => String(v))
+    .join(' | '),
+  requests: Number(r[12]),
+  amount: Number(r[13]),
+  amounts: Number(r[14]),
+  costMicros: Number(r[15]),
+  costs: Number(r[16]),
+});
+const STORED = sql(
+  `SELECT ${KEY}, requests, amount, amounts, cost_micros, costs FROM transaction_rollups
+   WHERE workspace_id = ? AND (requests <> 0 OR amount <> 0 OR amounts <> 0 OR cost_micros <> 0 OR costs <> 0)`,
+  toRollup,
+);
+const RULE = {
+  sqlite: "json_extract(t.decision, '$.ruleId')",
+  postgres: "CAST(t.decision AS jsonb) ->> 'ruleId'",
+} as const;
+const bruteForce = (rule: string) =>
+  sql(
+    `SELECT t.workspace_id, (t.created_at / 3600000) * 3600000, t.operation, t.agent_id,
+       coalesce(t.business_id, ''), coalesce(t.business_category, ''), coalesce(t.currency, ''), t.status,
+       t.spend_state, coalesce(a.status, ''),
+       CASE WHEN t.status = 'rejected' AND t.approval_id IS NULL THEN 1 ELSE 0 END,
+       CASE WHEN t.status = 'rejected' AND t.approval_id IS NULL THEN coalesce(${rule}, '') ELSE '' END,
+       count(*), coalesce(sum(t.amount), 0), count(t.amount), coalesce(sum(t.cost_micros), 0), count(t.cost_micros)
+     FROM transactions t LEFT JOIN approvals a ON a.id = t.approval_id
+     WHERE t.workspace_id = ? AND t.operation IN ('execute', 'evaluate') AND t.status <> 'pending'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`,
+    toRollup,
+  );
+const BRUTE = { sqlite: bruteForce(RULE.sqlite), postgres: bruteForce(RULE.postgres) };
+
+const byKey = (rows: RollupRow[]) => [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+/**
+ * The workspace's rollup rows as stored (rows whose counters all went back to 0 left out) and as a
+ * full scan of `transactions` computes them: equal whenever the triggers kept every change.
+ */
+export async function rollupsAgainstBruteForce(
+  conn: Conn,
+  workspaceId: string,
+): Promise<{ stored: RollupRow[]; scanned: RollupRow[] }> {
+  return {
+    stored: byKey(await conn.all(STORED, [workspaceId])),
+    scanned: byKey(await conn.all(BRUTE[conn.dialect], [workspaceId])),
+  };
+}
