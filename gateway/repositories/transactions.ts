@@ -5,7 +5,6 @@ import type {
   SpendState,
   SpendTotals,
   SpendWindow,
-  SummaryRow,
   Transaction,
   TransactionError,
   TransactionFilter,
@@ -418,22 +417,4 @@ export async function firstTimeBusiness(
   businessId: string,
 ): Promise<boolean> {
   return (await conn.get(FIRST_SUCCEEDED, [workspaceId, businessId])) === undefined;
-}
-
-/** Executes that count (reserved or posted) since `since`, grouped for the summary. */
-export function summarize(
-  conn: Conn,
-  workspaceId: string,
-  since: number,
-  by: 'business_id' | 'business_category' | 'agent_id',
-): Promise<SummaryRow[]> {
-  const text = `SELECT ${by}, count(*), coalesce(sum(amount), 0) FROM transactions
-    WHERE workspace_id = ? AND operation = 'execute' AND created_at >= ? AND spend_state IN ('pending', 'posted')
-    GROUP BY ${by} ORDER BY ${by}`;
-  const toRow = (r: unknown[]): SummaryRow => ({
-    key: (r[0] as string | null) ?? '',
-    count: Number(r[1]),
-    amount: Number(r[2]),
-  });
-  return conn.all(sql(text, toRow), [workspaceId, since]);
 }

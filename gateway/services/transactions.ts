@@ -1,21 +1,18 @@
 import {
   GatewayError,
   type StoredResponse,
+  type SummaryRow,
   type Transaction,
   type TransactionFilter,
 } from '../domain/index.ts';
 import { appendAudit } from '../repositories/audit.ts';
 import { getReceipt } from '../repositories/receipts.ts';
-import {
-  getTransaction as find,
-  listTransactions as list,
-  summarize as summarise,
-  sumSpend,
-} from '../repositories/transactions.ts';
+import { getTransaction as find, listTransactions as list } from '../repositories/transactions.ts';
 import { auditEvent } from './audit.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
 import { recordFinish } from './forward.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
+import { counts, eachRollup, floorHour, OPEN_END, windowSpend } from './rollups.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -61,9 +58,29 @@ export async function getTransaction({ ctx, id }: { ctx: ServiceContext; id: str
 
 const INTERVAL_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 } as const;
 
+/** Executes that count, grouped one way: by key (null as ''), in key order. */
+class Groups {
+  readonly #rows = new Map<string, SummaryRow>();
+  add(key: string | null, count: number, amount: number) {
+    const k = key ?? '';
+    const row = this.#rows.get(k) ?? { key: k, count: 0, amount: 0 };
+    row.count += count;
+    row.amount += amount;
+    this.#rows.set(k, row);
+  }
+  rows(): SummaryRow[] {
+    return [...this.#rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+}
+
 /**
  * Spend over the last day/week/month by business, category and agent, and each limit of the
  * policy: used (posted), reserved (pending) and what remains, in that limit's own window.
+ *
+ * The breakdowns count the executes admitted from the start of the UTC hour `interval` before now
+ * (`from`, at most 59 min 59 s earlier than now minus the interval) to now: they are read from the
+ * hourly rollups (issue 18), one pass that serves the limits too, a page at a time, so the cost
+ * follows the hours and combinations covered rather than the size of the ledger.
  */
 export async function summarize({
   ctx,
@@ -77,51 +94,63 @@ export async function summarize({
   const workspaceId = workspaceOf(ctx);
   const reader = ctx.deps.db.reader;
   const now = ctx.deps.clock();
-  const since = now - INTERVAL_MS[interval];
-  const byBusiness = await summarise(reader, workspaceId, since, 'business_id');
-  const byCategory = await summarise(reader, workspaceId, since, 'business_category');
-  const byAgent = await summarise(reader, workspaceId, since, 'agent_id');
+  const since = floorHour(now - INTERVAL_MS[interval]);
   const policy = await loadPolicy(ctx.deps, workspaceId, policyName);
-  const limits = [];
-  for (const limit of policy?.limitsFor('', '') ?? []) {
-    const windowStart = policy?.windowStartFor(limit, now) ?? null;
-    if (windowStart === null) {
-      limits.push({
-        id: limit.id,
-        interval: limit.interval,
-        amount: limit.amount,
-        currency: limit.currency,
-        perTransaction: true,
-      });
-      continue;
-    }
-    const totals = await sumSpend(reader, {
-      workspaceId,
-      since: windowStart,
+  const limits = (policy?.limitsFor('', '') ?? []).map((limit) => ({
+    limit,
+    windowStart: policy?.windowStartFor(limit, now) ?? null,
+  }));
+  const windowed = limits.filter((l) => l.windowStart !== null);
+  const spend = windowSpend(
+    workspaceId,
+    windowed.map(({ limit, windowStart }) => ({
+      since: windowStart as number,
       categories: limit.categories,
       currency: limit.currency,
-    });
-    limits.push({
-      id: limit.id,
-      interval: limit.interval,
-      window: limit.window,
-      currency: limit.currency,
-      amount: limit.amount,
-      windowStart: iso(windowStart),
-      used: totals.posted,
-      reserved: totals.pending,
-      remaining: Math.max(0, limit.amount - totals.posted - totals.pending),
-    });
-  }
+    })),
+  );
+  const byBusiness = new Groups();
+  const byCategory = new Groups();
+  const byAgent = new Groups();
+  await eachRollup(reader, workspaceId, Math.min(since, spend.from), OPEN_END, (row) => {
+    spend.visit(row);
+    if (row.hour < since || row.operation !== 'execute' || !counts(row)) return;
+    byBusiness.add(row.businessId, row.requests, row.amount);
+    byCategory.add(row.category, row.requests, row.amount);
+    byAgent.add(row.agentId, row.requests, row.amount);
+  });
+  const totals = await spend.finish(reader);
   return {
     interval,
     from: iso(since),
     to: iso(now),
-    byBusiness,
-    byCategory,
-    byAgent,
+    byBusiness: byBusiness.rows(),
+    byCategory: byCategory.rows(),
+    byAgent: byAgent.rows(),
     policy: policy ? { name: policy.name, version: policy.version } : null,
-    limits,
+    limits: limits.map(({ limit, windowStart }) => {
+      if (windowStart === null) {
+        return {
+          id: limit.id,
+          interval: limit.interval,
+          amount: limit.amount,
+          currency: limit.currency,
+          perTransaction: true as const,
+        };
+      }
+      const t = totals[windowed.findIndex((w) => w.limit === limit)] ?? { pending: 0, posted: 0 };
+      return {
+        id: limit.id,
+        interval: limit.interval,
+        window: limit.window,
+        currency: limit.currency,
+        amount: limit.amount,
+        windowStart: iso(windowStart),
+        used: t.posted,
+        reserved: t.pending,
+        remaining: Math.max(0, limit.amount - t.posted - t.pending),
+      };
+    }),
   };
 }
 
