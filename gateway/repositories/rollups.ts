@@ -1,4 +1,4 @@
-import { type Conn, placeholders, sql } from '../db/types.ts';
+import { type Conn, placeholders, type Statement, sql } from '../db/types.ts';
 import type { SpendState, SpendTotals, TransactionStatus } from '../domain/index.ts';
 
 /**
@@ -36,13 +36,14 @@ export interface RollupRow {
   costs: number;
 }
 
-/** Where a page of rollups stopped: the primary key of its last row, as stored. */
-export type RollupCursor = readonly unknown[];
+/** A row's primary key as stored: where a page of rollups ends. */
+export type RollupKey = readonly unknown[];
 
 const KEY = `workspace_id, hour, operation, agent_id, business_id, category, currency, status, spend_state,
   approval, refused, rule_id`;
 const orNull = (v: unknown) => (v === '' || v === null ? null : (v as string));
 const num = (v: unknown) => Number(v ?? 0);
+const COUNTED = `spend_state IN ('pending', 'posted')`;
 
 const toRow = (r: unknown[]): RollupRow => ({
   hour: num(r[1]),
@@ -62,37 +63,118 @@ const toRow = (r: unknown[]): RollupRow => ({
   costMicros: num(r[15]),
   costs: num(r[16]),
 });
-const page = (after: boolean) =>
-  sql(
-    `SELECT ${KEY}, requests, amount, amounts, cost_micros, costs FROM transaction_rollups
-     WHERE workspace_id = ? AND hour >= ? AND hour < ?${after ? ` AND (${KEY}) > (${placeholders(12)})` : ''}
-     ORDER BY ${KEY} LIMIT ?`,
-    (r) => ({ row: toRow(r), key: r.slice(0, 12) }),
-  );
-const FIRST_PAGE = page(false);
-const NEXT_PAGE = page(true);
 
 /**
- * At most `limit` rollup rows of the workspace with an hour in [fromHour, toHour), in key order,
- * after `cursor` (the key of the previous page's last row). A page walks `limit` rows of the
- * primary key and no more, however large the ledger; rows whose counters all went back to 0 (every
- * transaction of that combination moved on) are among them.
+ * A page of the rollups: the rows of one workspace with an hour in [fromHour, toHour) whose key is
+ * after `after` (null: from the first) and at most `upTo` (null: to the last). `rollupPageEnd`
+ * bounds a page to a number of rows; every aggregate below then reads that page and no more, so a
+ * statement's cost is the page's, whatever the size of the ledger.
  */
-export async function rollupPage(
-  conn: Conn,
-  workspaceId: string,
-  fromHour: number,
-  toHour: number,
-  cursor: RollupCursor | null,
-  limit: number,
-): Promise<{ rows: RollupRow[]; cursor: RollupCursor | null }> {
-  const found = cursor
-    ? await conn.all(NEXT_PAGE, [workspaceId, fromHour, toHour, ...cursor, limit])
-    : await conn.all(FIRST_PAGE, [workspaceId, fromHour, toHour, limit]);
-  return {
-    rows: found.map((f) => f.row),
-    cursor: found.length === limit ? (found.at(-1)?.key ?? null) : null,
+export interface RollupPage {
+  workspaceId: string;
+  fromHour: number;
+  toHour: number;
+  after: RollupKey | null;
+  upTo: RollupKey | null;
+}
+
+// After the key of `after` and up to `upTo`'s: row values over the key without its first column
+// (equal on the page), which SQLite's planner takes as the two ends of the primary-key range to walk;
+// with `workspace_id` in the row value too, it walks the hour from its start instead.
+const KEY_IN_WORKSPACE = KEY.slice(KEY.indexOf(',') + 1).trim();
+const inPage = (p: RollupPage) => ({
+  where: `workspace_id = ?${p.after ? ` AND (${KEY_IN_WORKSPACE}) > (${placeholders(11)})` : ' AND hour >= ?'}${
+    p.upTo ? ` AND (${KEY_IN_WORKSPACE}) <= (${placeholders(11)})` : ''
+  } AND hour < ?`,
+  params: [
+    p.workspaceId,
+    ...(p.after ? p.after.slice(1) : [p.fromHour]),
+    ...(p.upTo ? p.upTo.slice(1) : []),
+    p.toHour,
+  ],
+});
+
+/** One statement text per page shape (bounded below, above, both, neither). */
+function paged<R>(build: (where: string) => string, map: (r: unknown[]) => R) {
+  const texts = new Map<string, Statement<R>>();
+  return (p: RollupPage, extra: readonly unknown[] = []) => {
+    const { where, params } = inPage(p);
+    let statement = texts.get(where);
+    if (!statement) {
+      statement = sql(build(where), map);
+      texts.set(where, statement);
+    }
+    return { statement, params: [...extra, ...params] };
   };
+}
+
+const PAGE_END = paged(
+  (where) => `SELECT ${KEY} FROM transaction_rollups WHERE ${where} ORDER BY ${KEY} LIMIT 1 OFFSET ?`,
+  (r) => r as RollupKey,
+);
+
+/**
+ * The key of the `size`-th row after `after` (a walk of `size` entries of the primary key), or
+ * null when fewer are left: the page (after, end] then holds `size` rows at most.
+ */
+export async function rollupPageEnd(
+  conn: Conn,
+  span: Omit<RollupPage, 'after' | 'upTo'>,
+  after: RollupKey | null,
+  size: number,
+): Promise<RollupKey | null> {
+  const { statement, params } = PAGE_END({ ...span, after, upTo: null });
+  return (await conn.get(statement, [...params, size - 1])) ?? null;
+}
+
+/** Counted executes (reserved or posted) by business, category and agent, from `since`. */
+export interface SummaryGroup {
+  businessId: string | null;
+  category: string | null;
+  agentId: string;
+  requests: number;
+  amount: number;
+}
+const SUMMARY = paged(
+  (where) => `SELECT business_id, category, agent_id, sum(requests), sum(amount) FROM transaction_rollups
+    WHERE ${where} AND operation = 'execute' AND ${COUNTED} AND requests <> 0 AND hour >= ?
+    GROUP BY business_id, category, agent_id`,
+  (r): SummaryGroup => ({
+    businessId: orNull(r[0]),
+    category: orNull(r[1]),
+    agentId: r[2] as string,
+    requests: num(r[3]),
+    amount: num(r[4]),
+  }),
+);
+export function summaryGroups(conn: Conn, page: RollupPage, since: number): Promise<SummaryGroup[]> {
+  const { statement, params } = SUMMARY(page);
+  return conn.all(statement, [...params, since]);
+}
+
+/** Counted spend (executes and evaluations) per hour, category, currency and spend state. */
+export interface HourSpend {
+  hour: number;
+  category: string;
+  currency: string;
+  spendState: SpendState;
+  amount: number;
+}
+const HOUR_SPEND = paged(
+  (where) => `SELECT hour, category, currency, spend_state, sum(amount) FROM transaction_rollups
+    WHERE ${where} AND ${COUNTED} AND amount <> 0
+    GROUP BY hour, category, currency, spend_state`,
+  (r): HourSpend => ({
+    hour: num(r[0]),
+    category: r[1] as string,
+    currency: r[2] as string,
+    spendState: r[3] as SpendState,
+    amount: num(r[4]),
+  }),
+);
+export function hourSpend(conn: Conn, page: RollupPage): Promise<HourSpend[]> {
+  const { statement, params } = HOUR_SPEND(page);
+  return conn.all(statement, params);
 }
 
 // The pending ones, rolled up the same way at read time. SQLite is told to take the partial index

@@ -3,22 +3,27 @@ import type { Conn } from '../db/types.ts';
 import type { SpendTotals, SpendWindow } from '../domain/index.ts';
 import {
   HOUR_MS,
+  type HourSpend,
+  hourSpend,
   pendingRollups,
-  type RollupCursor,
+  type RollupKey,
+  type RollupPage,
   type RollupRow,
-  rollupPage,
+  rollupPageEnd,
   spendBetween,
 } from '../repositories/rollups.ts';
 
 /**
- * Reads over a time range of the ledger (issue 18) go through the hourly rollups, a page at a time:
- * each page is one bounded statement (on SQLite a synchronous call, a millisecond or two), and the
- * event loop turns between pages, so a summary over a month never holds other requests. What a
- * read costs grows with the hours and combinations it covers, not with the ledger.
+ * Reads over a time range of the ledger (issue 18) go through the hourly rollups a page at a time:
+ * a page is at most ROLLUP_PAGE rows of the rollups' primary key, found by one walk of that many
+ * entries, and each read groups a page in the database (a statement of a millisecond or two on
+ * SQLite, where every statement is a synchronous call), the event loop turning between pages. A
+ * summary over a month never holds other requests, and what a read costs grows with the hours and
+ * combinations it covers, not with the ledger.
  */
 
-/** Rollup rows per statement: about a millisecond of work on SQLite. */
-export const ROLLUP_PAGE = 2_000;
+/** Rollup rows per page: well under a millisecond per statement that groups one, on SQLite. */
+export const ROLLUP_PAGE = 1_000;
 /** An open end for a range of hours or times. */
 export const OPEN_END = Number.MAX_SAFE_INTEGER;
 
@@ -32,50 +37,52 @@ export const counts = (row: Pick<RollupRow, 'spendState'>) =>
   row.spendState === 'pending' || row.spendState === 'posted';
 
 /**
- * Calls `visit` with every rollup row of the workspace with an hour in [fromHour, toHour), then
- * with its pending executes and evaluations of that span rolled up the same way: together, every
- * execute and evaluation of the span once. The loop turns between pages.
+ * Runs `read` on every page of the workspace's rollups with an hour in [fromHour, toHour), the
+ * loop turning between pages. The pending executes and evaluations of the span are not in the
+ * rollups: `pendingRollups` gives them in the rollups' shape.
  */
-export async function eachRollup(
+export async function eachPage(
   conn: Conn,
-  workspaceId: string,
-  fromHour: number,
-  toHour: number,
-  visit: (row: RollupRow) => void,
+  span: { workspaceId: string; fromHour: number; toHour: number },
+  read: (page: RollupPage) => Promise<void>,
 ): Promise<void> {
-  let cursor: RollupCursor | null = null;
+  let after: RollupKey | null = null;
   for (;;) {
-    const found = await rollupPage(conn, workspaceId, fromHour, toHour, cursor, ROLLUP_PAGE);
-    for (const row of found.rows) if (row.requests !== 0) visit(row);
-    cursor = found.cursor;
-    if (cursor === null) break;
+    const upTo = await rollupPageEnd(conn, span, after, ROLLUP_PAGE);
+    await read({ ...span, after, upTo });
+    if (upTo === null) return;
+    after = upTo;
     await turn();
   }
-  for (const row of await pendingRollups(conn, workspaceId, fromHour, toHour)) visit(row);
 }
 
 /**
  * The spend of each limit window, reserved and posted, as the admission's `sumSpend` counts it
- * (from the start of the minute of `since`), built from a rollup scan: whole hours from the rows
- * it is shown, and the minutes before the first whole hour from the minute buckets (`finish`).
+ * (from the start of the minute of `since`): whole hours from the rollups (`addHour` with each
+ * page's `hourSpend`, `addRow` with the pending rows), the minutes before a window's first whole
+ * hour from the minute buckets (`finish`).
  */
 export function windowSpend(workspaceId: string, windows: readonly SpendWindow[]) {
   const starts = windows.map((w) => minuteOf(w.since));
   const cuts = starts.map(ceilHour);
   const totals: SpendTotals[] = windows.map(() => ({ pending: 0, posted: 0 }));
   const categories = windows.map((w) => (w.categories ? new Set(w.categories) : null));
+  const addHour = (h: HourSpend) => {
+    for (const [i, w] of windows.entries()) {
+      if (h.hour < (cuts[i] as number) || h.currency !== w.currency) continue;
+      if (categories[i] && !categories[i].has(h.category)) continue;
+      const t = totals[i] as SpendTotals;
+      if (h.spendState === 'posted') t.posted += h.amount;
+      else t.pending += h.amount;
+    }
+  };
   return {
     /** The first hour a scan must cover (OPEN_END when there is no window). */
     from: cuts.length > 0 ? Math.min(...cuts) : OPEN_END,
-    visit(row: RollupRow) {
+    addHour,
+    addRow(row: RollupRow) {
       if (!counts(row) || row.amount === 0) return;
-      for (const [i, w] of windows.entries()) {
-        if (row.hour < (cuts[i] as number) || row.currency !== w.currency) continue;
-        if (categories[i] && !categories[i].has(row.category ?? '')) continue;
-        const t = totals[i] as SpendTotals;
-        if (row.spendState === 'posted') t.posted += row.amount;
-        else t.pending += row.amount;
-      }
+      addHour({ ...row, category: row.category ?? '' });
     },
     /** Adds each window's minutes before its first whole hour; the totals, in the windows' order. */
     async finish(conn: Conn): Promise<SpendTotals[]> {
@@ -99,14 +106,17 @@ export function windowSpend(workspaceId: string, windows: readonly SpendWindow[]
   };
 }
 
-/** `windowSpend` on its own: one scan from the earliest window to now. */
+/** `windowSpend` on its own: one pass from the earliest window to now. */
 export async function spendInWindows(
   conn: Conn,
   workspaceId: string,
   windows: readonly SpendWindow[],
 ): Promise<SpendTotals[]> {
-  const spend = windowSpend(workspaceId, windows);
   if (windows.length === 0) return [];
-  await eachRollup(conn, workspaceId, spend.from, OPEN_END, (row) => spend.visit(row));
+  const spend = windowSpend(workspaceId, windows);
+  await eachPage(conn, { workspaceId, fromHour: spend.from, toHour: OPEN_END }, async (page) => {
+    for (const h of await hourSpend(conn, page)) spend.addHour(h);
+  });
+  for (const row of await pendingRollups(conn, workspaceId, spend.from, OPEN_END)) spend.addRow(row);
   return spend.finish(conn);
 }

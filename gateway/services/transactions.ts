@@ -1,3 +1,4 @@
+import { setImmediate as turn } from 'node:timers/promises';
 import {
   GatewayError,
   type StoredResponse,
@@ -7,12 +8,13 @@ import {
 } from '../domain/index.ts';
 import { appendAudit } from '../repositories/audit.ts';
 import { getReceipt } from '../repositories/receipts.ts';
+import { hourSpend, pendingRollups, summaryGroups } from '../repositories/rollups.ts';
 import { getTransaction as find, listTransactions as list } from '../repositories/transactions.ts';
 import { auditEvent } from './audit.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
 import { recordFinish } from './forward.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
-import { counts, eachRollup, floorHour, OPEN_END, windowSpend } from './rollups.ts';
+import { counts, eachPage, floorHour, OPEN_END, windowSpend } from './rollups.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -112,13 +114,24 @@ export async function summarize({
   const byBusiness = new Groups();
   const byCategory = new Groups();
   const byAgent = new Groups();
-  await eachRollup(reader, workspaceId, Math.min(since, spend.from), OPEN_END, (row) => {
-    spend.visit(row);
-    if (row.hour < since || row.operation !== 'execute' || !counts(row)) return;
+  const start = Math.min(since, spend.from);
+  await eachPage(reader, { workspaceId, fromHour: start, toHour: OPEN_END }, async (page) => {
+    for (const g of await summaryGroups(reader, page, since)) {
+      byBusiness.add(g.businessId, g.requests, g.amount);
+      byCategory.add(g.category, g.requests, g.amount);
+      byAgent.add(g.agentId, g.requests, g.amount);
+    }
+    await turn();
+    for (const h of await hourSpend(reader, page)) spend.addHour(h);
+  });
+  // Executes in flight are not rolled up: their rows, from the partial index of pending ones.
+  for (const row of await pendingRollups(reader, workspaceId, start, OPEN_END)) {
+    spend.addRow(row);
+    if (row.hour < since || row.operation !== 'execute' || !counts(row)) continue;
     byBusiness.add(row.businessId, row.requests, row.amount);
     byCategory.add(row.category, row.requests, row.amount);
     byAgent.add(row.agentId, row.requests, row.amount);
-  });
+  }
   const totals = await spend.finish(reader);
   return {
     interval,

@@ -16,6 +16,7 @@ import { type Conn, type Db, sql } from '../../gateway/db/types.ts';
 import type { Transaction } from '../../gateway/domain/index.ts';
 import { newId } from '../../gateway/ids.ts';
 import { insertApproval, setApprovalStatus } from '../../gateway/repositories/approvals.ts';
+import { summaryGroups } from '../../gateway/repositories/rollups.ts';
 import {
   approve,
   claimUnknown,
@@ -25,6 +26,7 @@ import {
   markOrphans,
   readmit,
 } from '../../gateway/repositories/transactions.ts';
+import { eachPage, OPEN_END, ROLLUP_PAGE } from '../../gateway/services/rollups.ts';
 import { DIALECTS, type Dialect, freshDatabase, openTestDb, TEST_POSTGRES_URL } from '../support/dialects.ts';
 import { rollupsAgainstBruteForce, seedLedger } from '../support/ledger-seed.ts';
 
@@ -127,7 +129,14 @@ describe.each(DIALECTS)('transaction rollups (issue 18) on %s', (dialect) => {
     let dispose: () => Promise<void>;
     beforeAll(async () => {
       ({ db, dispose } = await openTestDb(dialect));
-      await seedLedger(db, { workspaceId: WS, agentKeyId: 'key_1', count: 2_000, now: NOW, spanMs: 5 * DAY });
+      await seedLedger(db, {
+        workspaceId: WS,
+        agentKeyId: 'key_1',
+        count: 2_000,
+        now: NOW,
+        spanMs: 5 * DAY,
+        inFlightMs: 5 * DAY,
+      });
       // A second workspace's rows never mix in.
       await seedLedger(db, {
         workspaceId: 'ws_other',
@@ -135,6 +144,7 @@ describe.each(DIALECTS)('transaction rollups (issue 18) on %s', (dialect) => {
         count: 500,
         now: NOW,
         spanMs: 5 * DAY,
+        inFlightMs: 5 * DAY,
         offset: 7,
       });
       await expectExact(db.reader);
@@ -365,6 +375,60 @@ describe.each(DIALECTS)('transaction rollups (issue 18) on %s', (dialect) => {
       await a.close();
       await b.close();
       await fresh.drop();
+    }
+  });
+});
+
+describe.each(DIALECTS)('rollup pages (issue 18) on %s', (dialect) => {
+  it('pages of the primary key cover every row once, a dense hour split across many of them', async () => {
+    const { db, dispose } = await openTestDb(dialect);
+    try {
+      // 2,500 combinations in one hour (more than two pages), and a few in the hours around it.
+      const row = (hour: number, agent: string, amount: number) =>
+        `('${WS}', ${hour}, 'execute', '${agent}', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, ${amount}, 1, 10, 1)`;
+      const rows = [
+        ...Array.from({ length: 2_500 }, (_, i) => row(7_200_000, `agent-${String(i).padStart(5, '0')}`, i)),
+        ...Array.from({ length: 30 }, (_, i) => row(3_600_000 * (i % 5), `early-${i}`, 1_000 + i)),
+        ...Array.from({ length: 30 }, (_, i) => row(3_600_000 * (3 + (i % 5)), `late-${i}`, 2_000 + i)),
+        // Another workspace's rows, before and after, are never read.
+        `('ws_a', 7200000, 'execute', 'x', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 5, 1, 0, 0)`,
+        `('ws_z', 7200000, 'execute', 'x', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 5, 1, 0, 0)`,
+      ];
+      await db.transaction({}, async (tx) => {
+        for (let i = 0; i < rows.length; i += 500) {
+          await tx.run(sql(`INSERT INTO transaction_rollups VALUES ${rows.slice(i, i + 500).join(', ')}`));
+        }
+      });
+      for (const [fromHour, toHour] of [
+        [0, OPEN_END],
+        [3_600_000, 7_200_000],
+        [7_200_000, 10_800_000],
+        [3_600_000, 10_800_000],
+      ] as const) {
+        const expected = await db.reader.get(
+          sql(
+            `SELECT count(*), sum(amount) FROM transaction_rollups WHERE workspace_id = ? AND hour >= ? AND hour < ?`,
+            (r) => ({ rows: Number(r[0]), amount: Number(r[1] ?? 0) }),
+          ),
+          [WS, fromHour, toHour],
+        );
+        let pages = 0;
+        const seen = { rows: 0, amount: 0 };
+        const agents = new Set<string>();
+        await eachPage(db.reader, { workspaceId: WS, fromHour, toHour }, async (page) => {
+          pages++;
+          for (const g of await summaryGroups(db.reader, page, fromHour)) {
+            expect(agents.has(g.agentId)).toBe(false);
+            agents.add(g.agentId);
+            seen.rows += g.requests;
+            seen.amount += g.amount;
+          }
+        });
+        expect(seen).toEqual(expected);
+        expect(pages).toBe(Math.floor((expected?.rows ?? 0) / ROLLUP_PAGE) + 1);
+      }
+    } finally {
+      await dispose();
     }
   });
 });

@@ -146,7 +146,7 @@ describe.each(DIALECTS)('GET /v1/transactions/summary from the rollups (issue 18
   beforeAll(async () => {
     gw = await startTestGateway({ dialect });
     tenant = await createTenant(gw, { agentId: 'buyer' });
-    for (const b of SEED_BUSINESSES) {
+    for (const b of [...SEED_BUSINESSES, { id: 'solo', category: 'solo' }]) {
       await registerBusiness({ ctx: operator(gw), input: { ...b, name: b.id, adapter: { type: 'echo' } } });
     }
     expect(
@@ -160,6 +160,7 @@ describe.each(DIALECTS)('GET /v1/transactions/summary from the rollups (issue 18
       count: 4_000,
       now: gw.now.value - 60_000,
       spanMs: 40 * DAY,
+      inFlightMs: 40 * DAY,
     });
     // And executes through the gateway, the hot path: pending, then succeeded, one counter write.
     for (let i = 0; i < 12; i++) {
@@ -211,13 +212,15 @@ describe.each(DIALECTS)('GET /v1/transactions/summary from the rollups (issue 18
   });
 
   it('parked → rejected and parked → approved (then executed) by an approver', async () => {
-    // A fresh parked execute (the policy asks for approval at 4,000), then one seeded earlier.
+    // A parked execute (the policy asks for approval at 4,000), the only one of its business: once
+    // rejected, nothing of that business counts and it leaves the breakdowns.
     const parked = await call(gw, 'POST', '/agp/execute', {
       key: tenant.agentKey,
-      body: { businessId: 'shop', request: { sku: 'sticker', quantity: 1, amount_cents: 4_500 } },
+      body: { businessId: 'solo', request: { sku: 'sticker', quantity: 1, amount_cents: 4_500 } },
     });
     expect(parked.status, JSON.stringify(parked.body)).toBe(202);
     await expectSameAsScan();
+    expect((await summary('day')).byBusiness.map((r) => r.key)).toContain('solo');
     const approvalId = (parked.body.approval as { id: string }).id;
     const rejected = await call(gw, 'POST', `/v1/approvals/${approvalId}/reject`, {
       key: tenant.adminToken,
@@ -225,6 +228,7 @@ describe.each(DIALECTS)('GET /v1/transactions/summary from the rollups (issue 18
     });
     expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
     await expectSameAsScan();
+    expect((await summary('day')).byBusiness.map((r) => r.key)).not.toContain('solo');
 
     const again = await call(gw, 'POST', '/agp/execute', {
       key: tenant.agentKey,
