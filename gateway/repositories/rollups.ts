@@ -177,6 +177,91 @@ export function hourSpend(conn: Conn, page: RollupPage): Promise<HourSpend[]> {
   return conn.all(statement, params);
 }
 
+/** Requests, counted spend and costs per agent, bucket (of `size` ms from `origin`) and currency. */
+export interface AgentCell {
+  agentId: string;
+  bucket: number;
+  currency: string;
+  requests: number;
+  spend: number;
+  spendCount: number;
+  costMicros: number;
+  costCount: number;
+}
+// Integer division of non-negative integers (hour >= origin): exact on PostgreSQL's bigint and,
+// cast, on SQLite whatever type the driver binds the size with.
+const AGENT_CELLS = paged(
+  (where) => `SELECT agent_id, CAST((hour - ?) / ? AS INTEGER), currency, sum(requests),
+      sum(CASE WHEN ${COUNTED} THEN amount ELSE 0 END), sum(CASE WHEN ${COUNTED} THEN amounts ELSE 0 END),
+      sum(cost_micros), sum(costs)
+    FROM transaction_rollups WHERE ${where} AND requests <> 0
+    GROUP BY 1, 2, 3`,
+  (r): AgentCell => ({
+    agentId: r[0] as string,
+    bucket: num(r[1]),
+    currency: r[2] as string,
+    requests: num(r[3]),
+    spend: num(r[4]),
+    spendCount: num(r[5]),
+    costMicros: num(r[6]),
+    costCount: num(r[7]),
+  }),
+);
+export function agentCells(conn: Conn, page: RollupPage, origin: number, size: number): Promise<AgentCell[]> {
+  const { statement, params } = AGENT_CELLS(page, [origin, size]);
+  return conn.all(statement, params);
+}
+
+/** Counted spend by business, category and currency, from `since`. */
+export interface SpendKey {
+  businessId: string | null;
+  category: string | null;
+  currency: string;
+  amount: number;
+  count: number;
+}
+const SPEND_KEYS = paged(
+  (where) => `SELECT business_id, category, currency, sum(amount), sum(amounts) FROM transaction_rollups
+    WHERE ${where} AND ${COUNTED} AND amounts <> 0 AND hour >= ?
+    GROUP BY business_id, category, currency`,
+  (r): SpendKey => ({
+    businessId: orNull(r[0]),
+    category: orNull(r[1]),
+    currency: r[2] as string,
+    amount: num(r[3]),
+    count: num(r[4]),
+  }),
+);
+export function spendKeys(conn: Conn, page: RollupPage, since: number): Promise<SpendKey[]> {
+  const { statement, params } = SPEND_KEYS(page);
+  return conn.all(statement, [...params, since]);
+}
+
+/** Proposals by status, approval and (for policy refusals) rule, from `since`. */
+export interface OutcomeKey {
+  status: string;
+  approval: string | null;
+  refused: boolean;
+  ruleId: string | null;
+  requests: number;
+}
+const OUTCOMES = paged(
+  (where) => `SELECT status, approval, refused, rule_id, sum(requests) FROM transaction_rollups
+    WHERE ${where} AND requests <> 0 AND hour >= ?
+    GROUP BY status, approval, refused, rule_id`,
+  (r): OutcomeKey => ({
+    status: r[0] as string,
+    approval: orNull(r[1]),
+    refused: num(r[2]) === 1,
+    ruleId: orNull(r[3]),
+    requests: num(r[4]),
+  }),
+);
+export function outcomeKeys(conn: Conn, page: RollupPage, since: number): Promise<OutcomeKey[]> {
+  const { statement, params } = OUTCOMES(page);
+  return conn.all(statement, [...params, since]);
+}
+
 // The pending ones, rolled up the same way at read time. SQLite is told to take the partial index
 // (a few rows: executes in flight) rather than the workspace's whole id index.
 const pendingStatement = (from: string) =>

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Conn } from '../db/types.ts';
 import type { SpendTotals, SpendWindow } from '../domain/index.ts';
@@ -119,4 +120,17 @@ export async function spendInWindows(
   });
   for (const row of await pendingRollups(conn, workspaceId, spend.from, OPEN_END)) spend.addRow(row);
   return spend.finish(conn);
+}
+
+/**
+ * For long loops in JavaScript (the analytics' anomaly baselines): `await pace()` between steps
+ * lets the event loop turn once `budgetMs` of work has gone by since it last did.
+ */
+export function pacer(budgetMs = 4): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < budgetMs) return;
+    await turn();
+    since = performance.now();
+  };
 }
