@@ -199,19 +199,49 @@ export async function getApprovalById(conn: Conn, id: string): Promise<Approval 
   return assemble(conn, await conn.get(APPROVAL_BY_ID, [id]));
 }
 
-/** Newest first; with a role, only those whose active stage that role decides. */
+const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
+const BY_STATUS = sql(
+  `SELECT ${A.list} FROM approvals WHERE workspace_id = ? AND status = ? ORDER BY id DESC LIMIT ?`,
+  (raw) => A.row(raw),
+);
+// Pending ones whose active stage the role decides, found in the database: no stages read for the
+// others. Each approval's stages are found by its key; SQLite is told (`+`) not to take
+// approval_stages_due instead, which would walk every pending stage of the gateway per approval.
+const pendingForRole = (stageStatus: string) =>
+  sql(
+    `SELECT ${A.list} FROM approvals
+     WHERE workspace_id = ? AND status = 'pending' AND EXISTS (
+       SELECT 1 FROM approval_stages s
+       WHERE s.approval_id = approvals.id AND ${stageStatus} = 'pending' AND s.role = ?)
+     ORDER BY id DESC LIMIT ?`,
+    (raw) => A.row(raw),
+  );
+const PENDING_FOR_ROLE = { sqlite: pendingForRole('+s.status'), postgres: pendingForRole('s.status') };
+
+/**
+ * Newest first; with a role (pending ones only), those whose active stage that role decides. Each
+ * status is one walk of `approvals_ws_status` (workspace, status, id) that stops at the limit;
+ * without a status, the newest of each status are merged (issue 18: a sort of every approval of the
+ * workspace took 20-60 ms at 2,000 pending).
+ */
 export async function listApprovals(
   conn: Conn,
   workspaceId: string,
   f: { status?: ApprovalStatus; role?: Role; limit: number },
 ): Promise<Approval[]> {
-  const byStatus = f.status ? ' AND status = ?' : '';
-  const text = `SELECT ${A.list} FROM approvals WHERE workspace_id = ?${byStatus} ORDER BY id DESC LIMIT ?`;
-  const params = f.status ? [workspaceId, f.status] : [workspaceId];
-  const rows = await conn.all(
-    sql(text, (raw) => A.row(raw)),
-    [...params, f.role ? f.limit * 4 : f.limit],
-  );
+  const rows =
+    f.role && f.status === 'pending'
+      ? await conn.all(PENDING_FOR_ROLE[conn.dialect], [workspaceId, f.role, f.limit])
+      : (
+          await Promise.all(
+            (f.status ? [f.status] : APPROVAL_STATUSES).map((status) =>
+              conn.all(BY_STATUS, [workspaceId, status, f.limit]),
+            ),
+          )
+        )
+          .flat()
+          .sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
+          .slice(0, f.limit);
   // Stages and votes of the whole page in two statements, not two per approval.
   const ids = rows.map((row) => row[0]);
   const [stages, votes] =
@@ -234,9 +264,7 @@ export async function listApprovals(
       createdAt,
       updatedAt,
     };
-    if (f.role && approval.stages.find((s) => s.status === 'pending')?.role !== f.role) continue;
     out.push(approval);
-    if (out.length >= f.limit) break;
   }
   return out;
 }

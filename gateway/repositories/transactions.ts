@@ -183,10 +183,28 @@ export function getTransactionById(conn: Conn, id: string): Promise<Transaction 
   return conn.get(BY_ID, [id]);
 }
 
+/** A span of ledger ids, [lo, hi); a missing end is open. */
+export interface IdSpan {
+  lo?: string;
+  hi?: string;
+}
+
+const spanned = (where: string[], params: unknown[], span: IdSpan) => {
+  if (span.lo !== undefined) {
+    where.push('id >= ?');
+    params.push(span.lo);
+  }
+  if (span.hi !== undefined) {
+    where.push('id < ?');
+    params.push(span.hi);
+  }
+};
+
+/** Newest first, filtered, within `span` too; at most `f.limit`. */
 export function listTransactions(
   conn: Conn,
   workspaceId: string,
-  f: TransactionFilter,
+  f: TransactionFilter & IdSpan,
 ): Promise<Transaction[]> {
   const where = ['workspace_id = ?'];
   const params: unknown[] = [workspaceId];
@@ -203,9 +221,30 @@ export function listTransactions(
   if (f.amountMin !== undefined) add('amount >= ?', f.amountMin);
   if (f.amountMax !== undefined) add('amount <= ?', f.amountMax);
   if (f.cursor) add('id < ?', f.cursor);
+  spanned(where, params, f);
   params.push(f.limit);
   const text = `SELECT ${X.list} FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
   return conn.all(sql(text, toTransaction), params);
+}
+
+/**
+ * The `n`-th id of the workspace's ledger in `span`, counting down from its top (a walk of `n`
+ * entries of `transactions_ws_id`, nothing else read), or undefined when the span holds fewer.
+ */
+export async function nthIdDown(
+  conn: Conn,
+  workspaceId: string,
+  span: IdSpan,
+  n: number,
+): Promise<string | undefined> {
+  const where = ['workspace_id = ?'];
+  const params: unknown[] = [workspaceId];
+  spanned(where, params, span);
+  const text = `SELECT id FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT 1 OFFSET ?`;
+  return conn.get(
+    sql(text, (r) => r[0] as string),
+    [...params, n - 1],
+  );
 }
 
 /** Queued transactions whose window opened by `now` (the release job). */

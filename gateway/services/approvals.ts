@@ -1,3 +1,4 @@
+import { setImmediate as turn } from 'node:timers/promises';
 import {
   type Approval,
   type ApprovalStatus,
@@ -119,15 +120,27 @@ export async function listDecidable({
   member: { memberId: string; role: Role };
   limit: number;
 }): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
+  return withTransactions(ctx, await decidable(ctx, member, limit));
+}
+
+/**
+ * Each approval with its transaction, read in turns of 25 so a page of a hundred does not hold the
+ * event loop for the whole of it (issue 18).
+ */
+async function withTransactions(
+  ctx: ServiceContext,
+  approvals: Approval[],
+): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
   const workspaceId = workspaceOf(ctx);
-  const reader = ctx.deps.db.reader;
-  const mine = await decidable(ctx, member, limit);
-  return Promise.all(
-    mine.map(async (approval) => ({
+  const out: { approval: Approval; transaction: Transaction | undefined }[] = [];
+  for (const [i, approval] of approvals.entries()) {
+    if (i % 25 === 0) await turn();
+    out.push({
       approval,
-      transaction: await getTransaction(reader, workspaceId, approval.transactionId),
-    })),
-  );
+      transaction: await getTransaction(ctx.deps.db.reader, workspaceId, approval.transactionId),
+    });
+  }
+  return out;
 }
 
 /** Decided approvals (approved, rejected, expired), newest first, each with its transaction. */
@@ -150,12 +163,7 @@ export async function listDecided({
     .flat()
     .sort((a, b) => (a.id < b.id ? 1 : -1))
     .slice(0, limit);
-  return Promise.all(
-    decided.map(async (approval) => ({
-      approval,
-      transaction: await getTransaction(reader, workspaceId, approval.transactionId),
-    })),
-  );
+  return withTransactions(ctx, decided);
 }
 
 export interface DecideInput {

@@ -216,6 +216,8 @@ export const auditEvents = pgTable(
   },
   (t) => [
     index('audit_events_ws_created').on(t.workspaceId, t.createdAt),
+    // GET /v1/audit and the console's log, newest first, walk it in order (issue 18).
+    index('audit_events_ws_id').on(t.workspaceId, t.id),
     // One event per place in a chain: two writers can never fork it, whatever their timing.
     uniqueIndex('audit_events_chain').on(sql`coalesce(${t.workspaceId}, '')`, t.seq),
   ],
@@ -337,7 +339,8 @@ export const approvals = pgTable(
   },
   (t) => [
     uniqueIndex('approvals_transaction').on(t.transactionId),
-    index('approvals_ws_status').on(t.workspaceId, t.status),
+    // Lists by status newest first read the index in order (issue 18): no sort of every row.
+    index('approvals_ws_status').on(t.workspaceId, t.status, t.id),
     // The analytics' decision times read a range of creation times a page at a time (issue 18).
     index('approvals_ws_created').on(t.workspaceId, t.createdAt, t.id),
   ],
