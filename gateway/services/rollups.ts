@@ -39,7 +39,7 @@ export const counts = (row: Pick<RollupRow, 'spendState'>) =>
 
 /**
  * Runs `read` on every page of the workspace's rollups with an hour in [fromHour, toHour), the
- * loop turning between pages. The pending executes and evaluations of the span are not in the
+ * loop turning before each page. The pending executes and evaluations of the span are not in the
  * rollups: `pendingRollups` gives them in the rollups' shape.
  */
 export async function eachPage(
@@ -49,11 +49,12 @@ export async function eachPage(
 ): Promise<void> {
   let after: RollupKey | null = null;
   for (;;) {
+    // Before every page, the first too: the caller's own work does not run on into it.
+    await turn();
     const upTo = await rollupPageEnd(conn, span, after, ROLLUP_PAGE);
     await read({ ...span, after, upTo });
     if (upTo === null) return;
     after = upTo;
-    await turn();
   }
 }
 
