@@ -24,7 +24,7 @@ import {
 } from '../repositories/rollups.ts';
 import { type Deps, type ServiceContext, workspaceOf } from './context.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
-import { counts, eachPage, pacer, spendInWindows } from './rollups.ts';
+import { counts, eachPage, lastHourOf, pacer, spendInWindows } from './rollups.ts';
 
 export interface AnalyticsInput {
   /** Epoch ms; rounded down to the start of its UTC bucket. */
@@ -114,6 +114,8 @@ export async function computeAnalytics({
   // otherwise run a statement each in the same turn.
   await eachPage(reader, { workspaceId, fromHour: origin, toHour: to }, async (page) => {
     for (const cell of await agentCells(reader, page, origin, size)) acc.addCell(cell);
+    // The buckets before the range only feed the anomaly baselines.
+    if (lastHourOf(page) < from) return;
     await turn();
     for (const key of await spendKeys(reader, page, from)) acc.addSpend(key);
     await turn();

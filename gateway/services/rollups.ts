@@ -37,6 +37,10 @@ const minuteOf = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 export const counts = (row: Pick<RollupRow, 'spendState'>) =>
   row.spendState === 'pending' || row.spendState === 'posted';
 
+/** The last hour a page holds (its rows are in key order, hour first). */
+export const lastHourOf = (page: RollupPage): number =>
+  page.upTo === null ? page.toHour : Number(page.upTo[1]);
+
 /**
  * Runs `read` on every page of the workspace's rollups with an hour in [fromHour, toHour), the
  * loop turning before each page. The pending executes and evaluations of the span are not in the

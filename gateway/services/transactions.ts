@@ -20,7 +20,7 @@ import { auditEvent } from './audit.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
 import { recordFinish } from './forward.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
-import { counts, eachPage, floorHour, OPEN_END, windowSpend } from './rollups.ts';
+import { counts, eachPage, floorHour, lastHourOf, OPEN_END, windowSpend } from './rollups.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -193,11 +193,16 @@ export async function summarize({
   const byAgent = new Groups();
   const start = Math.min(since, spend.from);
   await eachPage(reader, { workspaceId, fromHour: start, toHour: OPEN_END }, async (page) => {
-    for (const g of await summaryGroups(reader, page, since)) {
-      byBusiness.add(g.businessId, g.requests, g.amount);
-      byCategory.add(g.category, g.requests, g.amount);
-      byAgent.add(g.agentId, g.requests, g.amount);
+    // A page wholly before the span (or before every window) is not grouped for it.
+    const last = lastHourOf(page);
+    if (last >= since) {
+      for (const g of await summaryGroups(reader, page, since)) {
+        byBusiness.add(g.businessId, g.requests, g.amount);
+        byCategory.add(g.category, g.requests, g.amount);
+        byAgent.add(g.agentId, g.requests, g.amount);
+      }
     }
+    if (windowed.length === 0 || last < spend.from) return;
     await turn();
     for (const h of await hourSpend(reader, page)) spend.addHour(h);
   });
