@@ -26,6 +26,7 @@ import { type ServerHandle, startServer } from './lib/spawn.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { haveWrk, wrkLoad, wrkPairs } from './lib/wrk.ts';
 import { benchMetricsCost } from './metrics-cost.ts';
+import { benchReadPath } from './read-path.ts';
 import { benchReceiptCost } from './receipt-cost.ts';
 
 /**
@@ -40,6 +41,8 @@ import { benchReceiptCost } from './receipt-cost.ts';
  * and profiles). gateway-open-no-metrics is gateway-open with METRICS_ENABLED=false (issue 11).
  * gateway-open-echo and gateway-open-module: the in-process echo adapter against a module adapter in its
  * worker (bench/adapters/echo-module.mjs), the cost of isolating modules (issue 12).
+ * read-path (issue 18, bench/read-path.ts): the summary and the analytics at 100,000 transactions,
+ * alone and beside the open execute load, with the gateway's event-loop delay (BENCH_READERS).
  */
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -806,6 +809,7 @@ async function main(): Promise<void> {
   const upstream = await startServer('upstream');
   const runs = new Map<string, { scenario: Scenario; loads: ScenarioRun[] }>();
   let stability: number[] | undefined;
+  let readPath: Record<string, unknown> = { skipped: 'BENCH_ONLY' };
   try {
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) console.log(`round ${round} of ${rounds}`);
@@ -835,6 +839,11 @@ async function main(): Promise<void> {
       const dir = join(root, 'stability');
       mkdirSync(dir);
       stability = await stabilityRun(upstream, dir);
+    }
+    if (only.size === 0 || only.has('read-path')) {
+      const dir = join(root, 'read-path');
+      mkdirSync(dir);
+      readPath = await benchReadPath({ upstreamUrl: upstream.url, dir, settings, rounds, httpLoad });
     }
   } finally {
     await upstream.stop();
@@ -1002,6 +1011,7 @@ async function main(): Promise<void> {
         policyEvaluator,
         receiptCost,
         metricsCost,
+        readPath,
         floors,
         stability: stability ?? null,
       },

@@ -4,15 +4,28 @@ import type { Transaction } from '../domain/index.ts';
 export function formatAmount(amount: number | null, currency: string | null): string {
   if (amount === null) return 'no amount';
   const code = (currency ?? 'USD').toUpperCase();
-  let digits = 2;
-  try {
-    digits =
-      new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
-        .maximumFractionDigits ?? 2;
-  } catch {
-    // Not an ISO 4217 code: show two decimals.
-  }
+  const digits = fractionDigits(code);
   return `${code} ${(amount / 10 ** digits).toFixed(digits)}`;
+}
+
+/** Minor-unit digits per currency code, looked up once: a new Intl.NumberFormat costs ~40 µs. */
+const DIGITS = new Map<string, number>();
+function fractionDigits(code: string): number {
+  let digits = DIGITS.get(code);
+  if (digits === undefined) {
+    try {
+      digits =
+        new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
+          .maximumFractionDigits ?? 2;
+    } catch {
+      // Not an ISO 4217 code: show two decimals.
+      digits = 2;
+    }
+    // Codes come from requests: keep the map small whatever they send.
+    if (DIGITS.size >= 1_000) DIGITS.clear();
+    DIGITS.set(code, digits);
+  }
+  return digits;
 }
 
 /** "2026-11-24 12:00 UTC": unambiguous in an email and on the page. */

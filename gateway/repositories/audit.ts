@@ -165,8 +165,12 @@ export interface AuditQuery {
   to?: number;
 }
 
-/** Newest first, filtered; `cursor` is the last id of the previous page. */
-export function listAudit(conn: Conn, workspaceId: string, q: AuditQuery): Promise<ChainedAuditEvent[]> {
+/** Newest first, filtered; `cursor` is the last id of the previous page; within [lo, hi) when given. */
+export function listAudit(
+  conn: Conn,
+  workspaceId: string,
+  q: AuditQuery & { lo?: string; hi?: string },
+): Promise<ChainedAuditEvent[]> {
   const where = ['workspace_id = ?'];
   const params: unknown[] = [workspaceId];
   const add = (clause: string, value: unknown) => {
@@ -174,6 +178,8 @@ export function listAudit(conn: Conn, workspaceId: string, q: AuditQuery): Promi
     params.push(value);
   };
   if (q.cursor !== undefined) add('id < ?', q.cursor);
+  if (q.lo !== undefined) add('id >= ?', q.lo);
+  if (q.hi !== undefined) add('id < ?', q.hi);
   if (q.action !== undefined) {
     // `approval.*` names a family of actions.
     if (q.action.endsWith('.*')) {
@@ -190,4 +196,22 @@ export function listAudit(conn: Conn, workspaceId: string, q: AuditQuery): Promi
   params.push(q.limit);
   const text = `SELECT ${A.list} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
   return conn.all(sql(text, toEvent), params);
+}
+
+/**
+ * The `n`-th event id of the workspace below `hi` (all when undefined), counting down (a walk of
+ * `n` entries of `audit_events_ws_id`), or undefined when there are fewer.
+ */
+export function nthAuditIdDown(
+  conn: Conn,
+  workspaceId: string,
+  hi: string | undefined,
+  n: number,
+): Promise<string | undefined> {
+  const below = hi === undefined ? '' : ' AND id < ?';
+  const text = `SELECT id FROM audit_events WHERE workspace_id = ?${below} ORDER BY id DESC LIMIT 1 OFFSET ?`;
+  return conn.get(
+    sql(text, (r) => r[0] as string),
+    hi === undefined ? [workspaceId, n - 1] : [workspaceId, hi, n - 1],
+  );
 }

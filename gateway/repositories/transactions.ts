@@ -5,7 +5,6 @@ import type {
   SpendState,
   SpendTotals,
   SpendWindow,
-  SummaryRow,
   Transaction,
   TransactionError,
   TransactionFilter,
@@ -184,10 +183,28 @@ export function getTransactionById(conn: Conn, id: string): Promise<Transaction 
   return conn.get(BY_ID, [id]);
 }
 
+/** A span of ledger ids, [lo, hi); a missing end is open. */
+export interface IdSpan {
+  lo?: string;
+  hi?: string;
+}
+
+const spanned = (where: string[], params: unknown[], span: IdSpan) => {
+  if (span.lo !== undefined) {
+    where.push('id >= ?');
+    params.push(span.lo);
+  }
+  if (span.hi !== undefined) {
+    where.push('id < ?');
+    params.push(span.hi);
+  }
+};
+
+/** Newest first, filtered, within `span` too; at most `f.limit`. */
 export function listTransactions(
   conn: Conn,
   workspaceId: string,
-  f: TransactionFilter,
+  f: TransactionFilter & IdSpan,
 ): Promise<Transaction[]> {
   const where = ['workspace_id = ?'];
   const params: unknown[] = [workspaceId];
@@ -204,9 +221,30 @@ export function listTransactions(
   if (f.amountMin !== undefined) add('amount >= ?', f.amountMin);
   if (f.amountMax !== undefined) add('amount <= ?', f.amountMax);
   if (f.cursor) add('id < ?', f.cursor);
+  spanned(where, params, f);
   params.push(f.limit);
   const text = `SELECT ${X.list} FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
   return conn.all(sql(text, toTransaction), params);
+}
+
+/**
+ * The `n`-th id of the workspace's ledger in `span`, counting down from its top (a walk of `n`
+ * entries of `transactions_ws_id`, nothing else read), or undefined when the span holds fewer.
+ */
+export async function nthIdDown(
+  conn: Conn,
+  workspaceId: string,
+  span: IdSpan,
+  n: number,
+): Promise<string | undefined> {
+  const where = ['workspace_id = ?'];
+  const params: unknown[] = [workspaceId];
+  spanned(where, params, span);
+  const text = `SELECT id FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT 1 OFFSET ?`;
+  return conn.get(
+    sql(text, (r) => r[0] as string),
+    [...params, n - 1],
+  );
 }
 
 /** Queued transactions whose window opened by `now` (the release job). */
@@ -418,22 +456,4 @@ export async function firstTimeBusiness(
   businessId: string,
 ): Promise<boolean> {
   return (await conn.get(FIRST_SUCCEEDED, [workspaceId, businessId])) === undefined;
-}
-
-/** Executes that count (reserved or posted) since `since`, grouped for the summary. */
-export function summarize(
-  conn: Conn,
-  workspaceId: string,
-  since: number,
-  by: 'business_id' | 'business_category' | 'agent_id',
-): Promise<SummaryRow[]> {
-  const text = `SELECT ${by}, count(*), coalesce(sum(amount), 0) FROM transactions
-    WHERE workspace_id = ? AND operation = 'execute' AND created_at >= ? AND spend_state IN ('pending', 'posted')
-    GROUP BY ${by} ORDER BY ${by}`;
-  const toRow = (r: unknown[]): SummaryRow => ({
-    key: (r[0] as string | null) ?? '',
-    count: Number(r[1]),
-    amount: Number(r[2]),
-  });
-  return conn.all(sql(text, toRow), [workspaceId, since]);
 }

@@ -84,6 +84,7 @@ const DELETES: readonly [table: string, text: string][] = [
   ['confirmation_tokens', 'DELETE FROM confirmation_tokens WHERE workspace_id = ?'],
   ['transactions', 'DELETE FROM transactions WHERE workspace_id = ?'],
   ['spend_buckets', 'DELETE FROM spend_buckets WHERE workspace_id = ?'],
+  ['transaction_rollups', 'DELETE FROM transaction_rollups WHERE workspace_id = ?'],
   ['policy_versions', 'DELETE FROM policy_versions WHERE workspace_id = ?'],
   ['policies', 'DELETE FROM policies WHERE workspace_id = ?'],
   ['outbox', 'DELETE FROM outbox WHERE workspace_id = ?'],

@@ -146,6 +146,10 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
       path: '/v1/transactions/summary',
       tag,
       summary: 'Spend by business, category and agent, and each limit of a policy',
+      description:
+        'The breakdowns count executes that count against limits (succeeded, or admitted and not yet ' +
+        'finished) admitted from `from`, the start of the UTC hour `interval` before now, to `to` (now). ' +
+        'Each limit is reported in its own current window.',
       access: { principal: 'member' },
       query: summaryQuery,
       responses: { 200: { description: 'The summary', schema: summaryAnswer } },

@@ -1,3 +1,5 @@
+import { setImmediate as turn } from 'node:timers/promises';
+import type { Conn } from '../db/types.ts';
 import type {
   AgentCost,
   Analytics,
@@ -9,17 +11,20 @@ import type {
   SpendByKey,
 } from '../domain/analytics.ts';
 import { GatewayError } from '../domain/index.ts';
-import { idRange } from '../ids.ts';
+import { type ApprovalTime, approvalTimesPage, newestTransactionId } from '../repositories/analytics.ts';
 import {
-  decisionTimes,
-  newestTransactionId,
-  type ProposalGroup,
-  proposalGroups,
-  type Range,
-} from '../repositories/analytics.ts';
-import { sumSpend } from '../repositories/transactions.ts';
+  type AgentCell,
+  agentCells,
+  type OutcomeKey,
+  outcomeKeys,
+  pendingRollups,
+  type RollupRow,
+  type SpendKey,
+  spendKeys,
+} from '../repositories/rollups.ts';
 import { type Deps, type ServiceContext, workspaceOf } from './context.ts';
 import { DEFAULT_POLICY, loadPolicy } from './policies.ts';
+import { counts, eachPage, lastHourOf, pacer, spendInWindows } from './rollups.ts';
 
 export interface AnalyticsInput {
   /** Epoch ms; rounded down to the start of its UTC bucket. */
@@ -101,29 +106,50 @@ export async function computeAnalytics({
   }
 
   const reader = deps.db.reader;
-  const range = rangeOf(workspaceId, from, to);
-  // The anomaly baselines need the buckets before `from` too: one scan of the longer range serves
-  // every figure (the range's own are the groups from bucket ANOMALY_WINDOW on).
-  const history = rangeOf(workspaceId, from - ANOMALY_WINDOW * size, to);
-  const [groups, times, limits] = await Promise.all([
-    proposalGroups(reader, history, size),
-    decisionTimes(reader, range),
-    limitUsage(ctx, workspaceId),
-  ]);
-  const rows = agentBucketRows(groups);
-  const current = groups.filter((g) => g.bucket >= ANOMALY_WINDOW);
-  const byBusiness = spendRows(current, (g) => g.businessId);
-  const byCategory = spendRows(current, (g) => g.category);
-  const outcomeRows = current.map((g) => ({ status: g.status, approval: g.approval, count: g.requests }));
-  const rejections = refusalsByRule(current);
-
+  // The anomaly baselines need the buckets before `from` too: one pass over the rollups of the
+  // longer span serves every figure (the range's own are the buckets from ANOMALY_WINDOW on).
+  const origin = from - ANOMALY_WINDOW * size;
+  const acc = new Figures(origin, size);
+  // One after another, not at once: reads that each turn the loop between their statements would
+  // otherwise run a statement each in the same turn.
+  await eachPage(reader, { workspaceId, fromHour: origin, toHour: to }, async (page) => {
+    for (const cell of await agentCells(reader, page, origin, size)) acc.addCell(cell);
+    // The buckets before the range only feed the anomaly baselines.
+    if (lastHourOf(page) < from) return;
+    await turn();
+    for (const key of await spendKeys(reader, page, from)) acc.addSpend(key);
+    await turn();
+    for (const key of await outcomeKeys(reader, page, from)) acc.addOutcome(key);
+  });
+  // Executes in flight are not rolled up: their rows, from the partial index of pending ones.
+  await turn();
+  for (const row of await pendingRollups(reader, workspaceId, origin, to)) acc.add(row);
+  const times = await decisionTimes(reader, { workspaceId, from, to });
+  await turn();
+  const limits = await limitUsage(ctx, workspaceId);
+  // Each figure below is a pass over agent × bucket × currency cells (bounded by the range, not the
+  // ledger); the loop turns between them once a few ms have gone by.
+  const pace = pacer(2);
+  const rows = [...acc.agentBuckets.values()];
   const inRange = rows.filter((r) => r.bucket >= ANOMALY_WINDOW);
+  const rejections = [...acc.refusals.entries()]
+    .map(([ruleId, count]) => ({ ruleId, count }))
+    .sort((a, b) => b.count - a.count || ((a.ruleId ?? '') < (b.ruleId ?? '') ? -1 : 1));
+  await pace();
+  const total = spendTotals(inRange);
+  await pace();
+  const byAgent = spendByAgent(inRange);
+  await pace();
+  const byPeriod = spendByPeriod(inRange, from, size, buckets);
+  await pace();
+  const cost = costs(inRange);
+  await pace();
   return {
     range: { from, to, granularity: input.granularity, buckets },
-    decisions: decisionCounts(outcomeRows),
+    decisions: acc.decisions(),
     rejections: {
       byRule: rejections.map((r) => ({ ruleId: r.ruleId ?? 'default_action', count: r.count })),
-      human: outcomeRows.filter((r) => r.approval === 'rejected').reduce((n, r) => n + r.count, 0),
+      human: acc.humanRejected,
     },
     decisionTime: {
       count: times.length,
@@ -131,15 +157,15 @@ export async function computeAnalytics({
       p90Ms: percentile(times, 0.9),
     },
     spend: {
-      total: spendTotals(inRange),
-      byBusiness: keyed(byBusiness),
-      byCategory: keyed(byCategory),
-      byAgent: spendByAgent(inRange),
-      byPeriod: spendByPeriod(inRange, from, size, buckets),
+      total,
+      byBusiness: keyed([...acc.byBusiness.values()]),
+      byCategory: keyed([...acc.byCategory.values()]),
+      byAgent,
+      byPeriod,
     },
     limits,
-    cost: costs(inRange),
-    anomalies: anomalies(rows, from - ANOMALY_WINDOW * size, size, ANOMALY_WINDOW + buckets),
+    cost,
+    anomalies: await anomalies(rows, origin, size, ANOMALY_WINDOW + buckets, pace),
   };
 }
 
@@ -155,30 +181,6 @@ interface AgentBucketRow {
   costCount: number;
 }
 
-function agentBucketRows(groups: ProposalGroup[]): AgentBucketRow[] {
-  const rows = new Map<string, AgentBucketRow>();
-  for (const g of groups) {
-    const id = `${g.agentId}\u0000${g.bucket}\u0000${g.currency}`;
-    const row = rows.get(id) ?? {
-      agentId: g.agentId,
-      bucket: g.bucket,
-      currency: g.currency,
-      requests: 0,
-      spend: 0,
-      spendCount: 0,
-      costMicros: 0,
-      costCount: 0,
-    };
-    row.requests += g.requests;
-    row.spend += g.spend;
-    row.spendCount += g.spendCount;
-    row.costMicros += g.costMicros;
-    row.costCount += g.costCount;
-    rows.set(id, row);
-  }
-  return [...rows.values()];
-}
-
 interface SpendRow {
   key: string | null;
   currency: string;
@@ -186,69 +188,141 @@ interface SpendRow {
   count: number;
 }
 
-/** Counted spend by one key (business or category) and currency. */
-function spendRows(groups: ProposalGroup[], keyOf: (g: ProposalGroup) => string | null): SpendRow[] {
-  const rows = new Map<string, SpendRow>();
-  for (const g of groups) {
-    if (g.spendCount === 0) continue;
-    const key = keyOf(g);
-    const id = `${key ?? '\u0001'}\u0000${g.currency}`;
-    const row = rows.get(id) ?? { key, currency: g.currency, amount: 0, count: 0 };
-    row.amount += g.spend;
-    row.count += g.spendCount;
-    rows.set(id, row);
-  }
-  return [...rows.values()];
+type Outcome = 'autoApproved' | 'humanApproved' | 'policyRejected' | 'humanRejected' | 'expired' | 'pending';
+
+/** How a proposal was decided, from its status and its approval's (people asked when there is one). */
+function outcomeOf(status: string, approval: string | null): Outcome {
+  if (approval === 'approved') return 'humanApproved';
+  if (approval === 'rejected') return 'humanRejected';
+  if (approval === 'expired' || status === 'expired') return 'expired';
+  if (approval === 'pending' || status === 'queued' || status === 'pending_approval') return 'pending';
+  if (status === 'rejected') return 'policyRejected';
+  // Admitted without people: forwarded (whatever the business answered) or an evaluation allowed.
+  return 'autoApproved';
 }
 
-/** Policy refusals (never parked for people) by the rule or control that refused, most first. */
-function refusalsByRule(groups: ProposalGroup[]): { ruleId: string | null; count: number }[] {
-  const counts = new Map<string | null, number>();
-  for (const g of groups)
-    if (g.policyRejected) counts.set(g.ruleId, (counts.get(g.ruleId) ?? 0) + g.requests);
-  return [...counts.entries()]
-    .map(([ruleId, count]) => ({ ruleId, count }))
-    .sort((a, b) => b.count - a.count || ((a.ruleId ?? '') < (b.ruleId ?? '') ? -1 : 1));
-}
-
-function rangeOf(workspaceId: string, from: number, to: number): Range {
-  const executes = idRange('transaction', from, to);
-  const evaluations = idRange('evaluation', from, to);
-  return { workspaceId, from, to, ids: [...executes, ...evaluations] };
-}
-
-function decisionCounts(rows: { status: string; approval: string | null; count: number }[]) {
-  let autoApproved = 0;
-  let humanApproved = 0;
-  let policyRejected = 0;
-  let humanRejected = 0;
-  let expired = 0;
-  let pending = 0;
-  for (const { status, approval, count } of rows) {
-    if (approval === 'approved') humanApproved += count;
-    else if (approval === 'rejected') humanRejected += count;
-    else if (approval === 'expired' || status === 'expired') expired += count;
-    else if (approval === 'pending' || status === 'queued' || status === 'pending_approval') pending += count;
-    else if (status === 'rejected') policyRejected += count;
-    // Admitted without people: forwarded (whatever the business answered) or an evaluation allowed.
-    else autoApproved += count;
-  }
-  const decided = autoApproved + humanApproved + policyRejected + humanRejected + expired;
-  return {
-    decided,
-    autoApproved,
-    humanApproved,
-    policyRejected,
-    humanRejected,
-    expired,
-    pending,
-    approvalRate: decided === 0 ? null : (autoApproved + humanApproved) / decided,
-    autoApproveRate: decided === 0 ? null : autoApproved / decided,
+/**
+ * Every figure of the analytics that sums over proposals, summed as the pages of rollups are
+ * grouped (per agent, bucket and currency: spend series, costs, anomalies; over the range's own
+ * buckets: spend by business and category, outcomes, refusals by rule), and the pending rows too.
+ */
+class Figures {
+  readonly agentBuckets = new Map<string, AgentBucketRow>();
+  readonly byBusiness = new Map<string, SpendRow>();
+  readonly byCategory = new Map<string, SpendRow>();
+  readonly refusals = new Map<string | null, number>();
+  readonly outcomes: Record<Outcome, number> = {
+    autoApproved: 0,
+    humanApproved: 0,
+    policyRejected: 0,
+    humanRejected: 0,
+    expired: 0,
+    pending: 0,
   };
+  humanRejected = 0;
+
+  constructor(
+    private readonly origin: number,
+    private readonly size: number,
+  ) {}
+
+  addCell(c: AgentCell): void {
+    const id = `${c.agentId}\u0000${c.bucket}\u0000${c.currency}`;
+    const cell = this.agentBuckets.get(id);
+    if (!cell) {
+      this.agentBuckets.set(id, { ...c });
+      return;
+    }
+    cell.requests += c.requests;
+    cell.spend += c.spend;
+    cell.spendCount += c.spendCount;
+    cell.costMicros += c.costMicros;
+    cell.costCount += c.costCount;
+  }
+
+  addSpend(k: SpendKey): void {
+    for (const [rows, key] of [
+      [this.byBusiness, k.businessId],
+      [this.byCategory, k.category],
+    ] as const) {
+      const id = `${key ?? '\u0001'}\u0000${k.currency}`;
+      const r = rows.get(id) ?? { key, currency: k.currency, amount: 0, count: 0 };
+      r.amount += k.amount;
+      r.count += k.count;
+      rows.set(id, r);
+    }
+  }
+
+  addOutcome(k: OutcomeKey): void {
+    this.outcomes[outcomeOf(k.status, k.approval)] += k.requests;
+    if (k.approval === 'rejected') this.humanRejected += k.requests;
+    if (k.refused) this.refusals.set(k.ruleId, (this.refusals.get(k.ruleId) ?? 0) + k.requests);
+  }
+
+  /** A row rolled up at read time (the pending ones), into each figure as the pages are. */
+  add(row: RollupRow): void {
+    const bucket = Math.floor((row.hour - this.origin) / this.size);
+    const counted = counts(row);
+    const spend = counted ? row.amount : 0;
+    const spendCount = counted ? row.amounts : 0;
+    this.addCell({
+      agentId: row.agentId,
+      bucket,
+      currency: row.currency,
+      requests: row.requests,
+      spend,
+      spendCount,
+      costMicros: row.costMicros,
+      costCount: row.costs,
+    });
+    if (bucket < ANOMALY_WINDOW) return;
+    this.addOutcome(row);
+    if (spendCount !== 0) this.addSpend({ ...row, amount: spend, count: spendCount });
+  }
+
+  decisions(): Analytics['decisions'] {
+    const { autoApproved, humanApproved, policyRejected, humanRejected, expired, pending } = this.outcomes;
+    const decided = autoApproved + humanApproved + policyRejected + humanRejected + expired;
+    return {
+      decided,
+      autoApproved,
+      humanApproved,
+      policyRejected,
+      humanRejected,
+      expired,
+      pending,
+      approvalRate: decided === 0 ? null : (autoApproved + humanApproved) / decided,
+      autoApproveRate: decided === 0 ? null : autoApproved / decided,
+    };
+  }
+}
+
+/** Approvals read per statement for the decision times. */
+const APPROVALS_PAGE = 500;
+
+/**
+ * Ms from each approval's creation to its human decision (approved or rejected) over [from, to),
+ * ascending: read a page at a time, the loop turning between pages.
+ */
+async function decisionTimes(
+  conn: Conn,
+  range: { workspaceId: string; from: number; to: number },
+): Promise<Float64Array> {
+  const times: number[] = [];
+  let after: ApprovalTime | null = null;
+  for (;;) {
+    await turn();
+    const page = await approvalTimesPage(conn, range, after, APPROVALS_PAGE);
+    for (const a of page) if (a.status === 'approved' || a.status === 'rejected') times.push(a.ms);
+    after = page.at(-1) ?? null;
+    if (page.length < APPROVALS_PAGE) break;
+  }
+  // A typed array sorts numerically in native code: 100,000 times in a few ms.
+  return Float64Array.from(times).sort();
 }
 
 /** Linear interpolation between the closest ranks (the median of an even count is the mean of the two middle values). */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   const at = p * (sorted.length - 1);
   const lo = Math.floor(at);
@@ -336,9 +410,21 @@ async function limitUsage(ctx: ServiceContext, workspaceId: string): Promise<Ana
   const policy = await loadPolicy(deps, workspaceId, DEFAULT_POLICY);
   if (!policy) return { policy: null, usage: [] };
   const now = deps.clock();
-  const usage: LimitUsage[] = [];
-  for (const limit of policy.limitsFor('', '')) {
-    const windowStart = policy.windowStartFor(limit, now);
+  const limits = policy
+    .limitsFor('', '')
+    .map((limit) => ({ limit, windowStart: policy.windowStartFor(limit, now) }));
+  const windowed = limits.filter((l) => l.windowStart !== null);
+  // One pass over the rollups for every window (services/rollups.ts), as the summary counts them.
+  const totals = await spendInWindows(
+    deps.db.reader,
+    workspaceId,
+    windowed.map(({ limit, windowStart }) => ({
+      since: windowStart as number,
+      categories: limit.categories,
+      currency: limit.currency,
+    })),
+  );
+  const usage: LimitUsage[] = limits.map(({ limit, windowStart }) => {
     const base = {
       id: limit.id,
       interval: limit.interval,
@@ -347,25 +433,19 @@ async function limitUsage(ctx: ServiceContext, workspaceId: string): Promise<Ana
       limit: limit.amount,
     };
     if (windowStart === null) {
-      usage.push({ ...base, window: null, windowStart: null, used: 0, reserved: 0, share: null });
-      continue;
+      return { ...base, window: null, windowStart: null, used: 0, reserved: 0, share: null };
     }
-    const totals = await sumSpend(deps.db.reader, {
-      workspaceId,
-      since: windowStart,
-      categories: limit.categories,
-      currency: limit.currency,
-    });
-    const used = totals.posted + totals.pending;
-    usage.push({
+    const t = totals[windowed.findIndex((w) => w.limit === limit)] ?? { pending: 0, posted: 0 };
+    const used = t.posted + t.pending;
+    return {
       ...base,
       window: limit.window,
       windowStart,
       used,
-      reserved: totals.pending,
+      reserved: t.pending,
       share: limit.amount > 0 ? used / limit.amount : null,
-    });
-  }
+    };
+  });
   return { policy: { name: policy.name, version: policy.version }, usage };
 }
 
@@ -382,7 +462,13 @@ function median(values: readonly number[]): number {
  * The flags of every agent's buckets in the range (see ANOMALY_WINDOW). `rows` count buckets from
  * `origin` (ANOMALY_WINDOW buckets before the range); `total` is how many buckets that spans.
  */
-function anomalies(rows: AgentBucketRow[], origin: number, size: number, total: number): AnomalyFlag[] {
+async function anomalies(
+  rows: AgentBucketRow[],
+  origin: number,
+  size: number,
+  total: number,
+  pace: () => Promise<void>,
+): Promise<AnomalyFlag[]> {
   const agents = new Map<string, { requests: number[]; spend: Map<string, number[]> }>();
   for (const r of rows) {
     let a = agents.get(r.agentId);
@@ -403,8 +489,9 @@ function anomalies(rows: AgentBucketRow[], origin: number, size: number, total: 
   const flags: AnomalyFlag[] = [];
   for (const [agentId, a] of agents) {
     const first = a.requests.findIndex((n) => n > 0);
-    const check = (values: number[], metric: 'spend' | 'requests', currency: string | null) => {
+    const check = async (values: number[], metric: 'spend' | 'requests', currency: string | null) => {
       for (let i = ANOMALY_WINDOW; i < total; i++) {
+        await pace();
         const observed = values[i] ?? 0;
         if (observed <= 0) continue;
         const past = values.slice(Math.max(first, i - ANOMALY_WINDOW), i);
@@ -427,8 +514,8 @@ function anomalies(rows: AgentBucketRow[], origin: number, size: number, total: 
         }
       }
     };
-    check(a.requests, 'requests', null);
-    for (const [currency, series] of a.spend) check(series, 'spend', currency);
+    await check(a.requests, 'requests', null);
+    for (const [currency, series] of a.spend) await check(series, 'spend', currency);
   }
   return flags.sort(
     (x, y) =>

@@ -1,3 +1,4 @@
+import { setImmediate as turn } from 'node:timers/promises';
 import {
   type Approval,
   type ApprovalStatus,
@@ -6,7 +7,7 @@ import {
   type Transaction,
 } from '../domain/index.ts';
 import { newId } from '../ids.ts';
-import { getApproval as findApproval, listApprovals as list } from '../repositories/approvals.ts';
+import { approvalRows, getApproval as findApproval, withStagesAndVotes } from '../repositories/approvals.ts';
 import { getTransaction } from '../repositories/transactions.ts';
 import { requireBusiness } from './businesses.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
@@ -61,12 +62,26 @@ export async function listApprovals({
   status?: ApprovalStatus;
   limit: number;
 }) {
-  const approvals = await list(ctx.deps.db.reader, workspaceOf(ctx), {
-    status,
+  const approvals = await readApprovals(ctx, {
+    statuses: status ? [status] : undefined,
     role: status === 'pending' ? role : undefined,
     limit,
   });
   return approvals.map((a) => viewApproval(a));
+}
+
+/**
+ * A page of approvals with their stages and votes, the event loop turning between the two reads
+ * (issue 18: a page of 200 is a few ms of rows to convert on SQLite).
+ */
+async function readApprovals(
+  ctx: ServiceContext,
+  f: Parameters<typeof approvalRows>[2],
+): Promise<Approval[]> {
+  const reader = ctx.deps.db.reader;
+  const rows = await approvalRows(reader, workspaceOf(ctx), f);
+  await turn();
+  return withStagesAndVotes(reader, rows);
 }
 
 /**
@@ -87,11 +102,7 @@ export function canDecide(
 }
 
 async function decidable(ctx: ServiceContext, member: { memberId: string; role: Role }, limit: number) {
-  const pending = await list(ctx.deps.db.reader, workspaceOf(ctx), {
-    status: 'pending',
-    role: member.role,
-    limit: limit * 2,
-  });
+  const pending = await readApprovals(ctx, { role: member.role, limit: limit * 2 });
   const now = ctx.deps.clock();
   return pending.filter((a) => canDecide(a, member, now)).slice(0, limit);
 }
@@ -119,15 +130,27 @@ export async function listDecidable({
   member: { memberId: string; role: Role };
   limit: number;
 }): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
+  return withTransactions(ctx, await decidable(ctx, member, limit));
+}
+
+/**
+ * Each approval with its transaction, read in turns of 25 so a page of a hundred does not hold the
+ * event loop for the whole of it (issue 18).
+ */
+async function withTransactions(
+  ctx: ServiceContext,
+  approvals: Approval[],
+): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
   const workspaceId = workspaceOf(ctx);
-  const reader = ctx.deps.db.reader;
-  const mine = await decidable(ctx, member, limit);
-  return Promise.all(
-    mine.map(async (approval) => ({
+  const out: { approval: Approval; transaction: Transaction | undefined }[] = [];
+  for (const [i, approval] of approvals.entries()) {
+    if (i % 25 === 0) await turn();
+    out.push({
       approval,
-      transaction: await getTransaction(reader, workspaceId, approval.transactionId),
-    })),
-  );
+      transaction: await getTransaction(ctx.deps.db.reader, workspaceId, approval.transactionId),
+    });
+  }
+  return out;
 }
 
 /** Decided approvals (approved, rejected, expired), newest first, each with its transaction. */
@@ -138,24 +161,9 @@ export async function listDecided({
   ctx: ServiceContext;
   limit: number;
 }): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
-  const workspaceId = workspaceOf(ctx);
-  const reader = ctx.deps.db.reader;
-  const byStatus = await Promise.all(
-    (['approved', 'rejected', 'expired'] as const).map((status) =>
-      list(reader, workspaceId, { status, limit }),
-    ),
-  );
-  // Ids are time-ordered ULIDs: the newest first across the three lists.
-  const decided = byStatus
-    .flat()
-    .sort((a, b) => (a.id < b.id ? 1 : -1))
-    .slice(0, limit);
-  return Promise.all(
-    decided.map(async (approval) => ({
-      approval,
-      transaction: await getTransaction(reader, workspaceId, approval.transactionId),
-    })),
-  );
+  // Ids are time-ordered ULIDs: the newest first across the three statuses.
+  const decided = await readApprovals(ctx, { statuses: ['approved', 'rejected', 'expired'], limit });
+  return withTransactions(ctx, decided);
 }
 
 export interface DecideInput {

@@ -216,6 +216,8 @@ export const auditEvents = pgTable(
   },
   (t) => [
     index('audit_events_ws_created').on(t.workspaceId, t.createdAt),
+    // GET /v1/audit and the console's log, newest first, walk it in order (issue 18).
+    index('audit_events_ws_id').on(t.workspaceId, t.id),
     // One event per place in a chain: two writers can never fork it, whatever their timing.
     uniqueIndex('audit_events_chain').on(sql`coalesce(${t.workspaceId}, '')`, t.seq),
   ],
@@ -263,6 +265,66 @@ export const spendBuckets = pgTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.minute, t.category, t.currency] })],
 );
 
+/**
+ * The ledger rolled up per workspace and UTC hour (issue 18): what `/v1/transactions/summary`,
+ * `/v1/analytics` and the console overview read instead of scanning `transactions`. One row per
+ * hour and combination of everything those reads group by, with the sums they need. Kept by
+ * triggers on `transactions` and `approvals` (migrations), inside the statement that changes a
+ * row, so a counter moves in the same database transaction as the status it counts and no code
+ * path can forget it. Executes and evaluations only, and not while `status = 'pending'`: the
+ * execute hot path inserts a pending row and finishes it, so it pays one counter write (at the
+ * finish) rather than three; readers add the pending rows from their partial index.
+ * Empty text stands for null (no business, category, currency, approval or rule id).
+ */
+export const transactionRollups = pgTable(
+  'transaction_rollups',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    /** Start of the UTC hour of `created_at`, epoch ms. */
+    hour: ms('hour').notNull(),
+    operation: text('operation').notNull(),
+    agentId: text('agent_id').notNull(),
+    businessId: text('business_id').notNull(),
+    category: text('category').notNull(),
+    currency: text('currency').notNull(),
+    status: text('status').notNull(),
+    spendState: text('spend_state').notNull(),
+    /** The status of the approval the transaction names (`approval_id`); '' when none. */
+    approval: text('approval').notNull(),
+    /** 1 for a refusal by the policy itself (rejected, never parked for people). */
+    refused: integer('refused').notNull(),
+    /** A refusal's `decision.ruleId`; '' otherwise. */
+    ruleId: text('rule_id').notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+    /** Sum of `amount` (null as 0) and how many rows had one. */
+    amount: bigint('amount', { mode: 'number' }).notNull().default(0),
+    amounts: bigint('amounts', { mode: 'number' }).notNull().default(0),
+    /** Sum of `cost_micros` (null as 0) and how many rows had one. */
+    costMicros: bigint('cost_micros', { mode: 'number' }).notNull().default(0),
+    costs: bigint('costs', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      // The default name (every column's) is past PostgreSQL's 63 characters.
+      name: 'transaction_rollups_pk',
+      columns: [
+        t.workspaceId,
+        t.hour,
+        t.operation,
+        t.agentId,
+        t.businessId,
+        t.category,
+        t.currency,
+        t.status,
+        t.spendState,
+        t.approval,
+        t.refused,
+        t.ruleId,
+      ],
+    }),
+  ],
+);
+
 /** A parked execute awaiting people (DESIGN §5, §6): one row, its stages below. */
 export const approvals = pgTable(
   'approvals',
@@ -277,7 +339,10 @@ export const approvals = pgTable(
   },
   (t) => [
     uniqueIndex('approvals_transaction').on(t.transactionId),
-    index('approvals_ws_status').on(t.workspaceId, t.status),
+    // Lists by status newest first read the index in order (issue 18): no sort of every row.
+    index('approvals_ws_status').on(t.workspaceId, t.status, t.id),
+    // The analytics' decision times read a range of creation times a page at a time (issue 18).
+    index('approvals_ws_created').on(t.workspaceId, t.createdAt, t.id),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `approvals_ws_created` ON `approvals` (`workspace_id`,`created_at`,`id`);
