@@ -1,7 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { GatewayEnv } from '../../env.ts';
+import type { GatewayEnv } from '../env.ts';
+import { type Answer, route } from '../routes/openapi/route.ts';
+import { pathParam } from '../routes/validate.ts';
 import {
   checkConsoleCsrf,
   consoleCsrf,
@@ -9,11 +11,8 @@ import {
   requestSignInLinks,
   signInWithLink,
   signInWithToken,
-} from '../../services/console-sessions.ts';
-import type { Deps } from '../../services/context.ts';
-import { type Answer, route } from '../openapi/route.ts';
-import { pathParam } from '../validate.ts';
-import { CsrfField, MessageBody, Notice, PublicLayout } from './layout.tsx';
+} from '../services/console-sessions.ts';
+import type { Deps } from '../services/context.ts';
 import type { ConsoleServices } from './page.ts';
 import {
   clearPreSession,
@@ -24,6 +23,7 @@ import {
   sameOrigin,
   setSessionCookie,
 } from './security.ts';
+import { CsrfField, MessageBody, Notice, PublicLayout } from './views/layout.tsx';
 
 const page = (description: string): Answer => ({ description, html: true });
 /** middleware/storable-text answers for every console route, these too. */

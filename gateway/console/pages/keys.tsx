@@ -1,9 +1,9 @@
-import { GatewayError } from '../../../domain/index.ts';
-import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../../../services/keys.ts';
-import { createKeyBody } from '../../workspace.ts';
+import { GatewayError } from '../../domain/index.ts';
+import { createKeyBody } from '../../routes/workspace.ts';
+import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../../services/keys.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
-import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
+import { CsrfField } from '../views/layout.tsx';
 
 /**
  * /console/keys (issue 14, item 5): the workspace's agent keys; create one (its secret is shown

@@ -1,12 +1,8 @@
-import {
-  TRANSACTION_STATUSES,
-  type TransactionFilter,
-  type TransactionStatus,
-} from '../../../domain/index.ts';
-import { formatAmount, formatTime } from '../../../notify/format.ts';
-import { listTransactions } from '../../../services/transactions.ts';
-import { Badge } from '../layout.tsx';
+import { TRANSACTION_STATUSES, type TransactionFilter, type TransactionStatus } from '../../domain/index.ts';
+import { formatAmount, formatTime } from '../../notify/format.ts';
+import { listTransactions } from '../../services/transactions.ts';
 import { definePage } from '../page.ts';
+import { Badge } from '../views/layout.tsx';
 
 const PAGE_SIZE = 50;
 const DAY_MS = 86_400_000;

@@ -1,8 +1,8 @@
 import { raw } from 'hono/html';
 import type { Child, FC, PropsWithChildren } from 'hono/jsx';
 import type { Role } from '../../domain/index.ts';
-import { ASSETS, assetUrl } from './assets/index.ts';
-import type { Tone } from './page.ts';
+import { ASSETS, assetUrl } from '../assets/index.ts';
+import type { Tone } from '../page.ts';
 
 /**
  * The console's layout (issue 14): plain server-rendered HTML, no inline script or style (the CSP

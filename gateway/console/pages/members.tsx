@@ -1,10 +1,10 @@
-import { GatewayError, type Role } from '../../../domain/index.ts';
-import { createInvite, listInvites, revokeInvite } from '../../../services/invites.ts';
-import { changeMemberRole, listMembers, removeMember } from '../../../services/members.ts';
-import { createInviteBody } from '../../invites.ts';
+import { GatewayError, type Role } from '../../domain/index.ts';
+import { createInviteBody } from '../../routes/invites.ts';
+import { createInvite, listInvites, revokeInvite } from '../../services/invites.ts';
+import { changeMemberRole, listMembers, removeMember } from '../../services/members.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
-import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
+import { CsrfField } from '../views/layout.tsx';
 
 /**
  * /console/members (issue 14, item 5): members with their roles (change, remove), invitations by

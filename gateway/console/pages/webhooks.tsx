@@ -1,15 +1,15 @@
-import { GatewayError } from '../../../domain/index.ts';
+import { GatewayError } from '../../domain/index.ts';
+import { createWebhookBody } from '../../routes/webhooks.ts';
 import {
   createWebhook,
   deleteWebhook,
   listDeliveries,
   listWebhooks,
   WEBHOOK_EVENTS,
-} from '../../../services/webhooks.ts';
-import { createWebhookBody } from '../../webhooks.ts';
+} from '../../services/webhooks.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
-import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
+import { CsrfField } from '../views/layout.tsx';
 
 /**
  * /console/webhooks (issue 14, item 5): subscriptions (create, shown with their signing secret

@@ -1,15 +1,15 @@
 import { setImmediate as turn } from 'node:timers/promises';
-import type { Analytics, SpendAmount } from '../../../domain/analytics.ts';
-import type { Role } from '../../../domain/index.ts';
-import { recentAnalytics } from '../../../services/analytics.ts';
-import { countDecidable } from '../../../services/approvals.ts';
-import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
-import { listAgentKeys } from '../../../services/keys.ts';
-import { listMembers } from '../../../services/members.ts';
-import { DEFAULT_POLICY, listPolicies } from '../../../services/policies.ts';
-import { listWebhooks } from '../../../services/webhooks.ts';
-import { BarChart, ColumnChart, type Datum, LimitMeters } from '../charts.tsx';
+import type { Analytics, SpendAmount } from '../../domain/analytics.ts';
+import type { Role } from '../../domain/index.ts';
+import { recentAnalytics } from '../../services/analytics.ts';
+import { countDecidable } from '../../services/approvals.ts';
+import { listWorkspaceBusinesses } from '../../services/businesses.ts';
+import { listAgentKeys } from '../../services/keys.ts';
+import { listMembers } from '../../services/members.ts';
+import { DEFAULT_POLICY, listPolicies } from '../../services/policies.ts';
+import { listWebhooks } from '../../services/webhooks.ts';
 import { definePage, type PageContext } from '../page.ts';
+import { BarChart, ColumnChart, type Datum, LimitMeters } from '../views/charts.tsx';
 
 /**
  * /console, the overview (issue 14, item 6): the workspace's analytics as server-rendered SVG

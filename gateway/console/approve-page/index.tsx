@@ -3,6 +3,8 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
+import { type Answer, route } from '../../routes/openapi/route.ts';
+import { pathParam, withFields } from '../../routes/validate.ts';
 import type { Deps } from '../../services/context.ts';
 import {
   type ActiveLink,
@@ -13,8 +15,6 @@ import {
   resolveLink,
 } from '../../services/links.ts';
 import type { OtpService } from '../../services/otp.ts';
-import { type Answer, route } from '../openapi/route.ts';
-import { pathParam, withFields } from '../validate.ts';
 import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';
 
 const page = (description: string): Answer => ({ description, html: true });

@@ -1,8 +1,8 @@
-import type { Approval, Transaction } from '../../../domain/index.ts';
-import { formatAmount, formatTime, whyApproval } from '../../../notify/format.ts';
-import { listDecidable, listDecided } from '../../../services/approvals.ts';
-import { Badge, Deadline } from '../layout.tsx';
+import type { Approval, Transaction } from '../../domain/index.ts';
+import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
+import { listDecidable, listDecided } from '../../services/approvals.ts';
 import { definePage } from '../page.ts';
+import { Badge, Deadline } from '../views/layout.tsx';
 
 const LIMIT = 100;
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { GatewayEnv } from '../../env.ts';
-import type { Deps } from '../../services/context.ts';
+import type { GatewayEnv } from '../env.ts';
+import type { Deps } from '../services/context.ts';
 
 /** The session cookie: HttpOnly, SameSite=Lax, only sent to /console. */
 export const COOKIE = 'warden_console';

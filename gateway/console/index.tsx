@@ -1,8 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { GatewayError } from '../../domain/index.ts';
-import type { GatewayEnv } from '../../env.ts';
+import { GatewayError } from '../domain/index.ts';
+import type { GatewayEnv } from '../env.ts';
+import { type Answer, route } from '../routes/openapi/route.ts';
+import { pathParam, withFields } from '../routes/validate.ts';
 import {
   type ConsoleSession,
   checkConsoleCsrf,
@@ -11,16 +13,14 @@ import {
   resumeSession,
   signOut,
   signOutEverywhere,
-} from '../../services/console-sessions.ts';
-import type { Deps } from '../../services/context.ts';
-import { type Answer, route } from '../openapi/route.ts';
-import { pathParam, withFields } from '../validate.ts';
+} from '../services/console-sessions.ts';
+import type { Deps } from '../services/context.ts';
 import { ASSET_TYPES, assetByFile } from './assets/index.ts';
-import { ConsoleLayout, MessageBody, type NavItem, PublicLayout } from './layout.tsx';
 import type { ConsoleServices, PageContext, PageSpec, View } from './page.ts';
 import { PAGES } from './pages/index.ts';
 import { CSP, clearSessionCookie, formOf, sameOrigin, sessionToken } from './security.ts';
 import { registerSignIn } from './sign-in.tsx';
+import { ConsoleLayout, MessageBody, type NavItem, PublicLayout } from './views/layout.tsx';
 
 export type { ConsoleServices } from './page.ts';
 

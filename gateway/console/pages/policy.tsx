@@ -1,20 +1,20 @@
 import { structuredPatch } from 'diff';
-import type { Decision, PolicyIssue } from '../../../../policy/index.ts';
-import { GatewayError } from '../../../domain/index.ts';
-import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
-import { listMembers } from '../../../services/members.ts';
+import type { Decision, PolicyIssue } from '../../../policy/index.ts';
+import { GatewayError } from '../../domain/index.ts';
+import { policyName } from '../../routes/policies/index.ts';
+import { listWorkspaceBusinesses } from '../../services/businesses.ts';
+import { listMembers } from '../../services/members.ts';
 import {
   checkPolicyDocument,
   DEFAULT_POLICY,
   listPolicies,
   listPolicyVersions,
   putPolicy,
-} from '../../../services/policies.ts';
-import { simulatePolicy } from '../../../services/simulate.ts';
-import { policyName } from '../../policies/index.ts';
+} from '../../services/policies.ts';
+import { simulatePolicy } from '../../services/simulate.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
-import { CsrfField } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
+import { CsrfField } from '../views/layout.tsx';
 
 /**
  * /console/policy (issue 14, item 4): the active document, its versions, a diff between any two,
