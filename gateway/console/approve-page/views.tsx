@@ -1,8 +1,9 @@
 import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
-import type { Approval, ApprovalStage, Transaction } from '../../domain/index.ts';
+import type { Approval, Transaction } from '../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
 import type { ActiveLink } from '../../services/links.ts';
+import { DecisionFields, Stages } from '../views/approval.tsx';
 
 const STYLE = `
   :root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
@@ -54,33 +55,6 @@ export const Document: FC<PropsWithChildren<{ title: string }>> = ({ title, chil
       </body>
     </html>
   </>
-);
-
-const STAGE_STATE: Record<ApprovalStage['status'], string> = {
-  waiting: 'waiting',
-  pending: 'active: waiting for a decision',
-  approved: 'approved',
-  rejected: 'rejected',
-  expired: 'expired',
-  escalated: 'timed out, escalated',
-};
-
-/** The stage pipeline (also on the console's approval page). */
-export const Stages: FC<{ approval: Approval }> = ({ approval }) => (
-  <ol class="stages">
-    {approval.stages.map((s) => {
-      const approvals = approval.votes.filter((v) => v.position === s.position && v.decision === 'approve');
-      return (
-        <li class={s.status}>
-          Stage {s.position + 1}: {s.role}
-          {s.tier === 'critical_otp' ? ' (critical, one-time code)' : ''} ·{' '}
-          <span class="state">{STAGE_STATE[s.status]}</span> · {approvals.length}/{s.quorum} approval
-          {s.quorum === 1 ? '' : 's'}
-          {s.deadlineAt !== null && s.status === 'pending' ? ` · deadline ${formatTime(s.deadlineAt)}` : ''}
-        </li>
-      );
-    })}
-  </ol>
 );
 
 const Summary: FC<{ transaction: Transaction; businessName: string }> = ({ transaction, businessName }) => (
@@ -232,36 +206,4 @@ export const MessagePage: FC<{ title: string; message: string }> = ({ title, mes
       </p>
     </section>
   </Document>
-);
-
-/**
- * The fields of a decision form (the emailed page and the console share them): the one-time code
- * when the stage is critical, an optional reason, and the two buttons that name the decision.
- */
-export const DecisionFields = ({ critical }: { critical: boolean }) => (
-  <>
-    {critical ? (
-      <>
-        <label for="otp">One-time code (needed to approve)</label>
-        <input
-          type="text"
-          id="otp"
-          name="otp"
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          maxlength={6}
-        />
-      </>
-    ) : null}
-    <label for="reason">Reason (optional)</label>
-    <textarea id="reason" name="reason" rows={3} maxlength={1000} />
-    <div class="actions">
-      <button type="submit" name="decision" value="approve" class="approve">
-        Approve
-      </button>
-      <button type="submit" name="decision" value="reject" class="reject">
-        Reject
-      </button>
-    </div>
-  </>
 );

@@ -2,8 +2,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
 import { canDecide, decideApproval, getApproval } from '../../services/approvals.ts';
-import { DecisionFields, Stages } from '../approve-page/views.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
+import { DecisionFields, Stages } from '../views/approval.tsx';
 import { Badge, CsrfField, Deadline } from '../views/layout.tsx';
 
 const DONE: Record<string, string> = {

@@ -2,8 +2,8 @@ import { formatAmount, formatTime } from '../../notify/format.ts';
 import { getApproval } from '../../services/approvals.ts';
 import { verifyReceiptOf } from '../../services/receipts.ts';
 import { getTransaction } from '../../services/transactions.ts';
-import { Stages } from '../approve-page/views.tsx';
 import { definePage } from '../page.ts';
+import { Stages } from '../views/approval.tsx';
 import { Badge } from '../views/layout.tsx';
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
