@@ -1,7 +1,7 @@
 import { structuredPatch } from 'diff';
 import type { Decision, PolicyIssue } from '../../../policy/index.ts';
 import { GatewayError } from '../../domain/index.ts';
-import { policyName } from '../../routes/policies/index.ts';
+import { policyName } from '../../routes/policies/schema.ts';
 import { listWorkspaceBusinesses } from '../../services/businesses.ts';
 import { listMembers } from '../../services/members.ts';
 import {
