@@ -6,14 +6,15 @@ import businesses from './businesses.tsx';
 import home from './home.tsx';
 import keys from './keys.tsx';
 import members from './members.tsx';
-import policy from './policy.tsx';
+import policy from './policy/index.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
 import webhooks from './webhooks.tsx';
 
 /**
- * Every console page, one line each: a page is a file in this folder exporting
- * `definePage({...})` (see ../page.ts), and its import plus its entry here.
+ * Every console page, one line each: a page is a file in this folder exporting `definePage({...})`
+ * (see ../page.ts), or a folder whose index.tsx does, with its sections beside it (policy/), and its
+ * import plus its entry here.
  */
 export const PAGES: PageSpec[] = [
   home,
