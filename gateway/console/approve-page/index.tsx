@@ -15,6 +15,7 @@ import {
   resolveLink,
 } from '../../services/links.ts';
 import type { OtpService } from '../../services/otp.ts';
+import { sameOrigin } from '../security.ts';
 import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';
 
 const page = (description: string): Answer => ({ description, html: true });
@@ -102,23 +103,6 @@ function deadPage(dead: DeadLink): { status: ContentfulStatusCode; title: string
         title: 'You can no longer decide this request',
         message: 'Your role in the workspace has changed since this link was sent.',
       };
-  }
-}
-
-/**
- * Refuses cross-site form posts (with the CSRF field as the main guard): an Origin, or else a
- * Referer, when the browser sent one, must be this gateway's own (PUBLIC_BASE_URL or the request's).
- */
-function sameOrigin(c: Context<GatewayEnv>, publicBaseUrl: string): boolean {
-  const allowed = new Set([new URL(publicBaseUrl).origin, new URL(c.req.url).origin]);
-  const origin = c.req.header('origin');
-  if (origin !== undefined) return allowed.has(origin);
-  const referer = c.req.header('referer');
-  if (referer === undefined) return true;
-  try {
-    return allowed.has(new URL(referer).origin);
-  } catch {
-    return false;
   }
 }
 
