@@ -1,36 +1,19 @@
+import type { RowOf } from './describe.ts';
 import type * as pg from './postgres.ts';
 import type * as lite from './sqlite.ts';
+import type { TABLES } from './tables.ts';
 
 /**
- * The row of a table as both dialects store it: column name (as in SQL) → value type. Repositories
- * write their statements once against this type, and the checks at the bottom make the compiler
- * refuse any difference between the SQLite and the PostgreSQL schema, so one statement text is
- * right on both (DESIGN §8: one store contract).
+ * Rows typed by the one description of the tables (`tables.ts`): column name (as in SQL) → value
+ * type. Repositories write their statements once against these types; both dialect schemas are
+ * derived from the same description, so one statement text is right on both (DESIGN §8: one store
+ * contract) by construction rather than by comparing two schemas.
  */
-type ColumnsOf<T> = T extends { _: { columns: infer C } }
-  ? {
-      -readonly [K in keyof C as C[K] extends { _: { name: infer N extends string } }
-        ? N
-        : never]: C[K] extends {
-        _: { data: infer D; notNull: infer NotNull };
-      }
-        ? NotNull extends true
-          ? D
-          : D | null
-        : never;
-    }
-  : never;
-
-/** Each dialect's tables by their SQL name (`agent_keys`). */
-type BySqlName<S> = {
-  [K in keyof S as S[K] extends { _: { name: infer N extends string; columns: unknown } } ? N : never]: S[K];
-};
-type Tables = BySqlName<typeof lite>;
-type PgTables = BySqlName<typeof pg>;
+type Tables = typeof TABLES;
 export type TableName = keyof Tables & string;
 
 /** `workspace_id: string`, `revoked_at: number | null`, … for one table. */
-export type Row<T extends TableName> = ColumnsOf<Tables[T]>;
+export type Row<T extends TableName> = RowOf<Tables[T]['columns']>;
 
 /** The values of `names`, in order: what a statement selecting those columns yields per row. */
 export type Picked<T extends TableName, C extends readonly (keyof Row<T>)[]> = {
@@ -48,19 +31,14 @@ export function columns<T extends TableName, const C extends readonly (keyof Row
   return { list: names.join(', '), names, row: (raw) => raw as Picked<T, C> };
 }
 
-// ── both schemas, checked against each other ─────────────────────────────────────────────────────
+// ── both schemas export every table ───────────────────────────────────────────────────────────────
 
 type Exactly<A, B> = (<G>() => G extends A ? 1 : 2) extends <G>() => G extends B ? 1 : 2 ? true : false;
-type Mismatched = {
-  [K in TableName]: Exactly<ColumnsOf<Tables[K]>, ColumnsOf<PgTables[K & keyof PgTables]>> extends true
-    ? never
-    : K;
-}[TableName];
-type SameTableNames = Exactly<TableName, keyof PgTables & string>;
 
-/** Fails to compile, naming the table, when the two schemas differ in a column's name, type or nullability. */
-export const SCHEMAS_AGREE: [Mismatched] extends [never]
-  ? SameTableNames extends true
-    ? true
-    : never
-  : Mismatched = true;
+/**
+ * Fails to compile when a dialect file leaves a described table out of its exports (drizzle-kit
+ * would then write a migration dropping it) or exports one that is not described.
+ */
+export const SCHEMAS_COMPLETE: Exactly<keyof typeof lite, TableName> extends true
+  ? Exactly<keyof typeof pg, TableName>
+  : false = true;
