@@ -37,20 +37,19 @@ const S = columns('approval_stages', [
   'decided_at',
 ]);
 const toStage = (raw: unknown[]): ApprovalStage => {
-  const [
-    ,
+  const {
     position,
-    index,
+    stage_index: index,
     role,
     tier,
     quorum,
-    timeoutSeconds,
-    onTimeout,
+    timeout_seconds: timeoutSeconds,
+    on_timeout: onTimeout,
     status,
-    activatedAt,
-    deadlineAt,
-    decidedAt,
-  ] = S.row(raw);
+    activated_at: activatedAt,
+    deadline_at: deadlineAt,
+    decided_at: decidedAt,
+  } = S.row(raw);
   return {
     position,
     index,
@@ -75,7 +74,7 @@ const VT = columns('approval_votes', [
   'created_at',
 ]);
 const toVote = (raw: unknown[]): ApprovalVote => {
-  const [, memberId, position, decision, reason, via, createdAt] = VT.row(raw);
+  const { member_id: memberId, position, decision, reason, via, created_at: createdAt } = VT.row(raw);
   return {
     memberId,
     position,
@@ -171,7 +170,15 @@ async function assemble(
   row: ReturnType<typeof A.row> | undefined,
 ): Promise<Approval | undefined> {
   if (!row) return undefined;
-  const [id, workspaceId, transactionId, requestHash, status, createdAt, updatedAt] = row;
+  const {
+    id,
+    workspace_id: workspaceId,
+    transaction_id: transactionId,
+    request_hash: requestHash,
+    status,
+    created_at: createdAt,
+    updated_at: updatedAt,
+  } = row;
   const [stages, votes] = [await conn.all(STAGES, [id]), await conn.all(VOTES, [id])];
   return {
     id,
@@ -254,23 +261,23 @@ export function approvalRows(
 
 /** The approvals of `rows` with their stages and votes: two statements for the whole page. */
 export async function withStagesAndVotes(conn: Conn, rows: ApprovalRow[]): Promise<Approval[]> {
-  const ids = rows.map((row) => row[0]);
+  const ids = rows.map((row) => row.id);
   const [stages, votes] =
     ids.length === 0
       ? [[], []]
       : [await conn.all(stagesOf(ids.length), ids), await conn.all(votesOf(ids.length), ids)];
   const stagesBy = groupBy(stages);
   const votesBy = groupBy(votes);
-  return rows.map(([id, workspaceId, transactionId, requestHash, status, createdAt, updatedAt]) => ({
-    id,
-    workspaceId,
-    transactionId,
-    requestHash,
-    status: status as ApprovalStatus,
-    stages: stagesBy.get(id) ?? [],
-    votes: votesBy.get(id) ?? [],
-    createdAt,
-    updatedAt,
+  return rows.map((row) => ({
+    id: row.id,
+    workspaceId: row.workspace_id,
+    transactionId: row.transaction_id,
+    requestHash: row.request_hash,
+    status: row.status as ApprovalStatus,
+    stages: stagesBy.get(row.id) ?? [],
+    votes: votesBy.get(row.id) ?? [],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   }));
 }
 

@@ -26,7 +26,7 @@ const A = columns('audit_events', [
 type AuditRow = Row<'audit_events'>;
 
 const toRow = (raw: unknown[]): AuditRow => {
-  const [id, workspace_id, actor_type, actor_id, action, target, data, created_at, seq, prev_hash, hash] =
+  const { id, workspace_id, actor_type, actor_id, action, target, data, created_at, seq, prev_hash, hash } =
     A.row(raw);
   return { id, workspace_id, actor_type, actor_id, action, target, data, created_at, seq, prev_hash, hash };
 };

@@ -25,7 +25,14 @@ const S = columns('console_sessions', [
   'expires_at',
 ]);
 const toSession = (raw: unknown[]): ConsoleSessionRow => {
-  const [tokenHash, workspaceId, memberId, createdAt, lastSeenAt, expiresAt] = S.row(raw);
+  const {
+    token_hash: tokenHash,
+    workspace_id: workspaceId,
+    member_id: memberId,
+    created_at: createdAt,
+    last_seen_at: lastSeenAt,
+    expires_at: expiresAt,
+  } = S.row(raw);
   return { tokenHash, workspaceId, memberId, createdAt, lastSeenAt, expiresAt };
 };
 
@@ -108,7 +115,14 @@ const L = columns('console_sign_in_links', [
   'used_at',
 ]);
 const toLink = (raw: unknown[]): SignInLinkRow => {
-  const [tokenHash, workspaceId, memberId, createdAt, expiresAt, usedAt] = L.row(raw);
+  const {
+    token_hash: tokenHash,
+    workspace_id: workspaceId,
+    member_id: memberId,
+    created_at: createdAt,
+    expires_at: expiresAt,
+    used_at: usedAt,
+  } = L.row(raw);
   return { tokenHash, workspaceId, memberId, createdAt, expiresAt, usedAt };
 };
 const INSERT_LINK = sql(`INSERT INTO console_sign_in_links (${L.list}) VALUES (?, ?, ?, ?, ?, NULL)`);

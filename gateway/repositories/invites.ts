@@ -17,8 +17,18 @@ const I = columns('invites', [
   'member_id',
 ]);
 const toInvite = (raw: unknown[]): Invite => {
-  const [id, workspaceId, email, role, tokenHash, createdBy, createdAt, expiresAt, acceptedAt, memberId] =
-    I.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    email,
+    role,
+    token_hash: tokenHash,
+    created_by: createdBy,
+    created_at: createdAt,
+    expires_at: expiresAt,
+    accepted_at: acceptedAt,
+    member_id: memberId,
+  } = I.row(raw);
   return { id, workspaceId, email, role, tokenHash, createdBy, createdAt, expiresAt, acceptedAt, memberId };
 };
 

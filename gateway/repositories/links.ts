@@ -14,7 +14,15 @@ const L = columns('approval_links', [
   'expires_at',
 ]);
 const toLink = (raw: unknown[]): ApprovalLink => {
-  const [tokenHash, approvalId, position, memberId, workspaceId, createdAt, expiresAt] = L.row(raw);
+  const {
+    token_hash: tokenHash,
+    approval_id: approvalId,
+    position,
+    member_id: memberId,
+    workspace_id: workspaceId,
+    created_at: createdAt,
+    expires_at: expiresAt,
+  } = L.row(raw);
   return { tokenHash, approvalId, position, memberId, workspaceId, createdAt, expiresAt };
 };
 const INSERT_LINK = sql(`INSERT INTO approval_links (${L.list}) VALUES (?, ?, ?, ?, ?, ?, ?)`);

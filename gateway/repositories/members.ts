@@ -18,7 +18,7 @@ export interface MemberRow {
 
 const M = columns('members', ['id', 'email', 'role', 'created_at']);
 const toRow = (raw: unknown[]): MemberRow => {
-  const [id, email, role, createdAt] = M.row(raw);
+  const { id, email, role, created_at: createdAt } = M.row(raw);
   return { id, email, role, createdAt };
 };
 

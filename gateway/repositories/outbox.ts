@@ -19,19 +19,19 @@ const O = columns('outbox', [
   'updated_at',
 ]);
 const toItem = (raw: unknown[]): OutboxItem => {
-  const [
+  const {
     id,
-    workspaceId,
+    workspace_id: workspaceId,
     kind,
-    targetId,
+    target_id: targetId,
     payload,
     status,
     attempts,
-    nextAttemptAt,
-    lastError,
-    createdAt,
-    updatedAt,
-  ] = O.row(raw);
+    next_attempt_at: nextAttemptAt,
+    last_error: lastError,
+    created_at: createdAt,
+    updated_at: updatedAt,
+  } = O.row(raw);
   return {
     id,
     workspaceId,
@@ -128,7 +128,15 @@ export function listOutbox(conn: Conn, targetId: string, limit: number): Promise
 
 const W = columns('webhooks', ['id', 'workspace_id', 'url', 'events', 'secret', 'created_at', 'deleted_at']);
 const toWebhook = (raw: unknown[]): Webhook => {
-  const [id, workspaceId, url, events, secret, createdAt, deletedAt] = W.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    url,
+    events,
+    secret,
+    created_at: createdAt,
+    deleted_at: deletedAt,
+  } = W.row(raw);
   return { id, workspaceId, url, events: events.split(' ').filter(Boolean), secret, createdAt, deletedAt };
 };
 const INSERT_WEBHOOK = sql(`INSERT INTO webhooks (${W.list}) VALUES (?, ?, ?, ?, ?, ?, ?)`);

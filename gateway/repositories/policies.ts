@@ -13,7 +13,13 @@ const P = columns('policies', [
   'updated_at',
 ]);
 const toPointer = (raw: unknown[]): PolicyPointer => {
-  const [workspaceId, name, versionId, version, updatedAt] = P.row(raw);
+  const {
+    workspace_id: workspaceId,
+    name,
+    current_version_id: versionId,
+    current_version: version,
+    updated_at: updatedAt,
+  } = P.row(raw);
   return { workspaceId, name, versionId, version, updatedAt };
 };
 const V = columns('policy_versions', [
@@ -27,7 +33,16 @@ const V = columns('policy_versions', [
   'created_at',
 ]);
 const toVersion = (raw: unknown[]): PolicyVersion => {
-  const [id, workspaceId, name, version, document, contentHash, createdBy, createdAt] = V.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    name,
+    version,
+    document,
+    content_hash: contentHash,
+    created_by: createdBy,
+    created_at: createdAt,
+  } = V.row(raw);
   return {
     id,
     workspaceId,

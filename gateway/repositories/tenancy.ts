@@ -45,7 +45,14 @@ export async function resealCallbackSecret(
 
 const M = columns('members', ['id', 'workspace_id', 'email', 'role', 'token_hash', 'created_at']);
 const toMember = (raw: unknown[]): Member => {
-  const [id, workspaceId, email, role, tokenHash, createdAt] = M.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    email,
+    role,
+    token_hash: tokenHash,
+    created_at: createdAt,
+  } = M.row(raw);
   return { id, workspaceId, email, role, tokenHash, createdAt };
 };
 const INSERT_MEMBER = sql(
@@ -88,8 +95,18 @@ const K = columns('agent_keys', [
   'revoked_at',
 ]);
 const toAgentKey = (raw: unknown[]): AgentKey => {
-  const [id, workspaceId, agentId, keyHash, keyPrefix, scopes, policyName, createdBy, createdAt, revokedAt] =
-    K.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    agent_id: agentId,
+    key_hash: keyHash,
+    key_prefix: keyPrefix,
+    scopes,
+    policy_name: policyName,
+    created_by: createdBy,
+    created_at: createdAt,
+    revoked_at: revokedAt,
+  } = K.row(raw);
   return {
     id,
     workspaceId,
@@ -165,19 +182,19 @@ const B = columns('businesses', [
   'previous_secret_until',
 ]);
 const toBusiness = (raw: unknown[]): Business => {
-  const [
+  const {
     id,
     name,
     category,
     description,
     adapter,
-    signingSecret,
-    createdAt,
+    signing_secret: signingSecret,
+    created_at: createdAt,
     status,
-    sandboxWorkspaces,
-    previousSigningSecret,
-    previousSecretUntil,
-  ] = B.row(raw);
+    sandbox_workspaces: sandboxWorkspaces,
+    previous_signing_secret: previousSigningSecret,
+    previous_secret_until: previousSecretUntil,
+  } = B.row(raw);
   return {
     id,
     name,

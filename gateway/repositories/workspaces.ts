@@ -11,7 +11,7 @@ import { bumpConfigVersion } from './config.ts';
 
 const W = columns('workspaces', ['id', 'name', 'created_at', 'archived_at']);
 const toWorkspace = (raw: unknown[]): Workspace => {
-  const [id, name, createdAt, archivedAt] = W.row(raw);
+  const { id, name, created_at: createdAt, archived_at: archivedAt } = W.row(raw);
   return { id, name, createdAt, archivedAt };
 };
 
