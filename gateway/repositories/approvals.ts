@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, placeholders, type Statement, sql } from '../db/types.ts';
 import type {
   Approval,
@@ -109,12 +109,12 @@ function groupBy<T>(pairs: readonly (readonly [string, T])[]): Map<string, T[]> 
 const stagesOf = (n: number) =>
   sql(
     `SELECT ${S.list} FROM approval_stages WHERE approval_id IN (${placeholders(n)}) ORDER BY approval_id, position`,
-    (raw) => [raw[0] as string, toStage(raw)] as const,
+    (raw) => [S.row(raw).approval_id, toStage(raw)] as const,
   );
 const votesOf = (n: number) =>
   sql(
     `SELECT ${VT.list} FROM approval_votes WHERE approval_id IN (${placeholders(n)}) ORDER BY approval_id, created_at`,
-    (raw) => [raw[0] as string, toVote(raw)] as const,
+    (raw) => [VT.row(raw).approval_id, toVote(raw)] as const,
   );
 const INSERT_VOTE = sql(
   `INSERT INTO approval_votes (${VT.list}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING member_id`,
@@ -127,10 +127,11 @@ const ACTIVATE = sql(
   `UPDATE approval_stages SET status = 'pending', activated_at = ?, deadline_at = ?
    WHERE approval_id = ? AND position = ?`,
 );
+const DUE_STAGE = columns('approval_stages', ['approval_id', 'position']);
 const DUE = sql(
-  `SELECT approval_id, position FROM approval_stages
+  `SELECT ${DUE_STAGE.list} FROM approval_stages
    WHERE status = 'pending' AND deadline_at <= ? ORDER BY deadline_at LIMIT ?`,
-  (r): DueStage => ({ approvalId: r[0] as string, position: r[1] as number }),
+  DUE_STAGE.map((r): DueStage => ({ approvalId: r.approval_id, position: r.position })),
 );
 /** The claim: only a still-active, due stage moves; a racing vote or another process finds nothing. */
 const EXPIRE = sql(
@@ -332,7 +333,7 @@ export async function expireStage(tx: Conn, due: DueStage, now: number): Promise
   return (await tx.run(EXPIRE, [now, due.approvalId, due.position, now])) > 0;
 }
 
-const WORKSPACE_OF = sql('SELECT workspace_id FROM approvals WHERE id = ?', (r) => r[0] as string);
+const WORKSPACE_OF = sql('SELECT workspace_id FROM approvals WHERE id = ?', only<string>);
 
 /** The workspace an approval belongs to, to scope a step that starts from its id. */
 export function workspaceOfApproval(conn: Conn, id: string): Promise<string | undefined> {
@@ -341,7 +342,7 @@ export function workspaceOfApproval(conn: Conn, id: string): Promise<string | un
 
 const APPROVERS = sql(
   `SELECT member_id FROM approval_votes WHERE approval_id = ? AND decision = 'approve' ORDER BY position, created_at, member_id`,
-  (r) => r[0] as string,
+  only<string>,
 );
 
 /** The members who approved, stage by stage (a receipt names them: DESIGN §9). */
@@ -349,7 +350,7 @@ export function approversOf(conn: Conn, approvalId: string): Promise<string[]> {
   return conn.all(APPROVERS, [approvalId]);
 }
 
-const PENDING_COUNT = sql("SELECT COUNT(*) FROM approvals WHERE status = 'pending'", (r) => Number(r[0]));
+const PENDING_COUNT = sql("SELECT COUNT(*) FROM approvals WHERE status = 'pending'", onlyNumber);
 
 /** Approvals still waiting for a decision, in every workspace (the warden_approvals_pending gauge). */
 export async function countPendingApprovals(conn: Conn): Promise<number> {

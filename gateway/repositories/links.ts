@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { ApprovalLink, OtpIssue, OtpKey, OtpState } from '../domain/index.ts';
 
@@ -60,14 +60,15 @@ const ATTEMPT = sql(
   `UPDATE approval_otps SET attempts = attempts + 1
    WHERE ${KEY} AND attempts < ? AND used_at IS NULL AND expires_at > ?
    RETURNING code_hash`,
-  (r) => ({ codeHash: r[0] as string }),
+  (raw) => ({ codeHash: only<string>(raw) }),
 );
 const CONSUME = sql(
   `UPDATE approval_otps SET used_at = ? WHERE ${KEY} AND code_hash = ? AND used_at IS NULL`,
 );
+const OTP_STATE = columns('approval_otps', ['attempts', 'expires_at', 'used_at']);
 const STATE = sql(
-  `SELECT attempts, expires_at, used_at FROM approval_otps WHERE ${KEY}`,
-  (r): OtpState => ({ attempts: r[0] as number, expiresAt: r[1] as number, usedAt: r[2] as number | null }),
+  `SELECT ${OTP_STATE.list} FROM approval_otps WHERE ${KEY}`,
+  OTP_STATE.map((r): OtpState => ({ attempts: r.attempts, expiresAt: r.expires_at, usedAt: r.used_at })),
 );
 
 /** False (nothing stored) when the step is locked: `maxAttempts` tries were already used. */

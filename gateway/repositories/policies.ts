@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, select } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { PolicyPointer, PolicyVersion } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -62,11 +62,16 @@ const VERSIONS = sql(
   `SELECT ${V.list} FROM policy_versions WHERE workspace_id = ? AND name = ? ORDER BY version DESC`,
   toVersion,
 );
+const CURRENT_VERSION = select({
+  id: 'p.current_version_id',
+  version: 'p.current_version',
+  hash: 'v.content_hash',
+});
 const CURRENT = sql(
-  `SELECT p.current_version_id, p.current_version, v.content_hash
+  `SELECT ${CURRENT_VERSION.list}
    FROM policies p JOIN policy_versions v ON v.id = p.current_version_id
    WHERE p.workspace_id = ? AND p.name = ?`,
-  (r) => ({ id: r[0] as string, version: r[1] as number, hash: r[2] as string }),
+  CURRENT_VERSION.map((r) => ({ id: r.id as string, version: r.version as number, hash: r.hash as string })),
 );
 const INSERT_VERSION = sql(`INSERT INTO policy_versions (${V.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
 const POINT = sql(

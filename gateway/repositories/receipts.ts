@@ -23,10 +23,11 @@ const toReceipt = (raw: unknown[]): StoredReceipt => {
   } = R.row(raw);
   return { transactionId, workspaceId, seq, jws, hash, createdAt };
 };
-const HEAD = sql('SELECT seq, hash FROM receipts WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1', (r) => ({
-  seq: Number(r[0]),
-  hash: r[1] as string,
-}));
+const LINK = columns('receipts', ['seq', 'hash']);
+const HEAD = sql(
+  `SELECT ${LINK.list} FROM receipts WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1`,
+  LINK.map((r) => ({ seq: Number(r.seq), hash: r.hash })),
+);
 // Unique (workspace_id, seq) and the primary key: a second receipt at one place in the chain, or
 // for one transaction, is not written (0 rows) rather than an error that rolls the batch back.
 const INSERT = sql(

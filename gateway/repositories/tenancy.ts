@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { AgentKey, Business, BusinessFilter, Member, Role, Scope, Workspace } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -8,7 +8,7 @@ import { bumpConfigVersion } from './config.ts';
 // ── workspaces ────────────────────────────────────────────────────────────────────────────────────
 
 const INSERT_WORKSPACE = sql('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)');
-const COUNT_WORKSPACES = sql('SELECT count(*) FROM workspaces', (r) => Number(r[0]));
+const COUNT_WORKSPACES = sql('SELECT count(*) FROM workspaces', onlyNumber);
 
 export async function insertWorkspace(tx: Conn, w: Workspace): Promise<void> {
   await tx.run(INSERT_WORKSPACE, [w.id, w.name, w.createdAt]);
@@ -18,9 +18,10 @@ export async function countWorkspaces(conn: Conn): Promise<number> {
   return (await conn.get(COUNT_WORKSPACES)) ?? 0;
 }
 
+const CALLBACK_SECRET = columns('workspaces', ['id', 'callback_secret']);
 const CALLBACK_SECRETS = sql(
-  'SELECT id, callback_secret FROM workspaces WHERE callback_secret IS NOT NULL ORDER BY id',
-  (r) => ({ workspaceId: r[0] as string, callbackSecret: r[1] as string }),
+  `SELECT ${CALLBACK_SECRET.list} FROM workspaces WHERE callback_secret IS NOT NULL ORDER BY id`,
+  CALLBACK_SECRET.map((r) => ({ workspaceId: r.id, callbackSecret: r.callback_secret as string })),
 );
 const RESEAL_CALLBACK_SECRET = sql(
   'UPDATE workspaces SET callback_secret = ? WHERE id = ? AND callback_secret = ?',
@@ -239,10 +240,11 @@ export function getBusiness(conn: Conn, id: string): Promise<Business | undefine
   return conn.get(BUSINESS, [id]);
 }
 
-const BUSINESS_SECRETS = sql('SELECT id, signing_secret FROM businesses ORDER BY id', (r) => ({
-  id: r[0] as string,
-  signingSecret: r[1] as string,
-}));
+const SIGNING_SECRET = columns('businesses', ['id', 'signing_secret']);
+const BUSINESS_SECRETS = sql(
+  `SELECT ${SIGNING_SECRET.list} FROM businesses ORDER BY id`,
+  SIGNING_SECRET.map((r) => ({ id: r.id, signingSecret: r.signing_secret })),
+);
 const RESEAL_BUSINESS = sql('UPDATE businesses SET signing_secret = ? WHERE id = ? AND signing_secret = ?');
 
 /** Every business's signing secret as stored (`warden secrets reseal`). */

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only, select } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 import type {
   Operation,
@@ -241,10 +241,7 @@ export async function nthIdDown(
   const params: unknown[] = [workspaceId];
   spanned(where, params, span);
   const text = `SELECT id FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT 1 OFFSET ?`;
-  return conn.get(
-    sql(text, (r) => r[0] as string),
-    [...params, n - 1],
-  );
+  return conn.get(sql(text, only<string>), [...params, n - 1]);
 }
 
 /** Queued transactions whose window opened by `now` (the release job). */
@@ -425,14 +422,19 @@ export interface SpendQuery extends SpendWindow {
   excluding?: Transaction;
 }
 
+const SPEND_TOTALS = select({ pending: 'coalesce(sum(pending), 0)', posted: 'coalesce(sum(posted), 0)' });
+
 /** Reserved and posted spend of the workspace in the window (every execute counts, DESIGN §6). */
 export async function sumSpend(conn: Conn, q: SpendQuery): Promise<SpendTotals> {
   const categories = q.categories ?? [];
   const byCategory = categories.length > 0 ? ` AND category IN (${placeholders(categories.length)})` : '';
-  const text = `SELECT coalesce(sum(pending), 0), coalesce(sum(posted), 0) FROM spend_buckets
+  const text = `SELECT ${SPEND_TOTALS.list} FROM spend_buckets
     WHERE workspace_id = ? AND minute >= ? AND currency = ?${byCategory}`;
   const row = await conn.get(
-    sql(text, (r) => ({ pending: Number(r[0]), posted: Number(r[1]) })),
+    sql(
+      text,
+      SPEND_TOTALS.map((r) => ({ pending: Number(r.pending), posted: Number(r.posted) })),
+    ),
     [q.workspaceId, minuteOf(q.since), q.currency, ...categories],
   );
   const totals = row ?? { pending: 0, posted: 0 };

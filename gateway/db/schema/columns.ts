@@ -67,8 +67,10 @@ export function select<const N extends string>(
   return selectList(Object.keys(expressions), Object.values(expressions));
 }
 
-/** The one value of a single-column row, as the driver gives it. */
+/** The one value of a single-column row (`SELECT id …`), as the driver gives it: nothing to swap. */
 export const only = <V = unknown>(raw: unknown[]): V => raw[0] as V;
+/** The one value of a single-column row as a number (`SELECT count(*) …`; PostgreSQL's bigint). */
+export const onlyNumber = (raw: unknown[]): number => Number(raw[0]);
 
 // ── both schemas export every table ───────────────────────────────────────────────────────────────
 
