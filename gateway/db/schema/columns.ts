@@ -74,12 +74,16 @@ export const onlyNumber = (raw: unknown[]): number => Number(raw[0]);
 
 // ── both schemas export every table ───────────────────────────────────────────────────────────────
 
-type Exactly<A, B> = (<G>() => G extends A ? 1 : 2) extends <G>() => G extends B ? 1 : 2 ? true : false;
+/** `true`, or the tables a dialect file fails to export (drizzle-kit would drop them) or exports undescribed. */
+type ExportsEveryTable<M> = [Exclude<TableName, keyof M> | Exclude<keyof M, TableName>] extends [never]
+  ? true
+  : { missing: Exclude<TableName, keyof M>; undescribed: Exclude<keyof M, TableName> };
 
-/**
- * Fails to compile when a dialect file leaves a described table out of its exports (drizzle-kit
- * would then write a migration dropping it) or exports one that is not described.
- */
-export const SCHEMAS_COMPLETE: Exactly<keyof typeof lite, TableName> extends true
-  ? Exactly<keyof typeof pg, TableName>
-  : false = true;
+/** Fails to compile, naming the table, when sqlite.ts or postgres.ts does not export exactly the described tables. */
+export const SCHEMAS_COMPLETE: {
+  sqlite: ExportsEveryTable<typeof lite>;
+  postgres: ExportsEveryTable<typeof pg>;
+} = {
+  sqlite: true,
+  postgres: true,
+};
