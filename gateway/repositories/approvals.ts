@@ -146,23 +146,37 @@ export async function insertApproval(
   stages: StagePlan[],
   now: number,
 ): Promise<void> {
-  await tx.run(INSERT_APPROVAL, [a.id, a.workspaceId, a.transactionId, a.requestHash, 'pending', now, now]);
+  await tx.run(
+    INSERT_APPROVAL,
+    A.values({
+      id: a.id,
+      workspace_id: a.workspaceId,
+      transaction_id: a.transactionId,
+      request_hash: a.requestHash,
+      status: 'pending',
+      created_at: now,
+      updated_at: now,
+    }),
+  );
   for (const [position, stage] of stages.entries()) {
     const active = position === 0;
-    await tx.run(INSERT_STAGE, [
-      a.id,
-      position,
-      stage.index,
-      stage.role,
-      stage.tier,
-      stage.quorum,
-      stage.timeoutSeconds,
-      stage.onTimeout,
-      active ? 'pending' : 'waiting',
-      active ? now : null,
-      active ? now + stage.timeoutSeconds * 1000 : null,
-      null,
-    ]);
+    await tx.run(
+      INSERT_STAGE,
+      S.values({
+        approval_id: a.id,
+        position,
+        stage_index: stage.index,
+        role: stage.role,
+        tier: stage.tier,
+        quorum: stage.quorum,
+        timeout_seconds: stage.timeoutSeconds,
+        on_timeout: stage.onTimeout,
+        status: active ? 'pending' : 'waiting',
+        activated_at: active ? now : null,
+        deadline_at: active ? now + stage.timeoutSeconds * 1000 : null,
+        decided_at: null,
+      }),
+    );
   }
 }
 
@@ -284,15 +298,18 @@ export async function withStagesAndVotes(conn: Conn, rows: ApprovalRow[]): Promi
 
 /** False when this member already voted on this approval (the key stops anyone voting twice). */
 export async function insertVote(tx: Conn, approvalId: string, v: ApprovalVote): Promise<boolean> {
-  const rows = await tx.all(INSERT_VOTE, [
-    approvalId,
-    v.memberId,
-    v.position,
-    v.decision,
-    v.reason,
-    v.via,
-    v.createdAt,
-  ]);
+  const rows = await tx.all(
+    INSERT_VOTE,
+    VT.values({
+      approval_id: approvalId,
+      member_id: v.memberId,
+      position: v.position,
+      decision: v.decision,
+      reason: v.reason,
+      via: v.via,
+      created_at: v.createdAt,
+    }),
+  );
   return rows.length > 0;
 }
 

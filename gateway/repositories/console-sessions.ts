@@ -48,14 +48,17 @@ const COUNT_MEMBER_SESSIONS = sql(
 );
 
 export async function insertSession(tx: Conn, s: ConsoleSessionRow): Promise<void> {
-  await tx.run(INSERT_SESSION, [
-    s.tokenHash,
-    s.workspaceId,
-    s.memberId,
-    s.createdAt,
-    s.lastSeenAt,
-    s.expiresAt,
-  ]);
+  await tx.run(
+    INSERT_SESSION,
+    S.values({
+      token_hash: s.tokenHash,
+      workspace_id: s.workspaceId,
+      member_id: s.memberId,
+      created_at: s.createdAt,
+      last_seen_at: s.lastSeenAt,
+      expires_at: s.expiresAt,
+    }),
+  );
 }
 
 export function findSession(conn: Conn, tokenHash: string): Promise<ConsoleSessionRow | undefined> {

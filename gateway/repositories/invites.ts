@@ -50,18 +50,21 @@ const WITHDRAW_OPEN = sql(
 const WITHDRAW = sql('UPDATE invites SET expires_at = ? WHERE id = ? AND accepted_at IS NULL');
 
 export async function insertInvite(tx: Conn, i: Invite): Promise<void> {
-  await tx.run(INSERT, [
-    i.id,
-    i.workspaceId,
-    i.email,
-    i.role,
-    i.tokenHash,
-    i.createdBy,
-    i.createdAt,
-    i.expiresAt,
-    i.acceptedAt,
-    i.memberId,
-  ]);
+  await tx.run(
+    INSERT,
+    I.values({
+      id: i.id,
+      workspace_id: i.workspaceId,
+      email: i.email,
+      role: i.role,
+      token_hash: i.tokenHash,
+      created_by: i.createdBy,
+      created_at: i.createdAt,
+      expires_at: i.expiresAt,
+      accepted_at: i.acceptedAt,
+      member_id: i.memberId,
+    }),
+  );
 }
 
 export function findInviteByTokenHash(conn: Conn, tokenHash: string): Promise<Invite | undefined> {

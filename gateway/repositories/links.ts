@@ -29,15 +29,18 @@ const INSERT_LINK = sql(`INSERT INTO approval_links (${L.list}) VALUES (?, ?, ?,
 const LINK = sql(`SELECT ${L.list} FROM approval_links WHERE token_hash = ?`, toLink);
 
 export async function insertLink(tx: Conn, l: ApprovalLink): Promise<void> {
-  await tx.run(INSERT_LINK, [
-    l.tokenHash,
-    l.approvalId,
-    l.position,
-    l.memberId,
-    l.workspaceId,
-    l.createdAt,
-    l.expiresAt,
-  ]);
+  await tx.run(
+    INSERT_LINK,
+    L.values({
+      token_hash: l.tokenHash,
+      approval_id: l.approvalId,
+      position: l.position,
+      member_id: l.memberId,
+      workspace_id: l.workspaceId,
+      created_at: l.createdAt,
+      expires_at: l.expiresAt,
+    }),
+  );
 }
 
 export function findLink(conn: Conn, tokenHash: string): Promise<ApprovalLink | undefined> {

@@ -150,15 +150,18 @@ const DELETE_WEBHOOK = sql(
 );
 
 export async function insertWebhook(tx: Conn, w: Webhook): Promise<void> {
-  await tx.run(INSERT_WEBHOOK, [
-    w.id,
-    w.workspaceId,
-    w.url,
-    w.events.join(' '),
-    w.secret,
-    w.createdAt,
-    w.deletedAt,
-  ]);
+  await tx.run(
+    INSERT_WEBHOOK,
+    W.values({
+      id: w.id,
+      workspace_id: w.workspaceId,
+      url: w.url,
+      events: w.events.join(' '),
+      secret: w.secret,
+      created_at: w.createdAt,
+      deleted_at: w.deletedAt,
+    }),
+  );
 }
 
 /** The workspace's live subscriptions. */

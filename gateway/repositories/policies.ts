@@ -109,16 +109,19 @@ export function currentVersion(conn: Conn, workspaceId: string, name: string) {
 
 /** Stores a version and points the name at it (call under the workspace scope). */
 export async function insertVersion(tx: Conn, v: PolicyVersion): Promise<void> {
-  await tx.run(INSERT_VERSION, [
-    v.id,
-    v.workspaceId,
-    v.name,
-    v.version,
-    JSON.stringify(v.document),
-    v.contentHash,
-    v.createdBy,
-    v.createdAt,
-  ]);
+  await tx.run(
+    INSERT_VERSION,
+    V.values({
+      id: v.id,
+      workspace_id: v.workspaceId,
+      name: v.name,
+      version: v.version,
+      document: JSON.stringify(v.document),
+      content_hash: v.contentHash,
+      created_by: v.createdBy,
+      created_at: v.createdAt,
+    }),
+  );
   await tx.run(POINT, [v.workspaceId, v.name, v.id, v.version, v.createdAt, v.createdAt]);
   await bumpConfigVersion(tx);
 }

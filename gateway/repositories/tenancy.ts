@@ -65,7 +65,17 @@ const MEMBERS_WITH_ROLE = sql(`SELECT ${M.list} FROM members WHERE workspace_id 
 
 /** False when the email is already a member of the workspace. */
 export async function insertMember(tx: Conn, m: Member): Promise<boolean> {
-  const rows = await tx.all(INSERT_MEMBER, [m.id, m.workspaceId, m.email, m.role, m.tokenHash, m.createdAt]);
+  const rows = await tx.all(
+    INSERT_MEMBER,
+    M.values({
+      id: m.id,
+      workspace_id: m.workspaceId,
+      email: m.email,
+      role: m.role,
+      token_hash: m.tokenHash,
+      created_at: m.createdAt,
+    }),
+  );
   return rows.length > 0;
 }
 
@@ -132,18 +142,21 @@ const REVOKE_KEY = sql(
 );
 
 export async function insertAgentKey(tx: Conn, k: AgentKey): Promise<void> {
-  await tx.run(INSERT_KEY, [
-    k.id,
-    k.workspaceId,
-    k.agentId,
-    k.keyHash,
-    k.keyPrefix,
-    k.scopes.join(' '),
-    k.policyName,
-    k.createdBy,
-    k.createdAt,
-    k.revokedAt,
-  ]);
+  await tx.run(
+    INSERT_KEY,
+    K.values({
+      id: k.id,
+      workspace_id: k.workspaceId,
+      agent_id: k.agentId,
+      key_hash: k.keyHash,
+      key_prefix: k.keyPrefix,
+      scopes: k.scopes.join(' '),
+      policy_name: k.policyName,
+      created_by: k.createdBy,
+      created_at: k.createdAt,
+      revoked_at: k.revokedAt,
+    }),
+  );
   await bumpConfigVersion(tx);
 }
 

@@ -40,16 +40,19 @@ const CONSUME_TOKEN = sql(
 const SWEEP_TOKENS = sql('DELETE FROM confirmation_tokens WHERE expires_at < ?');
 
 export async function insertToken(tx: Conn, t: ConfirmationToken): Promise<void> {
-  await tx.run(INSERT_TOKEN, [
-    t.tokenHash,
-    t.workspaceId,
-    t.agentKeyId,
-    t.businessId,
-    t.requestHash,
-    t.summary,
-    t.createdAt,
-    t.expiresAt,
-  ]);
+  await tx.run(
+    INSERT_TOKEN,
+    T.values({
+      token_hash: t.tokenHash,
+      workspace_id: t.workspaceId,
+      agent_key_id: t.agentKeyId,
+      business_id: t.businessId,
+      request_hash: t.requestHash,
+      summary: t.summary,
+      created_at: t.createdAt,
+      expires_at: t.expiresAt,
+    }),
+  );
 }
 
 export function findToken(conn: Conn, tokenHash: string): Promise<ConfirmationToken | undefined> {
