@@ -48,16 +48,12 @@ import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
-import { chainLegacyAudit } from './services/audit.ts';
-import { Breakers } from './services/breaker.ts';
-import { Bulkheads } from './services/bulkhead.ts';
-import { ConfigCache } from './services/config-cache.ts';
+import { createKeyring, createOtpService } from './services/approvals/index.ts';
 import type { Deps } from './services/context.ts';
-import { Subscriptions } from './services/events.ts';
-import { createKeyring } from './services/links.ts';
-import { createOtpService } from './services/otp.ts';
-import { PolicyCache } from './services/policy-cache.ts';
-import { SigningKeys } from './services/signing-keys.ts';
+import { chainLegacyAudit, SigningKeys } from './services/ledger/index.ts';
+import { Subscriptions } from './services/notifications/index.ts';
+import { Breakers, Bulkheads, ConfigCache } from './services/platform/index.ts';
+import { PolicyCache } from './services/policy/index.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;

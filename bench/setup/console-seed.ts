@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { signInWithToken } from '../../gateway/services/console-sessions.ts';
-import { createAgentKey } from '../../gateway/services/keys.ts';
-import { rotateMemberToken } from '../../gateway/services/members.ts';
-import { putPolicy } from '../../gateway/services/policies.ts';
+import { signInWithToken } from '../../gateway/services/console/console-sessions.ts';
+import { putPolicy } from '../../gateway/services/policy/policies.ts';
+import { createAgentKey } from '../../gateway/services/tenancy/keys.ts';
+import { rotateMemberToken } from '../../gateway/services/tenancy/members.ts';
 import type { GatewaySetup } from '../servers/gateway.ts';
 
 /** How many executes the console bench's ledger holds (issue 14: pages with 10,000 transactions). */

@@ -1,4 +1,4 @@
-import { putPolicy } from '../../gateway/services/policies.ts';
+import { putPolicy } from '../../gateway/services/policy/policies.ts';
 import { benchPolicyDocument } from '../policy-evaluator.ts';
 import type { GatewaySetup } from '../servers/gateway.ts';
 

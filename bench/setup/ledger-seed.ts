@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { rotateMemberToken } from '../../gateway/services/members.ts';
-import { putPolicy } from '../../gateway/services/policies.ts';
+import { putPolicy } from '../../gateway/services/policy/policies.ts';
+import { rotateMemberToken } from '../../gateway/services/tenancy/members.ts';
 import { seedLedger } from '../../test/support/ledger-seed.ts';
 import type { GatewaySetup } from '../servers/gateway.ts';
 

@@ -1,7 +1,7 @@
 import { newId } from '../ids.ts';
 import { dueStages, workspaceOfApproval } from '../repositories/approvals.ts';
+import { fireDeadline } from '../services/approvals/index.ts';
 import type { Deps } from '../services/context.ts';
-import { fireDeadline } from '../services/stage-machine.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
 /**

@@ -1,10 +1,9 @@
 import { requestCurrency } from '../../policy/amount.ts';
 import { getBusiness } from '../repositories/tenancy.ts';
 import { dueQueued } from '../repositories/transactions.ts';
-import { admit } from '../services/admission.ts';
 import type { Deps } from '../services/context.ts';
-import { forwardAdmitted } from '../services/forward.ts';
-import { loadPolicy } from '../services/policies.ts';
+import { admit, forwardAdmitted } from '../services/execute/index.ts';
+import { loadPolicy } from '../services/policy/index.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { sweepConsole } from '../repositories/console-sessions.ts';
 import { sweepRateCounters } from '../repositories/rate.ts';
 import { sweepIdempotency, sweepTokens } from '../repositories/tokens.ts';
+import { OTP_REQUEST_WINDOW_MS } from '../services/approvals/index.ts';
 import type { Deps } from '../services/context.ts';
-import { OTP_REQUEST_WINDOW_MS } from '../services/otp.ts';
 import { type Job, startPeriodicJob } from './periodic.ts';
 
 /** Tokens are swept only an hour after they expired, so a stale one is reported as expired (DESIGN §4). */

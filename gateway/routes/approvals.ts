@@ -2,9 +2,14 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals.ts';
+import {
+  decideApproval,
+  getApproval,
+  listApprovals,
+  type OtpService,
+  viewApproval,
+} from '../services/approvals/index.ts';
 import type { Deps } from '../services/context.ts';
-import type { OtpService } from '../services/otp.ts';
 import { asMember } from './context.ts';
 import { isoTime } from './openapi/common.ts';
 import { route } from './openapi/route.ts';

@@ -4,7 +4,13 @@ import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Mailer } from '../notify/mailer.ts';
 import type { Deps } from '../services/context.ts';
-import { acceptInvite, createInvite, listInvites, revokeInvite, showInvite } from '../services/invites.ts';
+import {
+  acceptInvite,
+  createInvite,
+  listInvites,
+  revokeInvite,
+  showInvite,
+} from '../services/tenancy/index.ts';
 import { asMember } from './context.ts';
 import { isoTime, memberWithToken, role } from './openapi/common.ts';
 import { route } from './openapi/route.ts';

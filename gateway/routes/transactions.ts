@@ -4,7 +4,12 @@ import { TRANSACTION_STATUSES } from '../domain/index.ts';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
-import { getTransaction, listTransactions, resolveTransaction, summarize } from '../services/transactions.ts';
+import {
+  getTransaction,
+  listTransactions,
+  resolveTransaction,
+  summarize,
+} from '../services/reporting/index.ts';
 import { asMember } from './context.ts';
 import { compactJws, isoTime, json, nextCursor, operation, transactionStatus } from './openapi/common.ts';
 import { route } from './openapi/route.ts';

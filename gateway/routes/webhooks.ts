@@ -2,15 +2,15 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import { rotateCallbackSecret } from '../services/callbacks.ts';
 import type { Deps } from '../services/context.ts';
 import {
   createWebhook,
   deleteWebhook,
   listDeliveries,
   listWebhooks,
+  rotateCallbackSecret,
   WEBHOOK_EVENTS,
-} from '../services/webhooks.ts';
+} from '../services/notifications/index.ts';
 import { asMember } from './context.ts';
 import { isoTime } from './openapi/common.ts';
 import { route } from './openapi/route.ts';

@@ -5,12 +5,12 @@ import type { Sealer } from '../crypto/sealing.ts';
 import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, type McpTrace, SYSTEM } from '../domain/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import type { Breakers } from './breaker.ts';
-import type { Bulkheads } from './bulkhead.ts';
-import type { ConfigCache } from './config-cache.ts';
-import type { Subscriptions } from './events.ts';
-import type { PolicyCache } from './policy-cache.ts';
-import type { SigningKeys } from './signing-keys.ts';
+import type { SigningKeys } from './ledger/signing-keys.ts';
+import type { Subscriptions } from './notifications/events.ts';
+import type { Breakers } from './platform/breaker.ts';
+import type { Bulkheads } from './platform/bulkhead.ts';
+import type { ConfigCache } from './platform/config-cache.ts';
+import type { PolicyCache } from './policy/policy-cache.ts';
 
 /** What every service needs, built once by the composition root (gateway/app.ts). */
 export interface Deps {

@@ -9,8 +9,8 @@ import * as policies from '../../gateway/repositories/policies.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import * as tokens from '../../gateway/repositories/tokens.ts';
 import * as ledger from '../../gateway/repositories/transactions.ts';
-import { admit } from '../../gateway/services/admission.ts';
-import { Subscriptions } from '../../gateway/services/events.ts';
+import { admit } from '../../gateway/services/execute/admission.ts';
+import { Subscriptions } from '../../gateway/services/notifications/events.ts';
 
 /**
  * The database contract (DESIGN §8): every dialect runs this same suite against the one

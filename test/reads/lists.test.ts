@@ -3,8 +3,8 @@ import { sql } from '../../gateway/db/types.ts';
 import type { TransactionFilter } from '../../gateway/domain/index.ts';
 import { newId } from '../../gateway/ids.ts';
 import { appendAudit } from '../../gateway/repositories/audit.ts';
-import { listAuditEvents } from '../../gateway/services/audit.ts';
-import { LIST_SCAN, listTransactions } from '../../gateway/services/transactions.ts';
+import { listAuditEvents } from '../../gateway/services/ledger/audit.ts';
+import { LIST_SCAN, listTransactions } from '../../gateway/services/reporting/transactions.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,

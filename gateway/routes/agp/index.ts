@@ -4,13 +4,16 @@ import { GatewayError } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { agentAuth } from '../../middleware/auth/index.ts';
 import { rateLimit } from '../../middleware/rate-limit/index.ts';
-import { listBusinesses } from '../../services/businesses.ts';
 import type { Deps } from '../../services/context.ts';
-import { executeRequest } from '../../services/execute.ts';
-import { discover, query } from '../../services/operations.ts';
-import { prepareExecute } from '../../services/prepare.ts';
-import { getReceiptOf } from '../../services/receipts.ts';
-import { getTransactionStatus } from '../../services/status.ts';
+import {
+  discover,
+  executeRequest,
+  getTransactionStatus,
+  prepareExecute,
+  query,
+} from '../../services/execute/index.ts';
+import { getReceiptOf } from '../../services/ledger/index.ts';
+import { listBusinesses } from '../../services/tenancy/index.ts';
 import { asAgent } from '../context.ts';
 import { route } from '../openapi/route.ts';
 import { parseBody, parseQuery, pathParam, readJson, toIssues } from '../validate.ts';

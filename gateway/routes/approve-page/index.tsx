@@ -3,16 +3,16 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
-import type { Deps } from '../../services/context.ts';
 import {
   type ActiveLink,
   checkCsrf,
   csrfToken,
   type DeadLink,
   decideByLink,
+  type OtpService,
   resolveLink,
-} from '../../services/links.ts';
-import type { OtpService } from '../../services/otp.ts';
+} from '../../services/approvals/index.ts';
+import type { Deps } from '../../services/context.ts';
 import { type Answer, route } from '../openapi/route.ts';
 import { pathParam, withFields } from '../validate.ts';
 import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';

@@ -2,7 +2,7 @@ import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { Approval, ApprovalStage, Transaction } from '../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
-import type { ActiveLink } from '../../services/links.ts';
+import type { ActiveLink } from '../../services/approvals/index.ts';
 
 const STYLE = `
   :root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }

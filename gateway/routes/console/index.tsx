@@ -11,7 +11,7 @@ import {
   resumeSession,
   signOut,
   signOutEverywhere,
-} from '../../services/console-sessions.ts';
+} from '../../services/console/index.ts';
 import type { Deps } from '../../services/context.ts';
 import { type Answer, route } from '../openapi/route.ts';
 import { pathParam, withFields } from '../validate.ts';

@@ -9,7 +9,7 @@ import {
   requestSignInLinks,
   signInWithLink,
   signInWithToken,
-} from '../../services/console-sessions.ts';
+} from '../../services/console/index.ts';
 import type { Deps } from '../../services/context.ts';
 import { type Answer, route } from '../openapi/route.ts';
 import { pathParam } from '../validate.ts';

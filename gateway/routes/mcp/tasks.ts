@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../domain/index.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { getTransactionStatus } from '../../services/status.ts';
+import { getTransactionStatus } from '../../services/execute/index.ts';
 
 /** How a task-capable tool call ended when it answered: handed to `createTask` as its context. */
 export interface CallOutcome {

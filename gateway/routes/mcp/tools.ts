@@ -9,13 +9,16 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { type AgentPrincipal, GatewayError, type McpTrace, type Scope } from '../../domain/index.ts';
-import { listBusinesses } from '../../services/businesses.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { evaluate } from '../../services/evaluate.ts';
-import { executeRequest } from '../../services/execute.ts';
-import { discover, query } from '../../services/operations.ts';
-import { prepareExecute } from '../../services/prepare.ts';
-import { getTransactionStatus } from '../../services/status.ts';
+import { evaluate } from '../../services/evaluate/index.ts';
+import {
+  discover,
+  executeRequest,
+  getTransactionStatus,
+  prepareExecute,
+  query,
+} from '../../services/execute/index.ts';
+import { listBusinesses } from '../../services/tenancy/index.ts';
 import { agpRequestSchema, businessIdSchema, idempotencyKeySchema } from '../agp/schema.ts';
 import { pageArrays } from './page-arrays.ts';
 import { type CallOutcome, outcomeContext } from './tasks.ts';

@@ -10,8 +10,8 @@ import {
   listPolicies,
   listPolicyVersions,
   putPolicy,
-} from '../../services/policies.ts';
-import { simulatePolicy } from '../../services/simulate.ts';
+  simulatePolicy,
+} from '../../services/policy/index.ts';
 import { asMember } from '../context.ts';
 import { decision, isoTime, jsonObject } from '../openapi/common.ts';
 import { route } from '../openapi/route.ts';

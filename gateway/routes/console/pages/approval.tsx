@@ -1,7 +1,7 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../../notify/format.ts';
-import { canDecide, decideApproval, getApproval } from '../../../services/approvals.ts';
+import { canDecide, decideApproval, getApproval } from '../../../services/approvals/index.ts';
 import { DecisionFields, Stages } from '../../approve-page/views.tsx';
 import { Badge, CsrfField, Deadline } from '../layout.tsx';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';

@@ -1,6 +1,6 @@
 import type { Approval, Transaction } from '../../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../../notify/format.ts';
-import { listDecidable, listDecided } from '../../../services/approvals.ts';
+import { listDecidable, listDecided } from '../../../services/approvals/index.ts';
 import { Badge, Deadline } from '../layout.tsx';
 import { definePage } from '../page.ts';
 

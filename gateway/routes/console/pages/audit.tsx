@@ -1,4 +1,4 @@
-import { listAuditEvents, verifyAuditChain } from '../../../services/audit.ts';
+import { listAuditEvents, verifyAuditChain } from '../../../services/ledger/index.ts';
 import { definePage } from '../page.ts';
 
 /**

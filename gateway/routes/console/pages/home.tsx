@@ -1,13 +1,11 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Analytics, SpendAmount } from '../../../domain/analytics.ts';
 import type { Role } from '../../../domain/index.ts';
-import { recentAnalytics } from '../../../services/analytics.ts';
-import { countDecidable } from '../../../services/approvals.ts';
-import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
-import { listAgentKeys } from '../../../services/keys.ts';
-import { listMembers } from '../../../services/members.ts';
-import { DEFAULT_POLICY, listPolicies } from '../../../services/policies.ts';
-import { listWebhooks } from '../../../services/webhooks.ts';
+import { countDecidable } from '../../../services/approvals/index.ts';
+import { listWebhooks } from '../../../services/notifications/index.ts';
+import { DEFAULT_POLICY, listPolicies } from '../../../services/policy/index.ts';
+import { recentAnalytics } from '../../../services/reporting/index.ts';
+import { listAgentKeys, listMembers, listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
 import { BarChart, ColumnChart, type Datum, LimitMeters } from '../charts.tsx';
 import { definePage, type PageContext } from '../page.ts';
 

@@ -1,5 +1,10 @@
 import { GatewayError } from '../../../domain/index.ts';
-import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../../../services/keys.ts';
+import {
+  ALL_SCOPES,
+  createAgentKey,
+  listAgentKeys,
+  revokeAgentKey,
+} from '../../../services/tenancy/index.ts';
 import { createKeyBody } from '../../workspace.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';

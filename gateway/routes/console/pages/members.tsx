@@ -1,6 +1,12 @@
 import { GatewayError, type Role } from '../../../domain/index.ts';
-import { createInvite, listInvites, revokeInvite } from '../../../services/invites.ts';
-import { changeMemberRole, listMembers, removeMember } from '../../../services/members.ts';
+import {
+  changeMemberRole,
+  createInvite,
+  listInvites,
+  listMembers,
+  removeMember,
+  revokeInvite,
+} from '../../../services/tenancy/index.ts';
 import { createInviteBody } from '../../invites.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';

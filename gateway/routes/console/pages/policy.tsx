@@ -1,16 +1,15 @@
 import { structuredPatch } from 'diff';
 import type { Decision, PolicyIssue } from '../../../../policy/index.ts';
 import { GatewayError } from '../../../domain/index.ts';
-import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
-import { listMembers } from '../../../services/members.ts';
 import {
   checkPolicyDocument,
   DEFAULT_POLICY,
   listPolicies,
   listPolicyVersions,
   putPolicy,
-} from '../../../services/policies.ts';
-import { simulatePolicy } from '../../../services/simulate.ts';
+  simulatePolicy,
+} from '../../../services/policy/index.ts';
+import { listMembers, listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
 import { policyName } from '../../policies/index.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';

@@ -1,7 +1,7 @@
 import { formatAmount, formatTime } from '../../../notify/format.ts';
-import { getApproval } from '../../../services/approvals.ts';
-import { verifyReceiptOf } from '../../../services/receipts.ts';
-import { getTransaction } from '../../../services/transactions.ts';
+import { getApproval } from '../../../services/approvals/index.ts';
+import { verifyReceiptOf } from '../../../services/ledger/index.ts';
+import { getTransaction } from '../../../services/reporting/index.ts';
 import { Stages } from '../../approve-page/views.tsx';
 import { Badge } from '../layout.tsx';
 import { definePage } from '../page.ts';

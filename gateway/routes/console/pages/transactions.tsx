@@ -4,7 +4,7 @@ import {
   type TransactionStatus,
 } from '../../../domain/index.ts';
 import { formatAmount, formatTime } from '../../../notify/format.ts';
-import { listTransactions } from '../../../services/transactions.ts';
+import { listTransactions } from '../../../services/reporting/index.ts';
 import { Badge } from '../layout.tsx';
 import { definePage } from '../page.ts';
 

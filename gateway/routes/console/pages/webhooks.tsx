@@ -5,7 +5,7 @@ import {
   listDeliveries,
   listWebhooks,
   WEBHOOK_EVENTS,
-} from '../../../services/webhooks.ts';
+} from '../../../services/notifications/index.ts';
 import { createWebhookBody } from '../../webhooks.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { CsrfField } from '../layout.tsx';

@@ -1,0 +1,26 @@
+/**
+ * Parked requests and their approval stages: the stage machine, votes and deadlines, the emailed
+ * approval links and the one-time codes that guard them.
+ */
+export {
+  canDecide,
+  countDecidable,
+  decideApproval,
+  getApproval,
+  listApprovals,
+  listDecidable,
+  listDecided,
+  viewApproval,
+} from './approvals.ts';
+export {
+  type ActiveLink,
+  checkCsrf,
+  createKeyring,
+  csrfToken,
+  type DeadLink,
+  decideByLink,
+  issueLink,
+  resolveLink,
+} from './links.ts';
+export { createOtpService, OTP_REQUEST_WINDOW_MS, type OtpService } from './otp.ts';
+export { fireDeadline } from './stage-machine.ts';
