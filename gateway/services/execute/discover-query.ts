@@ -70,7 +70,7 @@ async function runReadOperation(
     ? { status: outcome.result.status, data: outcome.result.data ?? null, error: null, answer: undefined }
     : { status: 'failed' as const, data: null, error: outcome.recorded, answer: undefined };
   await deps.db.transaction({}, (tx) => recordFinish(tx, deps, txn, finished, deps.clock()));
-  if (!outcome.ok) throw withTransaction(outcome.error, txn.id);
+  if (!outcome.ok) throw attachTransactionId(outcome.error, txn.id);
   return {
     transactionId: txn.id,
     status: outcome.result.status,
@@ -81,7 +81,7 @@ async function runReadOperation(
 }
 
 /** Attaches the transaction id (and what else the agent should know) to an adapter failure. */
-export function withTransaction(
+export function attachTransactionId(
   error: GatewayError,
   transactionId: string,
   extra: Record<string, unknown> = {},

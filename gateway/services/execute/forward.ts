@@ -15,7 +15,7 @@ import { issueReceipt, RECEIPTED } from '../ledger/index.ts';
 import { emit } from '../notifications/index.ts';
 import { callAdapter } from './adapter-call.ts';
 import { executedAnswer } from './answers.ts';
-import { withTransaction } from './discover-query.ts';
+import { attachTransactionId } from './discover-query.ts';
 import { observeAdapterCall } from './observe.ts';
 
 export type ForwardOutcome =
@@ -68,7 +68,7 @@ export async function forwardAdmitted({
     // DESIGN §4, §7: a timeout or a connection lost after sending leaves the outcome unknown; so does
     // any failure of a repeat, since not reaching the business now says nothing of the first attempt.
     const unknown = outcome.mayHaveActed || settling;
-    const error = withTransaction(outcome.error, transaction.id, unknown ? { status: 'unknown' } : {});
+    const error = attachTransactionId(outcome.error, transaction.id, unknown ? { status: 'unknown' } : {});
     const response = {
       status: error.status,
       body: { error: error.message, code: error.code, details: error.details },
