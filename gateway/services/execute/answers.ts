@@ -65,3 +65,16 @@ export function queuedAnswer(transactionId: string, releaseAt: number): StoredRe
 export function executedAnswer(transactionId: string, status: string, data: unknown): StoredResponse {
   return { status: 200, body: { transactionId, status, data } };
 }
+
+/** Attaches the transaction id (and what else the agent should know) to an adapter failure. */
+export function attachTransactionId(
+  error: GatewayError,
+  transactionId: string,
+  extra: Record<string, unknown> = {},
+): GatewayError {
+  const details = { ...(error.details as Record<string, unknown> | undefined), transactionId, ...extra };
+  return new GatewayError(error.code, error.message, details, {
+    cause: error.cause,
+    headers: error.headers, // Retry-After of an open circuit breaker
+  });
+}

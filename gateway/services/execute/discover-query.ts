@@ -1,15 +1,11 @@
 import { canonicalHash } from '../../../policy/canonical.ts';
-import {
-  type AgentPrincipal,
-  draftTransaction,
-  GatewayError,
-  type TransactionStatus,
-} from '../../domain/index.ts';
+import { type AgentPrincipal, draftTransaction, type TransactionStatus } from '../../domain/index.ts';
 import { newIdAt } from '../../ids.ts';
 import { insertTransaction } from '../../repositories/transactions.ts';
 import type { ServiceContext } from '../context.ts';
 import { requireCallableBusiness, viewBusiness } from '../tenancy/index.ts';
 import { callAdapter } from './adapter-call.ts';
+import { attachTransactionId } from './answers.ts';
 import { recordFinish } from './forward.ts';
 import { observeAdapterCall } from './observe.ts';
 
@@ -78,19 +74,6 @@ async function runReadOperation(
     upstreamMs: outcome.upstreamMs,
     businessView: viewBusiness(business),
   };
-}
-
-/** Attaches the transaction id (and what else the agent should know) to an adapter failure. */
-export function attachTransactionId(
-  error: GatewayError,
-  transactionId: string,
-  extra: Record<string, unknown> = {},
-): GatewayError {
-  const details = { ...(error.details as Record<string, unknown> | undefined), transactionId, ...extra };
-  return new GatewayError(error.code, error.message, details, {
-    cause: error.cause,
-    headers: error.headers, // Retry-After of an open circuit breaker
-  });
 }
 
 export async function discover({ ctx, input }: { ctx: ServiceContext; input: Omit<ReadInput, 'request'> }) {

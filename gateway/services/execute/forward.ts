@@ -14,8 +14,7 @@ import type { Deps } from '../context.ts';
 import { issueReceipt, RECEIPTED } from '../ledger/index.ts';
 import { emit } from '../notifications/index.ts';
 import { callAdapter } from './adapter-call.ts';
-import { executedAnswer } from './answers.ts';
-import { attachTransactionId } from './discover-query.ts';
+import { attachTransactionId, executedAnswer } from './answers.ts';
 import { observeAdapterCall } from './observe.ts';
 
 export type ForwardOutcome =
