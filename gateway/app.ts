@@ -11,6 +11,7 @@ import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { startDeadlineJob } from './jobs/deadlines.ts';
 import { startOrphanJob } from './jobs/orphans.ts';
+import { startOutboxJob } from './jobs/outbox.ts';
 import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { startSweeper } from './jobs/sweeper.ts';
@@ -23,7 +24,7 @@ import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { storableText } from './middleware/storable-text/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
-import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
+import { createMailer, type Mailer } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
 import { countOutboxBacklog } from './repositories/outbox.ts';
 import { registerBusinessLifecycleRoutes } from './routes/admin/business-lifecycle.ts';
@@ -48,10 +49,15 @@ import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
-import { createKeyring, createOtpService } from './services/approvals/index.ts';
+import { createKeyring, createOtpService, emailSender } from './services/approvals/index.ts';
 import type { Deps } from './services/context.ts';
 import { chainLegacyAudit, SigningKeys } from './services/ledger/index.ts';
-import { Subscriptions } from './services/notifications/index.ts';
+import {
+  callbackSender,
+  type Senders,
+  Subscriptions,
+  webhookSender,
+} from './services/notifications/index.ts';
 import { Breakers, Bulkheads, ConfigCache } from './services/platform/index.ts';
 import { PolicyCache } from './services/policy/index.ts';
 
@@ -182,7 +188,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     timeoutMs: Math.min(config.adapterTimeoutMs, WEBHOOK_TIMEOUT_MS),
     allowPrivate: config.egressAllowPrivate,
   });
-  const senders = createSenders({ deps, mailer, dispatcher: webhookDispatcher });
+  const senders: Senders = {
+    email: emailSender({ deps, mailer }),
+    webhook: webhookSender({ deps, dispatcher: webhookDispatcher }),
+    callback: callbackSender({ deps, dispatcher: webhookDispatcher }),
+  };
   const keyring = createKeyring(config.secretsKey);
   const otp = createOtpService({ deps, mailer, key: keyring.otp });
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
-import { sweepOnce } from '../../gateway/jobs/sweeper.ts';
 import { definePage } from '../../gateway/routes/console/page.ts';
 import { PAGES } from '../../gateway/routes/console/pages/index.ts';
 import { declaredRoutes } from '../../gateway/routes/openapi/index.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
+import { sweepOnce } from '../../gateway/services/housekeeping/index.ts';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';
 import { call, createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
 import { cookieOf, form, memberToken, open, page, preSession, signIn, signInLinks } from './support.ts';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { OutboxItem } from '../domain/index.ts';
-import { getApproval } from '../repositories/approvals.ts';
-import { getBusiness, getMember } from '../repositories/tenancy.ts';
-import { getTransaction } from '../repositories/transactions.ts';
-import { issueLink } from '../services/approvals/index.ts';
-import type { Deps } from '../services/context.ts';
-import { formatAmount, formatTime, whyApproval } from './format.ts';
-import type { Mailer, MailMessage } from './mailer.ts';
-import { PermanentDeliveryError } from './outbox-worker.ts';
+import type { OutboxItem } from '../../domain/index.ts';
+import { PermanentDeliveryError } from '../../notify/delivery.ts';
+import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
+import type { Mailer, MailMessage } from '../../notify/mailer.ts';
+import { getApproval } from '../../repositories/approvals.ts';
+import { getBusiness, getMember } from '../../repositories/tenancy.ts';
+import { getTransaction } from '../../repositories/transactions.ts';
+import type { Deps } from '../context.ts';
+import { issueLink } from './links.ts';
 
 /** The outbox payload `emit()` writes for each member holding the active stage's role. */
 const approvalRequired = z.object({

@@ -1,8 +1,7 @@
-import { newId } from '../ids.ts';
-import { dueStages, workspaceOfApproval } from '../repositories/approvals.ts';
-import { fireDeadline } from '../services/approvals/index.ts';
-import type { Deps } from '../services/context.ts';
-import { type Job, startPeriodicJob } from './periodic.ts';
+import { newId } from '../../ids.ts';
+import { dueStages, workspaceOfApproval } from '../../repositories/approvals.ts';
+import type { Deps } from '../context.ts';
+import { fireDeadline } from './stage-machine.ts';
 
 /**
  * Fires approval deadlines from inside the gateway (DESIGN §6: no external cron). It reads the
@@ -28,13 +27,4 @@ export async function fireDueDeadlines(deps: Deps, batch = 100): Promise<number>
     if (result) fired += 1;
   }
   return fired;
-}
-
-export function startDeadlineJob(deps: Deps, everyMs = 1000): Job {
-  // At start too: deadlines that passed while the process was down fire at once.
-  return startPeriodicJob('deadline job', () => fireDueDeadlines(deps), {
-    everyMs,
-    logger: deps.logger,
-    runAtStart: true,
-  });
 }

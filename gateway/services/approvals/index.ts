@@ -2,6 +2,8 @@
  * Parked requests and their approval stages: the stage machine, votes and deadlines, the emailed
  * approval links and the one-time codes that guard them.
  */
+
+export { emailSender } from './approval-email.ts';
 export {
   canDecide,
   countDecidable,
@@ -12,6 +14,7 @@ export {
   listDecided,
   viewApproval,
 } from './approvals.ts';
+export { fireDueDeadlines } from './deadlines.ts';
 export {
   type ActiveLink,
   checkCsrf,

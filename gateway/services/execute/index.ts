@@ -8,5 +8,7 @@ export { discover, query } from './discover-query.ts';
 export { executeRequest, IDEMPOTENCY_TTL_MS } from './execute.ts';
 export { forwardAdmitted, recordFinish } from './forward.ts';
 export { countDecision } from './observe.ts';
+export { markOrphansOnce } from './orphans.ts';
 export { prepareExecute } from './prepare.ts';
+export { releaseDue } from './release-queued.ts';
 export { getTransactionStatus } from './status.ts';

@@ -1,6 +1,5 @@
-import { markOrphans } from '../repositories/transactions.ts';
-import type { Deps } from '../services/context.ts';
-import { type Job, startPeriodicJob } from './periodic.ts';
+import { markOrphans } from '../../repositories/transactions.ts';
+import type { Deps } from '../context.ts';
 
 export const ORPHAN_ERRORS = {
   execute: {
@@ -25,13 +24,4 @@ export async function markOrphansOnce(deps: Deps): Promise<number> {
     deps.logger.warn({ unknown: marked.unknown }, 'executes orphaned mid-forward marked unknown');
   }
   return marked.unknown + marked.failed;
-}
-
-/** Every 5 s at most (DESIGN §4), on every replica: the marking is one conditional update. */
-export function startOrphanJob(deps: Deps, everyMs = 5_000): Job {
-  return startPeriodicJob('orphan job', () => markOrphansOnce(deps), {
-    everyMs,
-    logger: deps.logger,
-    runAtStart: true,
-  });
 }

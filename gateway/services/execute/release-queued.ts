@@ -1,10 +1,10 @@
-import { requestCurrency } from '../../policy/amount.ts';
-import { getBusiness } from '../repositories/tenancy.ts';
-import { dueQueued } from '../repositories/transactions.ts';
-import type { Deps } from '../services/context.ts';
-import { admit, forwardAdmitted } from '../services/execute/index.ts';
-import { loadPolicy } from '../services/policy/index.ts';
-import { type Job, startPeriodicJob } from './periodic.ts';
+import { requestCurrency } from '../../../policy/amount.ts';
+import { getBusiness } from '../../repositories/tenancy.ts';
+import { dueQueued } from '../../repositories/transactions.ts';
+import type { Deps } from '../context.ts';
+import { loadPolicy } from '../policy/index.ts';
+import { admit } from './admission.ts';
+import { forwardAdmitted } from './forward.ts';
 
 /**
  * Releases queued executes when their time window opens (DESIGN §6): admitted again, so the policy
@@ -47,8 +47,4 @@ export async function releaseDue(deps: Deps, batch = 50): Promise<number> {
     }
   }
   return released;
-}
-
-export function startReleaseJob(deps: Deps, everyMs = 1000): Job {
-  return startPeriodicJob('queued release', () => releaseDue(deps), { everyMs, logger: deps.logger });
 }

@@ -1,9 +1,8 @@
-import { sweepConsole } from '../repositories/console-sessions.ts';
-import { sweepRateCounters } from '../repositories/rate.ts';
-import { sweepIdempotency, sweepTokens } from '../repositories/tokens.ts';
-import { OTP_REQUEST_WINDOW_MS } from '../services/approvals/index.ts';
-import type { Deps } from '../services/context.ts';
-import { type Job, startPeriodicJob } from './periodic.ts';
+import { sweepConsole } from '../../repositories/console-sessions.ts';
+import { sweepRateCounters } from '../../repositories/rate.ts';
+import { sweepIdempotency, sweepTokens } from '../../repositories/tokens.ts';
+import { OTP_REQUEST_WINDOW_MS } from '../approvals/index.ts';
+import type { Deps } from '../context.ts';
 
 /** Tokens are swept only an hour after they expired, so a stale one is reported as expired (DESIGN §4). */
 export const TOKEN_SWEEP_GRACE_MS = 60 * 60 * 1000;
@@ -25,8 +24,4 @@ export async function sweepOnce(deps: Deps): Promise<void> {
       linksBefore: now - TOKEN_SWEEP_GRACE_MS,
     });
   });
-}
-
-export function startSweeper(deps: Deps, everyMs = 60_000): Job {
-  return startPeriodicJob('sweep', () => sweepOnce(deps), { everyMs, logger: deps.logger, runAtStart: true });
 }

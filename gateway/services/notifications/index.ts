@@ -4,4 +4,13 @@
  */
 export { queueCallback, rotateCallbackSecret } from './callbacks.ts';
 export { emit, notifyStage, Subscriptions } from './events.ts';
+export {
+  type DeliveryRound,
+  deliverDue,
+  nextAttemptAt,
+  OUTBOX_DEFAULTS,
+  type OutboxOptions,
+  type Senders,
+} from './outbox.ts';
+export { callbackSender, webhookSender } from './senders.ts';
 export { createWebhook, deleteWebhook, listDeliveries, listWebhooks, WEBHOOK_EVENTS } from './webhooks.ts';

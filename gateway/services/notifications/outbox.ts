@@ -1,12 +1,7 @@
-import type { OutboxItem } from '../domain/index.ts';
-import { startPeriodicJob } from '../jobs/periodic.ts';
-import { claimOutbox, completeOutbox, failOutbox } from '../repositories/outbox.ts';
-import type { Deps } from '../services/context.ts';
-
-/** A delivery that can never succeed (unknown template, webhook deleted): failed at once, no retry. */
-export class PermanentDeliveryError extends Error {
-  override readonly name = 'PermanentDeliveryError';
-}
+import type { OutboxItem } from '../../domain/index.ts';
+import { PermanentDeliveryError } from '../../notify/delivery.ts';
+import { claimOutbox, completeOutbox, failOutbox } from '../../repositories/outbox.ts';
+import type { Deps } from '../context.ts';
 
 /** One function per outbox kind; each resolves when delivered and throws when it should be retried. */
 export interface Senders {
@@ -93,27 +88,4 @@ export async function deliverDue(
     }),
   );
   return round;
-}
-
-export interface OutboxJob {
-  stop(): Promise<void>;
-}
-
-/** The in-process worker: a round every `everyMs`, more at once while full batches keep coming. */
-export function startOutboxJob(
-  deps: Deps,
-  senders: Senders,
-  options: OutboxOptions & { everyMs?: number } = {},
-): OutboxJob {
-  const batch = options.batch ?? OUTBOX_DEFAULTS.batch;
-  const drain = async () => {
-    for (let round = 0; round < 10; round += 1) {
-      const done = await deliverDue(deps, senders, options);
-      if (done.delivered + done.retrying + done.failed < batch) return;
-    }
-  };
-  return startPeriodicJob('outbox delivery', drain, {
-    everyMs: options.everyMs ?? 1000,
-    logger: deps.logger,
-  });
 }
