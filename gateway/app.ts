@@ -49,7 +49,7 @@ import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
-import { createKeyring, createOtpService, emailSender } from './services/approvals/index.ts';
+import { createOtpService, emailSender } from './services/approvals/index.ts';
 import type { Deps } from './services/context.ts';
 import { chainLegacyAudit, SigningKeys } from './services/ledger/index.ts';
 import {
@@ -58,8 +58,9 @@ import {
   Subscriptions,
   webhookSender,
 } from './services/notifications/index.ts';
-import { Breakers, Bulkheads, ConfigCache } from './services/platform/index.ts';
+import { Breakers, Bulkheads, ConfigCache, createKeyring } from './services/platform/index.ts';
 import { PolicyCache } from './services/policy/index.ts';
+import { AnalyticsCache } from './services/reporting/index.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -151,7 +152,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   cache.onChange(() =>
     signingKeys.reload().catch((err) => logger.error({ err }, 'reloading the receipt signing keys failed')),
   );
-  const deps: Deps = {
+  // Email, and the keys for what the gateway signs itself (CSRF fields, one-time codes).
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    logger,
+    redact: config.nodeEnv === 'production',
+  });
+  const keyring = createKeyring(config.secretsKey);
+  const withoutOtp: Omit<Deps, 'otp'> = {
     config,
     db,
     adapters,
@@ -173,17 +182,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics,
     }),
     bulkheads: new Bulkheads({ queueTimeoutMs: config.adapterQueueTimeoutMs, metrics }),
+    mailer,
+    keyring,
+    analytics: new AnalyticsCache(),
     clock,
   };
+  // The code service reads and audits through Deps itself, so it joins them once they exist.
+  const deps = withoutOtp as Deps;
+  deps.otp = createOtpService({ deps, mailer, key: keyring.otp });
   const health: HealthState = { accepting: true, workers: {} };
 
-  // Approvals: email, webhooks (their own egress-checked pool, shorter timeouts), codes, links.
-  const mailer = createMailer({
-    smtpUrl: config.smtpUrl,
-    from: config.mailFrom,
-    logger,
-    redact: config.nodeEnv === 'production',
-  });
+  // Approvals: webhooks (their own egress-checked pool, shorter timeouts).
   const webhookDispatcher = createAdapterDispatcher({
     timeoutMs: Math.min(config.adapterTimeoutMs, WEBHOOK_TIMEOUT_MS),
     allowPrivate: config.egressAllowPrivate,
@@ -193,8 +202,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     webhook: webhookSender({ deps, dispatcher: webhookDispatcher }),
     callback: callbackSender({ deps, dispatcher: webhookDispatcher }),
   };
-  const keyring = createKeyring(config.secretsKey);
-  const otp = createOtpService({ deps, mailer, key: keyring.otp });
 
   const app = new OpenAPIHono<GatewayEnv>();
   // Tests: every answer of a documented route is checked against the route's own schemas.
@@ -230,18 +237,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerMemberRoutes(app, deps);
-  registerInviteRoutes(app, deps, mailer);
+  registerInviteRoutes(app, deps);
   registerPolicyRoutes(app, deps);
   registerTransactionRoutes(app, deps);
   registerAnalyticsRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerReportRoutes(app, deps);
-  registerApprovalRoutes(app, deps, otp);
+  registerApprovalRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerBusinessRoutes(app, deps);
   registerBusinessLifecycleRoutes(app, deps);
-  registerApprovePage(app, deps, { otp, csrfKey: keyring.csrf });
-  registerConsole(app, deps, { otp, mailer, csrfKey: keyring.console });
+  registerApprovePage(app, deps);
+  registerConsole(app, deps);
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 

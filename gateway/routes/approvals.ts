@@ -2,13 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import {
-  decideApproval,
-  getApproval,
-  listApprovals,
-  type OtpService,
-  viewApproval,
-} from '../services/approvals/index.ts';
+import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals/index.ts';
 import type { Deps } from '../services/context.ts';
 import { asMember } from './context.ts';
 import { isoTime } from './openapi/common.ts';
@@ -72,7 +66,8 @@ const DECIDING = ['NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'RATE_LIMITED'] as const
 const tag = 'Approvals';
 
 /** Approvals API (DESIGN §5) for members; magic links and the page are in routes/approve-page. */
-export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, otp: OtpService): void {
+export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+  const { otp } = deps;
   const members = memberAuth({ deps });
 
   route(

@@ -5,12 +5,16 @@ import type { Sealer } from '../crypto/sealing.ts';
 import type { Db } from '../db/types.ts';
 import { type Actor, GatewayError, type McpTrace, SYSTEM } from '../domain/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import type { Mailer } from '../notify/mailer.ts';
+import type { OtpService } from './approvals/otp-types.ts';
 import type { SigningKeys } from './ledger/signing-keys.ts';
 import type { Subscriptions } from './notifications/events.ts';
 import type { Breakers } from './platform/breaker.ts';
 import type { Bulkheads } from './platform/bulkhead.ts';
 import type { ConfigCache } from './platform/config-cache.ts';
+import type { Keyring } from './platform/keyring.ts';
 import type { PolicyCache } from './policy/policy-cache.ts';
+import type { AnalyticsCache } from './reporting/analytics-cache.ts';
 
 /** What every service needs, built once by the composition root (gateway/app.ts). */
 export interface Deps {
@@ -32,6 +36,14 @@ export interface Deps {
   breakers: Breakers;
   /** The cap on adapter calls in flight to each business, per replica (issue 18). */
   bulkheads: Bulkheads;
+  /** Sends mail straight away (sign-in links, invites, one-time codes); the outbox uses it too. */
+  mailer: Mailer;
+  /** Critical-tier one-time codes (DESIGN §5). */
+  otp: OtpService;
+  /** Keys for what the gateway signs or hashes itself (CSRF fields, one-time codes). */
+  keyring: Keyring;
+  /** The console overview's recent analytics, per workspace and range. */
+  analytics: AnalyticsCache;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
 }

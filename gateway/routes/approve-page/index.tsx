@@ -9,7 +9,6 @@ import {
   csrfToken,
   type DeadLink,
   decideByLink,
-  type OtpService,
   resolveLink,
 } from '../../services/approvals/index.ts';
 import type { Deps } from '../../services/context.ts';
@@ -28,12 +27,6 @@ const PAGES: Record<number, Answer> = {
   503: page('The database could not be reached: try again shortly (Retry-After)'),
 };
 const tag = 'Approval links';
-
-export interface ApprovePageOptions {
-  otp: OtpService;
-  /** Keys the per-link CSRF field. */
-  csrfKey: Buffer;
-}
 
 /** The token is in the URL: never cached, never sent to another site, never framed. */
 const LINK_HEADERS = {
@@ -132,12 +125,9 @@ const field = (form: Record<string, unknown>, name: string): string | undefined 
  * `GET /approve/:token` shows what is being authorised; `POST …/decision` approves or rejects;
  * `POST …/otp` emails a one-time code for critical stages. Every refusal is a readable page.
  */
-export function registerApprovePage(
-  app: OpenAPIHono<GatewayEnv>,
-  deps: Deps,
-  options: ApprovePageOptions,
-): void {
-  const { otp, csrfKey } = options;
+export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+  const { otp } = deps;
+  const csrfKey = deps.keyring.csrf;
 
   const secure = async (c: Context<GatewayEnv>, next: () => Promise<void>) => {
     await next();

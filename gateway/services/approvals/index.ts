@@ -18,12 +18,12 @@ export { fireDueDeadlines } from './deadlines.ts';
 export {
   type ActiveLink,
   checkCsrf,
-  createKeyring,
   csrfToken,
   type DeadLink,
   decideByLink,
   issueLink,
   resolveLink,
 } from './links.ts';
-export { createOtpService, OTP_REQUEST_WINDOW_MS, type OtpService } from './otp.ts';
+export { createOtpService, OTP_REQUEST_WINDOW_MS } from './otp.ts';
+export type { OtpService } from './otp-types.ts';
 export { fireDeadline } from './stage-machine.ts';

@@ -11,7 +11,9 @@ import { getBusiness } from '../../repositories/tenancy.ts';
 import { getTransaction } from '../../repositories/transactions.ts';
 import type { Deps } from '../context.ts';
 import { auditEvent } from '../ledger/index.ts';
-import type { OtpVerifier } from './otp-verifier.ts';
+import type { OtpCheck, OtpService } from './otp-types.ts';
+
+export type { OtpCheck, OtpService } from './otp-types.ts';
 
 /** DESIGN §5: 6 digits, 10 minutes, 5 tries. */
 export const OTP_TTL_MS = 10 * 60_000;
@@ -24,42 +26,6 @@ export const OTP_MAX_ATTEMPTS = 5;
  */
 export const OTP_REQUEST_LIMIT = 3;
 export const OTP_REQUEST_WINDOW_MS = 10 * 60_000;
-
-export type OtpCheck =
-  | { ok: true }
-  | { ok: false; reason: 'missing' | 'wrong' | 'expired' | 'locked'; message: string; triesLeft: number };
-
-export interface OtpService extends OtpVerifier {
-  /** Emails a new code to the member for the active (or the given) stage; refused once locked. */
-  send(input: {
-    workspaceId: string;
-    approvalId: string;
-    member: { memberId: string; email: string; role: Role };
-    position?: number;
-  }): Promise<{ expiresAt: number }>;
-  /** `verify` with the reason when it fails, for people (wrong, expired, locked, tries left). */
-  check(input: {
-    workspaceId: string;
-    approvalId: string;
-    memberId: string;
-    code: string;
-    position?: number;
-  }): Promise<OtpCheck>;
-  /** The failure to show when no code was given. */
-  missing(key: OtpKey): Promise<OtpCheck & { ok: false }>;
-  /**
-   * Before an approval: true when the member's active (or given) stage is critical and `code`
-   * verifies; false when no code is needed here (the vote itself reports any other problem);
-   * throws FORBIDDEN with the reason (missing, wrong with tries left, expired, locked) otherwise.
-   */
-  confirm(input: {
-    workspaceId: string;
-    approvalId: string;
-    member: { memberId: string; role: Role };
-    code?: string;
-    position?: number;
-  }): Promise<boolean>;
-}
 
 export interface OtpOptions {
   deps: Deps;

@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MemberPrincipal } from '../../domain/index.ts';
 import { formatTime } from '../../notify/format.ts';
-import type { Mailer } from '../../notify/mailer.ts';
 import { appendAudit } from '../../repositories/audit.ts';
 import {
   deleteMemberSessions,
@@ -115,15 +114,7 @@ export async function signInWithToken({
  * naming its workspace). Nothing tells the caller whether the address is known: the route answers
  * the same either way and does not wait for this.
  */
-export async function requestSignInLinks({
-  deps,
-  mailer,
-  email,
-}: {
-  deps: Deps;
-  mailer: Mailer;
-  email: string;
-}): Promise<number> {
+export async function requestSignInLinks({ deps, email }: { deps: Deps; email: string }): Promise<number> {
   const address = email.trim().toLowerCase();
   if (!address.includes('@') || address.length > 320) return 0;
   const memberships = await membershipsByEmail(deps.db.reader, address);
@@ -156,7 +147,7 @@ export async function requestSignInLinks({
   });
   // Sent straight away, not through the outbox, so the link is never stored in clear (as invites).
   const single = links.length === 1 ? links[0] : undefined;
-  await mailer.send({
+  await deps.mailer.send({
     to: address,
     subject: single ? `Sign in to ${single.workspaceName} on Warden` : 'Sign in to Warden',
     text: [

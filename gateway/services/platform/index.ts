@@ -5,5 +5,6 @@
 export { Breakers, isBreakerFailure, REJECTED } from './breaker.ts';
 export { Bulkheads } from './bulkhead.ts';
 export { ConfigCache } from './config-cache.ts';
+export { createKeyring, type Keyring } from './keyring.ts';
 export { checkReadiness, type ReadinessState } from './readiness.ts';
 export { resealSecrets } from './secrets.ts';

@@ -22,7 +22,7 @@ import {
   type SpendKey,
   spendKeys,
 } from '../../repositories/rollups.ts';
-import { type Deps, type ServiceContext, workspaceOf } from '../context.ts';
+import { type ServiceContext, workspaceOf } from '../context.ts';
 import { DEFAULT_POLICY, loadPolicy } from '../policy/index.ts';
 import { counts, eachPage, lastHourOf, pacer, spendInWindows } from './rollups.ts';
 
@@ -52,7 +52,6 @@ export const MIN_REQUESTS = 5;
 
 /** How long the console overview reuses a workspace's analytics while no new transaction arrives. */
 export const RECENT_ANALYTICS_MS = 30_000;
-const recent = new WeakMap<Deps, Map<string, { at: number; newest: string | null; value: Analytics }>>();
 
 /**
  * The analytics a page shows (the console overview): the same figures as computeAnalytics, reused
@@ -65,16 +64,13 @@ export async function recentAnalytics({ ctx, input }: { ctx: ServiceContext; inp
   const workspaceId = workspaceOf(ctx);
   const now = deps.clock();
   const newest = await newestTransactionId(deps.db.reader, workspaceId);
-  const entries = recent.get(deps) ?? new Map();
-  recent.set(deps, entries);
   const key = `${workspaceId} ${input.from} ${input.to} ${input.granularity}`;
-  const hit = entries.get(key);
+  const hit = deps.analytics.get(key);
   if (hit && hit.newest === newest && now - hit.at < RECENT_ANALYTICS_MS) {
     return { analytics: hit.value, asOf: hit.at };
   }
   const value = await computeAnalytics({ ctx, input });
-  if (entries.size >= 1_000) entries.clear();
-  entries.set(key, { at: now, newest, value });
+  deps.analytics.set(key, { at: now, newest, value });
   return { analytics: value, asOf: now };
 }
 

@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { GatewayError, type Invite, type Role } from '../../domain/index.ts';
 import { newId } from '../../ids.ts';
 import { formatTime } from '../../notify/format.ts';
-import type { Mailer } from '../../notify/mailer.ts';
 import { appendAudit } from '../../repositories/audit.ts';
 import {
   acceptInvite as accept,
@@ -56,11 +55,9 @@ const inviteUrl = (deps: Deps, token: string) => `${deps.config.publicBaseUrl}/i
 export async function createInvite({
   ctx,
   input,
-  mailer,
 }: {
   ctx: ServiceContext;
   input: { email: string; role: Role };
-  mailer: Mailer;
 }): Promise<{ invite: InviteView }> {
   const workspaceId = workspaceOf(ctx);
   const at = ctx.deps.clock();
@@ -88,7 +85,7 @@ export async function createInvite({
   });
   const url = inviteUrl(ctx.deps, token);
   try {
-    await mailer.send({
+    await ctx.deps.mailer.send({
       to: invite.email,
       subject: `You are invited to ${workspace?.name ?? 'a Warden workspace'}`,
       text: [

@@ -201,7 +201,7 @@ export default definePage({
             notice: { tone: 'error', text: 'Not sent: enter an email address and choose a role.' },
           });
         }
-        await createInvite({ ctx: p.ctx, input: parsed.data, mailer: p.services.mailer });
+        await createInvite({ ctx: p.ctx, input: parsed.data });
         return p.redirect('/console/members?done=invited');
       },
     },
