@@ -328,10 +328,12 @@ describe.each(DIALECTS)('GET /v1/analytics from the rollups (issue 18) on %s', (
     await gw.db.transaction({ workspaceId: tenant.workspaceId }, (tx) =>
       recordFinish(
         tx,
-        gw.deps,
-        t,
-        { status: 'succeeded', data: null, error: null, answer: undefined },
-        gw.now.value,
+        { deps: gw.deps },
+        {
+          transaction: t,
+          outcome: { status: 'succeeded', data: null, error: null, answer: undefined },
+          at: gw.now.value,
+        },
       ),
     );
     const [unknown] = await openRows('unknown');

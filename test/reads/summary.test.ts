@@ -188,10 +188,12 @@ describe.each(DIALECTS)('GET /v1/transactions/summary from the rollups (issue 18
     const recorded = await gw.db.transaction({ workspaceId: tenant.workspaceId }, (tx) =>
       recordFinish(
         tx,
-        gw.deps,
-        t,
-        { status: 'succeeded', data: null, error: null, answer: undefined },
-        gw.now.value,
+        { deps: gw.deps },
+        {
+          transaction: t,
+          outcome: { status: 'succeeded', data: null, error: null, answer: undefined },
+          at: gw.now.value,
+        },
       ),
     );
     expect(recorded?.transaction.spendState).toBe('posted');

@@ -14,7 +14,7 @@ import {
 } from '../../repositories/approvals.ts';
 import { getTransaction } from '../../repositories/transactions.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
-import { forwardAdmitted } from '../execute/index.ts';
+import { forwardAdmission } from '../execute/index.ts';
 import { viewTransaction } from '../reporting/index.ts';
 import { requireBusiness } from '../tenancy/index.ts';
 import { vote } from './stage-machine.ts';
@@ -190,7 +190,7 @@ export async function decideApproval({ ctx, input }: { ctx: ServiceContext; inpu
   const { deps } = ctx;
   const now = deps.clock();
   const result = await deps.db.transaction({ workspaceId }, (tx) =>
-    vote(tx, deps, {
+    vote(tx, ctx, {
       workspaceId,
       approvalId: input.approvalId,
       memberId: input.member.memberId,
@@ -236,10 +236,9 @@ export async function decideApproval({ ctx, input }: { ctx: ServiceContext; inpu
       // An evaluation's caller executes it itself (DESIGN §5): approved is where it ends here.
       if (result.transaction.businessId === null) break;
       const business = await requireBusiness(ctx, result.transaction.businessId);
-      await forwardAdmitted({
-        deps,
-        transaction: result.transaction,
-        adapter: deps.adapters.adapterFor(business),
+      await forwardAdmission({
+        ctx,
+        input: { admission: { outcome: 'forward', transaction: result.transaction }, business },
       });
       break;
     }

@@ -1,6 +1,6 @@
 import { newId } from '../../ids.ts';
 import { dueStages, workspaceOfApproval } from '../../repositories/approvals.ts';
-import type { Deps } from '../context.ts';
+import { type Deps, jobContext } from '../context.ts';
 import { fireDeadline } from './stage-machine.ts';
 
 /**
@@ -21,8 +21,9 @@ export async function fireDueDeadlines(deps: Deps, batch = 100): Promise<number>
     };
     const workspaceId = await workspaceOfApproval(deps.db.reader, due.approvalId);
     if (workspaceId === undefined) continue;
+    const ctx = jobContext(deps, 'deadlines', workspaceId);
     const result = await deps.db.transaction({ workspaceId }, (tx) =>
-      fireDeadline(tx, deps, due, now, audit),
+      fireDeadline(tx, ctx, { due, now, audit }),
     );
     if (result) fired += 1;
   }

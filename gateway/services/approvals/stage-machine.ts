@@ -11,8 +11,8 @@ import {
 } from '../../repositories/approvals.ts';
 import { appendAudit } from '../../repositories/audit.ts';
 import { endParked, getTransactionById, settleSpend } from '../../repositories/transactions.ts';
-import type { Deps } from '../context.ts';
-import { admit } from '../execute/index.ts';
+import type { StepContext } from '../context.ts';
+import { admissionStep } from '../execute/index.ts';
 import { emit, notifyStage, queueCallback } from '../notifications/index.ts';
 
 /**
@@ -44,8 +44,8 @@ export type VoteResult =
   /** The last stage approved and the request admitted: execute `transaction` now. */
   | { outcome: 'approved'; approval: Approval; transaction: Transaction };
 
-export async function vote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteResult> {
-  const result = await castVote(tx, deps, input);
+export async function vote(tx: Conn, ctx: StepContext, input: VoteInput): Promise<VoteResult> {
+  const result = await castVote(tx, ctx, input);
   if (
     result.outcome === 'recorded' ||
     result.outcome === 'advanced' ||
@@ -61,7 +61,7 @@ export async function vote(tx: Conn, deps: Deps, input: VoteInput): Promise<Vote
   return result;
 }
 
-async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteResult> {
+async function castVote(tx: Conn, ctx: StepContext, input: VoteInput): Promise<VoteResult> {
   const approval = await getApproval(tx, input.workspaceId, input.approvalId);
   if (!approval) return { outcome: 'not_found' };
   const stage = approval.stages.find((s) => s.status === 'pending');
@@ -87,7 +87,7 @@ async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteRes
 
   if (input.decision === 'reject') {
     await setStageStatus(tx, approval.id, stage.position, 'rejected', now);
-    await endApproval(tx, deps, approval, 'rejected', now);
+    await endApproval(tx, ctx, approval, 'rejected', now);
     return { outcome: 'rejected', approval: await reload(tx, approval) };
   }
   const approvals =
@@ -97,11 +97,11 @@ async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteRes
   await setStageStatus(tx, approval.id, stage.position, 'approved', now);
   const next = approval.stages.find((s) => s.position === stage.position + 1);
   if (next) {
-    await activate(tx, deps, approval, next, now);
+    await activate(tx, ctx, approval, next, now);
     return { outcome: 'advanced', approval: await reload(tx, approval) };
   }
   await setApprovalStatus(tx, approval.id, 'approved', now);
-  await emit(tx, deps.subscriptions, {
+  await emit(tx, ctx, {
     workspaceId: approval.workspaceId,
     type: 'approval.decided',
     data: { approvalId: approval.id, transactionId: approval.transactionId, status: 'approved' },
@@ -110,7 +110,7 @@ async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteRes
   const parked = await getTransactionById(tx, approval.transactionId);
   const admission =
     parked &&
-    (await admit(tx, deps, {
+    (await admissionStep(tx, ctx, {
       subject: { kind: 'approved', transaction: { ...parked, requestHash: approval.requestHash } },
       now,
     }));
@@ -118,13 +118,12 @@ async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteRes
     return { outcome: 'not_pending', approval: await reload(tx, approval) };
   if (admission.transaction.operation === 'evaluate') {
     // The caller executes it itself (DESIGN §5): tell its webhook_url, in this transaction.
-    await queueCallback(
-      tx,
-      admission.transaction,
-      'terminal_outcome',
-      { status: 'approved', approvalId: approval.id },
-      now,
-    );
+    await queueCallback(tx, ctx, {
+      transaction: admission.transaction,
+      type: 'terminal_outcome',
+      data: { status: 'approved', approvalId: approval.id },
+      at: now,
+    });
   }
   return { outcome: 'approved', approval: await reload(tx, approval), transaction: admission.transaction };
 }
@@ -132,11 +131,10 @@ async function castVote(tx: Conn, deps: Deps, input: VoteInput): Promise<VoteRes
 /** Fires one stage deadline if it is still active and due (one conditional claim), audited with it. */
 export async function fireDeadline(
   tx: Conn,
-  deps: Deps,
-  due: DueStage,
-  now: number,
-  audit: Omit<AuditEvent, 'action' | 'data' | 'workspaceId'>,
+  ctx: StepContext,
+  input: { due: DueStage; now: number; audit: Omit<AuditEvent, 'action' | 'data' | 'workspaceId'> },
 ): Promise<{ outcome: 'escalated' | 'expired'; approval: Approval } | undefined> {
+  const { due, now, audit } = input;
   if (!(await expireStage(tx, due, now))) return undefined;
   const approval = await getApprovalById(tx, due.approvalId);
   const expired = approval?.stages.find((s) => s.position === due.position);
@@ -145,10 +143,10 @@ export async function fireDeadline(
   let outcome: 'escalated' | 'expired';
   if (expired.onTimeout === 'escalate_next' && next) {
     await setStageStatus(tx, approval.id, due.position, 'escalated', now);
-    await activate(tx, deps, approval, next, now);
+    await activate(tx, ctx, approval, next, now);
     outcome = 'escalated';
   } else {
-    await endApproval(tx, deps, approval, 'expired', now);
+    await endApproval(tx, ctx, approval, 'expired', now);
     outcome = 'expired';
   }
   await appendAudit(tx, {
@@ -163,7 +161,7 @@ export async function fireDeadline(
 /** Ends an approval and its transaction (rejected or expired), voiding the reservation. */
 async function endApproval(
   tx: Conn,
-  deps: Deps,
+  ctx: StepContext,
   approval: Approval,
   status: 'rejected' | 'expired',
   now: number,
@@ -174,16 +172,21 @@ async function endApproval(
   if (ended?.operation === 'evaluate') {
     const evaluation = await getTransactionById(tx, ended.id);
     if (evaluation)
-      await queueCallback(tx, evaluation, 'terminal_outcome', { status, approvalId: approval.id }, now);
+      await queueCallback(tx, ctx, {
+        transaction: evaluation,
+        type: 'terminal_outcome',
+        data: { status, approvalId: approval.id },
+        at: now,
+      });
   }
   const { workspaceId, id: approvalId, transactionId } = approval;
-  await emit(tx, deps.subscriptions, {
+  await emit(tx, ctx, {
     workspaceId,
     type: 'approval.decided',
     data: { approvalId, transactionId, status },
     at: now,
   });
-  await emit(tx, deps.subscriptions, {
+  await emit(tx, ctx, {
     workspaceId,
     type: 'transaction.completed',
     data: { transactionId, status },
@@ -191,15 +194,13 @@ async function endApproval(
   });
 }
 
-async function activate(tx: Conn, deps: Deps, approval: Approval, stage: ApprovalStage, now: number) {
+async function activate(tx: Conn, ctx: StepContext, approval: Approval, stage: ApprovalStage, now: number) {
   await activateStage(tx, approval.id, stage, now);
-  await notifyStage(
-    tx,
-    deps.subscriptions,
+  await notifyStage(tx, ctx, {
     approval,
-    { ...stage, deadlineAt: now + stage.timeoutSeconds * 1000 },
-    now,
-  );
+    stage: { ...stage, deadlineAt: now + stage.timeoutSeconds * 1000 },
+    at: now,
+  });
 }
 
 async function reload(tx: Conn, approval: Approval): Promise<Approval> {

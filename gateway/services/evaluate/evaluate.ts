@@ -14,7 +14,13 @@ import { getCallbackSecret } from '../../repositories/callback-secrets.ts';
 import { answerIdempotency, claimIdempotency, findIdempotency } from '../../repositories/tokens.ts';
 import { getTransaction } from '../../repositories/transactions.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
-import { admit, countDecision, IDEMPOTENCY_TTL_MS, invalidAmount, recordFinish } from '../execute/index.ts';
+import {
+  admissionStep,
+  countDecision,
+  IDEMPOTENCY_TTL_MS,
+  invalidAmount,
+  recordFinish,
+} from '../execute/index.ts';
 import { queueCallback } from '../notifications/index.ts';
 import { DEFAULT_POLICY, loadPolicy } from '../policy/index.ts';
 
@@ -123,25 +129,16 @@ export async function evaluate({
     costMicros,
     createdAt: at,
   });
-  // No business: no per-business override or category applies; limits without categories do.
-  const decision = policy
-    ? {
-        policy,
-        workspaceId: agent.workspaceId,
-        request,
-        amount,
-        currency,
-        business: { id: '', category: '' },
-        agentId: agent.agentId,
-        now: at,
-      }
-    : undefined;
-
   const outcome = await deps.db.transaction({ workspaceId: agent.workspaceId }, async (tx) => {
     if (idempotency && !(await claimIdempotency(tx, idempotency, transaction.id, at))) {
       return { taken: await findIdempotency(tx, agent.agentKeyId, idempotency.key) };
     }
-    const admission = await admit(tx, deps, { subject: { kind: 'new', transaction }, decision, now: at });
+    // No business: the decision applies no per-business override or category.
+    const admission = await admissionStep(tx, ctx, {
+      subject: { kind: 'new', transaction },
+      policy,
+      now: at,
+    });
     if (
       admission.outcome !== 'forward' &&
       admission.outcome !== 'reject' &&
@@ -160,9 +157,19 @@ export async function evaluate({
       body: { evaluation_id: transaction.id, status, decision: explained, ...(approval ? { approval } : {}) },
     };
     if (admission.outcome === 'approval') {
-      await queueCallback(tx, transaction, 'approval_required', { status, approval }, at);
+      await queueCallback(tx, ctx, {
+        transaction,
+        type: 'approval_required',
+        data: { status, approval },
+        at,
+      });
     } else {
-      await queueCallback(tx, transaction, 'terminal_outcome', { status, decision: explained }, at);
+      await queueCallback(tx, ctx, {
+        transaction,
+        type: 'terminal_outcome',
+        data: { status, decision: explained },
+        at,
+      });
     }
     if (idempotency) await answerIdempotency(tx, agent.agentKeyId, idempotency.key, response);
     return { response, decided: admission.outcome };
@@ -256,7 +263,7 @@ export async function reportEvaluation({
   const at = deps.clock();
   const outcome = { status: input.status, data: input.data ?? null, error: null, answer: undefined };
   const recorded = await deps.db.transaction({ workspaceId }, (tx) =>
-    recordFinish(tx, deps, txn, outcome, at, ['approved', 'approved']),
+    recordFinish(tx, ctx, { transaction: txn, outcome, at, from: ['approved', 'approved'] }),
   );
   if (!recorded?.receipt) {
     // Another report won the race.

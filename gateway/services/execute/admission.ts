@@ -30,7 +30,7 @@ import {
   reserveSpend,
   settleSpend,
 } from '../../repositories/transactions.ts';
-import type { Deps } from '../context.ts';
+import type { StepContext } from '../context.ts';
 import { emit, notifyStage } from '../notifications/index.ts';
 import { type DecisionInput, decideWith } from '../policy/index.ts';
 import { parkedAnswer, queuedAnswer, rejection } from './answers.ts';
@@ -73,7 +73,7 @@ const STATUS: Record<Decision['outcome'], TransactionStatus> = {
  */
 export async function admit(
   tx: Conn,
-  deps: Pick<Deps, 'subscriptions'>,
+  ctx: StepContext<'subscriptions'>,
   input: AdmitInput,
 ): Promise<Admission> {
   const { subject, now } = input;
@@ -116,7 +116,7 @@ export async function admit(
       if (!ended) return { outcome: 'gone' };
       await settleSpend(tx, ended);
       rejected = { ...rejected, spendState: ended.spendState };
-      await emit(tx, deps.subscriptions, {
+      await emit(tx, ctx, {
         workspaceId: txn.workspaceId,
         type: 'transaction.completed',
         data: { transactionId: txn.id, status: 'rejected' },
@@ -175,7 +175,7 @@ export async function admit(
     const first = stages[0];
     if (first) {
       const deadlineAt = now + first.timeoutSeconds * 1000;
-      await notifyStage(tx, deps.subscriptions, approval, { ...first, position: 0, deadlineAt }, now);
+      await notifyStage(tx, ctx, { approval, stage: { ...first, position: 0, deadlineAt }, at: now });
     }
     answer = parkedAnswer(decision, txn.id, approvalId, now);
   } else {

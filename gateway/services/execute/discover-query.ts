@@ -65,7 +65,9 @@ async function runReadOperation(
   const finished = outcome.ok
     ? { status: outcome.result.status, data: outcome.result.data ?? null, error: null, answer: undefined }
     : { status: 'failed' as const, data: null, error: outcome.recorded, answer: undefined };
-  await deps.db.transaction({}, (tx) => recordFinish(tx, deps, txn, finished, deps.clock()));
+  await deps.db.transaction({}, (tx) =>
+    recordFinish(tx, ctx, { transaction: txn, outcome: finished, at: deps.clock() }),
+  );
   if (!outcome.ok) throw attachTransactionId(outcome.error, txn.id);
   return {
     transactionId: txn.id,

@@ -10,7 +10,7 @@ import type {
 } from '../../domain/index.ts';
 import { answerIdempotency } from '../../repositories/tokens.ts';
 import { type Finish, finish, type Settled, settleSpend } from '../../repositories/transactions.ts';
-import type { Deps } from '../context.ts';
+import type { ServiceContext, StepContext } from '../context.ts';
 import { issueReceipt, RECEIPTED } from '../ledger/index.ts';
 import { emit } from '../notifications/index.ts';
 import { callAdapter } from './adapter-call.ts';
@@ -35,19 +35,19 @@ const RECORD_BACKOFF_MS = [25, 100, 400, 1_600, 3_200];
  * when the agent has gone.
  */
 export async function forwardAdmitted({
-  deps,
-  transaction,
-  adapter,
-  requestId,
-  settling = false,
+  ctx,
+  input,
 }: {
-  deps: Deps;
-  transaction: Transaction;
-  adapter: Adapter;
-  requestId?: string;
-  /** This forward repeats one whose outcome is unknown (same Idempotency-Key, same transaction). */
-  settling?: boolean;
+  ctx: ServiceContext;
+  input: {
+    transaction: Transaction;
+    adapter: Adapter;
+    /** This forward repeats one whose outcome is unknown (same Idempotency-Key, same transaction). */
+    settling?: boolean;
+  };
 }): Promise<ForwardOutcome> {
+  const { deps, requestId } = ctx;
+  const { transaction, adapter, settling = false } = input;
   const idempotencyKey = transaction.idempotencyKey ?? undefined;
   const { businessId } = transaction;
   if (businessId === null) throw new Error(`${transaction.id} is an evaluation: nothing is forwarded.`);
@@ -72,7 +72,7 @@ export async function forwardAdmitted({
       status: error.status,
       body: { error: error.message, code: error.code, details: error.details },
     };
-    await recordOutcome(deps, transaction, {
+    await recordOutcome(ctx, transaction, {
       status: unknown ? 'unknown' : 'failed',
       data: null,
       error: outcome.recorded,
@@ -83,7 +83,7 @@ export async function forwardAdmitted({
   }
   const { status, data = null } = outcome.result;
   const answer = executedAnswer(transaction.id, status, data);
-  const recorded = await recordOutcome(deps, transaction, { status, data, error: null, answer });
+  const recorded = await recordOutcome(ctx, transaction, { status, data, error: null, answer });
   // The 200 carries the receipt (DESIGN §9), and so does its idempotent replay (stored with it).
   return { ok: true, response: recorded?.answer ?? answer, upstreamMs: outcome.upstreamMs };
 }
@@ -111,12 +111,11 @@ export interface Recorded {
  */
 export async function recordFinish(
   tx: Conn,
-  deps: Deps,
-  transaction: Transaction,
-  o: Outcome,
-  at: number,
-  from: Finish['from'] = ['pending', 'unknown'],
+  ctx: StepContext,
+  input: { transaction: Transaction; outcome: Outcome; at: number; from?: Finish['from'] },
 ): Promise<Recorded | undefined> {
+  const { deps } = ctx;
+  const { transaction, outcome: o, at, from = ['pending', 'unknown'] } = input;
   const finished = await finish(tx, {
     id: transaction.id,
     status: o.status,
@@ -138,7 +137,7 @@ export async function recordFinish(
   await Promise.all([
     settled ? settleSpend(tx, finished) : undefined,
     settled && (finished.operation === 'execute' || finished.operation === 'evaluate')
-      ? emit(tx, deps.subscriptions, {
+      ? emit(tx, ctx, {
           workspaceId: finished.workspaceId,
           type: 'transaction.completed',
           data: { transactionId: finished.id, status: o.status, businessId: finished.businessId },
@@ -162,16 +161,17 @@ function withReceipt(answer: StoredResponse, receipt: string): StoredResponse {
  * Either way the agent gets the business's answer, never a 500 for a call that happened.
  */
 async function recordOutcome(
-  deps: Deps,
+  ctx: ServiceContext,
   transaction: Transaction,
   outcome: Outcome,
 ): Promise<Recorded | undefined> {
+  const { deps } = ctx;
   // The workspace scope: the receipt extends the workspace's chain, one writer at a time.
   const scope = { workspaceId: transaction.workspaceId };
   for (let attempt = 0; ; attempt++) {
     try {
       const at = deps.clock();
-      return await deps.db.transaction(scope, (tx) => recordFinish(tx, deps, transaction, outcome, at));
+      return await deps.db.transaction(scope, (tx) => recordFinish(tx, ctx, { transaction, outcome, at }));
     } catch (err) {
       const pause = RECORD_BACKOFF_MS[attempt];
       const fields = { err, transactionId: transaction.id, attempt: attempt + 1 };

@@ -3,6 +3,12 @@
  * business through its adapter, record the finish; also discover/query and the status an agent polls.
  */
 export { admit } from './admission.ts';
+export {
+  admissionStep,
+  admitAndForward,
+  decisionInputOf,
+  forwardAdmission,
+} from './admission-workflow.ts';
 export { invalidAmount } from './answers.ts';
 export { discover, query } from './discover-query.ts';
 export { executeRequest, IDEMPOTENCY_TTL_MS } from './execute.ts';

@@ -1,10 +1,8 @@
-import { requestCurrency } from '../../../policy/amount.ts';
 import { getBusiness } from '../../repositories/tenancy.ts';
 import { dueQueued } from '../../repositories/transactions.ts';
-import type { Deps } from '../context.ts';
+import { type Deps, jobContext } from '../context.ts';
 import { loadPolicy } from '../policy/index.ts';
-import { admit } from './admission.ts';
-import { forwardAdmitted } from './forward.ts';
+import { admitAndForward } from './admission-workflow.ts';
 
 /**
  * Releases queued executes when their time window opens (DESIGN §6): admitted again, so the policy
@@ -16,35 +14,16 @@ export async function releaseDue(deps: Deps, batch = 50): Promise<number> {
   const now = deps.clock();
   let released = 0;
   for (const queued of await dueQueued(deps.db.reader, now, batch)) {
+    const ctx = jobContext(deps, 'release-queued', queued.workspaceId);
     const policy = queued.policyName
       ? await loadPolicy(deps, queued.workspaceId, queued.policyName)
       : undefined;
     const business = queued.businessId ? await getBusiness(deps.db.reader, queued.businessId) : undefined;
-    const decision =
-      policy && business
-        ? {
-            policy,
-            workspaceId: queued.workspaceId,
-            request: queued.request,
-            amount: queued.amount,
-            currency: queued.currency ?? requestCurrency(queued.request, policy.currency),
-            business,
-            agentId: queued.agentId,
-            now,
-          }
-        : undefined;
-    const admission = await deps.db.transaction({ workspaceId: queued.workspaceId }, (tx) =>
-      admit(tx, deps, { subject: { kind: 'queued', transaction: queued }, decision, now }),
-    );
-    if (admission.outcome === 'gone') continue;
-    released += 1;
-    if (admission.outcome === 'forward' && business) {
-      await forwardAdmitted({
-        deps,
-        transaction: admission.transaction,
-        adapter: deps.adapters.adapterFor(business),
-      });
-    }
+    const { admission } = await admitAndForward({
+      ctx,
+      input: { subject: { kind: 'queued', transaction: queued }, policy, business, now },
+    });
+    if (admission.outcome !== 'gone') released += 1;
   }
   return released;
 }

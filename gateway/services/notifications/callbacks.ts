@@ -5,7 +5,7 @@ import { appendAudit } from '../../repositories/audit.ts';
 import { setCallbackSecret } from '../../repositories/callback-secrets.ts';
 import { insertOutbox } from '../../repositories/outbox.ts';
 import { newSigningSecret } from '../../secrets.ts';
-import { type ServiceContext, workspaceOf } from '../context.ts';
+import { type ServiceContext, type StepContext, workspaceOf } from '../context.ts';
 import { auditEvent } from '../ledger/index.ts';
 
 /** What an evaluation's `webhook_url` receives (DESIGN §5; seed 000 §2.1). */
@@ -18,11 +18,15 @@ export type CallbackType = 'approval_required' | 'terminal_outcome';
  */
 export async function queueCallback(
   tx: Conn,
-  txn: Pick<Transaction, 'id' | 'workspaceId' | 'callbackUrl'>,
-  type: CallbackType,
-  data: Record<string, unknown>,
-  at: number,
+  _ctx: StepContext<never>,
+  input: {
+    transaction: Pick<Transaction, 'id' | 'workspaceId' | 'callbackUrl'>;
+    type: CallbackType;
+    data: Record<string, unknown>;
+    at: number;
+  },
 ): Promise<void> {
+  const { transaction: txn, type, data, at } = input;
   if (!txn.callbackUrl) return;
   const event = {
     id: newId('event'),

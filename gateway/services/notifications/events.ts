@@ -1,32 +1,9 @@
 import type { Conn } from '../../db/types.ts';
 import type { ApprovalStage, EventType, Role } from '../../domain/index.ts';
 import { newId } from '../../ids.ts';
-import { insertOutbox, listWebhooks } from '../../repositories/outbox.ts';
+import { insertOutbox } from '../../repositories/outbox.ts';
 import { membersWithRole } from '../../repositories/tenancy.ts';
-
-/**
- * Which webhooks a workspace has, kept for a second: every execute emits transaction.completed, and
- * most workspaces have no webhook, so the lookup stays off the hot path. A change made here clears
- * the entry at once; on another replica it takes effect within the second.
- */
-export class Subscriptions {
-  readonly #entries = new Map<string, { at: number; hooks: { id: string; events: string[] }[] }>();
-  constructor(private readonly ttlMs = 1000) {}
-
-  async get(conn: Conn, workspaceId: string) {
-    const hit = this.#entries.get(workspaceId);
-    const wall = Date.now();
-    if (hit && wall - hit.at < this.ttlMs) return hit.hooks;
-    const hooks = (await listWebhooks(conn, workspaceId)).map((h) => ({ id: h.id, events: h.events }));
-    if (this.#entries.size > 10_000) this.#entries.clear();
-    this.#entries.set(workspaceId, { at: wall, hooks });
-    return hooks;
-  }
-
-  forget(workspaceId: string): void {
-    this.#entries.delete(workspaceId);
-  }
-}
+import type { StepContext } from '../context.ts';
 
 /**
  * Writes an event's deliveries into the outbox in the caller's transaction (DESIGN §2): one row per
@@ -35,7 +12,7 @@ export class Subscriptions {
  */
 export async function emit(
   tx: Conn,
-  subscriptions: Subscriptions,
+  ctx: StepContext<'subscriptions'>,
   event: {
     workspaceId: string;
     type: EventType;
@@ -45,7 +22,9 @@ export async function emit(
   },
 ): Promise<void> {
   const { workspaceId, type, data, at } = event;
-  const hooks = (await subscriptions.get(tx, workspaceId)).filter((hook) => hook.events.includes(type));
+  const hooks = (await ctx.deps.subscriptions.get(tx, workspaceId)).filter((hook) =>
+    hook.events.includes(type),
+  );
   // Most workspaces subscribe to nothing: no event is built for them (every execute emits one).
   if (hooks.length === 0 && !event.emailRole) return;
   const envelope = { id: newId('event'), type, timestamp: new Date(at).toISOString(), data };
@@ -75,12 +54,15 @@ export async function emit(
 /** A stage that became active asks for people: its webhooks, and an email to everyone with its role. */
 export function notifyStage(
   tx: Conn,
-  subscriptions: Subscriptions,
-  approval: { id: string; workspaceId: string; transactionId: string },
-  stage: Pick<ApprovalStage, 'position' | 'index' | 'role' | 'tier' | 'deadlineAt'>,
-  at: number,
+  ctx: StepContext<'subscriptions'>,
+  input: {
+    approval: { id: string; workspaceId: string; transactionId: string };
+    stage: Pick<ApprovalStage, 'position' | 'index' | 'role' | 'tier' | 'deadlineAt'>;
+    at: number;
+  },
 ): Promise<void> {
-  return emit(tx, subscriptions, {
+  const { approval, stage, at } = input;
+  return emit(tx, ctx, {
     workspaceId: approval.workspaceId,
     type: 'approval.required',
     data: {

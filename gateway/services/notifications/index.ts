@@ -3,7 +3,7 @@
  * subscriptions.
  */
 export { queueCallback, rotateCallbackSecret } from './callbacks.ts';
-export { emit, notifyStage, Subscriptions } from './events.ts';
+export { emit, notifyStage } from './events.ts';
 export {
   type DeliveryRound,
   deliverDue,
@@ -13,4 +13,5 @@ export {
   type Senders,
 } from './outbox.ts';
 export { callbackSender, webhookSender } from './senders.ts';
+export { Subscriptions } from './subscriptions.ts';
 export { createWebhook, deleteWebhook, listDeliveries, listWebhooks, WEBHOOK_EVENTS } from './webhooks.ts';

@@ -304,7 +304,8 @@ export async function resolveTransaction({
   const resolved = await deps.db.transaction({ workspaceId }, async (tx) => {
     // The status, the reservation, the receipt, the replayed answer and the event, as for a business
     // answer; the resolution's audit event in the same transaction.
-    if (!(await recordFinish(tx, deps, txn, outcome, at, ['unknown', 'unknown']))) return false;
+    const from: ['unknown', 'unknown'] = ['unknown', 'unknown'];
+    if (!(await recordFinish(tx, ctx, { transaction: txn, outcome, at, from }))) return false;
     await appendAudit(tx, audit);
     return true;
   });
