@@ -1,7 +1,7 @@
 import type { OutboxItem } from '../../domain/index.ts';
 import { PermanentDeliveryError } from '../../notify/delivery.ts';
 import { claimOutbox, completeOutbox, failOutbox } from '../../repositories/outbox.ts';
-import type { Deps } from '../context.ts';
+import { type Deps, jobContext, type ServiceContext } from '../context.ts';
 
 /** One function per outbox kind; each resolves when delivered and throws when it should be retried. */
 export interface Senders {
@@ -50,6 +50,40 @@ export interface DeliveryRound {
 }
 
 /**
+ * Claims the due deliveries: one conditional update moves their next attempt a lease ahead, so no
+ * other process takes them meanwhile.
+ */
+export function claimDeliveries({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { batch: number; leaseMs: number };
+}): Promise<OutboxItem[]> {
+  const { deps } = ctx;
+  const now = deps.clock();
+  return deps.db.transaction({}, (tx) => claimOutbox(tx, now, input.batch, input.leaseMs));
+}
+
+/** A delivery made: it leaves the queue. */
+export async function completeDelivery({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  const { deps } = ctx;
+  const at = deps.clock();
+  await deps.db.transaction({}, (tx) => completeOutbox(tx, input.id, at));
+}
+
+/** A delivery failed: tried again at `retryAt`, or failed for good when that is null. */
+export async function failDelivery({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { id: string; message: string; at: number; retryAt: number | null };
+}) {
+  await ctx.deps.db.transaction({}, (tx) => failOutbox(tx, input.id, input.message, input.at, input.retryAt));
+}
+
+/**
  * One round of the durable outbox (DESIGN §2, §5): claims the due items (one conditional update
  * moves their next attempt a lease ahead, so no other process takes them), delivers them in
  * parallel, and records each outcome: delivered, retried with exponential backoff, or failed for
@@ -60,24 +94,23 @@ export async function deliverDue(
   senders: Senders,
   options: OutboxOptions = {},
 ): Promise<DeliveryRound> {
-  const now = deps.clock();
+  const ctx = jobContext(deps, 'outbox');
   const batch = options.batch ?? OUTBOX_DEFAULTS.batch;
-  const lease = options.leaseMs ?? OUTBOX_DEFAULTS.leaseMs;
-  const items = await deps.db.transaction({}, (tx) => claimOutbox(tx, now, batch, lease));
+  const leaseMs = options.leaseMs ?? OUTBOX_DEFAULTS.leaseMs;
+  const items = await claimDeliveries({ ctx, input: { batch, leaseMs } });
   const round: DeliveryRound = { delivered: 0, retrying: 0, failed: 0 };
   await Promise.all(
     items.map(async (item) => {
       try {
         await senders[item.kind](item);
-        const at = deps.clock();
-        await deps.db.transaction({}, (tx) => completeOutbox(tx, item.id, at));
+        await completeDelivery({ ctx, input: { id: item.id } });
         round.delivered += 1;
       } catch (error) {
         const at = deps.clock();
         const message = error instanceof Error ? error.message || error.name : String(error);
         const retryAt =
           error instanceof PermanentDeliveryError ? null : nextAttemptAt(item.attempts, at, options);
-        await deps.db.transaction({}, (tx) => failOutbox(tx, item.id, message, at, retryAt));
+        await failDelivery({ ctx, input: { id: item.id, message, at, retryAt } });
         if (retryAt === null) round.failed += 1;
         else round.retrying += 1;
         deps.logger[retryAt === null ? 'warn' : 'info'](
