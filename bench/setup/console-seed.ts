@@ -24,27 +24,29 @@ const setup: GatewaySetup = async (gateway, tenant) => {
   };
   await putPolicy({
     ctx,
-    name: 'default',
-    document: {
-      rules: [
-        {
-          id: 'large-orders',
-          priority: 1,
-          conditions: [{ context: 'amount', op: 'gte', value: 50_000 }],
-          action: 'require_approval',
-          stage_index: 0,
-        },
-      ],
-      routing_stages: [
-        {
-          stage_index: 0,
-          role: 'admin',
-          tier: 'standard',
-          quorum: 1,
-          approval_timeout_seconds: 86_400,
-          on_approval_timeout: 'reject',
-        },
-      ],
+    input: {
+      name: 'default',
+      document: {
+        rules: [
+          {
+            id: 'large-orders',
+            priority: 1,
+            conditions: [{ context: 'amount', op: 'gte', value: 50_000 }],
+            action: 'require_approval',
+            stage_index: 0,
+          },
+        ],
+        routing_stages: [
+          {
+            stage_index: 0,
+            role: 'admin',
+            tier: 'standard',
+            quorum: 1,
+            approval_timeout_seconds: 86_400,
+            on_approval_timeout: 'reject',
+          },
+        ],
+      },
     },
   });
   const agents = await Promise.all(

@@ -26,8 +26,7 @@ const setup: GatewaySetup = async (gateway, tenant) => {
       workspaceId: tenant.workspaceId,
       actor: { type: 'member', id: tenant.adminMemberId },
     },
-    name: 'default',
-    document,
+    input: { name: 'default', document },
   });
 };
 

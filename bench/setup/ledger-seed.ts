@@ -24,19 +24,21 @@ const setup: GatewaySetup = async (gateway, tenant) => {
   };
   await putPolicy({
     ctx,
-    name: 'reporting',
-    document: {
-      spending_limits: [
-        { id: 'daily', amount: 50_000_000, interval: 'day', window: 'rolling' },
-        {
-          id: 'weekly-travel',
-          amount: 50_000_000,
-          interval: 'week',
-          window: 'calendar',
-          categories: ['travel'],
-        },
-        { id: 'monthly', amount: 500_000_000, interval: 'month', window: 'rolling' },
-      ],
+    input: {
+      name: 'reporting',
+      document: {
+        spending_limits: [
+          { id: 'daily', amount: 50_000_000, interval: 'day', window: 'rolling' },
+          {
+            id: 'weekly-travel',
+            amount: 50_000_000,
+            interval: 'week',
+            window: 'calendar',
+            categories: ['travel'],
+          },
+          { id: 'monthly', amount: 500_000_000, interval: 'month', window: 'rolling' },
+        ],
+      },
     },
   });
   const started = Date.now();

@@ -88,7 +88,10 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
       const q = parseQuery(c, listQuery);
       const ctx = asMember(deps, c);
       return c.json({
-        approvals: await listApprovals({ ctx, role: c.var.member.role, status: q.status, limit: q.limit }),
+        approvals: await listApprovals({
+          ctx,
+          input: { role: c.var.member.role, status: q.status, limit: q.limit },
+        }),
       });
     },
   );
@@ -106,7 +109,10 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     },
     members,
     async (c) => {
-      const { approval, transaction } = await getApproval({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      const { approval, transaction } = await getApproval({
+        ctx: asMember(deps, c),
+        input: { id: pathParam(c, 'id') },
+      });
       return c.json(viewApproval(approval, transaction));
     },
   );

@@ -65,7 +65,10 @@ export function registerAuditRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     async (c) => {
       const { before, cursor, ...query } = parseQuery(c, auditQuery);
       return c.json(
-        await listAuditEvents({ ctx: asMember(deps, c), query: { ...query, cursor: cursor ?? before } }),
+        await listAuditEvents({
+          ctx: asMember(deps, c),
+          input: { query: { ...query, cursor: cursor ?? before } },
+        }),
       );
     },
   );

@@ -233,10 +233,12 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
       const q = parseQuery(c, callsQuery);
       const { calls, nextCursor: next } = await listOwnCalls({
         ctx: asBusiness(deps, c),
-        filter: {
-          ...q,
-          from: q.from ? Date.parse(q.from) : undefined,
-          to: q.to ? Date.parse(q.to) : undefined,
+        input: {
+          filter: {
+            ...q,
+            from: q.from ? Date.parse(q.from) : undefined,
+            to: q.to ? Date.parse(q.to) : undefined,
+          },
         },
       });
       return c.json({

@@ -88,7 +88,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     },
     memberAuth({ deps, roles: ['admin'] }),
     async (c) => {
-      await revokeInvite({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      await revokeInvite({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
       return c.body(null, 204);
     },
   );

@@ -140,7 +140,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
         from: q.from ? Date.parse(q.from) : undefined,
         to: q.to ? Date.parse(q.to) : undefined,
       };
-      return c.json(await listTransactions({ ctx: asMember(deps, c), filter }));
+      return c.json(await listTransactions({ ctx: asMember(deps, c), input: { filter } }));
     },
   );
 
@@ -163,11 +163,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     async (c) => {
       const q = parseQuery(c, summaryQuery);
       return c.json(
-        await summarize({
-          ctx: asMember(deps, c),
-          interval: q.interval,
-          policyName: q.policy,
-        }),
+        await summarize({ ctx: asMember(deps, c), input: { interval: q.interval, policyName: q.policy } }),
       );
     },
   );
@@ -187,7 +183,9 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     memberAuth({ deps, roles: ['admin'] }),
     async (c) => {
       const input = await parseBody(c, resolveBody);
-      return c.json(await resolveTransaction({ ctx: asMember(deps, c), id: pathParam(c, 'id'), input }));
+      return c.json(
+        await resolveTransaction({ ctx: asMember(deps, c), input: { ...input, id: pathParam(c, 'id') } }),
+      );
     },
   );
 
@@ -203,6 +201,6 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
       errors: ['TRANSACTION_NOT_FOUND'],
     },
     members,
-    async (c) => c.json(await getTransaction({ ctx: asMember(deps, c), id: pathParam(c, 'id') })),
+    async (c) => c.json(await getTransaction({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } })),
   );
 }

@@ -114,7 +114,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     },
     admins,
     async (c) => {
-      await deleteWebhook({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      await deleteWebhook({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
       return c.body(null, 204);
     },
   );
@@ -138,8 +138,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
       const q = parseQuery(c, deliveriesQuery);
       const deliveries = await listDeliveries({
         ctx: asMember(deps, c),
-        id: pathParam(c, 'id'),
-        limit: q.limit,
+        input: { id: pathParam(c, 'id'), limit: q.limit },
       });
       return c.json({ deliveries });
     },

@@ -92,7 +92,7 @@ export function registerWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     },
     keyManagers,
     async (c) => {
-      await revokeAgentKey({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      await revokeAgentKey({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
       return c.body(null, 204);
     },
   );

@@ -230,7 +230,10 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     limited,
     async (c) =>
       c.json(
-        await getTransactionStatus({ ctx: asAgent(deps, c), transactionId: pathParam(c, 'transactionId') }),
+        await getTransactionStatus({
+          ctx: asAgent(deps, c),
+          input: { transactionId: pathParam(c, 'transactionId') },
+        }),
       ),
   );
 
@@ -268,7 +271,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
       const filter = parseQuery(c, businessesQuery);
       // Issue 12: the directory lists live businesses only (sandbox ones are called by id).
       const live = { ...filter, status: 'live' as const };
-      return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), filter: live }) });
+      return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), input: { filter: live } }) });
     },
   );
 }

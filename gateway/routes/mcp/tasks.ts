@@ -132,7 +132,7 @@ export class LedgerTaskStore implements TaskStore {
   async #status(transactionId: string) {
     try {
       const ctx = this.context();
-      return await getTransactionStatus({ ctx, transactionId });
+      return await getTransactionStatus({ ctx, input: { transactionId } });
     } catch (err) {
       if (err instanceof GatewayError && err.code === 'TRANSACTION_NOT_FOUND') return undefined;
       throw err;

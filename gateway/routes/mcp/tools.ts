@@ -229,8 +229,8 @@ export function registerTools(
       run('list_businesses', undefined, extra, async (ctx) => {
         const { cursor, limit = LIST_LIMIT, ...filter } = args;
         // Issue 12: live businesses only, as on GET /agp/businesses; paged by id for a context window.
-        const all = (await listBusinesses({ ctx, filter: { ...filter, status: 'live' } })).sort((a, b) =>
-          a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+        const all = (await listBusinesses({ ctx, input: { filter: { ...filter, status: 'live' } } })).sort(
+          (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
         );
         const rest = cursor === undefined ? all : all.filter((b) => b.id > cursor);
         const page = rest.slice(0, limit);
@@ -368,7 +368,7 @@ export function registerTools(
     },
     ({ transactionId }, extra) =>
       run('get_status', undefined, extra, async (ctx) =>
-        ok({ ...(await getTransactionStatus({ ctx, transactionId })) }),
+        ok({ ...(await getTransactionStatus({ ctx, input: { transactionId } })) }),
       ),
   );
 

@@ -74,8 +74,7 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The policy document must be JSON.');
       const result = await putPolicy({
         ctx: asMember(deps, c),
-        name: name(pathParam(c, 'name')),
-        document: body.value,
+        input: { name: name(pathParam(c, 'name')), document: body.value },
       });
       const { created, ...view } = result;
       return c.json(view, created ? 201 : 200);
@@ -110,7 +109,7 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     async (c) => {
       const body = await readJson(c);
       if (!body.ok) throw new GatewayError('VALIDATION_ERROR', 'The policy document must be JSON.');
-      return c.json(checkPolicyDocument({ ctx: asMember(deps, c), document: body.value }));
+      return c.json(checkPolicyDocument({ ctx: asMember(deps, c), input: { document: body.value } }));
     },
   );
 
@@ -140,7 +139,8 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       errors: ['VALIDATION_ERROR', 'NOT_FOUND'],
     },
     readers,
-    async (c) => c.json(await getPolicy({ ctx: asMember(deps, c), name: name(pathParam(c, 'name')) })),
+    async (c) =>
+      c.json(await getPolicy({ ctx: asMember(deps, c), input: { name: name(pathParam(c, 'name')) } })),
   );
 
   route(
@@ -157,7 +157,10 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     readers,
     async (c) =>
       c.json({
-        versions: await listPolicyVersions({ ctx: asMember(deps, c), name: name(pathParam(c, 'name')) }),
+        versions: await listPolicyVersions({
+          ctx: asMember(deps, c),
+          input: { name: name(pathParam(c, 'name')) },
+        }),
       }),
   );
 
@@ -178,8 +181,7 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       const body = await parseBody(c, simulateBody);
       const result = await simulatePolicy({
         ctx: asMember(deps, c),
-        name: name(pathParam(c, 'name')),
-        input: { ...body, at: body.at ? Date.parse(body.at) : undefined },
+        input: { ...body, name: name(pathParam(c, 'name')), at: body.at ? Date.parse(body.at) : undefined },
       });
       return c.json({ decision: result });
     },

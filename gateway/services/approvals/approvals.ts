@@ -46,7 +46,8 @@ export function viewApproval(approval: Approval, transaction?: Transaction) {
   };
 }
 
-export async function getApproval({ ctx, id }: { ctx: ServiceContext; id: string }) {
+export async function getApproval({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  const { id } = input;
   const workspaceId = workspaceOf(ctx);
   const approval = await findApproval(ctx.deps.db.reader, workspaceId, id);
   if (!approval) throw new GatewayError('NOT_FOUND', `No approval ${id}.`);
@@ -57,15 +58,12 @@ export async function getApproval({ ctx, id }: { ctx: ServiceContext; id: string
 /** Approvals the member's role can act on now (status pending), or any status when asked. */
 export async function listApprovals({
   ctx,
-  role,
-  status,
-  limit,
+  input,
 }: {
   ctx: ServiceContext;
-  role: Role;
-  status?: ApprovalStatus;
-  limit: number;
+  input: { role: Role; status?: ApprovalStatus; limit: number };
 }) {
+  const { role, status, limit } = input;
   const approvals = await readApprovals(ctx, {
     statuses: status ? [status] : undefined,
     role: status === 'pending' ? role : undefined,
@@ -114,26 +112,24 @@ async function decidable(ctx: ServiceContext, member: { memberId: string; role: 
 /** How many approvals the member can decide now, counted up to `cap` (the console's overview). */
 export async function countDecidable({
   ctx,
-  member,
-  cap,
+  input,
 }: {
   ctx: ServiceContext;
-  member: { memberId: string; role: Role };
-  cap: number;
+  input: { member: { memberId: string; role: Role }; cap: number };
 }): Promise<number> {
+  const { member, cap } = input;
   return (await decidable(ctx, member, cap)).length;
 }
 
 /** Approvals the member can decide now, newest first, each with its transaction. */
 export async function listDecidable({
   ctx,
-  member,
-  limit,
+  input,
 }: {
   ctx: ServiceContext;
-  member: { memberId: string; role: Role };
-  limit: number;
+  input: { member: { memberId: string; role: Role }; limit: number };
 }): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
+  const { member, limit } = input;
   return withTransactions(ctx, await decidable(ctx, member, limit));
 }
 
@@ -160,11 +156,12 @@ async function withTransactions(
 /** Decided approvals (approved, rejected, expired), newest first, each with its transaction. */
 export async function listDecided({
   ctx,
-  limit,
+  input,
 }: {
   ctx: ServiceContext;
-  limit: number;
+  input: { limit: number };
 }): Promise<{ approval: Approval; transaction: Transaction | undefined }[]> {
+  const { limit } = input;
   // Ids are time-ordered ULIDs: the newest first across the three statuses.
   const decided = await readApprovals(ctx, { statuses: ['approved', 'rejected', 'expired'], limit });
   return withTransactions(ctx, decided);
@@ -243,5 +240,5 @@ export async function decideApproval({ ctx, input }: { ctx: ServiceContext; inpu
       break;
     }
   }
-  return getApproval({ ctx, id: input.approvalId });
+  return getApproval({ ctx, input: { id: input.approvalId } });
 }

@@ -9,11 +9,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** GET /agp/status/:id — another workspace's transaction does not exist for this caller. */
 export async function getTransactionStatus({
   ctx,
-  transactionId,
+  input,
 }: {
   ctx: ServiceContext;
-  transactionId: string;
+  input: { transactionId: string };
 }) {
+  const { transactionId } = input;
   const workspaceId = workspaceOf(ctx);
   const reader = ctx.deps.db.reader;
   const txn = await getTransaction(reader, workspaceId, transactionId);

@@ -65,14 +65,12 @@ export const AUDIT_SCAN = 1_000;
  */
 export async function listAuditEvents({
   ctx,
-  query,
-  scan = AUDIT_SCAN,
+  input,
 }: {
   ctx: ServiceContext;
-  query: AuditListQuery;
-  /** Index entries per statement (tests make it small to cross many steps). */
-  scan?: number;
+  input: { query: AuditListQuery; scan?: number };
 }) {
+  const { query, scan = AUDIT_SCAN } = input;
   const reader = ctx.deps.db.reader;
   const workspaceId = workspaceOf(ctx);
   const q = {

@@ -86,7 +86,14 @@ export async function listWebhooks({ ctx }: { ctx: ServiceContext }) {
   return (await hooksOf(ctx.deps.db.reader, workspaceOf(ctx))).map(viewWebhook);
 }
 
-export async function deleteWebhook({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<void> {
+export async function deleteWebhook({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { id: string };
+}): Promise<void> {
+  const { id } = input;
   const workspaceId = workspaceOf(ctx);
   const { deps } = ctx;
   const now = deps.clock();
@@ -101,7 +108,14 @@ export async function deleteWebhook({ ctx, id }: { ctx: ServiceContext; id: stri
 }
 
 /** A webhook's deliveries, newest first (deleted webhooks' history stays readable). */
-export async function listDeliveries({ ctx, id, limit }: { ctx: ServiceContext; id: string; limit: number }) {
+export async function listDeliveries({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { id: string; limit: number };
+}) {
+  const { id, limit } = input;
   const hook = await getWebhook(ctx.deps.db.reader, id);
   if (!hook || hook.workspaceId !== workspaceOf(ctx))
     throw new GatewayError('NOT_FOUND', `No webhook ${id}.`);

@@ -44,10 +44,11 @@ export const viewVersion = (v: PolicyVersion) => ({
  * What PUT would say about a document, without storing anything: every issue at its dotted path
  * (`POST /v1/policies/validate`, the console's editor as you type).
  */
-export function checkPolicyDocument({ ctx, document }: { ctx: ServiceContext; document: unknown }): {
+export function checkPolicyDocument({ ctx, input }: { ctx: ServiceContext; input: { document: unknown } }): {
   valid: boolean;
   issues: PolicyIssue[];
 } {
+  const { document } = input;
   const result = validatePolicy(document, {
     minApprovalTimeoutSeconds: ctx.deps.config.approvalTimeoutMinSeconds,
   });
@@ -57,15 +58,14 @@ export function checkPolicyDocument({ ctx, document }: { ctx: ServiceContext; do
 /** Validates and stores a new immutable version; identical content returns the current one. */
 export async function putPolicy({
   ctx,
-  name,
-  document,
+  input,
 }: {
   ctx: ServiceContext;
-  name: string;
-  document: unknown;
+  input: { name: string; document: unknown };
 }): Promise<{ name: string; version: number; versionId: string; created: boolean }> {
+  const { name, document } = input;
   const workspaceId = workspaceOf(ctx);
-  const result = checkPolicyDocument({ ctx, document });
+  const result = checkPolicyDocument({ ctx, input: { document } });
   if (!result.valid)
     throw new GatewayError('VALIDATION_ERROR', 'The policy document is not valid.', result.issues);
   const at = ctx.deps.clock();
@@ -97,7 +97,8 @@ export async function listPolicies({ ctx }: { ctx: ServiceContext }) {
   return (await listPointers(ctx.deps.db.reader, workspaceOf(ctx))).map(viewPointer);
 }
 
-export async function getPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
+export async function getPolicy({ ctx, input }: { ctx: ServiceContext; input: { name: string } }) {
+  const { name } = input;
   const workspaceId = workspaceOf(ctx);
   const pointer = await getPointer(ctx.deps.db.reader, workspaceId, name);
   const version = pointer && (await getVersion(ctx.deps.db.reader, workspaceId, pointer.versionId));
@@ -105,7 +106,8 @@ export async function getPolicy({ ctx, name }: { ctx: ServiceContext; name: stri
   return viewVersion(version);
 }
 
-export async function listPolicyVersions({ ctx, name }: { ctx: ServiceContext; name: string }) {
+export async function listPolicyVersions({ ctx, input }: { ctx: ServiceContext; input: { name: string } }) {
+  const { name } = input;
   const versions = await listVersions(ctx.deps.db.reader, workspaceOf(ctx), name);
   if (versions.length === 0) throw new GatewayError('NOT_FOUND', `No policy named ${name}.`);
   return versions.map(viewVersion);

@@ -12,13 +12,18 @@ import { loadPolicy } from './policies.ts';
  */
 export async function simulatePolicy({
   ctx,
-  name,
   input,
 }: {
   ctx: ServiceContext;
-  name: string;
-  input: { businessId: string; request: Record<string, unknown>; agentId?: string; at?: number };
+  input: {
+    name: string;
+    businessId: string;
+    request: Record<string, unknown>;
+    agentId?: string;
+    at?: number;
+  };
 }): Promise<Decision> {
+  const { name } = input;
   const workspaceId = workspaceOf(ctx);
   const policy = await loadPolicy(ctx.deps, workspaceId, name);
   if (!policy) throw new GatewayError('NOT_FOUND', `No policy named ${name}.`);

@@ -81,14 +81,12 @@ const filtered = (f: TransactionFilter) =>
  */
 export async function listTransactions({
   ctx,
-  filter,
-  scan = LIST_SCAN,
+  input,
 }: {
   ctx: ServiceContext;
-  filter: TransactionFilter;
-  /** Index entries per statement (tests make it small to cross many steps). */
-  scan?: number;
+  input: { filter: TransactionFilter; scan?: number };
 }) {
+  const { filter, scan = LIST_SCAN } = input;
   const reader = ctx.deps.db.reader;
   const workspaceId = workspaceOf(ctx);
   // One more than asked tells whether another page exists.
@@ -127,7 +125,8 @@ export async function listTransactions({
   };
 }
 
-export async function getTransaction({ ctx, id }: { ctx: ServiceContext; id: string }) {
+export async function getTransaction({ ctx, input }: { ctx: ServiceContext; input: { id: string } }) {
+  const { id } = input;
   const txn = await find(ctx.deps.db.reader, workspaceOf(ctx), id);
   if (!txn) throw new GatewayError('TRANSACTION_NOT_FOUND', `No transaction ${id}.`);
   // A stored receipt naming another transaction is not this one's (logged; the console says why).
@@ -163,13 +162,12 @@ class Groups {
  */
 export async function summarize({
   ctx,
-  interval,
-  policyName = DEFAULT_POLICY,
+  input,
 }: {
   ctx: ServiceContext;
-  interval: keyof typeof INTERVAL_MS;
-  policyName?: string;
+  input: { interval: keyof typeof INTERVAL_MS; policyName?: string };
 }) {
+  const { interval, policyName = DEFAULT_POLICY } = input;
   const workspaceId = workspaceOf(ctx);
   const reader = ctx.deps.db.reader;
   const now = ctx.deps.clock();
@@ -261,13 +259,12 @@ export interface ResolveRequest {
  */
 export async function resolveTransaction({
   ctx,
-  id,
   input,
 }: {
   ctx: ServiceContext;
-  id: string;
-  input: ResolveRequest;
+  input: ResolveRequest & { id: string };
 }) {
+  const { id } = input;
   const workspaceId = workspaceOf(ctx);
   const { deps } = ctx;
   const txn = await find(deps.db.reader, workspaceId, id);
@@ -311,5 +308,5 @@ export async function resolveTransaction({
   });
   // A repeat or a late answer settled it between the read and the write.
   if (!resolved) throw conflict();
-  return getTransaction({ ctx, id });
+  return getTransaction({ ctx, input: { id } });
 }

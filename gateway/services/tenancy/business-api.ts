@@ -217,11 +217,12 @@ export interface CallsQuery {
 
 export async function listOwnCalls({
   ctx,
-  filter,
+  input,
 }: {
   ctx: ServiceContext;
-  filter: CallsQuery;
+  input: { filter: CallsQuery };
 }): Promise<{ calls: BusinessCall[]; nextCursor: string | null }> {
+  const { filter } = input;
   const rows = await listBusinessCalls(ctx.deps.db.reader, businessIdOf(ctx), {
     ...filter,
     limit: filter.limit + 1,

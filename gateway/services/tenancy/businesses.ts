@@ -94,7 +94,14 @@ export async function registerBusiness({
   return { business: viewBusiness(business), signingSecret, businessKey };
 }
 
-export async function listBusinesses({ ctx, filter }: { ctx: ServiceContext; filter?: BusinessFilter }) {
+export async function listBusinesses({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input?: { filter?: BusinessFilter };
+}) {
+  const { filter } = input ?? {};
   return (await directory(ctx.deps.db.reader, filter)).map(viewBusiness);
 }
 

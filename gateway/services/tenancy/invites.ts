@@ -118,7 +118,14 @@ export async function listInvites({ ctx }: { ctx: ServiceContext }): Promise<Inv
 }
 
 /** Withdraws an open invitation: its link answers "expired" from now on. */
-export async function revokeInvite({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<void> {
+export async function revokeInvite({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { id: string };
+}): Promise<void> {
+  const { id } = input;
   const workspaceId = workspaceOf(ctx);
   const at = ctx.deps.clock();
   const revoked = await ctx.deps.db.transaction({ workspaceId }, async (tx) => {

@@ -73,7 +73,14 @@ export async function listAgentKeys({ ctx }: { ctx: ServiceContext }) {
   return (await keysOf(ctx.deps.db.reader, workspaceOf(ctx))).map(viewKey);
 }
 
-export async function revokeAgentKey({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<void> {
+export async function revokeAgentKey({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { id: string };
+}): Promise<void> {
+  const { id } = input;
   const workspaceId = workspaceOf(ctx);
   const at = ctx.deps.clock();
   const audit = auditEvent(ctx, 'agent_key.revoked', id, {}, at);

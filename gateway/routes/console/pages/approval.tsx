@@ -17,7 +17,7 @@ async function show(
   extra: { notice?: { tone: Tone; text: string }; status?: ContentfulStatusCode } = {},
 ) {
   const id = p.param('id');
-  const { approval, transaction: t } = await getApproval({ ctx: p.ctx, id });
+  const { approval, transaction: t } = await getApproval({ ctx: p.ctx, input: { id } });
   const now = p.deps.clock();
   const member = p.session.member;
   const stage = approval.stages.find((s) => s.status === 'pending');

@@ -439,7 +439,7 @@ export default definePage({
     // the analytics (read in steps of their own) and the page itself each hold it a few ms at most.
     const steps = await checklist(p);
     await turn();
-    const waiting = await countDecidable({ ctx: p.ctx, member, cap: 100 });
+    const waiting = await countDecidable({ ctx: p.ctx, input: { member, cap: 100 } });
     await turn();
     let analytics: Analytics | undefined;
     let asOf: number | undefined;

@@ -194,7 +194,7 @@ export default definePage({
             ),
           });
         }
-        await revokeAgentKey({ ctx: p.ctx, id: key.id });
+        await revokeAgentKey({ ctx: p.ctx, input: { id: key.id } });
         return p.redirect(`/console/keys?revoked=${encodeURIComponent(`${key.prefix}…`)}`);
       },
     },

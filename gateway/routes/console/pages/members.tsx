@@ -209,7 +209,7 @@ export default definePage({
       path: '/console/members/invites/revoke',
       summary: 'Withdraw an open invitation',
       async handle(p, form) {
-        await revokeInvite({ ctx: p.ctx, id: field(form, 'id') });
+        await revokeInvite({ ctx: p.ctx, input: { id: field(form, 'id') } });
         return p.redirect('/console/members?done=invite-revoked');
       },
     },

@@ -48,7 +48,7 @@ function nameOf(raw: string | undefined): string {
 
 async function versionsOf(p: PageContext, name: string): Promise<Version[]> {
   try {
-    return await listPolicyVersions({ ctx: p.ctx, name });
+    return await listPolicyVersions({ ctx: p.ctx, input: { name } });
   } catch (error) {
     if (error instanceof GatewayError && error.code === 'NOT_FOUND') return [];
     throw error;
@@ -509,7 +509,7 @@ export default definePage({
           });
         }
         try {
-          const saved = await putPolicy({ ctx: p.ctx, name, document: parsed.value });
+          const saved = await putPolicy({ ctx: p.ctx, input: { name, document: parsed.value } });
           const text = `${saved.created ? 'saved' : 'unchanged'}-${saved.version}`;
           return p.redirect(`/console/policy?name=${name}&saved=${text}`);
         } catch (error) {
@@ -544,7 +544,7 @@ export default definePage({
         const draft = field(form, 'document');
         const parsed = parseDocument(draft);
         const result = parsed.ok
-          ? checkPolicyDocument({ ctx: p.ctx, document: parsed.value })
+          ? checkPolicyDocument({ ctx: p.ctx, input: { document: parsed.value } })
           : { valid: false, issues: [parsed.issue] };
         // The editor script asks for the problem list alone (an HTML fragment, as documented).
         if (p.c.req.header('x-console-fragment') === 'policy-issues') {
@@ -583,8 +583,8 @@ export default definePage({
         try {
           simulation.decision = await simulatePolicy({
             ctx: p.ctx,
-            name,
             input: {
+              name,
               businessId,
               request: value as Record<string, unknown>,
               ...(agentId ? { agentId: agentId.slice(0, 128) } : {}),

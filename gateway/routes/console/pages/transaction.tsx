@@ -31,9 +31,9 @@ export default definePage({
   section: '/console/transactions',
   async get(p) {
     const id = p.param('id');
-    const t = await getTransaction({ ctx: p.ctx, id });
+    const t = await getTransaction({ ctx: p.ctx, input: { id } });
     const approval = t.approvalId
-      ? (await getApproval({ ctx: p.ctx, id: t.approvalId })).approval
+      ? (await getApproval({ ctx: p.ctx, input: { id: t.approvalId } })).approval
       : undefined;
     const receipt = await verifyReceiptOf({ ctx: p.ctx, transactionId: id });
     const decision = isRecord(t.decision) ? t.decision : {};

@@ -79,7 +79,8 @@ export default definePage({
       if (value) q[key] = value;
     }
     const { filter, problems } = parse(q);
-    const page = problems.length === 0 ? await listTransactions({ ctx: p.ctx, filter }) : undefined;
+    const page =
+      problems.length === 0 ? await listTransactions({ ctx: p.ctx, input: { filter } }) : undefined;
     const filters: Query = { ...q, cursor: undefined };
     return p.render({
       title: 'Transactions',
