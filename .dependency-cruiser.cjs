@@ -4,6 +4,8 @@
  * and may import anything.
  */
 const SOURCE = { path: '^(gateway|policy|adapters|config)/', pathNot: '\\.test\\.tsx?$' };
+/** A file behind a services folder's index. */
+const SERVICE_INTERNALS = '^gateway/services/[^/]+/(?!index\\.ts$)';
 const IO_PACKAGES = '^(drizzle-orm|drizzle-kit|hono|@hono/|undici|postgres|libsql|@libsql/|pino|nodemailer)';
 
 module.exports = {
@@ -83,6 +85,52 @@ module.exports = {
       severity: 'error',
       from: { path: '^gateway/domain/', pathNot: SOURCE.pathNot },
       to: { path: ['^gateway/(?!domain/)', IO_PACKAGES] },
+    },
+    {
+      name: 'no-circular',
+      comment:
+        'No module reaches itself through its imports, type-only ones included: a cycle hides which ' +
+        'side is the lower layer, and between barrels it decides load order by accident.',
+      severity: 'error',
+      from: SOURCE,
+      to: { circular: true },
+    },
+    {
+      name: 'notify-is-transport',
+      comment:
+        'gateway/notify/ sends what it is given (mail, signed webhook POSTs) and formats it; what to ' +
+        'send and when (the outbox, approval links) is decided in services/.',
+      severity: 'error',
+      from: { path: '^gateway/notify/', pathNot: SOURCE.pathNot },
+      to: { path: '^gateway/(services|jobs|repositories|db)/' },
+    },
+    {
+      name: 'jobs-call-services-only',
+      comment: 'Jobs only schedule: each round is a service verb; they never read or write the database.',
+      severity: 'error',
+      from: { path: '^gateway/jobs/', pathNot: SOURCE.pathNot },
+      to: { path: '^gateway/(repositories|db)/' },
+    },
+    {
+      name: 'services-folders-are-entered-by-their-index',
+      comment:
+        'Each folder of gateway/services/ (execute/, approvals/, …) has an index.ts that is its public ' +
+        'face: other folders import it, not the files behind it (STYLE 15).',
+      severity: 'error',
+      from: { path: '^gateway/services/([^/]+)/', pathNot: SOURCE.pathNot },
+      to: { path: SERVICE_INTERNALS, pathNot: '^gateway/services/$1/' },
+    },
+    {
+      name: 'services-folders-are-entered-by-their-index',
+      comment:
+        'The same for every other layer. context.ts, which every folder imports, takes the types ' +
+        'Deps is made of from their own files, so that no index imports itself through it.',
+      severity: 'error',
+      from: {
+        path: SOURCE.path,
+        pathNot: [SOURCE.pathNot, '^gateway/services/[^/]+/', '^gateway/services/context\\.ts$'],
+      },
+      to: { path: SERVICE_INTERNALS },
     },
   ],
   options: {

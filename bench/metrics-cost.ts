@@ -6,10 +6,10 @@ import { loadConfig } from '../config/index.ts';
 import { createGateway, type Gateway } from '../gateway/app.ts';
 import { OPERATOR } from '../gateway/domain/index.ts';
 import { createMetrics } from '../gateway/metrics/index.ts';
-import { registerBusiness } from '../gateway/services/businesses.ts';
 import type { ServiceContext } from '../gateway/services/context.ts';
-import { createAgentKey } from '../gateway/services/keys.ts';
-import { createWorkspace } from '../gateway/services/workspaces.ts';
+import { registerBusiness } from '../gateway/services/tenancy/businesses.ts';
+import { createAgentKey } from '../gateway/services/tenancy/keys.ts';
+import { createWorkspace } from '../gateway/services/tenancy/workspaces.ts';
 
 /**
  * What recording the metrics costs an open execute (issue 11), in CPU time on one core: the

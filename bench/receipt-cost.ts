@@ -7,8 +7,8 @@ import { createSealer } from '../gateway/crypto/sealing.ts';
 import { openDatabase } from '../gateway/db/open.ts';
 import { sql } from '../gateway/db/types.ts';
 import type { Deps } from '../gateway/services/context.ts';
-import { issueReceipt, type ReceiptSubject } from '../gateway/services/receipts.ts';
-import { SigningKeys } from '../gateway/services/signing-keys.ts';
+import { issueReceipt, type ReceiptSubject } from '../gateway/services/ledger/receipts.ts';
+import { SigningKeys } from '../gateway/services/ledger/signing-keys.ts';
 import { canonicalHash } from '../policy/canonical.ts';
 
 /**

@@ -13,6 +13,7 @@ import type { GatewayEnv } from './env.ts';
 import { errorHandler, notFound } from './error-handler.ts';
 import { startDeadlineJob } from './jobs/deadlines.ts';
 import { startOrphanJob } from './jobs/orphans.ts';
+import { startOutboxJob } from './jobs/outbox.ts';
 import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
 import { startSweeper } from './jobs/sweeper.ts';
@@ -25,7 +26,7 @@ import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { storableText } from './middleware/storable-text/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
-import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
+import { createMailer, type Mailer } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
 import { countOutboxBacklog } from './repositories/outbox.ts';
 import { registerBusinessLifecycleRoutes } from './routes/admin/business-lifecycle.ts';
@@ -48,16 +49,18 @@ import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
-import { chainLegacyAudit } from './services/audit.ts';
-import { Breakers } from './services/breaker.ts';
-import { Bulkheads } from './services/bulkhead.ts';
-import { ConfigCache } from './services/config-cache.ts';
+import { createOtpService, emailSender } from './services/approvals/index.ts';
 import type { Deps } from './services/context.ts';
-import { Subscriptions } from './services/events.ts';
-import { createKeyring } from './services/links.ts';
-import { createOtpService } from './services/otp.ts';
-import { PolicyCache } from './services/policy-cache.ts';
-import { SigningKeys } from './services/signing-keys.ts';
+import { chainLegacyAudit, SigningKeys } from './services/ledger/index.ts';
+import {
+  callbackSender,
+  type Senders,
+  Subscriptions,
+  webhookSender,
+} from './services/notifications/index.ts';
+import { Breakers, Bulkheads, ConfigCache, createKeyring } from './services/platform/index.ts';
+import { PolicyCache } from './services/policy/index.ts';
+import { AnalyticsCache } from './services/reporting/index.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -149,7 +152,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   cache.onChange(() =>
     signingKeys.reload().catch((err) => logger.error({ err }, 'reloading the receipt signing keys failed')),
   );
-  const deps: Deps = {
+  // Email, and the keys for what the gateway signs itself (CSRF fields, one-time codes).
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    logger,
+    redact: config.nodeEnv === 'production',
+  });
+  const keyring = createKeyring(config.secretsKey);
+  const withoutOtp: Omit<Deps, 'otp'> = {
     config,
     db,
     adapters,
@@ -171,24 +182,26 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics,
     }),
     bulkheads: new Bulkheads({ queueTimeoutMs: config.adapterQueueTimeoutMs, metrics }),
+    mailer,
+    keyring,
+    analytics: new AnalyticsCache(),
     clock,
   };
+  // The code service reads and audits through Deps itself, so it joins them once they exist.
+  const deps = withoutOtp as Deps;
+  deps.otp = createOtpService({ deps, mailer, key: keyring.otp });
   const health: HealthState = { accepting: true, workers: {} };
 
-  // Approvals: email, webhooks (their own egress-checked pool, shorter timeouts), codes, links.
-  const mailer = createMailer({
-    smtpUrl: config.smtpUrl,
-    from: config.mailFrom,
-    logger,
-    redact: config.nodeEnv === 'production',
-  });
+  // Approvals: webhooks (their own egress-checked pool, shorter timeouts).
   const webhookDispatcher = createAdapterDispatcher({
     timeoutMs: Math.min(config.adapterTimeoutMs, WEBHOOK_TIMEOUT_MS),
     allowPrivate: config.egressAllowPrivate,
   });
-  const senders = createSenders({ deps, mailer, dispatcher: webhookDispatcher });
-  const keyring = createKeyring(config.secretsKey);
-  const otp = createOtpService({ deps, mailer, key: keyring.otp });
+  const senders: Senders = {
+    email: emailSender({ deps, mailer }),
+    webhook: webhookSender({ deps, dispatcher: webhookDispatcher }),
+    callback: callbackSender({ deps, dispatcher: webhookDispatcher }),
+  };
 
   const app = new OpenAPIHono<GatewayEnv>();
   // Tests: every answer of a documented route is checked against the route's own schemas.
@@ -224,18 +237,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerMemberRoutes(app, deps);
-  registerInviteRoutes(app, deps, mailer);
+  registerInviteRoutes(app, deps);
   registerPolicyRoutes(app, deps);
   registerTransactionRoutes(app, deps);
   registerAnalyticsRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerReportRoutes(app, deps);
-  registerApprovalRoutes(app, deps, otp);
+  registerApprovalRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerBusinessRoutes(app, deps);
   registerBusinessLifecycleRoutes(app, deps);
-  registerApprovePage(app, deps, { otp, csrfKey: keyring.csrf });
-  registerConsole(app, deps, { otp, mailer, csrfKey: keyring.console });
+  registerApprovePage(app, deps);
+  registerConsole(app, deps);
   app.onError(errorHandler(logger));
   app.notFound(notFound);
 

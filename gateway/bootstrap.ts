@@ -1,8 +1,6 @@
 import { countWorkspaces, getBusiness } from './repositories/tenancy.ts';
-import { registerBusiness } from './services/businesses.ts';
 import { type Deps, systemContext } from './services/context.ts';
-import { createAgentKey } from './services/keys.ts';
-import { createWorkspace } from './services/workspaces.ts';
+import { createAgentKey, createWorkspace, registerBusiness } from './services/tenancy/index.ts';
 
 export interface DemoWorkspace {
   workspaceId: string;

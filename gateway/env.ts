@@ -8,7 +8,7 @@ export interface GatewayEnv {
     requestId: string;
     log: LogFields;
     agent: AgentPrincipal;
-    /** The config version the agent's authentication read (services/config-cache.ts). */
+    /** The config version the agent's authentication read (services/platform/config-cache.ts). */
     configVersion: number;
     member: MemberPrincipal;
     /** A business key's business (issue 12). */

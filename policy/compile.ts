@@ -18,11 +18,11 @@ import {
   type Decision,
   type EffectiveLimit,
   evaluateView,
-  type Facts,
   type PolicyCore,
   type PolicyView,
   type Stage,
 } from './evaluate.ts';
+import type { Facts } from './facts.ts';
 import { zoneFor } from './timezone.ts';
 import { compileWindows, windowStart } from './windows.ts';
 

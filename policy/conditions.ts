@@ -1,6 +1,6 @@
 import { compilePattern, type LinearPattern } from './document/regex.ts';
 import type { Condition, ContextCondition, FieldCondition, Scalar } from './document/schema.ts';
-import type { Facts } from './evaluate.ts';
+import type { Facts } from './facts.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, WEEKDAYS, weekdayIndex, type Zone } from './timezone.ts';
 
 /**

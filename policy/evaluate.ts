@@ -1,4 +1,5 @@
 import { type ConditionEnv, type Leaf, nextGeneration, type Predicate, testLeaves } from './conditions.ts';
+import type { Facts } from './facts.ts';
 import type { Zone } from './timezone.ts';
 import type { Interval, WindowKind } from './windows.ts';
 import { type CompiledWindow, insideCompiled, nextOpenCompiled } from './windows.ts';
@@ -28,21 +29,6 @@ import { type CompiledWindow, insideCompiled, nextOpenCompiled } from './windows
  *   routing stage (stage 0 when it exists).
  * - A queue whose windows never open again (none within 15 days) rejects instead.
  */
-
-export interface Facts {
-  request: Record<string, unknown>;
-  /** Normalised minor units (`normaliseAmount`), or null when the request has none. */
-  amount: number | null;
-  /** The request currency, else the policy's. */
-  currency: string;
-  business: { id: string; category: string };
-  agentId: string;
-  /** Epoch ms. */
-  now: number;
-  /** Limit id → counted amount (succeeded + reserved) in that limit's current window. */
-  spend: Record<string, number>;
-  firstTimeBusiness: boolean;
-}
 
 export interface Stage {
   index: number;

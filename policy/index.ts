@@ -40,7 +40,8 @@ export {
   type ValidationResult,
   validatePolicy,
 } from './document/schema.ts';
-export type { Check, CompiledPolicy, Decision, EffectiveLimit, Facts, Outcome, Stage } from './evaluate.ts';
+export type { Check, CompiledPolicy, Decision, EffectiveLimit, Outcome, Stage } from './evaluate.ts';
+export type { Facts } from './facts.ts';
 export { isValidTimeZone, WEEKDAYS, type Weekday } from './timezone.ts';
 export {
   type AllowWindow,

@@ -3,9 +3,9 @@ import { serve } from '@hono/node-server';
 import type { AdapterConfig } from '../../adapters/types.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
-import { createAgentKey } from '../../gateway/services/keys.ts';
-import { createWorkspace } from '../../gateway/services/workspaces.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
+import { createAgentKey } from '../../gateway/services/tenancy/keys.ts';
+import { createWorkspace } from '../../gateway/services/tenancy/workspaces.ts';
 import { announceReady, onStop, requireEnv } from '../lib/child.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { signInWithToken } from '../../gateway/services/console-sessions.ts';
-import { createAgentKey } from '../../gateway/services/keys.ts';
-import { rotateMemberToken } from '../../gateway/services/members.ts';
-import { putPolicy } from '../../gateway/services/policies.ts';
+import { signInWithToken } from '../../gateway/services/console/console-sessions.ts';
+import { putPolicy } from '../../gateway/services/policy/policies.ts';
+import { createAgentKey } from '../../gateway/services/tenancy/keys.ts';
+import { rotateMemberToken } from '../../gateway/services/tenancy/members.ts';
 import type { GatewaySetup } from '../servers/gateway.ts';
 
 /** How many executes the console bench's ledger holds (issue 14: pages with 10,000 transactions). */
@@ -24,27 +24,29 @@ const setup: GatewaySetup = async (gateway, tenant) => {
   };
   await putPolicy({
     ctx,
-    name: 'default',
-    document: {
-      rules: [
-        {
-          id: 'large-orders',
-          priority: 1,
-          conditions: [{ context: 'amount', op: 'gte', value: 50_000 }],
-          action: 'require_approval',
-          stage_index: 0,
-        },
-      ],
-      routing_stages: [
-        {
-          stage_index: 0,
-          role: 'admin',
-          tier: 'standard',
-          quorum: 1,
-          approval_timeout_seconds: 86_400,
-          on_approval_timeout: 'reject',
-        },
-      ],
+    input: {
+      name: 'default',
+      document: {
+        rules: [
+          {
+            id: 'large-orders',
+            priority: 1,
+            conditions: [{ context: 'amount', op: 'gte', value: 50_000 }],
+            action: 'require_approval',
+            stage_index: 0,
+          },
+        ],
+        routing_stages: [
+          {
+            stage_index: 0,
+            role: 'admin',
+            tier: 'standard',
+            quorum: 1,
+            approval_timeout_seconds: 86_400,
+            on_approval_timeout: 'reject',
+          },
+        ],
+      },
     },
   });
   const agents = await Promise.all(

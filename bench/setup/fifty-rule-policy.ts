@@ -1,4 +1,4 @@
-import { putPolicy } from '../../gateway/services/policies.ts';
+import { putPolicy } from '../../gateway/services/policy/policies.ts';
 import { benchPolicyDocument } from '../policy-evaluator.ts';
 import type { GatewaySetup } from '../servers/gateway.ts';
 
@@ -26,8 +26,7 @@ const setup: GatewaySetup = async (gateway, tenant) => {
       workspaceId: tenant.workspaceId,
       actor: { type: 'member', id: tenant.adminMemberId },
     },
-    name: 'default',
-    document,
+    input: { name: 'default', document },
   });
 };
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { rotateMemberToken } from '../../gateway/services/members.ts';
-import { putPolicy } from '../../gateway/services/policies.ts';
+import { putPolicy } from '../../gateway/services/policy/policies.ts';
+import { rotateMemberToken } from '../../gateway/services/tenancy/members.ts';
 import { seedLedger } from '../../test/support/ledger-seed.ts';
 import type { GatewaySetup } from '../servers/gateway.ts';
 
@@ -24,19 +24,21 @@ const setup: GatewaySetup = async (gateway, tenant) => {
   };
   await putPolicy({
     ctx,
-    name: 'reporting',
-    document: {
-      spending_limits: [
-        { id: 'daily', amount: 50_000_000, interval: 'day', window: 'rolling' },
-        {
-          id: 'weekly-travel',
-          amount: 50_000_000,
-          interval: 'week',
-          window: 'calendar',
-          categories: ['travel'],
-        },
-        { id: 'monthly', amount: 500_000_000, interval: 'month', window: 'rolling' },
-      ],
+    input: {
+      name: 'reporting',
+      document: {
+        spending_limits: [
+          { id: 'daily', amount: 50_000_000, interval: 'day', window: 'rolling' },
+          {
+            id: 'weekly-travel',
+            amount: 50_000_000,
+            interval: 'week',
+            window: 'calendar',
+            categories: ['travel'],
+          },
+          { id: 'monthly', amount: 500_000_000, interval: 'month', window: 'rolling' },
+        ],
+      },
     },
   });
   const started = Date.now();

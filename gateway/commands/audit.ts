@@ -1,4 +1,4 @@
-import { verifyAllChains, verifyChain } from '../services/audit.ts';
+import { verifyAllChains, verifyChain } from '../services/ledger/index.ts';
 import type { CommandContext } from './context.ts';
 
 /**

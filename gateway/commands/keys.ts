@@ -1,4 +1,4 @@
-import { rotateSigningKey } from '../services/signing-keys.ts';
+import { rotateSigningKey } from '../services/ledger/index.ts';
 import type { CommandContext } from './context.ts';
 
 /**

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { getReceipt } from '../repositories/receipts.ts';
-import { checkReceipt } from '../services/receipts.ts';
-import { SigningKeys } from '../services/signing-keys.ts';
+import { checkReceipt, SigningKeys } from '../services/ledger/index.ts';
 import type { CommandContext } from './context.ts';
 
 /**

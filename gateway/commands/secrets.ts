@@ -1,4 +1,4 @@
-import { resealSecrets } from '../services/secrets.ts';
+import { resealSecrets } from '../services/platform/index.ts';
 import type { CommandContext } from './context.ts';
 
 /**

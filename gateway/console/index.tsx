@@ -13,7 +13,7 @@ import {
   resumeSession,
   signOut,
   signOutEverywhere,
-} from '../services/console-sessions.ts';
+} from '../services/console/index.ts';
 import type { Deps } from '../services/context.ts';
 import { ASSET_TYPES, assetByFile } from './assets/index.ts';
 import type { ConsoleServices, PageContext, PageSpec, View } from './page.ts';
@@ -78,7 +78,8 @@ export function consoleRefusalPage(
  * is one file under pages/; pages/index.ts lists them; this file gives them sessions, roles, CSRF,
  * the layout and their place in the OpenAPI document.
  */
-export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps, services: ConsoleServices): void {
+export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+  const services: ConsoleServices = { otp: deps.otp, mailer: deps.mailer, csrfKey: deps.keyring.console };
   const headers = async function consoleHeaders(c: Context<GatewayEnv>, next: () => Promise<void>) {
     await next();
     for (const [name, value] of Object.entries(CONSOLE_HEADERS)) c.header(name, value);

@@ -4,9 +4,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Role } from '../domain/index.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Mailer } from '../notify/mailer.ts';
-import type { ConsoleSession } from '../services/console-sessions.ts';
+import type { OtpService } from '../services/approvals/index.ts';
+import type { ConsoleSession } from '../services/console/index.ts';
 import type { Deps, ServiceContext } from '../services/context.ts';
-import type { OtpService } from '../services/otp.ts';
 
 /**
  * One console page (issue 14): a file under pages/ exports a `definePage({...})` and

@@ -11,7 +11,7 @@ import {
   requestSignInLinks,
   signInWithLink,
   signInWithToken,
-} from '../services/console-sessions.ts';
+} from '../services/console/index.ts';
 import type { Deps } from '../services/context.ts';
 import type { ConsoleServices } from './page.ts';
 import {
@@ -201,7 +201,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       if (form instanceof Response) return form;
       const email = (form.email ?? '').trim().slice(0, 320);
       // Not awaited: the time to answer says nothing about whether the address is a member's.
-      requestSignInLinks({ deps, mailer: services.mailer, email }).catch((err: unknown) =>
+      requestSignInLinks({ deps, email }).catch((err: unknown) =>
         deps.logger.warn({ err }, 'console sign-in email could not be sent'),
       );
       return message(

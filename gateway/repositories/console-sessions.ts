@@ -4,7 +4,7 @@ import type { Role } from '../domain/index.ts';
 
 /**
  * Console sessions and emailed sign-in links (issue 14). Only SHA-256 hashes of the tokens are
- * stored; the rules (expiry, single use, who may sign in) are in services/console-sessions.ts.
+ * stored; the rules (expiry, single use, who may sign in) are in services/console/console-sessions.ts.
  */
 
 export interface ConsoleSessionRow {

@@ -5,7 +5,7 @@ import { bumpConfigVersion } from './config.ts';
 
 /**
  * Evaluation prices (issue 14): the workspace default and per-agent overrides. A change bumps the
- * config version in its transaction, so every replica's cached prices (services/config-cache.ts)
+ * config version in its transaction, so every replica's cached prices (services/platform/config-cache.ts)
  * are dropped and the next execute snapshots the new price.
  */
 

@@ -4,7 +4,7 @@ import { type Conn, sql } from '../db/types.ts';
 /**
  * Shared request counters (`rate_counters`), so a limit holds across every replica:
  * - per agent key and calendar minute (RATE_LIMIT_PER_MINUTE): one row per key and minute;
- * - sliding windows (one-time code requests, services/otp.ts): one row per admitted request, at
+ * - sliding windows (one-time code requests, services/approvals/otp.ts): one row per admitted request, at
  *   the millisecond it was made, read back over the window.
  */
 

@@ -6,7 +6,7 @@ import { bumpConfigVersion } from './config.ts';
 /**
  * A workspace's lifecycle (issue 11): listing, archiving, restoring, deleting. Archiving and
  * restoring bump the config version in their transaction, so every replica's cached keys are
- * dropped and the next request on any of them sees the change (services/config-cache.ts).
+ * dropped and the next request on any of them sees the change (services/platform/config-cache.ts).
  */
 
 const W = columns('workspaces', ['id', 'name', 'created_at', 'archived_at']);

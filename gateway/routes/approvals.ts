@@ -2,9 +2,8 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals.ts';
+import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals/index.ts';
 import type { Deps } from '../services/context.ts';
-import type { OtpService } from '../services/otp.ts';
 import { asMember } from './context.ts';
 import { isoTime } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -67,7 +66,8 @@ const DECIDING = ['NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'RATE_LIMITED'] as const
 const tag = 'Approvals';
 
 /** Approvals API (DESIGN §5) for members; magic links and the page are in console/approve-page. */
-export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, otp: OtpService): void {
+export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+  const { otp } = deps;
   const members = memberAuth({ deps });
 
   route(
@@ -88,7 +88,10 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps,
       const q = parseQuery(c, listQuery);
       const ctx = asMember(deps, c);
       return c.json({
-        approvals: await listApprovals({ ctx, role: c.var.member.role, status: q.status, limit: q.limit }),
+        approvals: await listApprovals({
+          ctx,
+          input: { role: c.var.member.role, status: q.status, limit: q.limit },
+        }),
       });
     },
   );
@@ -106,7 +109,10 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps,
     },
     members,
     async (c) => {
-      const { approval, transaction } = await getApproval({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      const { approval, transaction } = await getApproval({
+        ctx: asMember(deps, c),
+        input: { id: pathParam(c, 'id') },
+      });
       return c.json(viewApproval(approval, transaction));
     },
   );

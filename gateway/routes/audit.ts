@@ -2,8 +2,8 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import { listAuditEvents, verifyAuditChain } from '../services/audit.ts';
 import type { Deps } from '../services/context.ts';
+import { listAuditEvents, verifyAuditChain } from '../services/ledger/index.ts';
 import { asMember } from './context.ts';
 import { isoTime, json, nextCursor } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -65,7 +65,10 @@ export function registerAuditRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     async (c) => {
       const { before, cursor, ...query } = parseQuery(c, auditQuery);
       return c.json(
-        await listAuditEvents({ ctx: asMember(deps, c), query: { ...query, cursor: cursor ?? before } }),
+        await listAuditEvents({
+          ctx: asMember(deps, c),
+          input: { query: { ...query, cursor: cursor ?? before } },
+        }),
       );
     },
   );

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BUSINESS_STATUSES, TRANSACTION_STATUSES } from '../domain/index.ts';
 import type { GatewayEnv } from '../env.ts';
 import { businessAuth } from '../middleware/auth/index.ts';
+import type { Deps } from '../services/context.ts';
 import {
   getOwnBusiness,
   listOwnCalls,
@@ -10,8 +11,7 @@ import {
   setOwnAdapter,
   testOwnAdapter,
   updateOwnBusiness,
-} from '../services/business-api.ts';
-import type { Deps } from '../services/context.ts';
+} from '../services/tenancy/index.ts';
 import { asBusiness } from './context.ts';
 import { isoTime, nextCursor, operation as operationName, transactionStatus } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -233,10 +233,12 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
       const q = parseQuery(c, callsQuery);
       const { calls, nextCursor: next } = await listOwnCalls({
         ctx: asBusiness(deps, c),
-        filter: {
-          ...q,
-          from: q.from ? Date.parse(q.from) : undefined,
-          to: q.to ? Date.parse(q.to) : undefined,
+        input: {
+          filter: {
+            ...q,
+            from: q.from ? Date.parse(q.from) : undefined,
+            to: q.to ? Date.parse(q.to) : undefined,
+          },
         },
       });
       return c.json({

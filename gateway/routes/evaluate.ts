@@ -5,7 +5,7 @@ import type { GatewayEnv } from '../env.ts';
 import { agentAuth } from '../middleware/auth/index.ts';
 import { rateLimit } from '../middleware/rate-limit/index.ts';
 import type { Deps } from '../services/context.ts';
-import { evaluate, reportEvaluation } from '../services/evaluate.ts';
+import { evaluate, reportEvaluation } from '../services/evaluate/index.ts';
 import { idempotencyKeySchema } from './agp/schema.ts';
 import { asAgent } from './context.ts';
 import { compactJws, decision, isoTime, stageView } from './openapi/common.ts';

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import type { Deps } from '../services/context.ts';
-import { checkReadiness, type ReadinessState } from '../services/readiness.ts';
+import { checkReadiness, type ReadinessState } from '../services/platform/index.ts';
 import { route } from './openapi/route.ts';
 
 export type HealthState = ReadinessState;

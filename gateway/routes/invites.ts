@@ -2,9 +2,14 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import type { Mailer } from '../notify/mailer.ts';
 import type { Deps } from '../services/context.ts';
-import { acceptInvite, createInvite, listInvites, revokeInvite, showInvite } from '../services/invites.ts';
+import {
+  acceptInvite,
+  createInvite,
+  listInvites,
+  revokeInvite,
+  showInvite,
+} from '../services/tenancy/index.ts';
 import { asMember } from './context.ts';
 import { isoTime, memberWithToken, role } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -29,7 +34,7 @@ const LINK = ['NOT_FOUND', 'INVITE_USED', 'INVITE_EXPIRED', 'WORKSPACE_ARCHIVED'
  * Invitations (issue 11): an admin invites by email; the link in the email is the only credential
  * of `/invite/:token` (no key, no cookie), good for one accept within 24 hours.
  */
-export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, mailer: Mailer): void {
+export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
   route(
     app,
     {
@@ -50,7 +55,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, m
     memberAuth({ deps, roles: ['admin'] }),
     async (c) => {
       const input = await parseBody(c, createInviteBody);
-      return c.json(await createInvite({ ctx: asMember(deps, c), input, mailer }), 201);
+      return c.json(await createInvite({ ctx: asMember(deps, c), input }), 201);
     },
   );
 
@@ -83,7 +88,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, m
     },
     memberAuth({ deps, roles: ['admin'] }),
     async (c) => {
-      await revokeInvite({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      await revokeInvite({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
       return c.body(null, 204);
     },
   );

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
-import { changeMemberRole, listMembers, removeMember, rotateMemberToken } from '../services/members.ts';
+import { changeMemberRole, listMembers, removeMember, rotateMemberToken } from '../services/tenancy/index.ts';
 import { asMember } from './context.ts';
 import { memberView, memberWithToken } from './openapi/common.ts';
 import { route } from './openapi/route.ts';

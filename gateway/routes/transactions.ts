@@ -4,7 +4,12 @@ import { TRANSACTION_STATUSES } from '../domain/index.ts';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
-import { getTransaction, listTransactions, resolveTransaction, summarize } from '../services/transactions.ts';
+import {
+  getTransaction,
+  listTransactions,
+  resolveTransaction,
+  summarize,
+} from '../services/reporting/index.ts';
 import { asMember } from './context.ts';
 import { compactJws, isoTime, json, nextCursor, operation, transactionStatus } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -135,7 +140,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
         from: q.from ? Date.parse(q.from) : undefined,
         to: q.to ? Date.parse(q.to) : undefined,
       };
-      return c.json(await listTransactions({ ctx: asMember(deps, c), filter }));
+      return c.json(await listTransactions({ ctx: asMember(deps, c), input: { filter } }));
     },
   );
 
@@ -158,11 +163,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     async (c) => {
       const q = parseQuery(c, summaryQuery);
       return c.json(
-        await summarize({
-          ctx: asMember(deps, c),
-          interval: q.interval,
-          policyName: q.policy,
-        }),
+        await summarize({ ctx: asMember(deps, c), input: { interval: q.interval, policyName: q.policy } }),
       );
     },
   );
@@ -182,7 +183,9 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     memberAuth({ deps, roles: ['admin'] }),
     async (c) => {
       const input = await parseBody(c, resolveBody);
-      return c.json(await resolveTransaction({ ctx: asMember(deps, c), id: pathParam(c, 'id'), input }));
+      return c.json(
+        await resolveTransaction({ ctx: asMember(deps, c), input: { ...input, id: pathParam(c, 'id') } }),
+      );
     },
   );
 
@@ -198,6 +201,6 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
       errors: ['TRANSACTION_NOT_FOUND'],
     },
     members,
-    async (c) => c.json(await getTransaction({ ctx: asMember(deps, c), id: pathParam(c, 'id') })),
+    async (c) => c.json(await getTransaction({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } })),
   );
 }

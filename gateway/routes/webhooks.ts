@@ -2,15 +2,15 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
-import { rotateCallbackSecret } from '../services/callbacks.ts';
 import type { Deps } from '../services/context.ts';
 import {
   createWebhook,
   deleteWebhook,
   listDeliveries,
   listWebhooks,
+  rotateCallbackSecret,
   WEBHOOK_EVENTS,
-} from '../services/webhooks.ts';
+} from '../services/notifications/index.ts';
 import { asMember } from './context.ts';
 import { isoTime } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -114,7 +114,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     },
     admins,
     async (c) => {
-      await deleteWebhook({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      await deleteWebhook({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
       return c.body(null, 204);
     },
   );
@@ -138,8 +138,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
       const q = parseQuery(c, deliveriesQuery);
       const deliveries = await listDeliveries({
         ctx: asMember(deps, c),
-        id: pathParam(c, 'id'),
-        limit: q.limit,
+        input: { id: pathParam(c, 'id'), limit: q.limit },
       });
       return c.json({ deliveries });
     },

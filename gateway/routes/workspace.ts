@@ -3,8 +3,13 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../env.ts';
 import { memberAuth } from '../middleware/auth/index.ts';
 import type { Deps } from '../services/context.ts';
-import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../services/keys.ts';
-import { createMember } from '../services/workspaces.ts';
+import {
+  ALL_SCOPES,
+  createAgentKey,
+  createMember,
+  listAgentKeys,
+  revokeAgentKey,
+} from '../services/tenancy/index.ts';
 import { asMember } from './context.ts';
 import { isoTime, memberWithToken } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -87,7 +92,7 @@ export function registerWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     },
     keyManagers,
     async (c) => {
-      await revokeAgentKey({ ctx: asMember(deps, c), id: pathParam(c, 'id') });
+      await revokeAgentKey({ ctx: asMember(deps, c), input: { id: pathParam(c, 'id') } });
       return c.body(null, 204);
     },
   );

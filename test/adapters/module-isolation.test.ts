@@ -8,7 +8,7 @@ import { createEchoAdapter } from '../../adapters/index.ts';
 import { loadModuleAdapters, type ModuleAdapterFactory } from '../../adapters/module.ts';
 import { type Adapter, AdapterError } from '../../adapters/types.ts';
 import { ConfigError, loadConfig } from '../../config/index.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import {
   call,
   createTenant,

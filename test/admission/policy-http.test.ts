@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { releaseDue } from '../../gateway/jobs/release-queued.ts';
+import { releaseDue } from '../../gateway/services/execute/index.ts';
 import {
   call,
   createTenant,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepOnce, TOKEN_SWEEP_GRACE_MS } from '../../gateway/jobs/sweeper.ts';
+import { sweepOnce, TOKEN_SWEEP_GRACE_MS } from '../../gateway/services/housekeeping/index.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   addAgentKey,

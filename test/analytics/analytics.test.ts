@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conn } from '../../gateway/db/types.ts';
 import { analyticsAnswer } from '../../gateway/routes/analytics.ts';
-import { computeAnalytics, recentAnalytics } from '../../gateway/services/analytics.ts';
+import { computeAnalytics, recentAnalytics } from '../../gateway/services/reporting/analytics.ts';
 import { expectError } from '../api/envelope.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../gateway/domain/index.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import {
   ADMIN_TOKEN,
   call,

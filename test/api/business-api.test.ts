@@ -2,8 +2,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSealer } from '../../gateway/crypto/sealing.ts';
 import { sql } from '../../gateway/db/types.ts';
-import { verifyAllChains } from '../../gateway/services/audit.ts';
-import { resealSecrets } from '../../gateway/services/secrets.ts';
+import { verifyAllChains } from '../../gateway/services/ledger/audit.ts';
+import { resealSecrets } from '../../gateway/services/platform/secrets.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   ADMIN_TOKEN,

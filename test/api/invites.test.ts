@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
-import { INVITE_TTL_MS } from '../../gateway/services/invites.ts';
+import { INVITE_TTL_MS } from '../../gateway/services/tenancy/invites.ts';
 import { type Mail, type SmtpCapture, startSmtp } from '../e2e/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {

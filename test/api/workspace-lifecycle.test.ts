@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
-import { verifyAllChains } from '../../gateway/services/audit.ts';
+import { verifyAllChains } from '../../gateway/services/ledger/audit.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   ADMIN_TOKEN,

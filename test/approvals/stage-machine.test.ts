@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fireDueDeadlines } from '../../gateway/jobs/deadlines.ts';
+import { fireDueDeadlines } from '../../gateway/services/approvals/index.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,

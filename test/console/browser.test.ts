@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverDue } from '../../gateway/notify/index.ts';
+import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import {
   addMember,
   type LiveGateway,

@@ -9,8 +9,8 @@ import * as policies from '../../gateway/repositories/policies.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import * as tokens from '../../gateway/repositories/tokens.ts';
 import * as ledger from '../../gateway/repositories/transactions.ts';
-import { admit } from '../../gateway/services/admission.ts';
-import { Subscriptions } from '../../gateway/services/events.ts';
+import { admit } from '../../gateway/services/execute/admission.ts';
+import { Subscriptions } from '../../gateway/services/notifications/subscriptions.ts';
 
 /**
  * The database contract (DESIGN §8): every dialect runs this same suite against the one
@@ -85,7 +85,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
       extra: { token?: ReturnType<typeof claim>; idempotency?: tokens.IdempotencyClaim } = {},
     ) =>
       db.transaction({ workspaceId }, (tx) =>
-        admit(tx, deps, { subject: { kind: 'new', transaction, ...extra }, now: transaction.createdAt }),
+        admit(tx, { deps }, { subject: { kind: 'new', transaction, ...extra }, now: transaction.createdAt }),
       );
     const read = (id: string) => ledger.getTransaction(db.reader, workspaceId, id);
 
@@ -184,10 +184,10 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
         const a = txn({ workspaceId: own, amount: 700 });
         const b = txn({ workspaceId: own, amount: 300, businessCategory: 'food' });
         await db.transaction({ workspaceId: own }, (tx) =>
-          admit(tx, deps, { subject: { kind: 'new', transaction: a }, now }),
+          admit(tx, { deps }, { subject: { kind: 'new', transaction: a }, now }),
         );
         await db.transaction({ workspaceId: own }, (tx) =>
-          admit(tx, deps, { subject: { kind: 'new', transaction: b }, now }),
+          admit(tx, { deps }, { subject: { kind: 'new', transaction: b }, now }),
         );
         expect(await ledger.sumSpend(db.reader, window)).toEqual({ pending: 1000, posted: 0 });
         expect(await ledger.sumSpend(db.reader, { ...window, categories: ['food'] })).toEqual({

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envSchema } from '../../config/index.ts';
 import { POLICIES_MD, renderPolicyReference, slug } from '../../docs/generate-policy-reference.ts';
-import { releaseDue } from '../../gateway/jobs/release-queued.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
+import { releaseDue } from '../../gateway/services/execute/index.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import { compilePolicy, policySchema, validatePolicy } from '../../policy/index.ts';
 import {
   call,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverDue } from '../../gateway/notify/index.ts';
+import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import {
   call,
   createTenant,

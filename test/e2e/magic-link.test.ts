@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverDue } from '../../gateway/notify/index.ts';
+import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import {
   call,
   createTenant,

@@ -4,7 +4,7 @@ import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
-import { deliverDue } from '../../gateway/notify/index.ts';
+import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import { headerRecord, type Receiver, startReceiver } from '../e2e/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import { call, createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { sql } from '../../gateway/db/types.ts';
-import { deliverDue, type Senders } from '../../gateway/notify/index.ts';
+import { deliverDue, type Senders } from '../../gateway/services/notifications/index.ts';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../support/dialects.ts';
 import {
   ADMIN_TOKEN,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fireDueDeadlines } from '../../gateway/jobs/deadlines.ts';
 import * as approvals from '../../gateway/repositories/approvals.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
-import { issueLink } from '../../gateway/services/links.ts';
+import { fireDueDeadlines } from '../../gateway/services/approvals/index.ts';
+import { issueLink } from '../../gateway/services/approvals/links.ts';
 import { addMember, csrfIn, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
 import {
   call,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepOnce } from '../../gateway/jobs/sweeper.ts';
 import { findMemberByTokenHash } from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
-import { issueLink } from '../../gateway/services/links.ts';
-import { OTP_REQUEST_LIMIT, OTP_REQUEST_WINDOW_MS } from '../../gateway/services/otp.ts';
+import { issueLink } from '../../gateway/services/approvals/links.ts';
+import { OTP_REQUEST_LIMIT, OTP_REQUEST_WINDOW_MS } from '../../gateway/services/approvals/otp.ts';
+import { sweepOnce } from '../../gateway/services/housekeeping/index.ts';
 import {
   addMember,
   csrfIn,

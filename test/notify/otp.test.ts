@@ -3,8 +3,8 @@ import type { Mailer, MailMessage } from '../../gateway/notify/mailer.ts';
 import * as links from '../../gateway/repositories/links.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
-import { createKeyring } from '../../gateway/services/links.ts';
-import { createOtpService, type OtpService } from '../../gateway/services/otp.ts';
+import { createOtpService, type OtpService } from '../../gateway/services/approvals/otp.ts';
+import { createKeyring } from '../../gateway/services/platform/keyring.ts';
 import { addMember, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
 import {
   call,

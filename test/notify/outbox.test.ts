@@ -2,12 +2,13 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxItem } from '../../gateway/domain/index.ts';
 import { createLogger } from '../../gateway/logger.ts';
-import { emailSender } from '../../gateway/notify/email.ts';
-import { createMailer, deliverDue, type Senders } from '../../gateway/notify/index.ts';
-import { nextAttemptAt } from '../../gateway/notify/outbox-worker.ts';
+import { createMailer } from '../../gateway/notify/index.ts';
 import * as outbox from '../../gateway/repositories/outbox.ts';
 import * as tenancy from '../../gateway/repositories/tenancy.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
+import { emailSender } from '../../gateway/services/approvals/approval-email.ts';
+import { deliverDue, type Senders } from '../../gateway/services/notifications/index.ts';
+import { nextAttemptAt } from '../../gateway/services/notifications/outbox.ts';
 import { addMember, LINK, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
 import {
   call,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../gateway/logger.ts';
-import { deliverDue } from '../../gateway/notify/index.ts';
+import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import { addMember, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
 import { call, createTenant, registerEcho, startTestGateway, type TestGateway } from '../support/harness.ts';
 

@@ -3,8 +3,8 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../gateway/ids.ts';
 import { appendAudit } from '../../gateway/repositories/audit.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
-import { signInWithToken } from '../../gateway/services/console-sessions.ts';
+import { signInWithToken } from '../../gateway/services/console/console-sessions.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import {
   call,
   createTenant,

@@ -3,8 +3,8 @@ import { sql } from '../../gateway/db/types.ts';
 import type { TransactionFilter } from '../../gateway/domain/index.ts';
 import { newId } from '../../gateway/ids.ts';
 import { appendAudit } from '../../gateway/repositories/audit.ts';
-import { listAuditEvents } from '../../gateway/services/audit.ts';
-import { LIST_SCAN, listTransactions } from '../../gateway/services/transactions.ts';
+import { listAuditEvents } from '../../gateway/services/ledger/audit.ts';
+import { LIST_SCAN, listTransactions } from '../../gateway/services/reporting/transactions.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
@@ -159,7 +159,10 @@ describe.each(DIALECTS)('lists read in bounded steps (issue 18) on %s', (dialect
         } as TransactionFilter;
         const ids: string[] = [];
         for (let cursor: string | undefined, n = 0; n < 500; n++) {
-          const page = await listTransactions({ ctx: member(), filter: { ...filter, cursor }, scan });
+          const page = await listTransactions({
+            ctx: member(),
+            input: { filter: { ...filter, cursor }, scan },
+          });
           ids.push(...page.transactions.map((t) => t.transactionId));
           if (!page.nextCursor) break;
           cursor = page.nextCursor;
@@ -198,8 +201,7 @@ describe.each(DIALECTS)('lists read in bounded steps (issue 18) on %s', (dialect
         for (let cursor: string | undefined, n = 0; n < 3_000; n++) {
           const page = await listAuditEvents({
             ctx: member(),
-            query: { ...q, limit: Number(q.limit ?? 50), cursor },
-            scan,
+            input: { query: { ...q, limit: Number(q.limit ?? 50), cursor }, scan },
           });
           ids.push(...page.events.map((e) => e.id));
           if (!page.nextCursor) break;

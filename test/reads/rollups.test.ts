@@ -26,7 +26,7 @@ import {
   markOrphans,
   readmit,
 } from '../../gateway/repositories/transactions.ts';
-import { eachPage, OPEN_END, ROLLUP_PAGE } from '../../gateway/services/rollups.ts';
+import { eachPage, OPEN_END, ROLLUP_PAGE } from '../../gateway/services/reporting/rollups.ts';
 import { DIALECTS, type Dialect, freshDatabase, openTestDb, TEST_POSTGRES_URL } from '../support/dialects.ts';
 import { rollupsAgainstBruteForce, seedLedger } from '../support/ledger-seed.ts';
 

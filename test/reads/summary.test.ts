@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Conn, sql } from '../../gateway/db/types.ts';
 import type { Transaction } from '../../gateway/domain/index.ts';
 import { getTransactionById, sumSpend } from '../../gateway/repositories/transactions.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
-import { recordFinish } from '../../gateway/services/forward.ts';
+import { recordFinish } from '../../gateway/services/execute/forward.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
@@ -188,10 +188,12 @@ describe.each(DIALECTS)('GET /v1/transactions/summary from the rollups (issue 18
     const recorded = await gw.db.transaction({ workspaceId: tenant.workspaceId }, (tx) =>
       recordFinish(
         tx,
-        gw.deps,
-        t,
-        { status: 'succeeded', data: null, error: null, answer: undefined },
-        gw.now.value,
+        { deps: gw.deps },
+        {
+          transaction: t,
+          outcome: { status: 'succeeded', data: null, error: null, answer: undefined },
+          at: gw.now.value,
+        },
       ),
     );
     expect(recorded?.transaction.spendState).toBe('posted');

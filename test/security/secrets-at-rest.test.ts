@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSealer } from '../../gateway/crypto/sealing.ts';
 import { type Db, sql } from '../../gateway/db/types.ts';
 import { createLogger } from '../../gateway/logger.ts';
-import { deliverDue } from '../../gateway/notify/index.ts';
 import { insertWebhook, resealWebhookSecret } from '../../gateway/repositories/outbox.ts';
 import { listSigningKeys } from '../../gateway/repositories/signing-keys.ts';
 import { insertBusiness, resealBusinessSecret } from '../../gateway/repositories/tenancy.ts';
-import { resealSecrets } from '../../gateway/services/secrets.ts';
+import { deliverDue } from '../../gateway/services/notifications/index.ts';
+import { resealSecrets } from '../../gateway/services/platform/secrets.ts';
 import { headerRecord, type Receiver, startReceiver } from '../e2e/support.ts';
 import { DIALECTS, type Dialect, freshDatabase, type TestDatabase } from '../support/dialects.ts';
 import {

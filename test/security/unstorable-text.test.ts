@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import { expectError, issuePaths } from '../api/envelope.ts';
 import { form, open, page, signIn } from '../console/support.ts';
 import { DIALECTS } from '../support/dialects.ts';

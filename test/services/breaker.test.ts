@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdapterError } from '../../adapters/types.ts';
-import { callAdapter } from '../../gateway/services/adapter-call.ts';
+import { callAdapter } from '../../gateway/services/execute/adapter-call.ts';
 import {
   ADMITTED,
   type BreakerOptions,
@@ -8,8 +8,8 @@ import {
   isBreakerFailure,
   REJECTED,
   TRIAL,
-} from '../../gateway/services/breaker.ts';
-import { Bulkheads } from '../../gateway/services/bulkhead.ts';
+} from '../../gateway/services/platform/breaker.ts';
+import { Bulkheads } from '../../gateway/services/platform/bulkhead.ts';
 
 function breakers(options: Partial<BreakerOptions> = {}) {
   const now = { value: 1_000_000 };

@@ -11,10 +11,10 @@ import { answerClientErrors } from '../../gateway/client-errors.ts';
 import { openDatabase } from '../../gateway/db/open.ts';
 import type { Db } from '../../gateway/db/types.ts';
 import { OPERATOR, type Scope } from '../../gateway/domain/index.ts';
-import { registerBusiness } from '../../gateway/services/businesses.ts';
 import type { ServiceContext } from '../../gateway/services/context.ts';
-import { createAgentKey } from '../../gateway/services/keys.ts';
-import { createWorkspace } from '../../gateway/services/workspaces.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
+import { createAgentKey } from '../../gateway/services/tenancy/keys.ts';
+import { createWorkspace } from '../../gateway/services/tenancy/workspaces.ts';
 import { type Dialect, openTestDb } from './dialects.ts';
 
 export const ADMIN_TOKEN = 'operator-token-for-tests-0123456789';

@@ -5,7 +5,6 @@ import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { type Answer, route } from '../../routes/openapi/route.ts';
 import { pathParam, withFields } from '../../routes/validate.ts';
-import type { Deps } from '../../services/context.ts';
 import {
   type ActiveLink,
   checkCsrf,
@@ -13,8 +12,8 @@ import {
   type DeadLink,
   decideByLink,
   resolveLink,
-} from '../../services/links.ts';
-import type { OtpService } from '../../services/otp.ts';
+} from '../../services/approvals/index.ts';
+import type { Deps } from '../../services/context.ts';
 import { sameOrigin } from '../security.ts';
 import { ApprovalPage, MessagePage, OutcomePage } from './views.tsx';
 
@@ -29,12 +28,6 @@ const PAGES: Record<number, Answer> = {
   503: page('The database could not be reached: try again shortly (Retry-After)'),
 };
 const tag = 'Approval links';
-
-export interface ApprovePageOptions {
-  otp: OtpService;
-  /** Keys the per-link CSRF field. */
-  csrfKey: Buffer;
-}
 
 /** The token is in the URL: never cached, never sent to another site, never framed. */
 const LINK_HEADERS = {
@@ -116,12 +109,9 @@ const field = (form: Record<string, unknown>, name: string): string | undefined 
  * `GET /approve/:token` shows what is being authorised; `POST …/decision` approves or rejects;
  * `POST …/otp` emails a one-time code for critical stages. Every refusal is a readable page.
  */
-export function registerApprovePage(
-  app: OpenAPIHono<GatewayEnv>,
-  deps: Deps,
-  options: ApprovePageOptions,
-): void {
-  const { otp, csrfKey } = options;
+export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): void {
+  const { otp } = deps;
+  const csrfKey = deps.keyring.csrf;
 
   const secure = async (c: Context<GatewayEnv>, next: () => Promise<void>) => {
     await next();

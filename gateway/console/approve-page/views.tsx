@@ -2,7 +2,7 @@ import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { Approval, Transaction } from '../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
-import type { ActiveLink } from '../../services/links.ts';
+import type { ActiveLink } from '../../services/approvals/index.ts';
 import { DecisionFields, Stages } from '../views/approval.tsx';
 
 const STYLE = `

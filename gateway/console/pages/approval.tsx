@@ -1,7 +1,7 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
-import { canDecide, decideApproval, getApproval } from '../../services/approvals.ts';
+import { canDecide, decideApproval, getApproval } from '../../services/approvals/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { DecisionFields, Stages } from '../views/approval.tsx';
 import { Badge, CsrfField, Deadline } from '../views/layout.tsx';
@@ -17,7 +17,7 @@ async function show(
   extra: { notice?: { tone: Tone; text: string }; status?: ContentfulStatusCode } = {},
 ) {
   const id = p.param('id');
-  const { approval, transaction: t } = await getApproval({ ctx: p.ctx, id });
+  const { approval, transaction: t } = await getApproval({ ctx: p.ctx, input: { id } });
   const now = p.deps.clock();
   const member = p.session.member;
   const stage = approval.stages.find((s) => s.status === 'pending');

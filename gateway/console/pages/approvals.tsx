@@ -1,6 +1,6 @@
 import type { Approval, Transaction } from '../../domain/index.ts';
 import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
-import { listDecidable, listDecided } from '../../services/approvals.ts';
+import { listDecidable, listDecided } from '../../services/approvals/index.ts';
 import { definePage } from '../page.ts';
 import { Badge, Deadline } from '../views/layout.tsx';
 
@@ -82,8 +82,8 @@ export default definePage({
     const history = p.c.req.query('tab') === 'history';
     const now = p.deps.clock();
     const rows = history
-      ? await listDecided({ ctx: p.ctx, limit: LIMIT })
-      : await listDecidable({ ctx: p.ctx, member: p.session.member, limit: LIMIT });
+      ? await listDecided({ ctx: p.ctx, input: { limit: LIMIT } })
+      : await listDecidable({ ctx: p.ctx, input: { member: p.session.member, limit: LIMIT } });
     return p.render({
       title: history ? 'Approval history' : 'Approvals',
       countdown: !history,

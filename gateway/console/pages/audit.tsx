@@ -1,4 +1,4 @@
-import { listAuditEvents, verifyAuditChain } from '../../services/audit.ts';
+import { listAuditEvents, verifyAuditChain } from '../../services/ledger/index.ts';
 import { definePage } from '../page.ts';
 
 /**
@@ -21,7 +21,7 @@ export default definePage({
     const cursor = raw && CURSOR.test(raw) ? raw : undefined;
     const [verdict, page] = await Promise.all([
       verifyAuditChain({ ctx: p.ctx }),
-      listAuditEvents({ ctx: p.ctx, query: { limit: PAGE, ...(cursor ? { cursor } : {}) } }),
+      listAuditEvents({ ctx: p.ctx, input: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } }),
     ]);
     return p.render({
       title: 'Audit log',

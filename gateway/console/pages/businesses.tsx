@@ -1,4 +1,4 @@
-import { listWorkspaceBusinesses } from '../../services/businesses.ts';
+import { listWorkspaceBusinesses } from '../../services/tenancy/index.ts';
 import { definePage } from '../page.ts';
 
 /**

@@ -1,13 +1,11 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Analytics, SpendAmount } from '../../domain/analytics.ts';
 import type { Role } from '../../domain/index.ts';
-import { recentAnalytics } from '../../services/analytics.ts';
-import { countDecidable } from '../../services/approvals.ts';
-import { listWorkspaceBusinesses } from '../../services/businesses.ts';
-import { listAgentKeys } from '../../services/keys.ts';
-import { listMembers } from '../../services/members.ts';
-import { DEFAULT_POLICY, listPolicies } from '../../services/policies.ts';
-import { listWebhooks } from '../../services/webhooks.ts';
+import { countDecidable } from '../../services/approvals/index.ts';
+import { listWebhooks } from '../../services/notifications/index.ts';
+import { DEFAULT_POLICY, listPolicies } from '../../services/policy/index.ts';
+import { recentAnalytics } from '../../services/reporting/index.ts';
+import { listAgentKeys, listMembers, listWorkspaceBusinesses } from '../../services/tenancy/index.ts';
 import { definePage, type PageContext } from '../page.ts';
 import { BarChart, ColumnChart, type Datum, LimitMeters } from '../views/charts.tsx';
 
@@ -441,7 +439,7 @@ export default definePage({
     // the analytics (read in steps of their own) and the page itself each hold it a few ms at most.
     const steps = await checklist(p);
     await turn();
-    const waiting = await countDecidable({ ctx: p.ctx, member, cap: 100 });
+    const waiting = await countDecidable({ ctx: p.ctx, input: { member, cap: 100 } });
     await turn();
     let analytics: Analytics | undefined;
     let asOf: number | undefined;

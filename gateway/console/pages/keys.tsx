@@ -1,6 +1,6 @@
 import { GatewayError } from '../../domain/index.ts';
 import { createKeyBody } from '../../routes/workspace.ts';
-import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../../services/keys.ts';
+import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../../services/tenancy/index.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
@@ -189,7 +189,7 @@ export default definePage({
             ),
           });
         }
-        await revokeAgentKey({ ctx: p.ctx, id: key.id });
+        await revokeAgentKey({ ctx: p.ctx, input: { id: key.id } });
         return p.redirect(`/console/keys?revoked=${encodeURIComponent(`${key.prefix}…`)}`);
       },
     },

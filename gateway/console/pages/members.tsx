@@ -1,7 +1,13 @@
 import { GatewayError, type Role } from '../../domain/index.ts';
 import { createInviteBody } from '../../routes/invites.ts';
-import { createInvite, listInvites, revokeInvite } from '../../services/invites.ts';
-import { changeMemberRole, listMembers, removeMember } from '../../services/members.ts';
+import {
+  changeMemberRole,
+  createInvite,
+  listInvites,
+  listMembers,
+  removeMember,
+  revokeInvite,
+} from '../../services/tenancy/index.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
@@ -195,7 +201,7 @@ export default definePage({
             notice: { tone: 'error', text: 'Not sent: enter an email address and choose a role.' },
           });
         }
-        await createInvite({ ctx: p.ctx, input: parsed.data, mailer: p.services.mailer });
+        await createInvite({ ctx: p.ctx, input: parsed.data });
         return p.redirect('/console/members?done=invited');
       },
     },
@@ -203,7 +209,7 @@ export default definePage({
       path: '/console/members/invites/revoke',
       summary: 'Withdraw an open invitation',
       async handle(p, form) {
-        await revokeInvite({ ctx: p.ctx, id: field(form, 'id') });
+        await revokeInvite({ ctx: p.ctx, input: { id: field(form, 'id') } });
         return p.redirect('/console/members?done=invite-revoked');
       },
     },

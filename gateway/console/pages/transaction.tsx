@@ -1,7 +1,7 @@
 import { formatAmount, formatTime } from '../../notify/format.ts';
-import { getApproval } from '../../services/approvals.ts';
-import { verifyReceiptOf } from '../../services/receipts.ts';
-import { getTransaction } from '../../services/transactions.ts';
+import { getApproval } from '../../services/approvals/index.ts';
+import { verifyReceiptOf } from '../../services/ledger/index.ts';
+import { getTransaction } from '../../services/reporting/index.ts';
 import { definePage } from '../page.ts';
 import { Stages } from '../views/approval.tsx';
 import { Badge } from '../views/layout.tsx';
@@ -31,9 +31,9 @@ export default definePage({
   section: '/console/transactions',
   async get(p) {
     const id = p.param('id');
-    const t = await getTransaction({ ctx: p.ctx, id });
+    const t = await getTransaction({ ctx: p.ctx, input: { id } });
     const approval = t.approvalId
-      ? (await getApproval({ ctx: p.ctx, id: t.approvalId })).approval
+      ? (await getApproval({ ctx: p.ctx, input: { id: t.approvalId } })).approval
       : undefined;
     const receipt = await verifyReceiptOf({ ctx: p.ctx, transactionId: id });
     const decision = isRecord(t.decision) ? t.decision : {};

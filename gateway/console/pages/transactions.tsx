@@ -1,6 +1,6 @@
 import { TRANSACTION_STATUSES, type TransactionFilter, type TransactionStatus } from '../../domain/index.ts';
 import { formatAmount, formatTime } from '../../notify/format.ts';
-import { listTransactions } from '../../services/transactions.ts';
+import { listTransactions } from '../../services/reporting/index.ts';
 import { definePage } from '../page.ts';
 import { Badge } from '../views/layout.tsx';
 
@@ -75,7 +75,8 @@ export default definePage({
       if (value) q[key] = value;
     }
     const { filter, problems } = parse(q);
-    const page = problems.length === 0 ? await listTransactions({ ctx: p.ctx, filter }) : undefined;
+    const page =
+      problems.length === 0 ? await listTransactions({ ctx: p.ctx, input: { filter } }) : undefined;
     const filters: Query = { ...q, cursor: undefined };
     return p.render({
       title: 'Transactions',

@@ -6,7 +6,7 @@ import {
   listDeliveries,
   listWebhooks,
   WEBHOOK_EVENTS,
-} from '../../services/webhooks.ts';
+} from '../../services/notifications/index.ts';
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
@@ -32,7 +32,7 @@ async function renderWebhooks(
 ): Promise<Response> {
   const hooks = await listWebhooks({ ctx: p.ctx });
   const deliveries = await Promise.all(
-    hooks.map((h) => listDeliveries({ ctx: p.ctx, id: h.id, limit: RECENT })),
+    hooks.map((h) => listDeliveries({ ctx: p.ctx, input: { id: h.id, limit: RECENT } })),
   );
   return p.render({
     title: 'Webhooks',
@@ -203,7 +203,7 @@ export default definePage({
             ),
           });
         }
-        await deleteWebhook({ ctx: p.ctx, id });
+        await deleteWebhook({ ctx: p.ctx, input: { id } });
         return p.redirect('/console/webhooks?deleted=1');
       },
     },

@@ -2,8 +2,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AgentPrincipal, BusinessPrincipal, MemberPrincipal, Role, Scope } from '../../domain/index.ts';
 import { GatewayError } from '../../domain/index.ts';
 import { safeEqual } from '../../secrets.ts';
-import { authenticateAgent, authenticateBusiness, authenticateMember } from '../../services/auth.ts';
 import type { Deps } from '../../services/context.ts';
+import { authenticateAgent, authenticateBusiness, authenticateMember } from '../../services/tenancy/index.ts';
 import type { LogFields } from '../wide-log/index.ts';
 
 export type { AgentPrincipal, BusinessPrincipal, MemberPrincipal };

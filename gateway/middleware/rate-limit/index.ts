@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AgentPrincipal } from '../../domain/index.ts';
-import { countAgentRequest } from '../../services/auth.ts';
 import type { Deps } from '../../services/context.ts';
+import { countAgentRequest } from '../../services/tenancy/index.ts';
 
 export interface RateLimitOptions {
   deps: Pick<Deps, 'db' | 'clock'>;

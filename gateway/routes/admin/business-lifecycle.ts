@@ -3,12 +3,8 @@ import { z } from 'zod';
 import { BUSINESS_STATUSES } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { operatorAuth } from '../../middleware/auth/index.ts';
-import {
-  revokeBusinessKey,
-  rotateBusinessKey,
-  setBusinessStatus,
-} from '../../services/business-lifecycle.ts';
 import type { Deps } from '../../services/context.ts';
+import { revokeBusinessKey, rotateBusinessKey, setBusinessStatus } from '../../services/tenancy/index.ts';
 import { asOperator } from '../context.ts';
 import { route } from '../openapi/route.ts';
 import { parseBody, pathParam } from '../validate.ts';

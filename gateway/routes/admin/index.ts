@@ -3,9 +3,12 @@ import { z } from 'zod';
 import { BUSINESS_STATUSES } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { operatorAuth } from '../../middleware/auth/index.ts';
-import { listBusinessesForOperator, registerBusiness } from '../../services/businesses.ts';
 import type { Deps } from '../../services/context.ts';
-import { createWorkspace } from '../../services/workspaces.ts';
+import {
+  createWorkspace,
+  listBusinessesForOperator,
+  registerBusiness,
+} from '../../services/tenancy/index.ts';
 import { businessView } from '../agp/answers.ts';
 import { asOperator } from '../context.ts';
 import { route } from '../openapi/route.ts';

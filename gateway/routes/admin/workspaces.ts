@@ -8,7 +8,7 @@ import {
   deleteWorkspace,
   listWorkspaces,
   restoreWorkspace,
-} from '../../services/workspaces.ts';
+} from '../../services/tenancy/index.ts';
 import { asOperator } from '../context.ts';
 import { isoTime } from '../openapi/common.ts';
 import { route } from '../openapi/route.ts';

@@ -4,13 +4,16 @@ import { GatewayError } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { agentAuth } from '../../middleware/auth/index.ts';
 import { rateLimit } from '../../middleware/rate-limit/index.ts';
-import { listBusinesses } from '../../services/businesses.ts';
 import type { Deps } from '../../services/context.ts';
-import { executeRequest } from '../../services/execute.ts';
-import { discover, query } from '../../services/operations.ts';
-import { prepareExecute } from '../../services/prepare.ts';
-import { getReceiptOf } from '../../services/receipts.ts';
-import { getTransactionStatus } from '../../services/status.ts';
+import {
+  discover,
+  executeRequest,
+  getTransactionStatus,
+  prepareExecute,
+  query,
+} from '../../services/execute/index.ts';
+import { getReceiptOf } from '../../services/ledger/index.ts';
+import { listBusinesses } from '../../services/tenancy/index.ts';
 import { asAgent } from '../context.ts';
 import { route } from '../openapi/route.ts';
 import { parseBody, parseQuery, pathParam, readJson, toIssues } from '../validate.ts';
@@ -227,7 +230,10 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     limited,
     async (c) =>
       c.json(
-        await getTransactionStatus({ ctx: asAgent(deps, c), transactionId: pathParam(c, 'transactionId') }),
+        await getTransactionStatus({
+          ctx: asAgent(deps, c),
+          input: { transactionId: pathParam(c, 'transactionId') },
+        }),
       ),
   );
 
@@ -265,7 +271,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
       const filter = parseQuery(c, businessesQuery);
       // Issue 12: the directory lists live businesses only (sandbox ones are called by id).
       const live = { ...filter, status: 'live' as const };
-      return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), filter: live }) });
+      return c.json({ businesses: await listBusinesses({ ctx: asAgent(deps, c), input: { filter: live } }) });
     },
   );
 }

@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../domain/index.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { getTransactionStatus } from '../../services/status.ts';
+import { getTransactionStatus } from '../../services/execute/index.ts';
 
 /** How a task-capable tool call ended when it answered: handed to `createTask` as its context. */
 export interface CallOutcome {
@@ -132,7 +132,7 @@ export class LedgerTaskStore implements TaskStore {
   async #status(transactionId: string) {
     try {
       const ctx = this.context();
-      return await getTransactionStatus({ ctx, transactionId });
+      return await getTransactionStatus({ ctx, input: { transactionId } });
     } catch (err) {
       if (err instanceof GatewayError && err.code === 'TRANSACTION_NOT_FOUND') return undefined;
       throw err;

@@ -2,7 +2,7 @@ import type { RouteConfig } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../../domain/index.ts';
 import { PROBE_PATHS } from '../../middleware/load-shed/index.ts';
-import type { RouteSpec } from './route.ts';
+import type { RouteSpec } from './spec.ts';
 
 /** The refusals every route of a kind can answer with, before its own (DESIGN §3). */
 function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'method' | 'path'>): ErrorCode[] {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../../env.ts';
 import { memberAuth } from '../../middleware/auth/index.ts';
 import type { Deps } from '../../services/context.ts';
-import { getPolicy, listPolicies, listPolicyVersions } from '../../services/policies.ts';
+import { getPolicy, listPolicies, listPolicyVersions } from '../../services/policy/index.ts';
 import { asMember } from '../context.ts';
 import { route } from '../openapi/route.ts';
 import { nameParam, pointer, tag, version } from './schema.ts';
@@ -38,7 +38,7 @@ export function registerPolicyReadRoutes(app: OpenAPIHono<GatewayEnv>, deps: Dep
       errors: ['VALIDATION_ERROR', 'NOT_FOUND'],
     },
     readers,
-    async (c) => c.json(await getPolicy({ ctx: asMember(deps, c), name: nameParam(c) })),
+    async (c) => c.json(await getPolicy({ ctx: asMember(deps, c), input: { name: nameParam(c) } })),
   );
 
   route(
@@ -54,6 +54,8 @@ export function registerPolicyReadRoutes(app: OpenAPIHono<GatewayEnv>, deps: Dep
     },
     readers,
     async (c) =>
-      c.json({ versions: await listPolicyVersions({ ctx: asMember(deps, c), name: nameParam(c) }) }),
+      c.json({
+        versions: await listPolicyVersions({ ctx: asMember(deps, c), input: { name: nameParam(c) } }),
+      }),
   );
 }

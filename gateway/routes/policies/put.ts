@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayEnv } from '../../env.ts';
 import { memberAuth } from '../../middleware/auth/index.ts';
 import type { Deps } from '../../services/context.ts';
-import { checkPolicyDocument, putPolicy } from '../../services/policies.ts';
+import { checkPolicyDocument, putPolicy } from '../../services/policy/index.ts';
 import { asMember } from '../context.ts';
 import { route } from '../openapi/route.ts';
 import { documentBody, documentCheck, nameParam, policyDocument, stored, tag } from './schema.ts';
@@ -26,7 +26,10 @@ export function registerPolicyWriteRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     memberAuth({ deps, roles: ['admin'] }),
     async (c) => {
       const document = await documentBody(c);
-      const { created, ...view } = await putPolicy({ ctx: asMember(deps, c), name: nameParam(c), document });
+      const { created, ...view } = await putPolicy({
+        ctx: asMember(deps, c),
+        input: { name: nameParam(c), document },
+      });
       return c.json(view, created ? 201 : 200);
     },
   );
@@ -50,7 +53,7 @@ export function registerPolicyWriteRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     memberAuth({ deps }),
     async (c) => {
       const document = await documentBody(c);
-      return c.json(checkPolicyDocument({ ctx: asMember(deps, c), document }));
+      return c.json(checkPolicyDocument({ ctx: asMember(deps, c), input: { document } }));
     },
   );
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { GatewayEnv } from '../../env.ts';
 import { memberAuth } from '../../middleware/auth/index.ts';
 import type { Deps } from '../../services/context.ts';
-import { simulatePolicy } from '../../services/simulate.ts';
+import { simulatePolicy } from '../../services/policy/index.ts';
 import { asMember } from '../context.ts';
 import { decision } from '../openapi/common.ts';
 import { route } from '../openapi/route.ts';
@@ -29,8 +29,7 @@ export function registerPolicySimulateRoute(app: OpenAPIHono<GatewayEnv>, deps: 
       const body = await parseBody(c, simulateBody);
       const result = await simulatePolicy({
         ctx: asMember(deps, c),
-        name: nameParam(c),
-        input: { ...body, at: body.at ? Date.parse(body.at) : undefined },
+        input: { ...body, name: nameParam(c), at: body.at ? Date.parse(body.at) : undefined },
       });
       return c.json({ decision: result });
     },

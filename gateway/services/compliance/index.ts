@@ -15,8 +15,8 @@ import {
 } from '../../repositories/reports.ts';
 import { getWorkspace } from '../../repositories/workspaces.ts';
 import { GATEWAY_VERSION } from '../../version.ts';
-import { verifyAuditChain } from '../audit.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
+import { verifyAuditChain } from '../ledger/index.ts';
 import {
   auditExtract,
   type Extract,

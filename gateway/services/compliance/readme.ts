@@ -1,4 +1,4 @@
-import type { ChainVerdict } from '../audit.ts';
+import type { ChainVerdict } from '../ledger/index.ts';
 import type { Column, Written } from './extracts.ts';
 
 /**

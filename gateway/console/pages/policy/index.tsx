@@ -1,16 +1,15 @@
 import type { PolicyIssue } from '../../../../policy/index.ts';
 import { GatewayError } from '../../../domain/index.ts';
 import { policyName } from '../../../routes/policies/schema.ts';
-import { listWorkspaceBusinesses } from '../../../services/businesses.ts';
-import { listMembers } from '../../../services/members.ts';
 import {
   checkPolicyDocument,
   DEFAULT_POLICY,
   listPolicies,
   listPolicyVersions,
   putPolicy,
-} from '../../../services/policies.ts';
-import { simulatePolicy } from '../../../services/simulate.ts';
+  simulatePolicy,
+} from '../../../services/policy/index.ts';
+import { listMembers, listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
 import { ASSETS, assetUrl } from '../../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../../page.ts';
 import { CompareVersions } from './diff.tsx';
@@ -47,7 +46,7 @@ function nameOf(raw: string | undefined): string {
 
 async function versionsOf(p: PageContext, name: string): Promise<VersionView[]> {
   try {
-    return await listPolicyVersions({ ctx: p.ctx, name });
+    return await listPolicyVersions({ ctx: p.ctx, input: { name } });
   } catch (error) {
     if (error instanceof GatewayError && error.code === 'NOT_FOUND') return [];
     throw error;
@@ -154,7 +153,7 @@ export default definePage({
           });
         }
         try {
-          const saved = await putPolicy({ ctx: p.ctx, name, document: parsed.value });
+          const saved = await putPolicy({ ctx: p.ctx, input: { name, document: parsed.value } });
           const text = `${saved.created ? 'saved' : 'unchanged'}-${saved.version}`;
           return p.redirect(`/console/policy?name=${name}&saved=${text}`);
         } catch (error) {
@@ -189,7 +188,7 @@ export default definePage({
         const draft = field(form, 'document');
         const parsed = parseDocument(draft);
         const result = parsed.ok
-          ? checkPolicyDocument({ ctx: p.ctx, document: parsed.value })
+          ? checkPolicyDocument({ ctx: p.ctx, input: { document: parsed.value } })
           : { valid: false, issues: [parsed.issue] };
         // The editor script asks for the problem list alone (an HTML fragment, as documented).
         if (p.c.req.header('x-console-fragment') === 'policy-issues') {
@@ -228,8 +227,8 @@ export default definePage({
         try {
           simulation.decision = await simulatePolicy({
             ctx: p.ctx,
-            name,
             input: {
+              name,
               businessId,
               request: value as Record<string, unknown>,
               ...(agentId ? { agentId: agentId.slice(0, 128) } : {}),

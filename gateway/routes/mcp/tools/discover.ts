@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { discover } from '../../../services/operations.ts';
+import { discover } from '../../../services/execute/index.ts';
 import { businessIdSchema } from '../../agp/schema.ts';
 import { pageArrays } from '../page-arrays.ts';
 import { TRANSACTION_ID } from './shapes.ts';

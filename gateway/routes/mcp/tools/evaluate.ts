@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { evaluate } from '../../../services/evaluate.ts';
+import { evaluate } from '../../../services/evaluate/index.ts';
 import { idempotencyKeySchema } from '../../agp/schema.ts';
 import { defineTool, fromAnswer } from './tool.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getTransactionStatus } from '../../../services/status.ts';
+import { getTransactionStatus } from '../../../services/execute/index.ts';
 import { TRANSACTION_ID } from './shapes.ts';
 import { defineTool, ok } from './tool.ts';
 
@@ -20,6 +20,6 @@ export const getStatusTool = defineTool({
   },
   annotations: { readOnlyHint: true },
   async handle({ transactionId }, { ctx }) {
-    return ok({ ...(await getTransactionStatus({ ctx, transactionId })) });
+    return ok({ ...(await getTransactionStatus({ ctx, input: { transactionId } })) });
   },
 });

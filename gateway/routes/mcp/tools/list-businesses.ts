@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listBusinesses } from '../../../services/businesses.ts';
+import { listBusinesses } from '../../../services/tenancy/index.ts';
 import { defineTool, ok } from './tool.ts';
 
 const LIST_LIMIT = 20;
@@ -26,8 +26,8 @@ export const listBusinessesTool = defineTool({
   async handle(args, { ctx }) {
     const { cursor, limit = LIST_LIMIT, ...filter } = args;
     // Issue 12: live businesses only, as on GET /agp/businesses; paged by id for a context window.
-    const all = (await listBusinesses({ ctx, filter: { ...filter, status: 'live' } })).sort((a, b) =>
-      a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    const all = (await listBusinesses({ ctx, input: { filter: { ...filter, status: 'live' } } })).sort(
+      (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
     const rest = cursor === undefined ? all : all.filter((b) => b.id > cursor);
     const page = rest.slice(0, limit);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { prepareExecute } from '../../../services/prepare.ts';
+import { prepareExecute } from '../../../services/execute/index.ts';
 import { CALL_INPUT } from './shapes.ts';
 import { defineTool, ok } from './tool.ts';
 

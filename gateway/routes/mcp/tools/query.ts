@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { query } from '../../../services/operations.ts';
+import { query } from '../../../services/execute/index.ts';
 import { CALL_INPUT, TRANSACTION_ID } from './shapes.ts';
 import { defineTool, ok } from './tool.ts';
 

@@ -1,0 +1,22 @@
+/**
+ * What the gateway vouches for: signed receipts, the signing keys behind them, and the chained audit log.
+ */
+export {
+  auditEvent,
+  type ChainVerdict,
+  chainLegacyAudit,
+  chainScope,
+  listAuditEvents,
+  verifyAllChains,
+  verifyAuditChain,
+  verifyChain,
+} from './audit.ts';
+export {
+  checkReceipt,
+  getReceiptOf,
+  issueReceipt,
+  RECEIPTED,
+  readReceipt,
+  verifyReceiptOf,
+} from './receipts.ts';
+export { rotateSigningKey, SigningKeys } from './signing-keys.ts';

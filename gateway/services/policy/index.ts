@@ -1,0 +1,16 @@
+/**
+ * Policy documents and versions, the compiled-policy cache, the decision from facts, and simulation.
+ */
+export { type DecisionInput, decideWith } from './decide.ts';
+export {
+  checkPolicyDocument,
+  compiledVersion,
+  DEFAULT_POLICY,
+  getPolicy,
+  listPolicies,
+  listPolicyVersions,
+  loadPolicy,
+  putPolicy,
+} from './policies.ts';
+export { PolicyCache } from './policy-cache.ts';
+export { simulatePolicy } from './simulate.ts';
