@@ -123,7 +123,7 @@ module.exports = {
     {
       name: 'services-folders-are-entered-by-their-index',
       comment:
-        'The same for every other layer. context.ts, which every folder imports, takes the types ' +
+        'The same for every other layer (routes, the console, middleware, jobs, notify). context.ts, which every folder imports, takes the types ' +
         'Deps is made of from their own files, so that no index imports itself through it.',
       severity: 'error',
       from: {
