@@ -13,6 +13,7 @@ import { startDeadlineJob } from './jobs/deadlines.ts';
 import { startOrphanJob } from './jobs/orphans.ts';
 import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
+import { startSequencer } from './jobs/sequencer.ts';
 import { startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, disabledMetrics } from './metrics/index.ts';
@@ -25,6 +26,7 @@ import { storableText } from './middleware/storable-text/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { createMailer, createSenders, type Mailer, type Senders, startOutboxJob } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
+import { ledgerBacklog } from './repositories/ledger-log.ts';
 import { countOutboxBacklog } from './repositories/outbox.ts';
 import { registerBusinessLifecycleRoutes } from './routes/admin/business-lifecycle.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
@@ -38,6 +40,7 @@ import { consoleRefusalPage, registerConsole } from './routes/console/index.tsx'
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
+import { registerLedgerRoutes } from './routes/ledger.ts';
 import { mcpRefusal, registerMcpRoutes } from './routes/mcp/index.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
@@ -115,6 +118,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.watch({
     approvalsPending: () => countPendingApprovals(db.reader),
     outboxBacklog: () => countOutboxBacklog(db.reader),
+    ledgerBacklog: () => ledgerBacklog(db.reader).then((b) => b.count),
     onError: (err, gauge) => logger.warn({ err, gauge }, 'a metrics gauge could not be read'),
   });
   const dispatcher = createAdapterDispatcher({
@@ -229,6 +233,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerTransactionRoutes(app, deps);
   registerAnalyticsRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerLedgerRoutes(app, deps);
   registerReportRoutes(app, deps);
   registerApprovalRoutes(app, deps, otp);
   registerWebhookRoutes(app, deps);
@@ -248,9 +253,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           startReleaseJob(deps),
           startDeadlineJob(deps),
           startOutboxJob(deps, senders),
+          startSequencer(deps),
         ];
   // /ready waits for these (issue 11); without jobs the tests drive them and nothing is awaited.
-  if (jobs.length > 0) health.workers = { outbox: true, deadlines: true };
+  if (jobs.length > 0) health.workers = { outbox: true, deadlines: true, sequencer: true };
 
   return {
     app,

@@ -259,7 +259,8 @@ export async function reportEvaluation({
   if (txn.status !== 'approved') throw conflict(txn.status);
   const at = deps.clock();
   const outcome = { status: input.status, data: input.data ?? null, error: null, answer: undefined };
-  const recorded = await deps.db.transaction({ workspaceId }, (tx) =>
+  // No scope: the finish is conditional on `approved`, and the receipt waits for no other.
+  const recorded = await deps.db.transaction({}, (tx) =>
     recordFinish(tx, deps, txn, outcome, at, ['approved', 'approved']),
   );
   if (!recorded?.receipt) {

@@ -510,15 +510,16 @@ export const signingKeys = sqliteTable(
 );
 
 /**
- * Signed receipts (DESIGN §9), one per settled execute or evaluation, chained per workspace: `seq`
- * is the place in the chain, `hash` the SHA-256 of `jws` that the next receipt's `prev` names.
+ * Signed receipts (DESIGN §9), one per settled execute or evaluation. Version 1 receipts were
+ * chained per workspace (`seq` their place, `hash` the SHA-256 of `jws` that the next one's `prev`
+ * named); version 2 receipts name no other (`seq` null) and the ledger log orders them.
  */
 export const receipts = sqliteTable(
   'receipts',
   {
     transactionId: text('transaction_id').primaryKey(),
     workspaceId: text('workspace_id').notNull(),
-    seq: integer('seq').notNull(),
+    seq: integer('seq'),
     jws: text('jws').notNull(),
     hash: text('hash').notNull(),
     createdAt: integer('created_at').notNull(),
@@ -567,4 +568,75 @@ export const consoleSignInLinks = sqliteTable(
     usedAt: integer('used_at'),
   },
   (t) => [index('console_sign_in_links_member').on(t.memberId)],
+);
+
+/**
+ * The ledger log's inbox (DESIGN §9): one row per receipt or audit event committed and not yet
+ * appended, written by triggers in the transaction that writes the receipt or chains the event, so
+ * nothing committed can be left out. The sequencer deletes the rows it appends, in the transaction
+ * that appends them. `workspace_id` is '' for the operator's own audit events.
+ */
+export const ledgerQueue = sqliteTable(
+  'ledger_queue',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    workspaceId: text('workspace_id').notNull(),
+    kind: text('kind', { enum: ['receipt', 'audit'] }).notNull(),
+    ref: text('ref').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('ledger_queue_ws').on(t.workspaceId, t.id)],
+);
+
+/**
+ * The entries of each workspace's log, in log order (`idx` from 0): a receipt's JWS, or an audit
+ * event's id and hash, exactly what the entry's canonical JSON holds. Never updated or deleted.
+ */
+export const ledgerEntries = sqliteTable(
+  'ledger_entries',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    idx: integer('idx').notNull(),
+    kind: text('kind', { enum: ['receipt', 'audit'] }).notNull(),
+    ref: text('ref').notNull(),
+    jws: text('jws'),
+    hash: text('hash'),
+    appendedAt: integer('appended_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.idx] }),
+    uniqueIndex('ledger_entries_ref').on(t.workspaceId, t.kind, t.ref),
+  ],
+);
+
+/**
+ * The log's complete subtrees (RFC 9162 §2.1): node (`level`, `idx`) hashes leaves
+ * idx·2^level … (idx+1)·2^level − 1 (level 0: the leaf hashes), lowercase hex. Written once, when
+ * the leaf completing it is appended, so any tree head or proof reads O(log n) of them.
+ */
+export const ledgerNodes = sqliteTable(
+  'ledger_nodes',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    level: integer('level').notNull(),
+    idx: integer('idx').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.level, t.idx] })],
+);
+
+/** Every signed checkpoint of every log (DESIGN §9): the newest is the log's head. */
+export const ledgerCheckpoints = sqliteTable(
+  'ledger_checkpoints',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    size: integer('size').notNull(),
+    root: text('root').notNull(),
+    jws: text('jws').notNull(),
+    issuedAt: integer('issued_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.size] }),
+    index('ledger_checkpoints_issued').on(t.workspaceId, t.issuedAt),
+  ],
 );
