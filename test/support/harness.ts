@@ -13,8 +13,8 @@ import type { Db } from '../../gateway/db/types.ts';
 import { OPERATOR, type Scope } from '../../gateway/domain/index.ts';
 import { registerBusiness } from '../../gateway/services/businesses.ts';
 import { type ServiceContext, systemContext } from '../../gateway/services/context.ts';
-import { sequenceLedger } from '../../gateway/services/ledger-log.ts';
 import { createAgentKey } from '../../gateway/services/keys.ts';
+import { sequenceLedger } from '../../gateway/services/ledger-log.ts';
 import { createWorkspace } from '../../gateway/services/workspaces.ts';
 import { type Dialect, openTestDb } from './dialects.ts';
 
