@@ -114,7 +114,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel);
   // One registry per gateway (several share a test process); group commits report their size to it.
   const metrics = config.metricsEnabled ? createMetrics() : disabledMetrics();
-  const db = options.db ?? (await openDatabase(config.databaseUrl, { onBatch: metrics.batch }));
+  const db =
+    options.db ??
+    (await openDatabase(config.databaseUrl, {
+      onBatch: metrics.batch,
+      onLockHeld: metrics.workspaceLockHeld,
+    }));
   metrics.watch({
     approvalsPending: () => countPendingApprovals(db.reader),
     outboxBacklog: () => countOutboxBacklog(db.reader),

@@ -2,6 +2,7 @@ import { checkOutboundUrl } from '../../adapters/egress.ts';
 import { hasInvalidAmount, normaliseAmount, requestCurrency } from '../../policy/amount.ts';
 import { canonicalHash } from '../../policy/canonical.ts';
 import type { Decision } from '../../policy/index.ts';
+import type { TxScope } from '../db/types.ts';
 import {
   type AgentPrincipal,
   draftTransaction,
@@ -17,6 +18,7 @@ import { admit } from './admission.ts';
 import { invalidAmount } from './answers.ts';
 import { queueCallback } from './callbacks.ts';
 import { type ServiceContext, workspaceOf } from './context.ts';
+import { readsSharedState } from './decide.ts';
 import { IDEMPOTENCY_TTL_MS } from './execute.ts';
 import { recordFinish } from './forward.ts';
 import { countDecision } from './observe.ts';
@@ -141,7 +143,9 @@ export async function evaluate({
       }
     : undefined;
 
-  const outcome = await deps.db.transaction({ workspaceId: agent.workspaceId }, async (tx) => {
+  // The workspace's lock only for a decision that reads shared state (DESIGN §8), as for executes.
+  const scope: TxScope = decision && readsSharedState(decision) ? { workspaceId: agent.workspaceId } : {};
+  const outcome = await deps.db.transaction(scope, async (tx) => {
     if (idempotency && !(await claimIdempotency(tx, idempotency, transaction.id, at))) {
       return { taken: await findIdempotency(tx, agent.agentKeyId, idempotency.key) };
     }

@@ -23,6 +23,7 @@ import { admit } from './admission.ts';
 import { invalidAmount } from './answers.ts';
 import { assertCallable, requireBusiness } from './businesses.ts';
 import type { ServiceContext } from './context.ts';
+import { readsSharedState } from './decide.ts';
 import { forwardAdmitted } from './forward.ts';
 import { countDecision } from './observe.ts';
 import { compiledVersion, DEFAULT_POLICY } from './policies.ts';
@@ -188,9 +189,10 @@ export async function executeRequest({
         now: at,
       }
     : undefined;
-  // A decision reads the workspace's shared state (spend, history) and then reserves: it runs under
-  // the workspace scope. Without one, every step is a single conditional statement.
-  const scope: TxScope = decision ? { workspaceId: agent.workspaceId } : {};
+  // A decision that reads the workspace's shared state (spend, history) and then reserves runs under
+  // the workspace scope (DESIGN §8). Any other admission is single conditional statements (the token
+  // taken once, the idempotency key inserted once): it waits for no other request of the workspace.
+  const scope: TxScope = decision && readsSharedState(decision) ? { workspaceId: agent.workspaceId } : {};
   const admission = await deps.db.transaction(scope, (tx) =>
     admit(tx, deps, { subject: { kind: 'new', transaction, token, idempotency }, decision, now: at }),
   );
