@@ -1,12 +1,22 @@
 /**
  * The layering of DESIGN §2 and STYLE 12–13, checked on every `npm run lint`: a wrong import fails
- * the build instead of waiting for a reviewer to notice. Tests (`*.test.ts`, test/) may import anything.
+ * the build instead of waiting for a reviewer to notice. Tests live under test/ (the first rule)
+ * and may import anything.
  */
 const SOURCE = { path: '^(gateway|policy|adapters|config)/', pathNot: '\\.test\\.tsx?$' };
 const IO_PACKAGES = '^(drizzle-orm|drizzle-kit|hono|@hono/|undici|postgres|libsql|@libsql/|pino|nodemailer)';
 
 module.exports = {
   forbidden: [
+    {
+      name: 'tests-live-under-test',
+      comment:
+        'Unit tests live under test/, mirroring the source folders (test/middleware/, test/services/, …), ' +
+        'never beside the code: one convention, so a newcomer finds every test in one tree.',
+      severity: 'error',
+      from: { path: '\\.test\\.tsx?$', pathNot: '^test/' },
+      to: {},
+    },
     {
       name: 'policy-is-pure',
       comment: 'policy/ decides from facts: no gateway, no adapters, no I/O (DESIGN §2).',

@@ -172,7 +172,7 @@ describe.each(DIALECTS)('circuit breaker per business (%s)', (dialect) => {
     // that is about 3 ms end to end; with other suites on the machine's two cores, or on PostgreSQL,
     // the writes alone can take longer, so the bound end to end is loose and the other is relative:
     // the 503 costs no more than the bookkeeping of a refused connection. The breaker's own decision
-    // is timed without the ledger in gateway/services/breaker.test.ts.
+    // is timed without the ledger in test/services/breaker.test.ts.
     expect(median(timings)).toBeLessThan(median(refusedTimings) * 1.5 + 2);
     if (dialect === 'sqlite') expect(median(timings)).toBeLessThan(15);
 

@@ -21,8 +21,8 @@ import {
  * compiled, stored and simulated through the real HTTP API against the request it is documented
  * with; docs/policies.md shows each one verbatim, every policy-shaped JSON block in it validates, and
  * its generated reference tables match the schema. Around them: docs/operations.md lists every
- * environment variable the gateway reads, and every relative link of the manual and the README
- * points at a file and heading that exist.
+ * environment variable the gateway reads, and every relative link of the manual, the README,
+ * CONTRIBUTING.md and gateway/services/README.md points at a file and heading that exist.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -45,6 +45,8 @@ const load = (name: Example): Record<string, unknown> =>
 const manual = () => readFileSync(POLICIES_MD, 'utf8');
 const MARKDOWN = [
   'README.md',
+  'CONTRIBUTING.md',
+  'gateway/services/README.md',
   ...readdirSync(join(ROOT, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),

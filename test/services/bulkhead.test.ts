@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { callAdapter } from './adapter-call.ts';
-import { Breakers, TRIAL } from './breaker.ts';
-import { Bulkheads } from './bulkhead.ts';
+import { callAdapter } from '../../gateway/services/adapter-call.ts';
+import { Breakers, TRIAL } from '../../gateway/services/breaker.ts';
+import { Bulkheads } from '../../gateway/services/bulkhead.ts';
 
 function bulkheads(queueTimeoutMs = 1_000) {
   const rejected: string[] = [];

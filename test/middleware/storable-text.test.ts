@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../domain/index.ts';
-import { storableText } from './index.ts';
+import { GatewayError } from '../../gateway/domain/index.ts';
+import { storableText } from '../../gateway/middleware/storable-text/index.ts';
 
 const NUL = 'a\u0000b';
 

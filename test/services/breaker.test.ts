@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AdapterError } from '../../adapters/types.ts';
-import { callAdapter } from './adapter-call.ts';
-import { ADMITTED, type BreakerOptions, Breakers, isBreakerFailure, REJECTED, TRIAL } from './breaker.ts';
-import { Bulkheads } from './bulkhead.ts';
+import { callAdapter } from '../../gateway/services/adapter-call.ts';
+import {
+  ADMITTED,
+  type BreakerOptions,
+  Breakers,
+  isBreakerFailure,
+  REJECTED,
+  TRIAL,
+} from '../../gateway/services/breaker.ts';
+import { Bulkheads } from '../../gateway/services/bulkhead.ts';
 
 function breakers(options: Partial<BreakerOptions> = {}) {
   const now = { value: 1_000_000 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pageArrays } from './page-arrays.ts';
+import { pageArrays } from '../../../gateway/routes/mcp/page-arrays.ts';
 
 describe('pageArrays', () => {
   const data = {

@@ -1,6 +1,10 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../test/support/dialects.ts';
+import type { Conn, Db } from '../../gateway/db/types.ts';
+import { GatewayError } from '../../gateway/domain/errors.ts';
+import type { AgentPrincipal } from '../../gateway/middleware/auth/index.ts';
+import { rateLimit } from '../../gateway/middleware/rate-limit/index.ts';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   addAgentKey,
   call,
@@ -9,11 +13,7 @@ import {
   startTestGateway,
   type Tenant,
   type TestGateway,
-} from '../../../test/support/harness.ts';
-import type { Conn, Db } from '../../db/types.ts';
-import { GatewayError } from '../../domain/errors.ts';
-import type { AgentPrincipal } from '../auth/index.ts';
-import { rateLimit } from './index.ts';
+} from '../support/harness.ts';
 
 describe('rateLimit', () => {
   const agent: AgentPrincipal = {

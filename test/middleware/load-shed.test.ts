@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../domain/index.ts';
-import { loadShed } from './index.ts';
+import { GatewayError } from '../../gateway/domain/index.ts';
+import { loadShed } from '../../gateway/middleware/load-shed/index.ts';
 
 describe('loadShed', () => {
   /** A tiny app whose /work requests stay in progress until `release()`. */

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { metrics, routeLabel } from './index.ts';
+import { metrics, routeLabel } from '../../gateway/middleware/metrics/index.ts';
 
 describe('metrics middleware', () => {
   const seen: { method: string; route: string; status: number; seconds: number }[] = [];

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { type RequestIdVariables, requestId } from './index.ts';
+import { type RequestIdVariables, requestId } from '../../gateway/middleware/request-id/index.ts';
 
 describe('requestId', () => {
   const app = new Hono<{ Variables: RequestIdVariables }>();

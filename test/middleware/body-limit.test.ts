@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../domain/index.ts';
-import { bodyLimit } from './index.ts';
+import { GatewayError } from '../../gateway/domain/index.ts';
+import { bodyLimit } from '../../gateway/middleware/body-limit/index.ts';
 
 describe('bodyLimit', () => {
   const app = new Hono();

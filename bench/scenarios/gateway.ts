@@ -1,0 +1,105 @@
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { GATEWAY_LOG_LEVEL, productionGatewayEnv } from '../config.ts';
+import type { GatewayDriver } from '../drivers/types.ts';
+import { ledgerCounts } from '../lib/ledger.ts';
+import type { LoadResult } from '../lib/load.ts';
+import type { ProfileSummary } from '../lib/profile.ts';
+import { type ServerHandle, startServer } from '../lib/spawn.ts';
+import { fmt } from '../lib/table.ts';
+import { busiestProfile, profileExecArgv } from '../profile.ts';
+import type { Scenario } from './types.ts';
+
+/**
+ * The real gateway (bench/servers/gateway.ts) in production mode in its own process, its log to a
+ * file, driven by `driver`. Afterwards: its CPU time per 2xx answer, its log volume, and (on a SQLite
+ * file) the ledger counted read-only after exit and compared with the 2xx answers the client saw.
+ */
+export function gatewayScenario(options: {
+  id: string;
+  label: string;
+  unit?: Scenario['unit'];
+  env: Record<string, string>;
+  driver: GatewayDriver;
+  /** DATABASE_URL for the scenario's temp dir; a fresh SQLite file by default. */
+  databaseUrl?: (dir: string) => string;
+}): Scenario {
+  return {
+    id: options.id,
+    label: options.label,
+    unit: options.unit ?? 'req/s',
+    async run({ upstream, settings, dir, profiling }) {
+      const databaseUrl = options.databaseUrl?.(dir) ?? `file:${join(dir, 'warden.db')}`;
+      const logFile = join(dir, 'gateway.log');
+      const profileDir = join(dir, 'profile');
+      const logFd = openSync(logFile, 'w');
+      let gateway: ServerHandle | undefined;
+      let result: { load: LoadResult; okExecutes: number };
+      let exitCode: number | null | undefined;
+      let cpuUsPerRequest: number | undefined;
+      try {
+        gateway = await startServer('gateway', {
+          stdout: logFd,
+          execArgv: profileExecArgv(profiling, profileDir),
+          env: { ...productionGatewayEnv(databaseUrl), UPSTREAM_URL: upstream.url, ...options.env },
+        });
+        const key = gateway.info.key;
+        if (typeof key !== 'string') throw new Error('gateway server sent no agent key');
+        const cpuBefore = processCpuUs(gateway.pid);
+        result = await options.driver(gateway, key, settings);
+        const cpuAfter = processCpuUs(gateway.pid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined && result.okExecutes > 0) {
+          cpuUsPerRequest = (cpuAfter - cpuBefore) / result.okExecutes;
+        }
+      } finally {
+        exitCode = await gateway?.stop();
+        closeSync(logFd);
+      }
+      const notes: string[] = [];
+      if (exitCode !== 0) notes.push(`!!! the gateway process exited with code ${exitCode}`);
+      const data: Record<string, unknown> = { databaseUrl: databaseUrl.replace(dir, '<tmp>') };
+      if (cpuUsPerRequest !== undefined) {
+        // CPU time rather than a rate: on a shared machine it hardly moves with the neighbours' load.
+        data.cpuUsPerRequest = cpuUsPerRequest;
+        notes.push(`gateway CPU: ${fmt.int(cpuUsPerRequest)} µs per 2xx answer (warm-up included)`);
+      }
+      const logLines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length;
+      notes.push(
+        `LOG_LEVEL=${GATEWAY_LOG_LEVEL} to a file: ${fmt.int(logLines)} lines, ${fmt.int(statSync(logFile).size / 1024)} KiB`,
+      );
+      data.logLines = logLines;
+      if (databaseUrl.startsWith('file:')) {
+        const ledger = await ledgerCounts(databaseUrl);
+        const succeeded = ledger.succeeded ?? 0;
+        data.ledger = ledger;
+        data.okExecutesSeenByClient = result.okExecutes;
+        notes.push(
+          `ledger (read-only, after exit): ${fmt.int(succeeded)} succeeded transactions; client saw ${fmt.int(result.okExecutes)} 2xx executes (warm-up included)` +
+            (succeeded < result.okExecutes ? '  <-- FEWER ROWS THAN 2xx ANSWERS' : ''),
+        );
+        if (succeeded < result.okExecutes) result.load.errors++;
+      }
+      let profile: ProfileSummary | undefined;
+      if (profiling) {
+        profile = busiestProfile(profileDir);
+        if (!profile) notes.push('no CPU profile was written');
+      }
+      return { load: result.load, notes, data, profile };
+    },
+  };
+}
+
+/** CPU time a process has used so far, in µs (user + system, from /proc; undefined elsewhere). */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks / CLOCK_TICKS) * 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: /proc counts CPU time in these (100 on Linux). */
+const CLOCK_TICKS = 100;

@@ -1,0 +1,31 @@
+import { AGENT_BODY, SUCCEEDED } from '../config.ts';
+import { httpLoad } from '../drivers/http-load.ts';
+import { startServer } from '../lib/spawn.ts';
+import type { Scenario } from './types.ts';
+
+/** The least a durable gateway must do (bench/servers/minimal-gateway.ts): issue 9's yardstick. */
+export const minimalGateway: Scenario = {
+  id: 'minimal-gateway',
+  label: 'minimal durable gateway',
+  unit: 'req/s',
+  async run({ upstream, settings }) {
+    const server = await startServer('minimal-gateway', { env: { UPSTREAM_URL: upstream.url } });
+    try {
+      return {
+        load: await httpLoad(
+          {
+            url: server.url,
+            path: '/agp/execute',
+            headers: { authorization: `Bearer ${String(server.info.key)}` },
+            body: AGENT_BODY,
+            expectBodyIncludes: SUCCEEDED,
+          },
+          settings,
+        ),
+        notes: ['3 indexed reads, RFC 8785 hash, HMAC-signed forward, 2 group-committed writes (issue 9)'],
+      };
+    } finally {
+      await server.stop();
+    }
+  },
+};
