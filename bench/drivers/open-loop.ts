@@ -31,7 +31,9 @@ export interface OpenLoopResult {
 }
 
 const quantile = (sorted: number[], q: number): number =>
-  sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
 
 export async function openLoop(
   target: OpenLoopTarget,
