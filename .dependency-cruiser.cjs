@@ -39,17 +39,26 @@ module.exports = {
     },
     {
       name: 'routes-call-services',
-      comment: 'Routes and middleware parse, call a service, map the answer; they never reach the database.',
+      comment:
+        'Routes, the console and middleware parse, call a service, map the answer; they never reach the database.',
+      severity: 'error',
+      from: { path: '^gateway/(routes|console|middleware)/', pathNot: SOURCE.pathNot },
+      to: { path: '^gateway/(repositories|db)/' },
+    },
+    {
+      name: 'api-knows-no-console',
+      comment:
+        'routes/ is the JSON API; the console (pages, the emailed approval page) builds on it, never the reverse.',
       severity: 'error',
       from: { path: '^gateway/(routes|middleware)/', pathNot: SOURCE.pathNot },
-      to: { path: '^gateway/(repositories|db)/' },
+      to: { path: '^gateway/console/' },
     },
     {
       name: 'services-know-no-http',
       comment: 'Services throw typed errors and know nothing of HTTP (STYLE 4).',
       severity: 'error',
       from: { path: '^gateway/services/', pathNot: SOURCE.pathNot },
-      to: { path: ['^gateway/(routes|middleware)/', '^(hono|@hono/)'] },
+      to: { path: ['^gateway/(routes|console|middleware)/', '^(hono|@hono/)'] },
     },
     {
       name: 'repositories-only-read-and-write',
@@ -57,14 +66,16 @@ module.exports = {
         'Repositories take a connection and read and write; no rules, no services, no HTTP (STYLE 12).',
       severity: 'error',
       from: { path: '^gateway/repositories/', pathNot: SOURCE.pathNot },
-      to: { path: ['^gateway/(services|routes|middleware|jobs|notify)/', '^(hono|@hono/)'] },
+      to: {
+        path: ['^gateway/(services|routes|console|middleware|jobs|notify)/', '^(hono|@hono/)'],
+      },
     },
     {
       name: 'db-is-below-everything',
       comment: 'The database primitive knows no repository, service or route.',
       severity: 'error',
       from: { path: '^gateway/db/', pathNot: SOURCE.pathNot },
-      to: { path: '^gateway/(repositories|services|routes|middleware|jobs|notify)/' },
+      to: { path: '^gateway/(repositories|services|routes|console|middleware|jobs|notify)/' },
     },
     {
       name: 'domain-is-a-leaf',

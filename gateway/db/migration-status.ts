@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POSTGRES_MIGRATIONS } from './postgres/migrate.ts';
+import { only, onlyNumber } from './schema/columns.ts';
 import { SQLITE_MIGRATIONS } from './sqlite/migrate.ts';
 import { type Conn, type Dialect, sql } from './types.ts';
 
@@ -27,12 +28,12 @@ function shippedMigrations(dialect: Dialect): JournalEntry[] {
 
 const SQLITE_TABLE = sql(
   "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'",
-  (r) => r[0] as string,
+  only<string>,
 );
 // The bookkeeping table sits beside the tables (a search_path schema) or in `drizzle` (see migrate.ts).
 const POSTGRES_TABLE = sql(
   "SELECT COALESCE(to_regclass('__drizzle_migrations'), to_regclass('drizzle.__drizzle_migrations'))::text",
-  (r) => r[0] as string | null,
+  only<string | null>,
 );
 
 /**
@@ -45,7 +46,8 @@ export async function pendingMigrations(conn: Conn): Promise<string[]> {
   const table = conn.dialect === 'postgres' ? await conn.get(POSTGRES_TABLE) : await conn.get(SQLITE_TABLE);
   if (!table) return entries.map((e) => e.tag);
   const newest = await conn.get(
-    sql(`SELECT MAX(created_at) FROM ${table}`, (r) => (r[0] === null ? 0 : Number(r[0]))),
+    // MAX of no rows is null, which Number makes 0.
+    sql(`SELECT MAX(created_at) FROM ${table}`, onlyNumber),
   );
   return entries.filter((e) => e.when > (newest ?? 0)).map((e) => e.tag);
 }

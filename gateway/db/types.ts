@@ -14,7 +14,9 @@ const asIs = <R>(row: unknown[]) => row as R;
 
 /**
  * Declares a statement. Its text is the cache key: each connection prepares it once (SQLite) or
- * names it once (PostgreSQL) and reuses it. Select named columns, never `*`: rows are positional.
+ * names it once (PostgreSQL) and reuses it. Rows come back as arrays, so select named columns,
+ * never `*`, through a select list (`columns()` / `select()` in schema/columns.ts) whose `map`
+ * hands the mapper the row by name.
  */
 export function sql<R = unknown[]>(text: string, map: (row: unknown[]) => R = asIs): Statement<R> {
   return { text, map };

@@ -1,3 +1,4 @@
+import { only, select } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 
 /**
@@ -16,19 +17,22 @@ export interface ApprovalTime {
   ms: number;
 }
 
+const TIME = select({ created_at: 'created_at', id: 'id', status: 'status', ms: 'updated_at - created_at' });
 const decisionPage = (after: boolean) =>
   sql(
-    `SELECT created_at, id, status, updated_at - created_at FROM approvals
+    `SELECT ${TIME.list} FROM approvals
      WHERE workspace_id = ? AND created_at >= ? AND created_at < ?${
        after ? ` AND (workspace_id, created_at, id) > (${placeholders(3)})` : ''
      }
      ORDER BY workspace_id, created_at, id LIMIT ?`,
-    (r): ApprovalTime => ({
-      createdAt: Number(r[0]),
-      id: r[1] as string,
-      status: r[2] as string,
-      ms: Number(r[3] ?? 0),
-    }),
+    TIME.map(
+      (r): ApprovalTime => ({
+        createdAt: Number(r.created_at),
+        id: r.id as string,
+        status: r.status as string,
+        ms: Number(r.ms ?? 0),
+      }),
+    ),
   );
 const FIRST = decisionPage(false);
 const NEXT = decisionPage(true);
@@ -51,7 +55,7 @@ export function approvalTimesPage(
 
 const NEWEST = sql(
   `SELECT max(id) FROM transactions WHERE workspace_id = ?`,
-  (r) => (r[0] as string | null) ?? null,
+  (raw) => only<string | null>(raw) ?? null,
 );
 
 /** The workspace's newest ledger id (one step down `transactions_ws_id`): a new one means new traffic. */

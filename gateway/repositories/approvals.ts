@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, placeholders, type Statement, sql } from '../db/types.ts';
 import type {
   Approval,
@@ -37,20 +37,19 @@ const S = columns('approval_stages', [
   'decided_at',
 ]);
 const toStage = (raw: unknown[]): ApprovalStage => {
-  const [
-    ,
+  const {
     position,
-    index,
+    stage_index: index,
     role,
     tier,
     quorum,
-    timeoutSeconds,
-    onTimeout,
+    timeout_seconds: timeoutSeconds,
+    on_timeout: onTimeout,
     status,
-    activatedAt,
-    deadlineAt,
-    decidedAt,
-  ] = S.row(raw);
+    activated_at: activatedAt,
+    deadline_at: deadlineAt,
+    decided_at: decidedAt,
+  } = S.row(raw);
   return {
     position,
     index,
@@ -75,7 +74,7 @@ const VT = columns('approval_votes', [
   'created_at',
 ]);
 const toVote = (raw: unknown[]): ApprovalVote => {
-  const [, memberId, position, decision, reason, via, createdAt] = VT.row(raw);
+  const { member_id: memberId, position, decision, reason, via, created_at: createdAt } = VT.row(raw);
   return {
     memberId,
     position,
@@ -110,12 +109,12 @@ function groupBy<T>(pairs: readonly (readonly [string, T])[]): Map<string, T[]> 
 const stagesOf = (n: number) =>
   sql(
     `SELECT ${S.list} FROM approval_stages WHERE approval_id IN (${placeholders(n)}) ORDER BY approval_id, position`,
-    (raw) => [raw[0] as string, toStage(raw)] as const,
+    (raw) => [S.row(raw).approval_id, toStage(raw)] as const,
   );
 const votesOf = (n: number) =>
   sql(
     `SELECT ${VT.list} FROM approval_votes WHERE approval_id IN (${placeholders(n)}) ORDER BY approval_id, created_at`,
-    (raw) => [raw[0] as string, toVote(raw)] as const,
+    (raw) => [VT.row(raw).approval_id, toVote(raw)] as const,
   );
 const INSERT_VOTE = sql(
   `INSERT INTO approval_votes (${VT.list}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING member_id`,
@@ -128,10 +127,11 @@ const ACTIVATE = sql(
   `UPDATE approval_stages SET status = 'pending', activated_at = ?, deadline_at = ?
    WHERE approval_id = ? AND position = ?`,
 );
+const DUE_STAGE = columns('approval_stages', ['approval_id', 'position']);
 const DUE = sql(
-  `SELECT approval_id, position FROM approval_stages
+  `SELECT ${DUE_STAGE.list} FROM approval_stages
    WHERE status = 'pending' AND deadline_at <= ? ORDER BY deadline_at LIMIT ?`,
-  (r): DueStage => ({ approvalId: r[0] as string, position: r[1] as number }),
+  DUE_STAGE.map((r): DueStage => ({ approvalId: r.approval_id, position: r.position })),
 );
 /** The claim: only a still-active, due stage moves; a racing vote or another process finds nothing. */
 const EXPIRE = sql(
@@ -146,23 +146,37 @@ export async function insertApproval(
   stages: StagePlan[],
   now: number,
 ): Promise<void> {
-  await tx.run(INSERT_APPROVAL, [a.id, a.workspaceId, a.transactionId, a.requestHash, 'pending', now, now]);
+  await tx.run(
+    INSERT_APPROVAL,
+    A.values({
+      id: a.id,
+      workspace_id: a.workspaceId,
+      transaction_id: a.transactionId,
+      request_hash: a.requestHash,
+      status: 'pending',
+      created_at: now,
+      updated_at: now,
+    }),
+  );
   for (const [position, stage] of stages.entries()) {
     const active = position === 0;
-    await tx.run(INSERT_STAGE, [
-      a.id,
-      position,
-      stage.index,
-      stage.role,
-      stage.tier,
-      stage.quorum,
-      stage.timeoutSeconds,
-      stage.onTimeout,
-      active ? 'pending' : 'waiting',
-      active ? now : null,
-      active ? now + stage.timeoutSeconds * 1000 : null,
-      null,
-    ]);
+    await tx.run(
+      INSERT_STAGE,
+      S.values({
+        approval_id: a.id,
+        position,
+        stage_index: stage.index,
+        role: stage.role,
+        tier: stage.tier,
+        quorum: stage.quorum,
+        timeout_seconds: stage.timeoutSeconds,
+        on_timeout: stage.onTimeout,
+        status: active ? 'pending' : 'waiting',
+        activated_at: active ? now : null,
+        deadline_at: active ? now + stage.timeoutSeconds * 1000 : null,
+        decided_at: null,
+      }),
+    );
   }
 }
 
@@ -171,7 +185,15 @@ async function assemble(
   row: ReturnType<typeof A.row> | undefined,
 ): Promise<Approval | undefined> {
   if (!row) return undefined;
-  const [id, workspaceId, transactionId, requestHash, status, createdAt, updatedAt] = row;
+  const {
+    id,
+    workspace_id: workspaceId,
+    transaction_id: transactionId,
+    request_hash: requestHash,
+    status,
+    created_at: createdAt,
+    updated_at: updatedAt,
+  } = row;
   const [stages, votes] = [await conn.all(STAGES, [id]), await conn.all(VOTES, [id])];
   return {
     id,
@@ -254,37 +276,40 @@ export function approvalRows(
 
 /** The approvals of `rows` with their stages and votes: two statements for the whole page. */
 export async function withStagesAndVotes(conn: Conn, rows: ApprovalRow[]): Promise<Approval[]> {
-  const ids = rows.map((row) => row[0]);
+  const ids = rows.map((row) => row.id);
   const [stages, votes] =
     ids.length === 0
       ? [[], []]
       : [await conn.all(stagesOf(ids.length), ids), await conn.all(votesOf(ids.length), ids)];
   const stagesBy = groupBy(stages);
   const votesBy = groupBy(votes);
-  return rows.map(([id, workspaceId, transactionId, requestHash, status, createdAt, updatedAt]) => ({
-    id,
-    workspaceId,
-    transactionId,
-    requestHash,
-    status: status as ApprovalStatus,
-    stages: stagesBy.get(id) ?? [],
-    votes: votesBy.get(id) ?? [],
-    createdAt,
-    updatedAt,
+  return rows.map((row) => ({
+    id: row.id,
+    workspaceId: row.workspace_id,
+    transactionId: row.transaction_id,
+    requestHash: row.request_hash,
+    status: row.status as ApprovalStatus,
+    stages: stagesBy.get(row.id) ?? [],
+    votes: votesBy.get(row.id) ?? [],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   }));
 }
 
 /** False when this member already voted on this approval (the key stops anyone voting twice). */
 export async function insertVote(tx: Conn, approvalId: string, v: ApprovalVote): Promise<boolean> {
-  const rows = await tx.all(INSERT_VOTE, [
-    approvalId,
-    v.memberId,
-    v.position,
-    v.decision,
-    v.reason,
-    v.via,
-    v.createdAt,
-  ]);
+  const rows = await tx.all(
+    INSERT_VOTE,
+    VT.values({
+      approval_id: approvalId,
+      member_id: v.memberId,
+      position: v.position,
+      decision: v.decision,
+      reason: v.reason,
+      via: v.via,
+      created_at: v.createdAt,
+    }),
+  );
   return rows.length > 0;
 }
 
@@ -325,7 +350,7 @@ export async function expireStage(tx: Conn, due: DueStage, now: number): Promise
   return (await tx.run(EXPIRE, [now, due.approvalId, due.position, now])) > 0;
 }
 
-const WORKSPACE_OF = sql('SELECT workspace_id FROM approvals WHERE id = ?', (r) => r[0] as string);
+const WORKSPACE_OF = sql('SELECT workspace_id FROM approvals WHERE id = ?', only<string>);
 
 /** The workspace an approval belongs to, to scope a step that starts from its id. */
 export function workspaceOfApproval(conn: Conn, id: string): Promise<string | undefined> {
@@ -334,7 +359,7 @@ export function workspaceOfApproval(conn: Conn, id: string): Promise<string | un
 
 const APPROVERS = sql(
   `SELECT member_id FROM approval_votes WHERE approval_id = ? AND decision = 'approve' ORDER BY position, created_at, member_id`,
-  (r) => r[0] as string,
+  only<string>,
 );
 
 /** The members who approved, stage by stage (a receipt names them: DESIGN §9). */
@@ -342,7 +367,7 @@ export function approversOf(conn: Conn, approvalId: string): Promise<string[]> {
   return conn.all(APPROVERS, [approvalId]);
 }
 
-const PENDING_COUNT = sql("SELECT COUNT(*) FROM approvals WHERE status = 'pending'", (r) => Number(r[0]));
+const PENDING_COUNT = sql("SELECT COUNT(*) FROM approvals WHERE status = 'pending'", onlyNumber);
 
 /** Approvals still waiting for a decision, in every workspace (the warden_approvals_pending gauge). */
 export async function countPendingApprovals(conn: Conn): Promise<number> {

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../../policy/canonical.ts';
 import { sha256Hex } from '../crypto/jws.ts';
-import { columns, type Row } from '../db/schema/columns.ts';
+import { columns, only, type Row } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { AuditEvent, ChainedAuditEvent } from '../domain/index.ts';
 
@@ -26,7 +26,7 @@ const A = columns('audit_events', [
 type AuditRow = Row<'audit_events'>;
 
 const toRow = (raw: unknown[]): AuditRow => {
-  const [id, workspace_id, actor_type, actor_id, action, target, data, created_at, seq, prev_hash, hash] =
+  const { id, workspace_id, actor_type, actor_id, action, target, data, created_at, seq, prev_hash, hash } =
     A.row(raw);
   return { id, workspace_id, actor_type, actor_id, action, target, data, created_at, seq, prev_hash, hash };
 };
@@ -73,10 +73,11 @@ export function auditHash(row: Omit<AuditRow, 'hash'>): string {
   );
 }
 
+const LINK = columns('audit_events', ['seq', 'hash']);
 const HEAD = sql(
-  `SELECT seq, hash FROM audit_events WHERE coalesce(workspace_id, '') = ? AND seq IS NOT NULL
+  `SELECT ${LINK.list} FROM audit_events WHERE coalesce(workspace_id, '') = ? AND seq IS NOT NULL
    ORDER BY seq DESC LIMIT 1`,
-  (r) => ({ seq: Number(r[0]), hash: r[1] as string }),
+  LINK.map((r) => ({ seq: Number(r.seq), hash: r.hash as string })),
 );
 // The unique (chain, seq) index: a place taken by another writer is not written (0 rows) rather
 // than an error that would roll back the change being audited; the event is placed again.
@@ -97,9 +98,9 @@ const CHAIN_PAGE = sql(
 );
 const UNCHAINED_IN = sql(
   `SELECT id FROM audit_events WHERE coalesce(workspace_id, '') = ? AND hash IS NULL ORDER BY created_at, id LIMIT 1`,
-  (r) => r[0] as string,
+  only<string>,
 );
-const CHAINS = sql(`SELECT DISTINCT coalesce(workspace_id, '') FROM audit_events`, (r) => r[0] as string);
+const CHAINS = sql(`SELECT DISTINCT coalesce(workspace_id, '') FROM audit_events`, only<string>);
 
 /** Appends `e` to its chain in `tx`, after the chain's current head. */
 export async function appendAudit(tx: Conn, e: AuditEvent): Promise<void> {
@@ -211,7 +212,7 @@ export function nthAuditIdDown(
   const below = hi === undefined ? '' : ' AND id < ?';
   const text = `SELECT id FROM audit_events WHERE workspace_id = ?${below} ORDER BY id DESC LIMIT 1 OFFSET ?`;
   return conn.get(
-    sql(text, (r) => r[0] as string),
+    sql(text, only<string>),
     hi === undefined ? [workspaceId, n - 1] : [workspaceId, hi, n - 1],
   );
 }

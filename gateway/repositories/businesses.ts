@@ -1,3 +1,4 @@
+import { columns, only } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 import type { Business, BusinessStatus, Operation, TransactionStatus } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -9,10 +10,11 @@ import { bumpConfigVersion } from './config.ts';
  * for the next call on every replica. The key is not cached: it is read on every request.
  */
 
-const BY_KEY = sql('SELECT id, status FROM businesses WHERE key_hash = ?', (r) => ({
-  id: r[0] as string,
-  status: r[1] as BusinessStatus,
-}));
+const KEYED = columns('businesses', ['id', 'status']);
+const BY_KEY = sql(
+  `SELECT ${KEYED.list} FROM businesses WHERE key_hash = ?`,
+  KEYED.map((r) => ({ id: r.id, status: r.status as BusinessStatus })),
+);
 const SET_KEY = sql('UPDATE businesses SET key_hash = ? WHERE id = ?');
 const REVOKE_KEY = sql('UPDATE businesses SET key_hash = NULL WHERE id = ? AND key_hash IS NOT NULL');
 const SET_PROFILE = sql('UPDATE businesses SET name = ?, description = ? WHERE id = ?');
@@ -86,7 +88,7 @@ export async function updateBusinessStatus(
 export async function existingWorkspaces(conn: Conn, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await conn.all(
-    sql(`SELECT id FROM workspaces WHERE id IN (${placeholders(ids.length)})`, (r) => r[0] as string),
+    sql(`SELECT id FROM workspaces WHERE id IN (${placeholders(ids.length)})`, only<string>),
     [...ids],
   );
   return new Set(rows);
@@ -114,6 +116,16 @@ export interface BusinessCallFilter {
   limit: number;
 }
 
+const CALL = columns('transactions', [
+  'id',
+  'workspace_id',
+  'operation',
+  'status',
+  'created_at',
+  'updated_at',
+  'approval_id',
+  'release_at',
+]);
 const TIMED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'pending_confirmation']);
 
 /** The calls agents made to one business, newest first (index transactions_business_id). */
@@ -133,29 +145,32 @@ export function listBusinessCalls(
   if (f.to !== undefined) add('created_at < ?', f.to);
   if (f.cursor) add('id < ?', f.cursor);
   params.push(f.limit);
-  const text = `SELECT id, workspace_id, operation, status, created_at, updated_at, approval_id, release_at
-    FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
+  const text = `SELECT ${CALL.list} FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
   return conn.all(
-    sql(text, (r) => {
-      const status = r[3] as TransactionStatus;
-      const createdAt = Number(r[4]);
-      const direct = TIMED.has(status) && r[6] === null && r[7] === null;
-      return {
-        id: r[0] as string,
-        workspaceId: r[1] as string,
-        operation: r[2] as Operation,
-        status,
-        createdAt,
-        durationMs: direct ? Number(r[5]) - createdAt : null,
-      };
-    }),
+    sql(
+      text,
+      CALL.map((r) => {
+        const status = r.status as TransactionStatus;
+        const createdAt = Number(r.created_at);
+        const direct = TIMED.has(status) && r.approval_id === null && r.release_at === null;
+        return {
+          id: r.id,
+          workspaceId: r.workspace_id,
+          operation: r.operation as Operation,
+          status,
+          createdAt,
+          durationMs: direct ? Number(r.updated_at) - createdAt : null,
+        };
+      }),
+    ),
     params,
   );
 }
 
+const PREVIOUS = columns('businesses', ['id', 'previous_signing_secret']);
 const PREVIOUS_SECRETS = sql(
-  'SELECT id, previous_signing_secret FROM businesses WHERE previous_signing_secret IS NOT NULL ORDER BY id',
-  (r) => ({ id: r[0] as string, previousSigningSecret: r[1] as string }),
+  `SELECT ${PREVIOUS.list} FROM businesses WHERE previous_signing_secret IS NOT NULL ORDER BY id`,
+  PREVIOUS.map((r) => ({ id: r.id, previousSigningSecret: r.previous_signing_secret as string })),
 );
 const RESEAL_PREVIOUS = sql(
   'UPDATE businesses SET previous_signing_secret = ? WHERE id = ? AND previous_signing_secret = ?',

@@ -1,7 +1,8 @@
+import { only } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 
 /** The workspace's callback secret as stored (sealed), the one that signs evaluation callbacks. */
-const READ = sql('SELECT callback_secret FROM workspaces WHERE id = ?', (r) => r[0] as string | null);
+const READ = sql('SELECT callback_secret FROM workspaces WHERE id = ?', only<string | null>);
 const WRITE = sql('UPDATE workspaces SET callback_secret = ? WHERE id = ?');
 
 export async function getCallbackSecret(conn: Conn, workspaceId: string): Promise<string | null> {

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, onlyNumber, select } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { Role } from '../domain/index.ts';
 
@@ -25,7 +25,14 @@ const S = columns('console_sessions', [
   'expires_at',
 ]);
 const toSession = (raw: unknown[]): ConsoleSessionRow => {
-  const [tokenHash, workspaceId, memberId, createdAt, lastSeenAt, expiresAt] = S.row(raw);
+  const {
+    token_hash: tokenHash,
+    workspace_id: workspaceId,
+    member_id: memberId,
+    created_at: createdAt,
+    last_seen_at: lastSeenAt,
+    expires_at: expiresAt,
+  } = S.row(raw);
   return { tokenHash, workspaceId, memberId, createdAt, lastSeenAt, expiresAt };
 };
 
@@ -37,18 +44,21 @@ const DELETE_SESSION = sql('DELETE FROM console_sessions WHERE token_hash = ?');
 const DELETE_MEMBER_SESSIONS = sql('DELETE FROM console_sessions WHERE workspace_id = ? AND member_id = ?');
 const COUNT_MEMBER_SESSIONS = sql(
   'SELECT count(*) FROM console_sessions WHERE workspace_id = ? AND member_id = ?',
-  (r) => Number(r[0]),
+  onlyNumber,
 );
 
 export async function insertSession(tx: Conn, s: ConsoleSessionRow): Promise<void> {
-  await tx.run(INSERT_SESSION, [
-    s.tokenHash,
-    s.workspaceId,
-    s.memberId,
-    s.createdAt,
-    s.lastSeenAt,
-    s.expiresAt,
-  ]);
+  await tx.run(
+    INSERT_SESSION,
+    S.values({
+      token_hash: s.tokenHash,
+      workspace_id: s.workspaceId,
+      member_id: s.memberId,
+      created_at: s.createdAt,
+      last_seen_at: s.lastSeenAt,
+      expires_at: s.expiresAt,
+    }),
+  );
 }
 
 export function findSession(conn: Conn, tokenHash: string): Promise<ConsoleSessionRow | undefined> {
@@ -108,17 +118,25 @@ const L = columns('console_sign_in_links', [
   'used_at',
 ]);
 const toLink = (raw: unknown[]): SignInLinkRow => {
-  const [tokenHash, workspaceId, memberId, createdAt, expiresAt, usedAt] = L.row(raw);
+  const {
+    token_hash: tokenHash,
+    workspace_id: workspaceId,
+    member_id: memberId,
+    created_at: createdAt,
+    expires_at: expiresAt,
+    used_at: usedAt,
+  } = L.row(raw);
   return { tokenHash, workspaceId, memberId, createdAt, expiresAt, usedAt };
 };
 const INSERT_LINK = sql(`INSERT INTO console_sign_in_links (${L.list}) VALUES (?, ?, ?, ?, ?, NULL)`);
 const LINK = sql(`SELECT ${L.list} FROM console_sign_in_links WHERE token_hash = ?`, toLink);
 /** Single use in one conditional update: of two clicks, one gets the row back. */
+const USED = columns('console_sign_in_links', ['workspace_id', 'member_id']);
 const USE_LINK = sql(
   `UPDATE console_sign_in_links SET used_at = ?
    WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-   RETURNING workspace_id, member_id`,
-  (r) => ({ workspaceId: r[0] as string, memberId: r[1] as string }),
+   RETURNING ${USED.list}`,
+  USED.map((r) => ({ workspaceId: r.workspace_id, memberId: r.member_id })),
 );
 
 export async function insertSignInLink(tx: Conn, l: Omit<SignInLinkRow, 'usedAt'>): Promise<void> {
@@ -148,18 +166,27 @@ export interface MembershipRow {
 }
 
 /** Every membership of a (lower-cased) email in a workspace that is not archived. */
+const MEMBERSHIP = select({
+  member_id: 'm.id',
+  workspace_id: 'm.workspace_id',
+  workspace_name: 'w.name',
+  email: 'm.email',
+  role: 'm.role',
+});
 const MEMBERSHIPS = sql(
-  `SELECT m.id, m.workspace_id, w.name, m.email, m.role
+  `SELECT ${MEMBERSHIP.list}
    FROM members m JOIN workspaces w ON w.id = m.workspace_id
    WHERE m.email = ? AND w.archived_at IS NULL
    ORDER BY w.name, w.id`,
-  (r): MembershipRow => ({
-    memberId: r[0] as string,
-    workspaceId: r[1] as string,
-    workspaceName: r[2] as string,
-    email: r[3] as string,
-    role: r[4] as Role,
-  }),
+  MEMBERSHIP.map(
+    (r): MembershipRow => ({
+      memberId: r.member_id as string,
+      workspaceId: r.workspace_id as string,
+      workspaceName: r.workspace_name as string,
+      email: r.email as string,
+      role: r.role as Role,
+    }),
+  ),
 );
 
 export function membershipsByEmail(conn: Conn, email: string): Promise<MembershipRow[]> {

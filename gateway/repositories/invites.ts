@@ -17,8 +17,18 @@ const I = columns('invites', [
   'member_id',
 ]);
 const toInvite = (raw: unknown[]): Invite => {
-  const [id, workspaceId, email, role, tokenHash, createdBy, createdAt, expiresAt, acceptedAt, memberId] =
-    I.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    email,
+    role,
+    token_hash: tokenHash,
+    created_by: createdBy,
+    created_at: createdAt,
+    expires_at: expiresAt,
+    accepted_at: acceptedAt,
+    member_id: memberId,
+  } = I.row(raw);
   return { id, workspaceId, email, role, tokenHash, createdBy, createdAt, expiresAt, acceptedAt, memberId };
 };
 
@@ -40,18 +50,21 @@ const WITHDRAW_OPEN = sql(
 const WITHDRAW = sql('UPDATE invites SET expires_at = ? WHERE id = ? AND accepted_at IS NULL');
 
 export async function insertInvite(tx: Conn, i: Invite): Promise<void> {
-  await tx.run(INSERT, [
-    i.id,
-    i.workspaceId,
-    i.email,
-    i.role,
-    i.tokenHash,
-    i.createdBy,
-    i.createdAt,
-    i.expiresAt,
-    i.acceptedAt,
-    i.memberId,
-  ]);
+  await tx.run(
+    INSERT,
+    I.values({
+      id: i.id,
+      workspace_id: i.workspaceId,
+      email: i.email,
+      role: i.role,
+      token_hash: i.tokenHash,
+      created_by: i.createdBy,
+      created_at: i.createdAt,
+      expires_at: i.expiresAt,
+      accepted_at: i.acceptedAt,
+      member_id: i.memberId,
+    }),
+  );
 }
 
 export function findInviteByTokenHash(conn: Conn, tokenHash: string): Promise<Invite | undefined> {

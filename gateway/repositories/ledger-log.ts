@@ -1,5 +1,6 @@
 import type { NodeRef, StoredNode } from '../crypto/merkle.ts';
 import { nodeKey } from '../crypto/merkle.ts';
+import { columns, only, onlyNumber, select } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 
 /**
@@ -38,39 +39,58 @@ export interface StoredCheckpoint {
   issuedAt: number;
 }
 
-const toCheckpoint = (r: unknown[]): StoredCheckpoint => ({
-  workspaceId: r[0] as string,
-  size: Number(r[1]),
-  root: r[2] as string,
-  jws: r[3] as string,
-  issuedAt: Number(r[4]),
-});
-const toEntry = (r: unknown[]): LogEntry => ({
-  index: Number(r[0]),
-  kind: r[1] as EntryKind,
-  ref: r[2] as string,
-  jws: (r[3] as string | null) ?? null,
-  hash: (r[4] as string | null) ?? null,
-});
+const C = columns('ledger_checkpoints', ['workspace_id', 'size', 'root', 'jws', 'issued_at']);
+const toCheckpoint = C.map(
+  (r): StoredCheckpoint => ({
+    workspaceId: r.workspace_id,
+    size: Number(r.size),
+    root: r.root,
+    jws: r.jws,
+    issuedAt: Number(r.issued_at),
+  }),
+);
+const E = columns('ledger_entries', ['idx', 'kind', 'ref', 'jws', 'hash']);
+const toEntry = E.map(
+  (r): LogEntry => ({
+    index: Number(r.idx),
+    kind: r.kind,
+    ref: r.ref,
+    jws: r.jws ?? null,
+    hash: r.hash ?? null,
+  }),
+);
 
-const CP = 'workspace_id, size, root, jws, issued_at';
-const PENDING = sql('SELECT DISTINCT workspace_id FROM ledger_queue LIMIT ?', (r) => r[0] as string);
+const CP = C.list;
+const PENDING = sql('SELECT DISTINCT workspace_id FROM ledger_queue LIMIT ?', only<string>);
+const Q = select({
+  id: 'q.id',
+  kind: 'q.kind',
+  ref: 'q.ref',
+  created_at: 'q.created_at',
+  jws: 'r.jws',
+  hash: 'a.hash',
+});
 const QUEUED = sql(
-  `SELECT q.id, q.kind, q.ref, q.created_at, r.jws, a.hash FROM ledger_queue q
+  `SELECT ${Q.list} FROM ledger_queue q
    LEFT JOIN receipts r ON q.kind = 'receipt' AND r.transaction_id = q.ref
    LEFT JOIN audit_events a ON q.kind = 'audit' AND a.id = q.ref
    WHERE q.workspace_id = ? ORDER BY q.id LIMIT ?`,
-  (r): Queued => ({
-    id: Number(r[0]),
-    kind: r[1] as EntryKind,
-    ref: r[2] as string,
-    createdAt: Number(r[3]),
-    jws: (r[4] as string | null) ?? null,
-    hash: (r[5] as string | null) ?? null,
-  }),
+  Q.map(
+    (r): Queued => ({
+      id: Number(r.id),
+      kind: r.kind as EntryKind,
+      ref: r.ref as string,
+      createdAt: Number(r.created_at),
+      jws: (r.jws as string | null) ?? null,
+      hash: (r.hash as string | null) ?? null,
+    }),
+  ),
 );
 // Seed 1: never the same lock as the workspace's own (seed 0), which admission takes.
-const TRY_LOCK = sql('SELECT pg_try_advisory_xact_lock(hashtextextended(?::text, 1))', (r) => r[0] === true);
+const TRY_LOCK = sql(
+  'SELECT pg_try_advisory_xact_lock(hashtextextended(?::text, 1))',
+  (r) => only(r) === true,
+);
 const HEAD = sql(
   `SELECT ${CP} FROM ledger_checkpoints WHERE workspace_id = ? ORDER BY size DESC LIMIT 1`,
   toCheckpoint,
@@ -81,29 +101,37 @@ const ISSUED_BEFORE = sql(
    ORDER BY issued_at DESC, size DESC LIMIT 1`,
   toCheckpoint,
 );
-const ENTRY_OF = sql('SELECT idx FROM ledger_entries WHERE workspace_id = ? AND kind = ? AND ref = ?', (r) =>
-  Number(r[0]),
+const ENTRY_OF = sql(
+  'SELECT idx FROM ledger_entries WHERE workspace_id = ? AND kind = ? AND ref = ?',
+  onlyNumber,
 );
 const ENTRIES = sql(
-  `SELECT idx, kind, ref, jws, hash FROM ledger_entries WHERE workspace_id = ? AND idx >= ?
+  `SELECT ${E.list} FROM ledger_entries WHERE workspace_id = ? AND idx >= ?
    ORDER BY idx LIMIT ?`,
   toEntry,
 );
+const AE = select({ index: 'e.idx', id: 'e.ref', hash: 'e.hash', stored: 'a.hash' });
 const AUDIT_ENTRIES = sql(
-  `SELECT e.idx, e.ref, e.hash, a.hash FROM ledger_entries e
+  `SELECT ${AE.list} FROM ledger_entries e
    LEFT JOIN audit_events a ON a.id = e.ref
    WHERE e.workspace_id = ? AND e.kind = 'audit' AND e.idx >= ? ORDER BY e.idx LIMIT ?`,
-  (r) => ({
-    index: Number(r[0]),
-    id: r[1] as string,
-    hash: r[2] as string,
-    stored: (r[3] as string | null) ?? null,
-  }),
+  AE.map((r) => ({
+    index: Number(r.index),
+    id: r.id as string,
+    hash: r.hash as string,
+    stored: (r.stored as string | null) ?? null,
+  })),
 );
-const BACKLOG = sql('SELECT count(*), min(created_at) FROM ledger_queue', (r) => ({
-  count: Number(r[0]),
-  oldest: r[1] === null || r[1] === undefined ? null : Number(r[1]),
-}));
+const B = select({ count: 'count(*)', oldest: 'min(created_at)' });
+const BACKLOG = sql(
+  `SELECT ${B.list} FROM ledger_queue`,
+  B.map((r) => ({
+    count: Number(r.count),
+    oldest: r.oldest === null || r.oldest === undefined ? null : Number(r.oldest),
+  })),
+);
+const KR = columns('ledger_entries', ['kind', 'ref']);
+const N = columns('ledger_nodes', ['level', 'idx', 'hash']);
 const INSERT_CHECKPOINT = sql(`INSERT INTO ledger_checkpoints (${CP}) VALUES (?, ?, ?, ?, ?)`);
 
 /** Rows per multi-row statement: well under either dialect's limit on bound parameters. */
@@ -147,8 +175,8 @@ export async function alreadyLogged(
   for (const part of chunks(refs)) {
     const where = part.map(() => '(kind = ? AND ref = ?)').join(' OR ');
     const statement = sql(
-      `SELECT kind, ref FROM ledger_entries WHERE workspace_id = ? AND (${where})`,
-      (r) => `${r[0]}:${r[1]}`,
+      `SELECT ${KR.list} FROM ledger_entries WHERE workspace_id = ? AND (${where})`,
+      KR.map((r) => `${r.kind}:${r.ref}`),
     );
     const params = [workspaceId, ...part.flatMap((r) => [r.kind, r.ref])];
     for (const key of await conn.all(statement, params)) found.add(key);
@@ -166,8 +194,8 @@ export async function nodesAt(
   for (const part of chunks(refs)) {
     const where = part.map(() => '(level = ? AND idx = ?)').join(' OR ');
     const statement = sql(
-      `SELECT level, idx, hash FROM ledger_nodes WHERE workspace_id = ? AND (${where})`,
-      (r) => ({ key: nodeKey(Number(r[0]), Number(r[1])), hash: Buffer.from(r[2] as string, 'hex') }),
+      `SELECT ${N.list} FROM ledger_nodes WHERE workspace_id = ? AND (${where})`,
+      N.map((r) => ({ key: nodeKey(Number(r.level), Number(r.idx)), hash: Buffer.from(r.hash, 'hex') })),
     );
     const params = [workspaceId, ...part.flatMap((r) => [r.level, r.index])];
     for (const { key, hash } of await conn.all(statement, params)) found.set(key, hash);

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { ApprovalLink, OtpIssue, OtpKey, OtpState } from '../domain/index.ts';
 
@@ -14,22 +14,33 @@ const L = columns('approval_links', [
   'expires_at',
 ]);
 const toLink = (raw: unknown[]): ApprovalLink => {
-  const [tokenHash, approvalId, position, memberId, workspaceId, createdAt, expiresAt] = L.row(raw);
+  const {
+    token_hash: tokenHash,
+    approval_id: approvalId,
+    position,
+    member_id: memberId,
+    workspace_id: workspaceId,
+    created_at: createdAt,
+    expires_at: expiresAt,
+  } = L.row(raw);
   return { tokenHash, approvalId, position, memberId, workspaceId, createdAt, expiresAt };
 };
 const INSERT_LINK = sql(`INSERT INTO approval_links (${L.list}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
 const LINK = sql(`SELECT ${L.list} FROM approval_links WHERE token_hash = ?`, toLink);
 
 export async function insertLink(tx: Conn, l: ApprovalLink): Promise<void> {
-  await tx.run(INSERT_LINK, [
-    l.tokenHash,
-    l.approvalId,
-    l.position,
-    l.memberId,
-    l.workspaceId,
-    l.createdAt,
-    l.expiresAt,
-  ]);
+  await tx.run(
+    INSERT_LINK,
+    L.values({
+      token_hash: l.tokenHash,
+      approval_id: l.approvalId,
+      position: l.position,
+      member_id: l.memberId,
+      workspace_id: l.workspaceId,
+      created_at: l.createdAt,
+      expires_at: l.expiresAt,
+    }),
+  );
 }
 
 export function findLink(conn: Conn, tokenHash: string): Promise<ApprovalLink | undefined> {
@@ -52,14 +63,15 @@ const ATTEMPT = sql(
   `UPDATE approval_otps SET attempts = attempts + 1
    WHERE ${KEY} AND attempts < ? AND used_at IS NULL AND expires_at > ?
    RETURNING code_hash`,
-  (r) => ({ codeHash: r[0] as string }),
+  (raw) => ({ codeHash: only<string>(raw) }),
 );
 const CONSUME = sql(
   `UPDATE approval_otps SET used_at = ? WHERE ${KEY} AND code_hash = ? AND used_at IS NULL`,
 );
+const OTP_STATE = columns('approval_otps', ['attempts', 'expires_at', 'used_at']);
 const STATE = sql(
-  `SELECT attempts, expires_at, used_at FROM approval_otps WHERE ${KEY}`,
-  (r): OtpState => ({ attempts: r[0] as number, expiresAt: r[1] as number, usedAt: r[2] as number | null }),
+  `SELECT ${OTP_STATE.list} FROM approval_otps WHERE ${KEY}`,
+  OTP_STATE.map((r): OtpState => ({ attempts: r.attempts, expiresAt: r.expires_at, usedAt: r.used_at })),
 );
 
 /** False (nothing stored) when the step is locked: `maxAttempts` tries were already used. */

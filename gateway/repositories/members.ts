@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { Role } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -18,15 +18,13 @@ export interface MemberRow {
 
 const M = columns('members', ['id', 'email', 'role', 'created_at']);
 const toRow = (raw: unknown[]): MemberRow => {
-  const [id, email, role, createdAt] = M.row(raw);
+  const { id, email, role, created_at: createdAt } = M.row(raw);
   return { id, email, role, createdAt };
 };
 
 const LIST = sql(`SELECT ${M.list} FROM members WHERE workspace_id = ? ORDER BY created_at, id`, toRow);
-const COUNT_ROLE = sql('SELECT count(*) FROM members WHERE workspace_id = ? AND role = ?', (r) =>
-  Number(r[0]),
-);
-const BY_EMAIL = sql('SELECT id FROM members WHERE workspace_id = ? AND email = ?', (r) => r[0] as string);
+const COUNT_ROLE = sql('SELECT count(*) FROM members WHERE workspace_id = ? AND role = ?', onlyNumber);
+const BY_EMAIL = sql('SELECT id FROM members WHERE workspace_id = ? AND email = ?', only<string>);
 const SET_ROLE = sql('UPDATE members SET role = ? WHERE id = ? AND workspace_id = ?');
 const REMOVE = sql('DELETE FROM members WHERE id = ? AND workspace_id = ?');
 const SET_TOKEN = sql('UPDATE members SET token_hash = ? WHERE id = ? AND workspace_id = ?');

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 import type { OutboxItem, Webhook } from '../domain/index.ts';
 import { storableText } from '../domain/text.ts';
@@ -19,19 +19,19 @@ const O = columns('outbox', [
   'updated_at',
 ]);
 const toItem = (raw: unknown[]): OutboxItem => {
-  const [
+  const {
     id,
-    workspaceId,
+    workspace_id: workspaceId,
     kind,
-    targetId,
+    target_id: targetId,
     payload,
     status,
     attempts,
-    nextAttemptAt,
-    lastError,
-    createdAt,
-    updatedAt,
-  ] = O.row(raw);
+    next_attempt_at: nextAttemptAt,
+    last_error: lastError,
+    created_at: createdAt,
+    updated_at: updatedAt,
+  } = O.row(raw);
   return {
     id,
     workspaceId,
@@ -49,7 +49,7 @@ const toItem = (raw: unknown[]): OutboxItem => {
 const INSERT_ITEM = sql(`INSERT INTO outbox (${O.list}) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, ?)`);
 const DUE = sql(
   `SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
-  (r) => r[0] as string,
+  only<string>,
 );
 const COMPLETE = sql(
   `UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, updated_at = ?
@@ -128,7 +128,15 @@ export function listOutbox(conn: Conn, targetId: string, limit: number): Promise
 
 const W = columns('webhooks', ['id', 'workspace_id', 'url', 'events', 'secret', 'created_at', 'deleted_at']);
 const toWebhook = (raw: unknown[]): Webhook => {
-  const [id, workspaceId, url, events, secret, createdAt, deletedAt] = W.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    url,
+    events,
+    secret,
+    created_at: createdAt,
+    deleted_at: deletedAt,
+  } = W.row(raw);
   return { id, workspaceId, url, events: events.split(' ').filter(Boolean), secret, createdAt, deletedAt };
 };
 const INSERT_WEBHOOK = sql(`INSERT INTO webhooks (${W.list}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -142,15 +150,18 @@ const DELETE_WEBHOOK = sql(
 );
 
 export async function insertWebhook(tx: Conn, w: Webhook): Promise<void> {
-  await tx.run(INSERT_WEBHOOK, [
-    w.id,
-    w.workspaceId,
-    w.url,
-    w.events.join(' '),
-    w.secret,
-    w.createdAt,
-    w.deletedAt,
-  ]);
+  await tx.run(
+    INSERT_WEBHOOK,
+    W.values({
+      id: w.id,
+      workspace_id: w.workspaceId,
+      url: w.url,
+      events: w.events.join(' '),
+      secret: w.secret,
+      created_at: w.createdAt,
+      deleted_at: w.deletedAt,
+    }),
+  );
 }
 
 /** The workspace's live subscriptions. */
@@ -167,10 +178,11 @@ export async function deleteWebhook(tx: Conn, workspaceId: string, id: string, a
   return (await tx.run(DELETE_WEBHOOK, [at, id, workspaceId])) > 0;
 }
 
-const WEBHOOK_SECRETS = sql('SELECT id, secret FROM webhooks ORDER BY id', (r) => ({
-  id: r[0] as string,
-  secret: r[1] as string,
-}));
+const SECRET = columns('webhooks', ['id', 'secret']);
+const WEBHOOK_SECRETS = sql(
+  `SELECT ${SECRET.list} FROM webhooks ORDER BY id`,
+  SECRET.map((r) => ({ id: r.id, secret: r.secret })),
+);
 const RESEAL_WEBHOOK = sql('UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?');
 
 /** Every webhook's secret as stored, deleted ones included (`warden secrets reseal`). */
@@ -183,7 +195,7 @@ export async function resealWebhookSecret(tx: Conn, id: string, from: string, to
   return (await tx.run(RESEAL_WEBHOOK, [to, id, from])) > 0;
 }
 
-const BACKLOG_COUNT = sql("SELECT COUNT(*) FROM outbox WHERE status = 'pending'", (r) => Number(r[0]));
+const BACKLOG_COUNT = sql("SELECT COUNT(*) FROM outbox WHERE status = 'pending'", onlyNumber);
 
 /** Deliveries not yet made, due or waiting for a retry (the warden_outbox_backlog gauge). */
 export async function countOutboxBacklog(conn: Conn): Promise<number> {

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, select } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { PolicyPointer, PolicyVersion } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -13,7 +13,13 @@ const P = columns('policies', [
   'updated_at',
 ]);
 const toPointer = (raw: unknown[]): PolicyPointer => {
-  const [workspaceId, name, versionId, version, updatedAt] = P.row(raw);
+  const {
+    workspace_id: workspaceId,
+    name,
+    current_version_id: versionId,
+    current_version: version,
+    updated_at: updatedAt,
+  } = P.row(raw);
   return { workspaceId, name, versionId, version, updatedAt };
 };
 const V = columns('policy_versions', [
@@ -27,7 +33,16 @@ const V = columns('policy_versions', [
   'created_at',
 ]);
 const toVersion = (raw: unknown[]): PolicyVersion => {
-  const [id, workspaceId, name, version, document, contentHash, createdBy, createdAt] = V.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    name,
+    version,
+    document,
+    content_hash: contentHash,
+    created_by: createdBy,
+    created_at: createdAt,
+  } = V.row(raw);
   return {
     id,
     workspaceId,
@@ -47,11 +62,16 @@ const VERSIONS = sql(
   `SELECT ${V.list} FROM policy_versions WHERE workspace_id = ? AND name = ? ORDER BY version DESC`,
   toVersion,
 );
+const CURRENT_VERSION = select({
+  id: 'p.current_version_id',
+  version: 'p.current_version',
+  hash: 'v.content_hash',
+});
 const CURRENT = sql(
-  `SELECT p.current_version_id, p.current_version, v.content_hash
+  `SELECT ${CURRENT_VERSION.list}
    FROM policies p JOIN policy_versions v ON v.id = p.current_version_id
    WHERE p.workspace_id = ? AND p.name = ?`,
-  (r) => ({ id: r[0] as string, version: r[1] as number, hash: r[2] as string }),
+  CURRENT_VERSION.map((r) => ({ id: r.id as string, version: r.version as number, hash: r.hash as string })),
 );
 const INSERT_VERSION = sql(`INSERT INTO policy_versions (${V.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
 const POINT = sql(
@@ -89,16 +109,19 @@ export function currentVersion(conn: Conn, workspaceId: string, name: string) {
 
 /** Stores a version and points the name at it (call under the workspace scope). */
 export async function insertVersion(tx: Conn, v: PolicyVersion): Promise<void> {
-  await tx.run(INSERT_VERSION, [
-    v.id,
-    v.workspaceId,
-    v.name,
-    v.version,
-    JSON.stringify(v.document),
-    v.contentHash,
-    v.createdBy,
-    v.createdAt,
-  ]);
+  await tx.run(
+    INSERT_VERSION,
+    V.values({
+      id: v.id,
+      workspace_id: v.workspaceId,
+      name: v.name,
+      version: v.version,
+      document: JSON.stringify(v.document),
+      content_hash: v.contentHash,
+      created_by: v.createdBy,
+      created_at: v.createdAt,
+    }),
+  );
   await tx.run(POINT, [v.workspaceId, v.name, v.id, v.version, v.createdAt, v.createdAt]);
   await bumpConfigVersion(tx);
 }

@@ -1,3 +1,4 @@
+import { columns, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { Pricing } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -8,10 +9,11 @@ import { bumpConfigVersion } from './config.ts';
  * are dropped and the next execute snapshots the new price.
  */
 
-const DEFAULT_PRICE = sql('SELECT evaluation_price_micros FROM workspaces WHERE id = ?', (r) => Number(r[0]));
+const DEFAULT_PRICE = sql('SELECT evaluation_price_micros FROM workspaces WHERE id = ?', onlyNumber);
+const PRICE = columns('agent_prices', ['agent_id', 'price_micros']);
 const AGENT_PRICES = sql(
-  'SELECT agent_id, price_micros FROM agent_prices WHERE workspace_id = ? ORDER BY agent_id',
-  (r) => [r[0] as string, Number(r[1])] as const,
+  `SELECT ${PRICE.list} FROM agent_prices WHERE workspace_id = ? ORDER BY agent_id`,
+  PRICE.map((r) => [r.agent_id, Number(r.price_micros)] as const),
 );
 const SET_DEFAULT = sql('UPDATE workspaces SET evaluation_price_micros = ? WHERE id = ?');
 const CLEAR_AGENTS = sql('DELETE FROM agent_prices WHERE workspace_id = ?');

@@ -1,3 +1,4 @@
+import { columns, only } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 
 /**
@@ -12,11 +13,12 @@ const COUNT = sql(
   `INSERT INTO rate_counters (key, window_start, count) VALUES (?, ?, 1)
    ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1
    RETURNING count`,
-  (r) => r[0] as number,
+  only<number>,
 );
+const WINDOW = columns('rate_counters', ['window_start', 'count']);
 const SINCE = sql(
-  'SELECT window_start, count FROM rate_counters WHERE key = ? AND window_start > ? ORDER BY window_start',
-  (r) => ({ at: Number(r[0]), count: Number(r[1]) }),
+  `SELECT ${WINDOW.list} FROM rate_counters WHERE key = ? AND window_start > ? ORDER BY window_start`,
+  WINDOW.map((r) => ({ at: Number(r.window_start), count: Number(r.count) })),
 );
 const SWEEP = sql('DELETE FROM rate_counters WHERE window_start < ?');
 

@@ -13,7 +13,14 @@ export interface StoredReceipt {
 
 const R = columns('receipts', ['transaction_id', 'workspace_id', 'seq', 'jws', 'hash', 'created_at']);
 const toReceipt = (raw: unknown[]): StoredReceipt => {
-  const [transactionId, workspaceId, seq, jws, hash, createdAt] = R.row(raw);
+  const {
+    transaction_id: transactionId,
+    workspace_id: workspaceId,
+    seq,
+    jws,
+    hash,
+    created_at: createdAt,
+  } = R.row(raw);
   return { transactionId, workspaceId, seq, jws, hash, createdAt };
 };
 // The primary key: a second receipt for one transaction is not written (0 rows) rather than an

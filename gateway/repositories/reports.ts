@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, select } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 
 /**
@@ -23,83 +23,113 @@ export interface Tally {
   count: number;
 }
 
+const COUNT = select({ count: 'count(*)' });
+const counted = COUNT.map((r) => n(r.count));
+/** A count per value of one column. */
+const tally = (column: string) => {
+  const list = select({ key: column, count: 'count(*)' });
+  return { list: list.list, map: list.map((r): Tally => ({ key: r.key as string, count: n(r.count) })) };
+};
+
+const OPERATION_STATUS = select({ operation: 'operation', status: 'status', count: 'count(*)' });
 const BY_OPERATION_STATUS = sql(
-  `SELECT operation, status, count(*) FROM transactions
+  `SELECT ${OPERATION_STATUS.list} FROM transactions
    WHERE workspace_id = ? AND created_at >= ? AND created_at < ?
    GROUP BY operation, status ORDER BY operation, status`,
-  (r) => ({ operation: r[0] as string, status: r[1] as string, count: n(r[2]) }),
+  OPERATION_STATUS.map((r) => ({
+    operation: r.operation as string,
+    status: r.status as string,
+    count: n(r.count),
+  })),
 );
 /** Refused by the policy when admitted (or released): rejected without ever being parked for people. */
 const POLICY_REJECTIONS = sql(
-  `SELECT count(*) FROM transactions
+  `SELECT ${COUNT.list} FROM transactions
    WHERE workspace_id = ? AND created_at >= ? AND created_at < ? AND status = 'rejected' AND approval_id IS NULL`,
-  (r) => n(r[0]),
+  counted,
 );
+const BY_STATUS = tally('status');
 const APPROVALS_BY_STATUS = sql(
-  `SELECT status, count(*) FROM approvals
+  `SELECT ${BY_STATUS.list} FROM approvals
    WHERE workspace_id = ? AND created_at >= ? AND created_at < ? GROUP BY status ORDER BY status`,
-  (r): Tally => ({ key: r[0] as string, count: n(r[1]) }),
+  BY_STATUS.map,
 );
+const MEMBER_VOTES = select({
+  member_id: 'v.member_id',
+  email: 'm.email',
+  decision: 'v.decision',
+  count: 'count(*)',
+});
 const VOTES_BY_MEMBER = sql(
-  `SELECT v.member_id, m.email, v.decision, count(*) FROM approval_votes v
+  `SELECT ${MEMBER_VOTES.list} FROM approval_votes v
    JOIN approvals a ON a.id = v.approval_id
    LEFT JOIN members m ON m.id = v.member_id
    WHERE a.workspace_id = ? AND v.created_at >= ? AND v.created_at < ?
    GROUP BY v.member_id, m.email, v.decision ORDER BY v.member_id, v.decision`,
-  (r) => ({
-    memberId: r[0] as string,
-    email: (r[1] as string | null) ?? null,
-    decision: r[2] as string,
-    count: n(r[3]),
-  }),
+  MEMBER_VOTES.map((r) => ({
+    memberId: r.member_id as string,
+    email: (r.email as string | null) ?? null,
+    decision: r.decision as string,
+    count: n(r.count),
+  })),
 );
 // A stage people decided (approved or rejected; expiry is the clock deciding), by decision time.
 const DECIDED_STAGES = `FROM approval_stages s JOIN approvals a ON a.id = s.approval_id
    WHERE a.workspace_id = ? AND s.decided_at >= ? AND s.decided_at < ?
      AND s.status IN ('approved', 'rejected') AND s.activated_at IS NOT NULL`;
-const DECIDED_COUNT = sql(`SELECT count(*) ${DECIDED_STAGES}`, (r) => n(r[0]));
+const DECIDED_COUNT = sql(`SELECT ${COUNT.list} ${DECIDED_STAGES}`, counted);
+const DECISION_TIME = select({ ms: 's.decided_at - s.activated_at' });
 const DECISION_TIME_AT = sql(
-  `SELECT s.decided_at - s.activated_at ${DECIDED_STAGES}
+  `SELECT ${DECISION_TIME.list} ${DECIDED_STAGES}
    ORDER BY s.decided_at - s.activated_at LIMIT 1 OFFSET ?`,
-  (r) => n(r[0]),
+  DECISION_TIME.map((r) => n(r.ms)),
 );
+const VERSION = select({
+  name: 'pv.name',
+  version: 'pv.version',
+  created_by: 'pv.created_by',
+  email: 'm.email',
+  created_at: 'pv.created_at',
+});
 const POLICY_VERSIONS = sql(
-  `SELECT pv.name, pv.version, pv.created_by, m.email, pv.created_at FROM policy_versions pv
+  `SELECT ${VERSION.list} FROM policy_versions pv
    LEFT JOIN members m ON m.id = pv.created_by
    WHERE pv.workspace_id = ? AND pv.created_at >= ? AND pv.created_at < ?
    ORDER BY pv.created_at, pv.name, pv.version LIMIT ?`,
-  (r) => ({
-    name: r[0] as string,
-    version: n(r[1]),
-    createdBy: (r[2] as string | null) ?? null,
-    email: (r[3] as string | null) ?? null,
-    createdAt: n(r[4]),
-  }),
+  VERSION.map((r) => ({
+    name: r.name as string,
+    version: n(r.version),
+    createdBy: (r.created_by as string | null) ?? null,
+    email: (r.email as string | null) ?? null,
+    createdAt: n(r.created_at),
+  })),
 );
 const POLICY_VERSION_COUNT = sql(
-  `SELECT count(*) FROM policy_versions WHERE workspace_id = ? AND created_at >= ? AND created_at < ?`,
-  (r) => n(r[0]),
+  `SELECT ${COUNT.list} FROM policy_versions WHERE workspace_id = ? AND created_at >= ? AND created_at < ?`,
+  counted,
 );
 const KEYS_CREATED = sql(
-  'SELECT count(*) FROM agent_keys WHERE workspace_id = ? AND created_at >= ? AND created_at < ?',
-  (r) => n(r[0]),
+  `SELECT ${COUNT.list} FROM agent_keys WHERE workspace_id = ? AND created_at >= ? AND created_at < ?`,
+  counted,
 );
 const KEYS_REVOKED = sql(
-  'SELECT count(*) FROM agent_keys WHERE workspace_id = ? AND revoked_at >= ? AND revoked_at < ?',
-  (r) => n(r[0]),
+  `SELECT ${COUNT.list} FROM agent_keys WHERE workspace_id = ? AND revoked_at >= ? AND revoked_at < ?`,
+  counted,
 );
 const KEYS_ACTIVE = sql(
-  'SELECT count(*) FROM agent_keys WHERE workspace_id = ? AND revoked_at IS NULL',
-  (r) => n(r[0]),
+  `SELECT ${COUNT.list} FROM agent_keys WHERE workspace_id = ? AND revoked_at IS NULL`,
+  counted,
 );
+const BY_ROLE = tally('role');
 const MEMBERS_BY_ROLE = sql(
-  'SELECT role, count(*) FROM members WHERE workspace_id = ? GROUP BY role ORDER BY role',
-  (r): Tally => ({ key: r[0] as string, count: n(r[1]) }),
+  `SELECT ${BY_ROLE.list} FROM members WHERE workspace_id = ? GROUP BY role ORDER BY role`,
+  BY_ROLE.map,
 );
+const BY_ACTION = tally('action');
 const AUDIT_BY_ACTION = sql(
-  `SELECT action, count(*) FROM audit_events
+  `SELECT ${BY_ACTION.list} FROM audit_events
    WHERE workspace_id = ? AND created_at >= ? AND created_at < ? GROUP BY action ORDER BY action`,
-  (r): Tally => ({ key: r[0] as string, count: n(r[1]) }),
+  BY_ACTION.map,
 );
 
 export const transactionsByStatus = (conn: Conn, r: Range) => conn.all(BY_OPERATION_STATUS, args(r));
@@ -189,28 +219,44 @@ export interface StageRow {
   decidedAt: number | null;
 }
 const opt = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const STAGE = select({
+  approval_id: 'a.id',
+  transaction_id: 'a.transaction_id',
+  approval_status: 'a.status',
+  approval_created_at: 'a.created_at',
+  position: 's.position',
+  stage_index: 's.stage_index',
+  role: 's.role',
+  tier: 's.tier',
+  quorum: 's.quorum',
+  status: 's.status',
+  activated_at: 's.activated_at',
+  deadline_at: 's.deadline_at',
+  decided_at: 's.decided_at',
+});
 const STAGES_PAGE = sql(
-  `SELECT a.id, a.transaction_id, a.status, a.created_at, s.position, s.stage_index, s.role, s.tier,
-     s.quorum, s.status, s.activated_at, s.deadline_at, s.decided_at
+  `SELECT ${STAGE.list}
    FROM approvals a JOIN approval_stages s ON s.approval_id = a.id
    WHERE a.workspace_id = ? AND a.created_at >= ? AND a.created_at < ?
      AND (a.id > ? OR (a.id = ? AND s.position > ?))
    ORDER BY a.id, s.position LIMIT ?`,
-  (r): StageRow => ({
-    approvalId: r[0] as string,
-    transactionId: r[1] as string,
-    approvalStatus: r[2] as string,
-    approvalCreatedAt: n(r[3]),
-    position: n(r[4]),
-    stageIndex: n(r[5]),
-    role: r[6] as string,
-    tier: r[7] as string,
-    quorum: n(r[8]),
-    status: r[9] as string,
-    activatedAt: opt(r[10]),
-    deadlineAt: opt(r[11]),
-    decidedAt: opt(r[12]),
-  }),
+  STAGE.map(
+    (r): StageRow => ({
+      approvalId: r.approval_id as string,
+      transactionId: r.transaction_id as string,
+      approvalStatus: r.approval_status as string,
+      approvalCreatedAt: n(r.approval_created_at),
+      position: n(r.position),
+      stageIndex: n(r.stage_index),
+      role: r.role as string,
+      tier: r.tier as string,
+      quorum: n(r.quorum),
+      status: r.status as string,
+      activatedAt: opt(r.activated_at),
+      deadlineAt: opt(r.deadline_at),
+      decidedAt: opt(r.decided_at),
+    }),
+  ),
 );
 
 /** Stages of the approvals opened in the range, by approval and position, after (`approvalId`, `position`). */
@@ -235,25 +281,38 @@ export interface VoteRow {
   createdAt: number;
 }
 
+const VOTE = select({
+  approval_id: 'v.approval_id',
+  position: 'v.position',
+  member_id: 'v.member_id',
+  email: 'm.email',
+  decision: 'v.decision',
+  reason: 'v.reason',
+  via: 'v.via',
+  created_at: 'v.created_at',
+});
+
 /** The votes on these approvals, oldest first, with the voter's email while they are a member. */
 export function votesOf(conn: Conn, approvalIds: readonly string[]): Promise<VoteRow[]> {
   if (approvalIds.length === 0) return Promise.resolve([]);
-  const text = `SELECT v.approval_id, v.position, v.member_id, m.email, v.decision, v.reason, v.via, v.created_at
+  const text = `SELECT ${VOTE.list}
     FROM approval_votes v LEFT JOIN members m ON m.id = v.member_id
     WHERE v.approval_id IN (${placeholders(approvalIds.length)}) ORDER BY v.created_at, v.member_id`;
   return conn.all(
     sql(
       text,
-      (r): VoteRow => ({
-        approvalId: r[0] as string,
-        position: n(r[1]),
-        memberId: r[2] as string,
-        email: (r[3] as string | null) ?? null,
-        decision: r[4] as string,
-        reason: (r[5] as string | null) ?? null,
-        via: r[6] as string,
-        createdAt: n(r[7]),
-      }),
+      VOTE.map(
+        (r): VoteRow => ({
+          approvalId: r.approval_id as string,
+          position: n(r.position),
+          memberId: r.member_id as string,
+          email: (r.email as string | null) ?? null,
+          decision: r.decision as string,
+          reason: (r.reason as string | null) ?? null,
+          via: r.via as string,
+          createdAt: n(r.created_at),
+        }),
+      ),
     ),
     approvalIds,
   );

@@ -1,3 +1,4 @@
+import { select } from '../db/schema/columns.ts';
 import { type Conn, placeholders, type Statement, sql } from '../db/types.ts';
 import type { SpendState, SpendTotals, TransactionStatus } from '../domain/index.ts';
 
@@ -45,24 +46,46 @@ const orNull = (v: unknown) => (v === '' || v === null ? null : (v as string));
 const num = (v: unknown) => Number(v ?? 0);
 const COUNTED = `spend_state IN ('pending', 'posted')`;
 
-const toRow = (r: unknown[]): RollupRow => ({
-  hour: num(r[1]),
-  operation: r[2] as RollupRow['operation'],
-  agentId: r[3] as string,
-  businessId: orNull(r[4]),
-  category: orNull(r[5]),
-  currency: (r[6] as string | null) ?? '',
-  status: r[7] as TransactionStatus,
-  spendState: r[8] as SpendState,
-  approval: orNull(r[9]),
-  refused: num(r[10]) === 1,
-  ruleId: orNull(r[11]),
-  requests: num(r[12]),
-  amount: num(r[13]),
-  amounts: num(r[14]),
-  costMicros: num(r[15]),
-  costs: num(r[16]),
+// The pending transactions rolled up at read time into the rollups' columns (`pendingRollups`).
+const PENDING_ROLLUP = select({
+  workspace_id: 't.workspace_id',
+  hour: '(t.created_at / 3600000) * 3600000',
+  operation: 't.operation',
+  agent_id: 't.agent_id',
+  business_id: "coalesce(t.business_id, '')",
+  category: "coalesce(t.business_category, '')",
+  currency: "coalesce(t.currency, '')",
+  status: 't.status',
+  spend_state: 't.spend_state',
+  approval: "coalesce(a.status, '')",
+  refused: '0',
+  rule_id: "''",
+  requests: 'count(*)',
+  amount: 'coalesce(sum(t.amount), 0)',
+  amounts: 'count(t.amount)',
+  cost_micros: 'coalesce(sum(t.cost_micros), 0)',
+  costs: 'count(t.cost_micros)',
 });
+const toRow = PENDING_ROLLUP.map(
+  (r): RollupRow => ({
+    hour: num(r.hour),
+    operation: r.operation as RollupRow['operation'],
+    agentId: r.agent_id as string,
+    businessId: orNull(r.business_id),
+    category: orNull(r.category),
+    currency: (r.currency as string | null) ?? '',
+    status: r.status as TransactionStatus,
+    spendState: r.spend_state as SpendState,
+    approval: orNull(r.approval),
+    refused: num(r.refused) === 1,
+    ruleId: orNull(r.rule_id),
+    requests: num(r.requests),
+    amount: num(r.amount),
+    amounts: num(r.amounts),
+    costMicros: num(r.cost_micros),
+    costs: num(r.costs),
+  }),
+);
 
 /**
  * A page of the rollups: the rows of one workspace with an hour in [fromHour, toHour) whose key is
@@ -135,17 +158,26 @@ export interface SummaryGroup {
   requests: number;
   amount: number;
 }
+const SUMMARY_LIST = select({
+  business_id: 'business_id',
+  category: 'category',
+  agent_id: 'agent_id',
+  requests: 'sum(requests)',
+  amount: 'sum(amount)',
+});
 const SUMMARY = paged(
-  (where) => `SELECT business_id, category, agent_id, sum(requests), sum(amount) FROM transaction_rollups
+  (where) => `SELECT ${SUMMARY_LIST.list} FROM transaction_rollups
     WHERE ${where} AND operation = 'execute' AND ${COUNTED} AND requests <> 0 AND hour >= ?
     GROUP BY business_id, category, agent_id`,
-  (r): SummaryGroup => ({
-    businessId: orNull(r[0]),
-    category: orNull(r[1]),
-    agentId: r[2] as string,
-    requests: num(r[3]),
-    amount: num(r[4]),
-  }),
+  SUMMARY_LIST.map(
+    (r): SummaryGroup => ({
+      businessId: orNull(r.business_id),
+      category: orNull(r.category),
+      agentId: r.agent_id as string,
+      requests: num(r.requests),
+      amount: num(r.amount),
+    }),
+  ),
 );
 export function summaryGroups(conn: Conn, page: RollupPage, since: number): Promise<SummaryGroup[]> {
   const { statement, params } = SUMMARY(page);
@@ -160,17 +192,26 @@ export interface HourSpend {
   spendState: SpendState;
   amount: number;
 }
+const HOUR_SPEND_LIST = select({
+  hour: 'hour',
+  category: 'category',
+  currency: 'currency',
+  spend_state: 'spend_state',
+  amount: 'sum(amount)',
+});
 const HOUR_SPEND = paged(
-  (where) => `SELECT hour, category, currency, spend_state, sum(amount) FROM transaction_rollups
+  (where) => `SELECT ${HOUR_SPEND_LIST.list} FROM transaction_rollups
     WHERE ${where} AND ${COUNTED} AND amount <> 0
     GROUP BY hour, category, currency, spend_state`,
-  (r): HourSpend => ({
-    hour: num(r[0]),
-    category: r[1] as string,
-    currency: r[2] as string,
-    spendState: r[3] as SpendState,
-    amount: num(r[4]),
-  }),
+  HOUR_SPEND_LIST.map(
+    (r): HourSpend => ({
+      hour: num(r.hour),
+      category: r.category as string,
+      currency: r.currency as string,
+      spendState: r.spend_state as SpendState,
+      amount: num(r.amount),
+    }),
+  ),
 );
 export function hourSpend(conn: Conn, page: RollupPage): Promise<HourSpend[]> {
   const { statement, params } = HOUR_SPEND(page);
@@ -190,22 +231,33 @@ export interface AgentCell {
 }
 // Integer division of non-negative integers (hour >= origin): exact on PostgreSQL's bigint and,
 // cast, on SQLite whatever type the driver binds the size with.
+// Grouped by the first three, in this order.
+const AGENT_CELLS_LIST = select({
+  agent_id: 'agent_id',
+  bucket: 'CAST((hour - ?) / ? AS INTEGER)',
+  currency: 'currency',
+  requests: 'sum(requests)',
+  spend: `sum(CASE WHEN ${COUNTED} THEN amount ELSE 0 END)`,
+  spend_count: `sum(CASE WHEN ${COUNTED} THEN amounts ELSE 0 END)`,
+  cost_micros: 'sum(cost_micros)',
+  costs: 'sum(costs)',
+});
 const AGENT_CELLS = paged(
-  (where) => `SELECT agent_id, CAST((hour - ?) / ? AS INTEGER), currency, sum(requests),
-      sum(CASE WHEN ${COUNTED} THEN amount ELSE 0 END), sum(CASE WHEN ${COUNTED} THEN amounts ELSE 0 END),
-      sum(cost_micros), sum(costs)
+  (where) => `SELECT ${AGENT_CELLS_LIST.list}
     FROM transaction_rollups WHERE ${where} AND requests <> 0
     GROUP BY 1, 2, 3`,
-  (r): AgentCell => ({
-    agentId: r[0] as string,
-    bucket: num(r[1]),
-    currency: r[2] as string,
-    requests: num(r[3]),
-    spend: num(r[4]),
-    spendCount: num(r[5]),
-    costMicros: num(r[6]),
-    costCount: num(r[7]),
-  }),
+  AGENT_CELLS_LIST.map(
+    (r): AgentCell => ({
+      agentId: r.agent_id as string,
+      bucket: num(r.bucket),
+      currency: r.currency as string,
+      requests: num(r.requests),
+      spend: num(r.spend),
+      spendCount: num(r.spend_count),
+      costMicros: num(r.cost_micros),
+      costCount: num(r.costs),
+    }),
+  ),
 );
 export function agentCells(conn: Conn, page: RollupPage, origin: number, size: number): Promise<AgentCell[]> {
   const { statement, params } = AGENT_CELLS(page, [origin, size]);
@@ -220,17 +272,26 @@ export interface SpendKey {
   amount: number;
   count: number;
 }
+const SPEND_KEYS_LIST = select({
+  business_id: 'business_id',
+  category: 'category',
+  currency: 'currency',
+  amount: 'sum(amount)',
+  amounts: 'sum(amounts)',
+});
 const SPEND_KEYS = paged(
-  (where) => `SELECT business_id, category, currency, sum(amount), sum(amounts) FROM transaction_rollups
+  (where) => `SELECT ${SPEND_KEYS_LIST.list} FROM transaction_rollups
     WHERE ${where} AND ${COUNTED} AND amounts <> 0 AND hour >= ?
     GROUP BY business_id, category, currency`,
-  (r): SpendKey => ({
-    businessId: orNull(r[0]),
-    category: orNull(r[1]),
-    currency: r[2] as string,
-    amount: num(r[3]),
-    count: num(r[4]),
-  }),
+  SPEND_KEYS_LIST.map(
+    (r): SpendKey => ({
+      businessId: orNull(r.business_id),
+      category: orNull(r.category),
+      currency: r.currency as string,
+      amount: num(r.amount),
+      count: num(r.amounts),
+    }),
+  ),
 );
 export function spendKeys(conn: Conn, page: RollupPage, since: number): Promise<SpendKey[]> {
   const { statement, params } = SPEND_KEYS(page);
@@ -245,17 +306,26 @@ export interface OutcomeKey {
   ruleId: string | null;
   requests: number;
 }
+const OUTCOMES_LIST = select({
+  status: 'status',
+  approval: 'approval',
+  refused: 'refused',
+  rule_id: 'rule_id',
+  requests: 'sum(requests)',
+});
 const OUTCOMES = paged(
-  (where) => `SELECT status, approval, refused, rule_id, sum(requests) FROM transaction_rollups
+  (where) => `SELECT ${OUTCOMES_LIST.list} FROM transaction_rollups
     WHERE ${where} AND requests <> 0 AND hour >= ?
     GROUP BY status, approval, refused, rule_id`,
-  (r): OutcomeKey => ({
-    status: r[0] as string,
-    approval: orNull(r[1]),
-    refused: num(r[2]) === 1,
-    ruleId: orNull(r[3]),
-    requests: num(r[4]),
-  }),
+  OUTCOMES_LIST.map(
+    (r): OutcomeKey => ({
+      status: r.status as string,
+      approval: orNull(r.approval),
+      refused: num(r.refused) === 1,
+      ruleId: orNull(r.rule_id),
+      requests: num(r.requests),
+    }),
+  ),
 );
 export function outcomeKeys(conn: Conn, page: RollupPage, since: number): Promise<OutcomeKey[]> {
   const { statement, params } = OUTCOMES(page);
@@ -266,10 +336,7 @@ export function outcomeKeys(conn: Conn, page: RollupPage, since: number): Promis
 // (a few rows: executes in flight) rather than the workspace's whole id index.
 const pendingStatement = (from: string) =>
   sql(
-    `SELECT t.workspace_id, (t.created_at / 3600000) * 3600000, t.operation, t.agent_id,
-       coalesce(t.business_id, ''), coalesce(t.business_category, ''), coalesce(t.currency, ''), t.status,
-       t.spend_state, coalesce(a.status, ''), 0, '',
-       count(*), coalesce(sum(t.amount), 0), count(t.amount), coalesce(sum(t.cost_micros), 0), count(t.cost_micros)
+    `SELECT ${PENDING_ROLLUP.list}
      FROM ${from} LEFT JOIN approvals a ON a.id = t.approval_id
      WHERE t.status = 'pending' AND t.workspace_id = ? AND t.operation IN ('execute', 'evaluate')
        AND t.created_at >= ? AND t.created_at < ?
@@ -291,6 +358,8 @@ export function pendingRollups(
   return conn.all(PENDING[conn.dialect], [workspaceId, from, to]);
 }
 
+const SPEND_TOTALS = select({ pending: 'coalesce(sum(pending), 0)', posted: 'coalesce(sum(posted), 0)' });
+
 /**
  * Reserved and posted spend of the workspace in the minute buckets [fromMinute, toMinute) (the
  * limits' own totals, DESIGN §6): for the start of a window up to the first whole hour.
@@ -307,10 +376,13 @@ export async function spendBetween(
 ): Promise<SpendTotals> {
   const categories = q.categories ?? [];
   const byCategory = categories.length > 0 ? ` AND category IN (${placeholders(categories.length)})` : '';
-  const text = `SELECT coalesce(sum(pending), 0), coalesce(sum(posted), 0) FROM spend_buckets
+  const text = `SELECT ${SPEND_TOTALS.list} FROM spend_buckets
     WHERE workspace_id = ? AND minute >= ? AND minute < ? AND currency = ?${byCategory}`;
   const row = await conn.get(
-    sql(text, (r) => ({ pending: num(r[0]), posted: num(r[1]) })),
+    sql(
+      text,
+      SPEND_TOTALS.map((r) => ({ pending: num(r.pending), posted: num(r.posted) })),
+    ),
     [q.workspaceId, q.fromMinute, q.toMinute, q.currency, ...categories],
   );
   return row ?? { pending: 0, posted: 0 };

@@ -14,7 +14,14 @@ export interface StoredSigningKey {
 
 const S = columns('signing_keys', ['kid', 'public_jwk', 'private_key', 'status', 'created_at', 'retired_at']);
 const toKey = (raw: unknown[]): StoredSigningKey => {
-  const [kid, publicJwk, privateKey, status, createdAt, retiredAt] = S.row(raw);
+  const {
+    kid,
+    public_jwk: publicJwk,
+    private_key: privateKey,
+    status,
+    created_at: createdAt,
+    retired_at: retiredAt,
+  } = S.row(raw);
   return { kid, publicJwk, privateKey, status, createdAt, retiredAt };
 };
 const ALL = sql(`SELECT ${S.list} FROM signing_keys ORDER BY created_at, kid`, toKey);

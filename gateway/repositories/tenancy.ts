@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, onlyNumber } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { AgentKey, Business, BusinessFilter, Member, Role, Scope, Workspace } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -8,7 +8,7 @@ import { bumpConfigVersion } from './config.ts';
 // ── workspaces ────────────────────────────────────────────────────────────────────────────────────
 
 const INSERT_WORKSPACE = sql('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)');
-const COUNT_WORKSPACES = sql('SELECT count(*) FROM workspaces', (r) => Number(r[0]));
+const COUNT_WORKSPACES = sql('SELECT count(*) FROM workspaces', onlyNumber);
 
 export async function insertWorkspace(tx: Conn, w: Workspace): Promise<void> {
   await tx.run(INSERT_WORKSPACE, [w.id, w.name, w.createdAt]);
@@ -18,9 +18,10 @@ export async function countWorkspaces(conn: Conn): Promise<number> {
   return (await conn.get(COUNT_WORKSPACES)) ?? 0;
 }
 
+const CALLBACK_SECRET = columns('workspaces', ['id', 'callback_secret']);
 const CALLBACK_SECRETS = sql(
-  'SELECT id, callback_secret FROM workspaces WHERE callback_secret IS NOT NULL ORDER BY id',
-  (r) => ({ workspaceId: r[0] as string, callbackSecret: r[1] as string }),
+  `SELECT ${CALLBACK_SECRET.list} FROM workspaces WHERE callback_secret IS NOT NULL ORDER BY id`,
+  CALLBACK_SECRET.map((r) => ({ workspaceId: r.id, callbackSecret: r.callback_secret as string })),
 );
 const RESEAL_CALLBACK_SECRET = sql(
   'UPDATE workspaces SET callback_secret = ? WHERE id = ? AND callback_secret = ?',
@@ -45,7 +46,14 @@ export async function resealCallbackSecret(
 
 const M = columns('members', ['id', 'workspace_id', 'email', 'role', 'token_hash', 'created_at']);
 const toMember = (raw: unknown[]): Member => {
-  const [id, workspaceId, email, role, tokenHash, createdAt] = M.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    email,
+    role,
+    token_hash: tokenHash,
+    created_at: createdAt,
+  } = M.row(raw);
   return { id, workspaceId, email, role, tokenHash, createdAt };
 };
 const INSERT_MEMBER = sql(
@@ -57,7 +65,17 @@ const MEMBERS_WITH_ROLE = sql(`SELECT ${M.list} FROM members WHERE workspace_id 
 
 /** False when the email is already a member of the workspace. */
 export async function insertMember(tx: Conn, m: Member): Promise<boolean> {
-  const rows = await tx.all(INSERT_MEMBER, [m.id, m.workspaceId, m.email, m.role, m.tokenHash, m.createdAt]);
+  const rows = await tx.all(
+    INSERT_MEMBER,
+    M.values({
+      id: m.id,
+      workspace_id: m.workspaceId,
+      email: m.email,
+      role: m.role,
+      token_hash: m.tokenHash,
+      created_at: m.createdAt,
+    }),
+  );
   return rows.length > 0;
 }
 
@@ -88,8 +106,18 @@ const K = columns('agent_keys', [
   'revoked_at',
 ]);
 const toAgentKey = (raw: unknown[]): AgentKey => {
-  const [id, workspaceId, agentId, keyHash, keyPrefix, scopes, policyName, createdBy, createdAt, revokedAt] =
-    K.row(raw);
+  const {
+    id,
+    workspace_id: workspaceId,
+    agent_id: agentId,
+    key_hash: keyHash,
+    key_prefix: keyPrefix,
+    scopes,
+    policy_name: policyName,
+    created_by: createdBy,
+    created_at: createdAt,
+    revoked_at: revokedAt,
+  } = K.row(raw);
   return {
     id,
     workspaceId,
@@ -114,18 +142,21 @@ const REVOKE_KEY = sql(
 );
 
 export async function insertAgentKey(tx: Conn, k: AgentKey): Promise<void> {
-  await tx.run(INSERT_KEY, [
-    k.id,
-    k.workspaceId,
-    k.agentId,
-    k.keyHash,
-    k.keyPrefix,
-    k.scopes.join(' '),
-    k.policyName,
-    k.createdBy,
-    k.createdAt,
-    k.revokedAt,
-  ]);
+  await tx.run(
+    INSERT_KEY,
+    K.values({
+      id: k.id,
+      workspace_id: k.workspaceId,
+      agent_id: k.agentId,
+      key_hash: k.keyHash,
+      key_prefix: k.keyPrefix,
+      scopes: k.scopes.join(' '),
+      policy_name: k.policyName,
+      created_by: k.createdBy,
+      created_at: k.createdAt,
+      revoked_at: k.revokedAt,
+    }),
+  );
   await bumpConfigVersion(tx);
 }
 
@@ -165,19 +196,19 @@ const B = columns('businesses', [
   'previous_secret_until',
 ]);
 const toBusiness = (raw: unknown[]): Business => {
-  const [
+  const {
     id,
     name,
     category,
     description,
     adapter,
-    signingSecret,
-    createdAt,
+    signing_secret: signingSecret,
+    created_at: createdAt,
     status,
-    sandboxWorkspaces,
-    previousSigningSecret,
-    previousSecretUntil,
-  ] = B.row(raw);
+    sandbox_workspaces: sandboxWorkspaces,
+    previous_signing_secret: previousSigningSecret,
+    previous_secret_until: previousSecretUntil,
+  } = B.row(raw);
   return {
     id,
     name,
@@ -222,10 +253,11 @@ export function getBusiness(conn: Conn, id: string): Promise<Business | undefine
   return conn.get(BUSINESS, [id]);
 }
 
-const BUSINESS_SECRETS = sql('SELECT id, signing_secret FROM businesses ORDER BY id', (r) => ({
-  id: r[0] as string,
-  signingSecret: r[1] as string,
-}));
+const SIGNING_SECRET = columns('businesses', ['id', 'signing_secret']);
+const BUSINESS_SECRETS = sql(
+  `SELECT ${SIGNING_SECRET.list} FROM businesses ORDER BY id`,
+  SIGNING_SECRET.map((r) => ({ id: r.id, signingSecret: r.signing_secret })),
+);
 const RESEAL_BUSINESS = sql('UPDATE businesses SET signing_secret = ? WHERE id = ? AND signing_secret = ?');
 
 /** Every business's signing secret as stored (`warden secrets reseal`). */

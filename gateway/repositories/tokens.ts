@@ -18,8 +18,16 @@ const T = columns('confirmation_tokens', [
   'expires_at',
 ]);
 const toToken = (raw: unknown[]): ConfirmationToken => {
-  const [tokenHash, workspaceId, agentKeyId, businessId, requestHash, summary, createdAt, expiresAt] =
-    T.row(raw);
+  const {
+    token_hash: tokenHash,
+    workspace_id: workspaceId,
+    agent_key_id: agentKeyId,
+    business_id: businessId,
+    request_hash: requestHash,
+    summary,
+    created_at: createdAt,
+    expires_at: expiresAt,
+  } = T.row(raw);
   return { tokenHash, workspaceId, agentKeyId, businessId, requestHash, summary, createdAt, expiresAt };
 };
 const INSERT_TOKEN = sql(`INSERT INTO confirmation_tokens (${T.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -32,16 +40,19 @@ const CONSUME_TOKEN = sql(
 const SWEEP_TOKENS = sql('DELETE FROM confirmation_tokens WHERE expires_at < ?');
 
 export async function insertToken(tx: Conn, t: ConfirmationToken): Promise<void> {
-  await tx.run(INSERT_TOKEN, [
-    t.tokenHash,
-    t.workspaceId,
-    t.agentKeyId,
-    t.businessId,
-    t.requestHash,
-    t.summary,
-    t.createdAt,
-    t.expiresAt,
-  ]);
+  await tx.run(
+    INSERT_TOKEN,
+    T.values({
+      token_hash: t.tokenHash,
+      workspace_id: t.workspaceId,
+      agent_key_id: t.agentKeyId,
+      business_id: t.businessId,
+      request_hash: t.requestHash,
+      summary: t.summary,
+      created_at: t.createdAt,
+      expires_at: t.expiresAt,
+    }),
+  );
 }
 
 export function findToken(conn: Conn, tokenHash: string): Promise<ConfirmationToken | undefined> {
@@ -80,7 +91,16 @@ const I = columns('idempotency_keys', [
   'expires_at',
 ]);
 const toRecord = (raw: unknown[]): IdempotencyRecord => {
-  const [agentKeyId, key, requestHash, transactionId, status, body, createdAt, expiresAt] = I.row(raw);
+  const {
+    agent_key_id: agentKeyId,
+    key,
+    request_hash: requestHash,
+    transaction_id: transactionId,
+    response_status: status,
+    response_body: body,
+    created_at: createdAt,
+    expires_at: expiresAt,
+  } = I.row(raw);
   return {
     agentKeyId,
     key,

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only, select } from '../db/schema/columns.ts';
 import { type Conn, placeholders, sql } from '../db/types.ts';
 import type {
   Operation,
@@ -47,33 +47,33 @@ const X = columns('transactions', [
 export const toTransaction = (raw: unknown[]): Transaction => {
   const r = X.row(raw);
   return {
-    id: r[0],
-    workspaceId: r[1],
-    agentKeyId: r[2],
-    agentId: r[3],
-    businessId: r[4],
-    operation: r[5] as Operation,
-    status: r[6] as TransactionStatus,
-    request: JSON.parse(r[7]),
-    requestHash: r[8],
-    amount: r[9],
-    currency: r[10],
-    data: fromJson(r[11]),
-    error: fromJson(r[12]),
-    decision: fromJson(r[13]),
-    policyVersionId: r[14],
-    policyName: r[15],
-    businessCategory: r[16],
-    spendState: r[17] as SpendState,
-    releaseAt: r[18],
-    approvalId: r[19],
-    idempotencyKey: r[20],
-    requestId: r[21],
-    callbackUrl: r[22],
-    createdAt: r[23],
-    updatedAt: r[24],
-    mcp: fromJson(r[25]) as Transaction['mcp'],
-    costMicros: r[26],
+    id: r.id,
+    workspaceId: r.workspace_id,
+    agentKeyId: r.agent_key_id,
+    agentId: r.agent_id,
+    businessId: r.business_id,
+    operation: r.operation as Operation,
+    status: r.status as TransactionStatus,
+    request: JSON.parse(r.request),
+    requestHash: r.request_hash,
+    amount: r.amount,
+    currency: r.currency,
+    data: fromJson(r.data),
+    error: fromJson(r.error),
+    decision: fromJson(r.decision),
+    policyVersionId: r.policy_version_id,
+    policyName: r.policy_name,
+    businessCategory: r.business_category,
+    spendState: r.spend_state as SpendState,
+    releaseAt: r.release_at,
+    approvalId: r.approval_id,
+    idempotencyKey: r.idempotency_key,
+    requestId: r.request_id,
+    callbackUrl: r.callback_url,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    mcp: fromJson(r.mcp) as Transaction['mcp'],
+    costMicros: r.cost_micros,
   };
 };
 
@@ -110,50 +110,51 @@ const SETTLED = columns('transactions', [
 const toSettled = (raw: unknown[]): Settled => {
   const r = SETTLED.row(raw);
   return {
-    id: r[0],
-    workspaceId: r[1],
-    operation: r[2] as Operation,
-    businessId: r[3],
-    agentKeyId: r[4],
-    idempotencyKey: r[5],
-    amount: r[6],
-    currency: r[7],
-    businessCategory: r[8],
-    createdAt: r[9],
-    spendState: r[10] as SpendState,
-    status: r[11] as TransactionStatus,
+    id: r.id,
+    workspaceId: r.workspace_id,
+    operation: r.operation as Operation,
+    businessId: r.business_id,
+    agentKeyId: r.agent_key_id,
+    idempotencyKey: r.idempotency_key,
+    amount: r.amount,
+    currency: r.currency,
+    businessCategory: r.business_category,
+    createdAt: r.created_at,
+    spendState: r.spend_state as SpendState,
+    status: r.status as TransactionStatus,
   };
 };
 
-const rowOf = (t: Transaction): unknown[] => [
-  t.id,
-  t.workspaceId,
-  t.agentKeyId,
-  t.agentId,
-  t.businessId,
-  t.operation,
-  t.status,
-  JSON.stringify(t.request),
-  t.requestHash,
-  t.amount,
-  t.currency,
-  toJson(t.data),
-  toJson(t.error),
-  toJson(t.decision),
-  t.policyVersionId,
-  t.policyName,
-  t.businessCategory,
-  t.spendState,
-  t.releaseAt,
-  t.approvalId,
-  t.idempotencyKey,
-  t.requestId,
-  t.callbackUrl,
-  t.createdAt,
-  t.updatedAt,
-  toJson(t.mcp),
-  t.costMicros,
-];
+const rowOf = (t: Transaction): unknown[] =>
+  X.values({
+    id: t.id,
+    workspace_id: t.workspaceId,
+    agent_key_id: t.agentKeyId,
+    agent_id: t.agentId,
+    business_id: t.businessId,
+    operation: t.operation,
+    status: t.status,
+    request: JSON.stringify(t.request),
+    request_hash: t.requestHash,
+    amount: t.amount,
+    currency: t.currency,
+    data: toJson(t.data),
+    error: toJson(t.error),
+    decision: toJson(t.decision),
+    policy_version_id: t.policyVersionId,
+    policy_name: t.policyName,
+    business_category: t.businessCategory,
+    spend_state: t.spendState,
+    release_at: t.releaseAt,
+    approval_id: t.approvalId,
+    idempotency_key: t.idempotencyKey,
+    request_id: t.requestId,
+    callback_url: t.callbackUrl,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+    mcp: toJson(t.mcp),
+    cost_micros: t.costMicros,
+  });
 
 const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(27)})`);
 const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
@@ -241,10 +242,7 @@ export async function nthIdDown(
   const params: unknown[] = [workspaceId];
   spanned(where, params, span);
   const text = `SELECT id FROM transactions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT 1 OFFSET ?`;
-  return conn.get(
-    sql(text, (r) => r[0] as string),
-    [...params, n - 1],
-  );
+  return conn.get(sql(text, only<string>), [...params, n - 1]);
 }
 
 /** Queued transactions whose window opened by `now` (the release job). */
@@ -425,14 +423,19 @@ export interface SpendQuery extends SpendWindow {
   excluding?: Transaction;
 }
 
+const SPEND_TOTALS = select({ pending: 'coalesce(sum(pending), 0)', posted: 'coalesce(sum(posted), 0)' });
+
 /** Reserved and posted spend of the workspace in the window (every execute counts, DESIGN §6). */
 export async function sumSpend(conn: Conn, q: SpendQuery): Promise<SpendTotals> {
   const categories = q.categories ?? [];
   const byCategory = categories.length > 0 ? ` AND category IN (${placeholders(categories.length)})` : '';
-  const text = `SELECT coalesce(sum(pending), 0), coalesce(sum(posted), 0) FROM spend_buckets
+  const text = `SELECT ${SPEND_TOTALS.list} FROM spend_buckets
     WHERE workspace_id = ? AND minute >= ? AND currency = ?${byCategory}`;
   const row = await conn.get(
-    sql(text, (r) => ({ pending: Number(r[0]), posted: Number(r[1]) })),
+    sql(
+      text,
+      SPEND_TOTALS.map((r) => ({ pending: Number(r.pending), posted: Number(r.posted) })),
+    ),
     [q.workspaceId, minuteOf(q.since), q.currency, ...categories],
   );
   const totals = row ?? { pending: 0, posted: 0 };

@@ -1,4 +1,4 @@
-import { columns } from '../db/schema/columns.ts';
+import { columns, only } from '../db/schema/columns.ts';
 import { type Conn, sql } from '../db/types.ts';
 import type { Workspace } from '../domain/index.ts';
 import { bumpConfigVersion } from './config.ts';
@@ -11,13 +11,13 @@ import { bumpConfigVersion } from './config.ts';
 
 const W = columns('workspaces', ['id', 'name', 'created_at', 'archived_at']);
 const toWorkspace = (raw: unknown[]): Workspace => {
-  const [id, name, createdAt, archivedAt] = W.row(raw);
+  const { id, name, created_at: createdAt, archived_at: archivedAt } = W.row(raw);
   return { id, name, createdAt, archivedAt };
 };
 
 const WORKSPACE = sql(`SELECT ${W.list} FROM workspaces WHERE id = ?`, toWorkspace);
 const WORKSPACES = sql(`SELECT ${W.list} FROM workspaces ORDER BY created_at, id`, toWorkspace);
-const ARCHIVED = sql('SELECT archived_at FROM workspaces WHERE id = ?', (r) => r[0] !== null);
+const ARCHIVED = sql('SELECT archived_at FROM workspaces WHERE id = ?', (raw) => only(raw) !== null);
 const ARCHIVE = sql('UPDATE workspaces SET archived_at = ? WHERE id = ? AND archived_at IS NULL');
 const RESTORE = sql('UPDATE workspaces SET archived_at = NULL WHERE id = ? AND archived_at IS NOT NULL');
 

@@ -66,7 +66,7 @@ const approvalView = z.object({
 const DECIDING = ['NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'RATE_LIMITED'] as const;
 const tag = 'Approvals';
 
-/** Approvals API (DESIGN §5) for members; magic links and the page are in routes/approve-page. */
+/** Approvals API (DESIGN §5) for members; magic links and the page are in console/approve-page. */
 export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, otp: OtpService): void {
   const members = memberAuth({ deps });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnalyticsView } from '../../gateway/console/pages/home.tsx';
 import { sql } from '../../gateway/db/types.ts';
 import type { Analytics } from '../../gateway/domain/analytics.ts';
-import { AnalyticsView } from '../../gateway/routes/console/pages/home.tsx';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {

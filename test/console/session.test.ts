@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definePage } from '../../gateway/console/page.ts';
+import { PAGES } from '../../gateway/console/pages/index.ts';
 import { sql } from '../../gateway/db/types.ts';
 import { sweepOnce } from '../../gateway/jobs/sweeper.ts';
-import { definePage } from '../../gateway/routes/console/page.ts';
-import { PAGES } from '../../gateway/routes/console/pages/index.ts';
 import { declaredRoutes } from '../../gateway/routes/openapi/index.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { type SmtpCapture, startSmtp } from '../e2e/support.ts';

@@ -15,7 +15,7 @@ import { asAgent } from '../context.ts';
 import { route } from '../openapi/route.ts';
 import { McpSessions } from './sessions.ts';
 import { LedgerTaskStore } from './tasks.ts';
-import { type CallerInfo, callerAuth, registerTools } from './tools.ts';
+import { type CallerInfo, callerAuth, registerTools } from './tools/index.ts';
 
 const tag = 'MCP';
 

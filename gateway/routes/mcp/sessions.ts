@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { CallerInfo } from './tools.ts';
+import type { CallerInfo } from './tools/index.ts';
 
 export interface McpSession {
   server: McpServer;

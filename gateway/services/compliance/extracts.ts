@@ -130,12 +130,14 @@ export const transactionsExtract: Extract<Awaited<ReturnType<typeof transactions
   ],
   start: '',
   page: transactionsPage,
-  keyOf: (row) => row[0],
+  keyOf: (row) => row.id,
   async cells(_conn, rows) {
     return rows.map((r) => {
-      const [id, createdAt, updatedAt, operation, status, agentId, agentKeyId, businessId, category] = r;
-      const [, , , , , , , , , amount, currency, policyName, policyVersionId, decisionText] = r;
-      const [, , , , , , , , , , , , , , approvalId, errorText, requestHash, requestId] = r;
+      const { id, created_at: createdAt, updated_at: updatedAt, operation, status } = r;
+      const { agent_id: agentId, agent_key_id: agentKeyId, business_id: businessId } = r;
+      const { business_category: category, amount, currency, policy_name: policyName } = r;
+      const { policy_version_id: policyVersionId, decision: decisionText, approval_id: approvalId } = r;
+      const { error: errorText, request_hash: requestHash, request_id: requestId } = r;
       const decision = parse<{ outcome?: string; ruleId?: string; reason?: string }>(decisionText);
       const error = parse<{ code?: string; message?: string }>(errorText);
       return [
@@ -259,19 +261,12 @@ export const auditExtract: Extract<Awaited<ReturnType<typeof auditPage>>[number]
   ],
   start: 0,
   page: auditPage,
-  keyOf: (row) => row[0] ?? 0,
+  keyOf: (row) => row.seq ?? 0,
   async cells(_conn, rows) {
-    return rows.map(([seq, id, createdAt, actorType, actorId, action, target, data, prevHash, hash]) => [
-      seq,
-      id,
-      iso(createdAt),
-      actorType,
-      actorId,
-      action,
-      target,
-      data,
-      prevHash,
-      hash,
-    ]);
+    return rows.map((r) => {
+      const { seq, id, created_at: createdAt, actor_type: actorType, actor_id: actorId, action } = r;
+      const { target, data, prev_hash: prevHash, hash } = r;
+      return [seq, id, iso(createdAt), actorType, actorId, action, target, data, prevHash, hash];
+    });
   },
 };

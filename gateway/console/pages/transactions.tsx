@@ -1,0 +1,191 @@
+import { TRANSACTION_STATUSES, type TransactionFilter, type TransactionStatus } from '../../domain/index.ts';
+import { formatAmount, formatTime } from '../../notify/format.ts';
+import { listTransactions } from '../../services/transactions.ts';
+import { definePage } from '../page.ts';
+import { Badge } from '../views/layout.tsx';
+
+const PAGE_SIZE = 50;
+const DAY_MS = 86_400_000;
+
+/** The filters as the form and the URL carry them (every one optional, all strings). */
+const KEYS = ['status', 'business', 'agent', 'min', 'max', 'from', 'to', 'limit'] as const;
+type Query = Partial<Record<(typeof KEYS)[number] | 'cursor', string>>;
+
+const isDate = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`));
+const isAmount = (v: string) => /^\d{1,15}$/.test(v);
+
+/** The service's filter from the query, or the problems to show (a bad value is never ignored silently). */
+function parse(q: Query): { filter: TransactionFilter; problems: string[] } {
+  const problems: string[] = [];
+  const filter: TransactionFilter = { limit: PAGE_SIZE };
+  if (q.status) {
+    if ((TRANSACTION_STATUSES as readonly string[]).includes(q.status))
+      filter.status = q.status as TransactionStatus;
+    else problems.push(`There is no status “${q.status}”.`);
+  }
+  if (q.business) filter.businessId = q.business.slice(0, 128);
+  if (q.agent) filter.agentId = q.agent.slice(0, 128);
+  for (const [key, name] of [
+    ['min', 'amountMin'],
+    ['max', 'amountMax'],
+  ] as const) {
+    const value = q[key];
+    if (!value) continue;
+    if (isAmount(value)) filter[name] = Number(value);
+    else
+      problems.push(
+        `The ${key === 'min' ? 'minimum' : 'maximum'} amount must be a whole number of minor units (cents).`,
+      );
+  }
+  if (q.from) {
+    if (isDate(q.from)) filter.from = Date.parse(`${q.from}T00:00:00Z`);
+    else problems.push('“From” must be a date (YYYY-MM-DD).');
+  }
+  if (q.to) {
+    // "To" names a day: everything before the next midnight (UTC).
+    if (isDate(q.to)) filter.to = Date.parse(`${q.to}T00:00:00Z`) + DAY_MS;
+    else problems.push('“To” must be a date (YYYY-MM-DD).');
+  }
+  if (q.cursor && /^[A-Za-z0-9_]{1,64}$/.test(q.cursor)) filter.cursor = q.cursor;
+  if (q.limit) {
+    const n = Number(q.limit);
+    if (Number.isInteger(n) && n >= 1 && n <= 200) filter.limit = n;
+    else problems.push('The page size must be between 1 and 200.');
+  }
+  return { filter, problems };
+}
+
+/** This page's address with `q` (empty values left out): filters are bookmarkable and shareable. */
+function href(q: Query): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v) params.set(k, v);
+  const s = params.toString();
+  return s ? `/console/transactions?${s}` : '/console/transactions';
+}
+
+/** Issue 14 item 3: the ledger with URL-addressable filters and cursor paging. */
+export default definePage({
+  path: '/console/transactions',
+  summary: 'Transactions: filters (status, business, agent, amount, from/to) in the URL, cursor paging',
+  nav: { label: 'Transactions', order: 20 },
+  async get(p) {
+    const q: Query = {};
+    for (const key of [...KEYS, 'cursor'] as const) {
+      const value = p.c.req.query(key)?.trim();
+      if (value) q[key] = value;
+    }
+    const { filter, problems } = parse(q);
+    const page = problems.length === 0 ? await listTransactions({ ctx: p.ctx, filter }) : undefined;
+    const filters: Query = { ...q, cursor: undefined };
+    return p.render({
+      title: 'Transactions',
+      status: problems.length > 0 ? 400 : 200,
+      notice: problems.length > 0 ? { tone: 'error', text: problems.join(' ') } : undefined,
+      body: (
+        <>
+          <h1>Transactions</h1>
+          <form
+            method="get"
+            action="/console/transactions"
+            class="card filters"
+            aria-label="Filter transactions"
+          >
+            <div>
+              <label for="f-status">Status</label>
+              <select id="f-status" name="status">
+                <option value="">Any</option>
+                {TRANSACTION_STATUSES.map((s) => (
+                  <option value={s} selected={q.status === s}>
+                    {s.replace(/_/g, ' ')}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div>
+              <label for="f-business">Business</label>
+              <input id="f-business" name="business" value={q.business ?? ''} />
+            </div>
+            <div>
+              <label for="f-agent">Agent</label>
+              <input id="f-agent" name="agent" value={q.agent ?? ''} />
+            </div>
+            <div>
+              <label for="f-min">Min amount (cents)</label>
+              <input id="f-min" name="min" inputmode="numeric" value={q.min ?? ''} />
+            </div>
+            <div>
+              <label for="f-max">Max amount (cents)</label>
+              <input id="f-max" name="max" inputmode="numeric" value={q.max ?? ''} />
+            </div>
+            <div>
+              <label for="f-from">From (UTC date)</label>
+              <input id="f-from" name="from" type="date" value={q.from ?? ''} />
+            </div>
+            <div>
+              <label for="f-to">To (UTC date, inclusive)</label>
+              <input id="f-to" name="to" type="date" value={q.to ?? ''} />
+            </div>
+            <div class="actions">
+              <button type="submit">Filter</button>
+              <a class="button secondary" href="/console/transactions">
+                Clear
+              </a>
+            </div>
+          </form>
+          {page && page.transactions.length === 0 ? (
+            <p class="card" id="no-transactions">
+              No transaction matches these filters.
+            </p>
+          ) : null}
+          {page && page.transactions.length > 0 ? (
+            <section class="table-wrap" tabindex={0} aria-label="Table (scrolls sideways)">
+              <table class="stack" id="transactions">
+                <caption>Newest first{q.cursor ? ' (an older page)' : ''}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Operation</th>
+                    <th scope="col">Business</th>
+                    <th scope="col">Agent</th>
+                    <th scope="col" class="num">
+                      Amount
+                    </th>
+                    <th scope="col">Transaction</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.transactions.map((t) => (
+                    <tr data-transaction={t.transactionId}>
+                      <td data-label="Time">{formatTime(Date.parse(t.createdAt ?? ''))}</td>
+                      <td data-label="Status">
+                        <Badge status={t.status} />
+                      </td>
+                      <td data-label="Operation">{t.operation}</td>
+                      <td data-label="Business">{t.businessId ?? '—'}</td>
+                      <td data-label="Agent">{t.agentId}</td>
+                      <td data-label="Amount" class="num">
+                        {t.amount === null ? '—' : formatAmount(t.amount, t.currency)}
+                      </td>
+                      <td data-label="Transaction">
+                        <a href={`/console/transactions/${t.transactionId}`}>{t.transactionId}</a>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+          ) : null}
+          <nav class="pager" aria-label="Pages">
+            {q.cursor ? <a href={href(filters)}>Newest</a> : null}
+            {page?.nextCursor ? (
+              <a href={href({ ...filters, cursor: page.nextCursor })} rel="next" id="older">
+                Older
+              </a>
+            ) : null}
+          </nav>
+        </>
+      ),
+    });
+  },
+});
