@@ -16,6 +16,14 @@ export interface Floor {
   verdict: 'met' | 'MISSED' | 'n/a' | 'measured';
 }
 
+/** The worst round's sequencer lag p99 (ms) of a SQLite gateway scenario (gateway.ts records it). */
+function worstLag(runs: RunsById, id: string): number | null {
+  const lags = (runs.get(id)?.loads ?? [])
+    .map((run) => (run.data?.sequencerLag as { p99Ms?: number | null } | undefined)?.p99Ms)
+    .filter((v): v is number => typeof v === 'number');
+  return lags.length === 0 ? null : Math.max(...lags);
+}
+
 /** The floors of issues 9 and 10, from the rounds that ran every scenario a floor compares. */
 export function floorReport(runs: RunsById, stability: number[] | undefined): Floor[] {
   const perRound = (a: string, b: string, f: (x: LoadResult, y: LoadResult) => number): number | null => {
@@ -107,6 +115,21 @@ export function floorReport(runs: RunsById, stability: number[] | undefined): Fl
       'PostgreSQL, one replica / SQLite >= 0.50',
       rate('gateway-open-pg', 'gateway-open'),
       (v) => v >= 0.5,
+    ),
+    floor(
+      'issue 20: open execute, receipts and the ledger log / bare proxy >= 0.35 (goal 0.50)',
+      rate('gateway-open', 'bare-proxy'),
+      (v) => v >= 0.35,
+    ),
+    floor(
+      'issue 20: PostgreSQL, two replicas / one replica >= 1.00',
+      rate('gateway-open-pg-2', 'gateway-open-pg'),
+      (v) => v >= 1,
+    ),
+    floor(
+      'issue 20: ledger log sequencer lag p99 (ms, gateway-open, worst round) <= LEDGER_SEQUENCE_MS + 500 = 1500',
+      worstLag(runs, 'gateway-open'),
+      (v) => v <= 1500,
     ),
     floor(
       'last 10 s / first 10 s of a 60 s run >= 0.85',

@@ -161,8 +161,11 @@ export function writeLatest(results: {
   readPath: Record<string, unknown>;
   floors: Floor[];
   stability: number[] | undefined;
+  /** Issue 20: open-loop latency, and PostgreSQL serialisation over one and eight workspaces. */
+  latency?: unknown;
+  serialisation?: unknown;
 }): void {
-  const { reports, figures, readPath, floors, stability } = results;
+  const { reports, figures, readPath, floors, stability, latency = null, serialisation = null } = results;
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
@@ -191,6 +194,8 @@ export function writeLatest(results: {
         readPath,
         floors,
         stability: stability ?? null,
+        latency,
+        serialisation,
       },
       null,
       2,

@@ -5,7 +5,10 @@ import { keepTmp, profiling, rounds, selected, settings } from './config.ts';
 import { httpLoad } from './drivers/http-load.ts';
 import { floorReport, printFloors } from './floors.ts';
 import { inProcessFigures } from './in-process.ts';
+import { benchLatency, latencyTable } from './latency.ts';
 import { startServer } from './lib/spawn.ts';
+import { formatTable } from './lib/table.ts';
+import { benchPgSerialisation, SERIALISATION_COLUMNS, serialisationReport } from './pg-serialisation.ts';
 import { benchReadPath } from './read-path.ts';
 import {
   failedReports,
@@ -47,6 +50,8 @@ async function main(): Promise<void> {
   const runs: RunsById = new Map();
   let stability: number[] | undefined;
   let readPath: Record<string, unknown> = { skipped: 'BENCH_ONLY' };
+  let latency: Awaited<ReturnType<typeof benchLatency>> | undefined;
+  let serialisation: Awaited<ReturnType<typeof benchPgSerialisation>> | undefined;
   try {
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) console.log(`round ${round} of ${rounds}`);
@@ -71,6 +76,16 @@ async function main(): Promise<void> {
       mkdirSync(dir);
       readPath = await benchReadPath({ upstreamUrl: upstream.url, dir, settings, rounds, httpLoad });
     }
+    if (selected('latency')) {
+      const dir = join(root, 'latency');
+      mkdirSync(dir);
+      latency = await benchLatency(upstream, settings, dir);
+    }
+    if (selected('pg-serialisation')) {
+      const dir = join(root, 'pg-serialisation');
+      mkdirSync(dir);
+      serialisation = await benchPgSerialisation(upstream.url, settings, dir);
+    }
   } finally {
     await upstream.stop();
     if (keepTmp) console.log(`kept ${root} (databases, logs, profiles)`);
@@ -79,11 +94,37 @@ async function main(): Promise<void> {
 
   const reports = summarise(runs);
   printScenarios(reports);
-  const floors = floorReport(runs, stability);
+  const floors = [...floorReport(runs, stability), ...(latency?.floors ?? [])];
   printFloors(floors);
+  if (latency) {
+    console.log(
+      `\nissue 20: latency at a fixed ${latency.rate} req/s, open loop (timed from when each request was due):`,
+    );
+    console.log(
+      formatTable(
+        ['target', 'requests', 'failed', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'send lag p99 ms'],
+        latencyTable(latency.rows),
+      ),
+    );
+  }
+  let serialisationFigures: ReturnType<typeof serialisationReport> | undefined;
+  if (serialisation) {
+    serialisationFigures = serialisationReport(serialisation);
+    console.log('\nissue 20: two PostgreSQL replicas, the same load over one workspace and over eight:');
+    console.log(formatTable(SERIALISATION_COLUMNS, serialisationFigures.rows));
+    for (const line of serialisationFigures.floors) console.log(`  ${line}`);
+  }
   printComparisons(reports);
   const figures = await inProcessFigures();
-  writeLatest({ reports, figures, readPath, floors, stability });
+  writeLatest({
+    reports,
+    figures,
+    readPath,
+    floors,
+    stability,
+    latency: latency ?? null,
+    serialisation: serialisation ? { runs: serialisation, floors: serialisationFigures?.floors } : null,
+  });
 
   const failed = failedReports(reports);
   if (failed.length > 0) {

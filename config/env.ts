@@ -46,6 +46,8 @@ export const envSchema = z.object({
   /** How long a call past ADAPTER_MAX_CONCURRENCY waits for a slot; 0 = refused at once. */
   ADAPTER_QUEUE_TIMEOUT_MS: int(0, 600_000).default(5_000),
   ORPHAN_GRACE_SECONDS: int(0, 86_400).default(60),
+  /** DESIGN §9: committed receipts and audit events are appended to the ledger log within this. */
+  LEDGER_SEQUENCE_MS: int(50, 3_600_000).default(1_000),
   /** After a business rotates its signing secret, requests are signed with the old one too this long. */
   SIGNING_SECRET_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
   ADAPTERS_DIR: z.string().min(1).optional(),
@@ -131,6 +133,8 @@ export interface Config {
   adapterQueueTimeoutMs: number;
   /** An execute still `pending` this long after ADAPTER_TIMEOUT_MS lost its process: `unknown` (DESIGN §4). */
   orphanGraceMs: number;
+  /** The ledger log's sequencer appends what committed within this (DESIGN §9). */
+  ledgerSequenceMs: number;
   /** Issue 12: how long a rotated-out signing secret still signs forwarded requests. */
   signingSecretOverlapMs: number;
   adaptersDir: string | undefined;
@@ -251,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adapterMaxConcurrency: e.ADAPTER_MAX_CONCURRENCY,
     adapterQueueTimeoutMs: e.ADAPTER_QUEUE_TIMEOUT_MS,
     orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
+    ledgerSequenceMs: e.LEDGER_SEQUENCE_MS,
     signingSecretOverlapMs: e.SIGNING_SECRET_OVERLAP_SECONDS * 1000,
     adaptersDir: e.ADAPTERS_DIR,
     moduleAdapterTimeoutMs: e.MODULE_ADAPTER_TIMEOUT_MS ?? e.ADAPTER_TIMEOUT_MS,

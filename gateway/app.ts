@@ -16,6 +16,7 @@ import { startOrphanJob } from './jobs/orphans.ts';
 import { startOutboxJob } from './jobs/outbox.ts';
 import type { Job } from './jobs/periodic.ts';
 import { startReleaseJob } from './jobs/release-queued.ts';
+import { startSequencer } from './jobs/sequencer.ts';
 import { startSweeper } from './jobs/sweeper.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, disabledMetrics } from './metrics/index.ts';
@@ -28,6 +29,7 @@ import { storableText } from './middleware/storable-text/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { createMailer, type Mailer } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
+import { ledgerBacklog } from './repositories/ledger-log.ts';
 import { countOutboxBacklog } from './repositories/outbox.ts';
 import { registerBusinessLifecycleRoutes } from './routes/admin/business-lifecycle.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
@@ -39,6 +41,7 @@ import { registerBusinessRoutes } from './routes/business.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
+import { registerLedgerRoutes } from './routes/ledger.ts';
 import { mcpRefusal, registerMcpRoutes } from './routes/mcp/index.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
@@ -114,10 +117,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel);
   // One registry per gateway (several share a test process); group commits report their size to it.
   const metrics = config.metricsEnabled ? createMetrics() : disabledMetrics();
-  const db = options.db ?? (await openDatabase(config.databaseUrl, { onBatch: metrics.batch }));
+  const db =
+    options.db ??
+    (await openDatabase(config.databaseUrl, {
+      onBatch: metrics.batch,
+      onLockHeld: metrics.workspaceLockHeld,
+    }));
   metrics.watch({
     approvalsPending: () => countPendingApprovals(db.reader),
     outboxBacklog: () => countOutboxBacklog(db.reader),
+    ledgerBacklog: () => ledgerBacklog(db.reader).then((b) => b.count),
     onError: (err, gauge) => logger.warn({ err, gauge }, 'a metrics gauge could not be read'),
   });
   const dispatcher = createAdapterDispatcher({
@@ -242,6 +251,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerTransactionRoutes(app, deps);
   registerAnalyticsRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerLedgerRoutes(app, deps);
   registerReportRoutes(app, deps);
   registerApprovalRoutes(app, deps);
   registerWebhookRoutes(app, deps);
@@ -261,9 +271,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           startReleaseJob(deps),
           startDeadlineJob(deps),
           startOutboxJob(deps, senders),
+          startSequencer(deps),
         ];
   // /ready waits for these (issue 11); without jobs the tests drive them and nothing is awaited.
-  if (jobs.length > 0) health.workers = { outbox: true, deadlines: true };
+  if (jobs.length > 0) health.workers = { outbox: true, deadlines: true, sequencer: true };
 
   return {
     app,

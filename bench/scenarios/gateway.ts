@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GATEWAY_LOG_LEVEL, productionGatewayEnv } from '../config.ts';
 import type { GatewayDriver } from '../drivers/types.ts';
-import { ledgerCounts } from '../lib/ledger.ts';
+import { ledgerCounts, sequencerLag } from '../lib/ledger.ts';
 import type { LoadResult } from '../lib/load.ts';
 import type { ProfileSummary } from '../lib/profile.ts';
 import { type ServerHandle, startServer } from '../lib/spawn.ts';
@@ -78,6 +78,12 @@ export function gatewayScenario(options: {
             (succeeded < result.okExecutes ? '  <-- FEWER ROWS THAN 2xx ANSWERS' : ''),
         );
         if (succeeded < result.okExecutes) result.load.errors++;
+        // Issue 20: commit → appended to the ledger log, for every receipt the sequencer appended.
+        const lag = await sequencerLag(databaseUrl);
+        data.sequencerLag = lag;
+        notes.push(
+          `ledger log: ${fmt.int(lag.appended)} receipts appended, lag p50 ${lag.p50Ms ?? '—'} ms, p99 ${lag.p99Ms ?? '—'} ms; ${fmt.int(lag.waiting)} entries still waiting at exit`,
+        );
       }
       let profile: ProfileSummary | undefined;
       if (profiling) {

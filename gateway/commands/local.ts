@@ -60,7 +60,7 @@ export function registerLocalCommands(program: Command): void {
     .description('receipts')
     .command('verify')
     .description(
-      "check a receipt's signature, that it names the transaction asked about, and its place in its chain; exits 1 when any fails",
+      "check a receipt's signature, that it names the transaction asked about, and its inclusion in the ledger log under a checkpoint; exits 1 when any fails",
     )
     .argument(
       '<target>',
@@ -68,7 +68,11 @@ export function registerLocalCommands(program: Command): void {
     )
     .option('--jwks <source>', 'verify against this JWK Set (URL or file) instead of the database’s keys')
     .option('--transaction <id>', 'the transaction the receipt in the file must be the receipt of')
-    .action(async (target: string, opts: { jwks?: string; transaction?: string }) => {
+    .option(
+      '--checkpoint <file>',
+      'check inclusion under this checkpoint (its compact JWS, or the JSON of GET /v1/ledger/checkpoint) instead of the newest',
+    )
+    .action(async (target: string, opts: { jwks?: string; transaction?: string; checkpoint?: string }) => {
       const { receiptVerify } = await import('./receipt.ts');
       await local((ctx) => receiptVerify(ctx, target, opts));
     });

@@ -162,3 +162,37 @@ export function append(
   });
   return { nodes, size: n, root };
 }
+
+/**
+ * Verifies an inclusion proof (RFC 9162 §2.1.3.2): that `leaf` is leaf `index` of the tree of `size`
+ * entries whose head is `root`. What a receipt's holder runs against a checkpoint.
+ */
+export function verifyInclusion(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  if (!(Number.isInteger(index) && Number.isInteger(size) && index >= 0 && index < size)) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r: Uint8Array = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && Buffer.from(r).equals(Buffer.from(root));
+}

@@ -1,6 +1,10 @@
 /** What leaves the gateway after the fact: the outbox of emails and webhook deliveries (DESIGN §2). */
 
-export type EventType = 'approval.required' | 'approval.decided' | 'transaction.completed';
+export type EventType =
+  | 'approval.required'
+  | 'approval.decided'
+  | 'transaction.completed'
+  | 'ledger.checkpoint';
 
 export interface OutboxItem {
   id: string;

@@ -16,6 +16,8 @@ export type AdapterCallLabel = 'success' | 'error' | 'timeout' | 'unknown';
 export interface GaugeSources {
   approvalsPending(): Promise<number>;
   outboxBacklog(): Promise<number>;
+  /** Receipts and audit events committed and not yet appended to the ledger log. */
+  ledgerBacklog(): Promise<number>;
   /** A failing read leaves its gauge out of that scrape rather than failing the whole scrape. */
   onError?(error: unknown, gauge: string): void;
 }
@@ -43,6 +45,10 @@ export interface Metrics {
   breakerRejection(business: string): void;
   /** A call refused because no slot of its business freed in time (ADAPTER_MAX_CONCURRENCY). */
   adapterQueueRejection(business: string): void;
+  /** An entry appended to the ledger log `seconds` after the commit that wrote it (DESIGN §9). */
+  ledgerLag(seconds: number): void;
+  /** How long a transaction held its workspace's lock (PostgreSQL admission, DESIGN §8). */
+  workspaceLockHeld(seconds: number): void;
   /** Binds the scrape-time gauges to their reads (once the database is open). */
   watch(sources: GaugeSources): void;
   scrape(): Promise<string>;
@@ -117,6 +123,18 @@ export function createMetrics({
     labelNames: ['business'] as const,
     registers: [registry],
   });
+  const ledgerLag = new Histogram({
+    name: 'warden_ledger_sequence_lag_seconds',
+    help: 'Time from the commit of a receipt or audit event to its append to the ledger log.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const lockHeld = new Histogram({
+    name: 'warden_db_workspace_lock_hold_seconds',
+    help: "Time a write transaction held its workspace's lock (PostgreSQL), from taking it to commit.",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
   let sources: GaugeSources | undefined;
   const gauge = (name: string, help: string, read: (s: GaugeSources) => Promise<number>) =>
     new Gauge({
@@ -135,6 +153,11 @@ export function createMetrics({
     });
   gauge('warden_approvals_pending', 'Approvals waiting for a decision, in every workspace.', (s) =>
     s.approvalsPending(),
+  );
+  gauge(
+    'warden_ledger_backlog',
+    'Receipts and audit events committed and not yet appended to the ledger log.',
+    (s) => s.ledgerBacklog(),
   );
   gauge('warden_outbox_backlog', 'Outbox deliveries (emails, webhooks, callbacks) not yet delivered.', (s) =>
     s.outboxBacklog(),
@@ -216,6 +239,12 @@ export function createMetrics({
       // Off the hot path: only a call refused after waiting gets here.
       queueRejections.labels(business).inc();
     },
+    ledgerLag(seconds) {
+      ledgerLag.observe(seconds);
+    },
+    workspaceLockHeld(seconds) {
+      lockHeld.observe(seconds);
+    },
     watch(next) {
       sources = next;
     },
@@ -237,6 +266,8 @@ export function disabledMetrics(): Metrics {
     breakerOpen: nothing,
     breakerRejection: nothing,
     adapterQueueRejection: nothing,
+    ledgerLag: nothing,
+    workspaceLockHeld: nothing,
     watch: nothing,
     scrape: () => registry.metrics(),
   };

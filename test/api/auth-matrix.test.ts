@@ -588,6 +588,9 @@ const ROUTES: Record<string, Who> = {
   'GET /agp/status/:transactionId': 'agent',
   'GET /agp/businesses': 'agent',
   'GET /agp/receipts/:transactionId': 'agent',
+  // Issue 20: the ledger log of the key's workspace.
+  'GET /agp/ledger/checkpoint': 'agent',
+  'GET /agp/ledger/consistency': 'agent',
   'POST /v1/evaluate': 'agent',
   'POST /v1/receipt': 'agent',
   'POST /mcp': 'agent',
@@ -641,6 +644,11 @@ const ROUTES: Record<string, Who> = {
   'PUT /v1/pricing': ['admin'],
   'GET /v1/audit': ['admin'],
   'GET /v1/audit/verify': ['admin'],
+  // Issue 20: receipts and the ledger log are for every member, as the transactions are.
+  'GET /v1/receipts/:transactionId': ANY_MEMBER,
+  'GET /v1/ledger/checkpoint': ANY_MEMBER,
+  'GET /v1/ledger/consistency': ANY_MEMBER,
+  'GET /v1/ledger/entries': ANY_MEMBER,
   // The whole audit trail and every transaction, like GET /v1/audit: admins only (issue 14).
   'GET /v1/reports/compliance.zip': ['admin'],
   'GET /v1/approvals': ANY_MEMBER,

@@ -79,6 +79,7 @@ describe('warden export compliance', { timeout: 60_000 }, () => {
       'approval_stages.csv',
       'audit-verification.json',
       'audit_events.csv',
+      'ledger-checkpoint.json',
       'manifest.json',
       'transactions.csv',
     ]);

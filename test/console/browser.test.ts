@@ -20,6 +20,7 @@ import {
   call,
   createTenant,
   registerHttpBusiness,
+  sequence,
   startUpstream,
   type Tenant,
   type Upstream,
@@ -193,6 +194,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in headle
       expect(await page.locator('#no-transactions').count()).toBe(1);
       await check(page, 'transactions-none');
 
+      await sequence(live.gw);
       await page.goto(`${live.url}/console/transactions/${transactionId}`);
       expect(await page.locator('#receipt-state').textContent()).toContain('verified');
       await check(page, 'transaction');

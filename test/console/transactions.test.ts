@@ -5,6 +5,7 @@ import {
   call,
   createTenant,
   registerEcho,
+  sequence,
   startTestGateway,
   type Tenant,
   type TestGateway,
@@ -147,10 +148,17 @@ describe('the detail', () => {
     });
     expect(res.status).toBe(200);
     const id = res.body.transactionId as string;
+    // Signed and stored at once; verified once the ledger log has appended it (issue 20).
+    const early = await open(gw, `/console/transactions/${id}`, cookie);
+    expect(early.html).toMatch(/id="receipt-state"><span class="badge">awaiting the log<\/span>/);
+    await sequence(gw);
     const { html } = await open(gw, `/console/transactions/${id}`, cookie);
     expect(html).toContain(id);
     expect(html).toContain('<dd id="outcome">auto_approve</dd>');
     expect(html).toMatch(/id="receipt-state"><span class="badge good">verified<\/span>/);
+    expect(html).toMatch(
+      /entry \d+ of this workspace&#39;s ledger log, included in the checkpoint of \d+ entries/,
+    );
     expect(html).toContain('Every check of the decision');
     expect(html).toContain('&quot;sku&quot;: &quot;sticker&quot;');
   });

@@ -131,8 +131,10 @@ describe.each(DIALECTS)('evaluate-only on %s', (dialect) => {
     expect(reported.status).toBe(201);
     expect(reported.body.evaluation_id).toBe(id);
     const signed = await verify(reported.body.receipt as string);
+    // Version 2 (DESIGN §9): it names no other receipt.
+    expect(signed).not.toHaveProperty('prev');
     expect(signed).toMatchObject({
-      v: 1,
+      v: 2,
       transactionId: id,
       workspaceId: tenant.workspaceId,
       agentId: 'payments-bot',

@@ -103,7 +103,7 @@ describe('GET /ready and the background workers', () => {
   });
 
   it('is ready once the outbox worker and the deadline job run, and 503 naming one that does not', async () => {
-    expect(gw.health.workers).toEqual({ outbox: true, deadlines: true });
+    expect(gw.health.workers).toEqual({ outbox: true, deadlines: true, sequencer: true });
     expect(await call(gw, 'GET', '/ready')).toMatchObject({
       status: 200,
       body: { status: 'ready', database: 'sqlite' },
@@ -125,7 +125,7 @@ describe('GET /ready and the background workers', () => {
   it('once closed, the workers are stopped and readiness says so', async () => {
     await gw.close();
     closed = true;
-    expect(gw.health.workers).toEqual({ outbox: false, deadlines: false });
+    expect(gw.health.workers).toEqual({ outbox: false, deadlines: false, sequencer: false });
     expect(await call(gw, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'shutting_down' } });
   });
 });

@@ -11,6 +11,7 @@ import {
   createTenant,
   listen,
   registerEcho,
+  sequence,
   startTestGateway,
   TEST_SECRETS_KEY,
   type Tenant,
@@ -66,12 +67,33 @@ describe('the receipt commands', () => {
   it('verifies a receipt by transaction id, from a file, and against the JWK Set over HTTP', async () => {
     const first = await execute('coffee');
     await execute('tea');
+    // Not appended yet: signed and named right, but not in the log, so not verified (exit 1).
+    const early = await warden(database.url, ['receipt', 'verify', first.id]);
+    expect(early.code).toBe(1);
+    expect(early.out).toMatchObject({
+      valid: false,
+      signature: { valid: true },
+      names: { valid: true },
+      log: { included: false, appended: false },
+    });
+    await sequence(gw);
     const byId = await warden(database.url, ['receipt', 'verify', first.id]);
     expect(byId.code).toBe(0);
+    const head = await call(gw, 'GET', '/v1/ledger/checkpoint', { key: tenant.adminToken });
     expect(byId.out).toMatchObject({
       valid: true,
       signature: { valid: true },
-      chain: { stored: true, seq: 1, prevLinked: true, nextLinked: true },
+      log: {
+        included: true,
+        appended: true,
+        index: expect.any(Number),
+        size: (head.body.payload as { size: number; root: string }).size,
+        checkpoint: {
+          valid: true,
+          size: (head.body.payload as { size: number; root: string }).size,
+          root: (head.body.payload as { size: number; root: string }).root,
+        },
+      },
     });
     const file = join(dir, 'receipt.json');
     writeFileSync(
@@ -87,6 +109,37 @@ describe('the receipt commands', () => {
     ]);
     expect(fromFile.code).toBe(0);
     expect(fromFile.out.valid).toBe(true);
+  });
+
+  it('`--checkpoint <file>`: inclusion under a checkpoint an auditor kept; one from before it, or forged, fails', async () => {
+    const early = await execute('kept');
+    await sequence(gw);
+    const kept = await call(gw, 'GET', '/v1/ledger/checkpoint', { key: tenant.adminToken });
+    const keptFile = join(dir, 'checkpoint.json');
+    writeFileSync(keptFile, JSON.stringify(kept.body));
+    // The log grows; the receipt is still included under the older checkpoint.
+    const later = await execute('later');
+    await sequence(gw);
+    const under = await warden(database.url, ['receipt', 'verify', early.id, '--checkpoint', keptFile]);
+    expect(under.code).toBe(0);
+    expect(under.out).toMatchObject({
+      valid: true,
+      log: { included: true, size: (kept.body.payload as { size: number; root: string }).size },
+    });
+    // A receipt appended after that checkpoint is not among what it signs.
+    const after = await warden(database.url, ['receipt', 'verify', later.id, '--checkpoint', keptFile]);
+    expect(after.code).toBe(1);
+    expect(after.out).toMatchObject({ valid: false, log: { included: false } });
+    expect(String((after.out.log as { error: string }).error)).toMatch(/not among the \d+ entries/);
+    // A checkpoint whose payload was edited (a different root) does not verify.
+    const [h, p, sig] = (kept.body.checkpoint as string).split('.') as [string, string, string];
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    payload.root = '0'.repeat(64);
+    const forged = join(dir, 'forged.jws');
+    writeFileSync(forged, `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`);
+    const bad = await warden(database.url, ['receipt', 'verify', early.id, '--checkpoint', forged]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatchObject({ valid: false, log: { included: false, checkpoint: { valid: false } } });
   });
 
   it('a receipt with one changed byte fails (exit 1), and so does one that is not in the chain', async () => {
@@ -114,6 +167,7 @@ describe('the receipt commands', () => {
       keys: { kid: string }[];
     };
     expect(keys.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(before.receipt).kid);
+    await sequence(gw);
     for (const id of [before.id, after.id]) {
       const verdict = await warden(database.url, ['receipt', 'verify', id]);
       expect(verdict.code).toBe(0);
@@ -174,10 +228,10 @@ describe.each(DIALECTS)(
 
     it("another transaction's receipt, in its row or in a file, does not verify and says why", async () => {
       const a = await execute('apple');
-      // B is not A's neighbour in the chain: B's own links hold whatever A's row says.
       await execute('middle');
       const b = await execute('banana');
-      // B's receipt checked as A's: its signature and its place in the chain hold, its payload does not.
+      await sequence(gw);
+      // B's receipt checked as A's: its signature and its place in the log hold, its payload does not.
       const asA = { valid: false, signature: { valid: true } };
       const namesB = {
         valid: false,
@@ -185,7 +239,7 @@ describe.each(DIALECTS)(
         workspaceId: tenant.workspaceId,
         error: `The receipt names transaction ${b.id}, not ${a.id}: it is another transaction's receipt.`,
       };
-      const chainOfB = { stored: true, seq: 3, prevLinked: true, nextLinked: null };
+      const logOfB = expect.objectContaining({ included: true, appended: true, index: expect.any(Number) });
 
       // In the database: B's receipt (and its hash) copied into A's row.
       await gw.db.transaction({}, (tx) =>
@@ -196,7 +250,7 @@ describe.each(DIALECTS)(
         ]),
       );
       const byId = await warden(database.url, ['receipt', 'verify', a.id]);
-      expect(byId.out).toEqual({ ...asA, signature: expect.anything(), names: namesB, chain: chainOfB });
+      expect(byId.out).toEqual({ ...asA, signature: expect.anything(), names: namesB, log: logOfB });
       expect(byId.code).toBe(1);
       // B itself still verifies.
       expect((await warden(database.url, ['receipt', 'verify', b.id])).code).toBe(0);
@@ -204,7 +258,7 @@ describe.each(DIALECTS)(
       // The JSON of GET /agp/receipts/:id edited to say A, with B's receipt inside.
       const edited = file('edited.json', JSON.stringify({ transactionId: a.id, receipt: b.receipt }));
       const fromJson = await warden(database.url, ['receipt', 'verify', edited]);
-      expect(fromJson.out).toMatchObject({ ...asA, names: namesB, chain: chainOfB });
+      expect(fromJson.out).toMatchObject({ ...asA, names: namesB, log: logOfB });
       expect(fromJson.code).toBe(1);
       // A file holding B's compact JWS, asked about A with --transaction; asked about B, it verifies.
       const jws = file('b.jws', b.receipt);

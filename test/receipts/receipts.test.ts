@@ -8,12 +8,14 @@ import { RECEIPT_TYP } from '../../gateway/services/ledger/receipts.ts';
 import { rotateSigningKey } from '../../gateway/services/ledger/signing-keys.ts';
 import { open, signIn } from '../console/support.ts';
 import { park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
+import * as rfc from '../ledger/rfc9162.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
   listen,
   registerHttpBusiness,
+  sequence,
   startTestGateway,
   startUpstream,
   type Tenant,
@@ -39,7 +41,6 @@ interface Payload {
   decision: { outcome: string; ruleId: string | null; policy: { name: string; version: number | null } };
   approvers: string[];
   issuedAt: string;
-  prev: string | null;
 }
 
 /** Flips one character of a compact JWS in `part` (0 header, 1 payload, 2 signature). */
@@ -51,7 +52,7 @@ function tamper(jws: string, part: 0 | 1 | 2): string {
   return parts.join('.');
 }
 
-// DESIGN §9 (normative): every settled execute gets an EdDSA compact JWS, chained per workspace.
+// DESIGN §9 (normative): every settled execute gets an EdDSA compact JWS (v2), sealed by the ledger log.
 describe.each(DIALECTS)('receipts on %s', (dialect) => {
   let gw: TestGateway;
   let upstream: Upstream;
@@ -109,7 +110,7 @@ describe.each(DIALECTS)('receipts on %s', (dialect) => {
     }
   });
 
-  it('three executes: each 200 carries a receipt that verifies, says what happened, and links to the one before', async () => {
+  it('three executes: each 200 carries a receipt that verifies, says what happened, and the log includes it', async () => {
     const requests = [
       { sku: 'coffee', quantity: 1, amount_cents: 90, currency: 'USD' },
       { sku: 'tea', amount_cents: 120 },
@@ -129,8 +130,9 @@ describe.each(DIALECTS)('receipts on %s', (dialect) => {
       expect(typeof header.kid).toBe('string');
       payloads.push(payload);
       const request = requests[i] as Record<string, unknown>;
+      expect(payload).not.toHaveProperty('prev');
       expect(payload).toMatchObject({
-        v: 1,
+        v: 2,
         workspaceId: tenant.workspaceId,
         agentId: 'agent-1',
         businessId: shop,
@@ -150,11 +152,34 @@ describe.each(DIALECTS)('receipts on %s', (dialect) => {
       key: tenant.agentKey,
     });
     expect(payloads[0]?.responseHash).toBe(jcsHash(status.body.data));
-    // The chain: the first receipt of the workspace has no predecessor; each next names the hash
-    // of the compact JWS before it.
-    expect(payloads[0]?.prev).toBeNull();
-    expect(payloads[1]?.prev).toBe(sha256(receipts[0] as string));
-    expect(payloads[2]?.prev).toBe(sha256(receipts[1] as string));
+    // No receipt names another: the ledger log orders them once appended. Until then `log` is null.
+    const id = (i: number) => payloads[i]?.transactionId as string;
+    const before = await call(gw, 'GET', `/agp/receipts/${id(0)}`, { key: tenant.agentKey });
+    expect(before.body.log).toBeNull();
+    await sequence(gw);
+    const indexes: number[] = [];
+    for (const [i, jws] of receipts.entries()) {
+      const res = await call(gw, 'GET', `/agp/receipts/${id(i)}`, { key: tenant.agentKey });
+      const log = res.body.log as {
+        index: number;
+        size: number;
+        inclusionProof: string[];
+        checkpoint: string;
+      };
+      const cp = await compactVerify(log.checkpoint, jwks);
+      expect(cp.protectedHeader.typ).toBe('warden-checkpoint+jws');
+      const signed = JSON.parse(new TextDecoder().decode(cp.payload));
+      expect(signed).toMatchObject({ v: 1, workspaceId: tenant.workspaceId, size: log.size });
+      // Checked with the tests' own RFC 9162 code: the receipt is leaf `index` under the signed root.
+      const entry = Buffer.from(canonicalize({ kind: 'receipt', jws }) as string);
+      const proof = log.inclusionProof.map((h) => Buffer.from(h, 'hex'));
+      expect(
+        rfc.verifyInclusion(log.index, log.size, rfc.leaf(entry), proof, Buffer.from(signed.root, 'hex')),
+      ).toBe(true);
+      indexes.push(log.index);
+    }
+    // In the order they committed.
+    expect([...indexes].sort((a, b) => a - b)).toEqual(indexes);
   });
 
   it('one changed byte anywhere fails verification', async () => {
@@ -304,6 +329,7 @@ describe.each(DIALECTS)('receipts on %s', (dialect) => {
     const back = await call(gw, 'GET', `/agp/receipts/${a.id}`, { key: swap.agentKey });
     expect(back.status).toBe(200);
     expect(back.body.receipt).toBe(a.receipt);
+    await sequence(gw);
     const { html } = await open(gw, `/console/transactions/${a.id}`, cookie);
     expect(html).toMatch(/id="receipt-state"><span class="badge good">verified<\/span>/);
   });
@@ -319,8 +345,10 @@ describe.each(DIALECTS)('receipts on %s', (dialect) => {
     const fresh = createRemoteJWKSet(new URL(`${live.url}/.well-known/warden-keys`));
     await expect(compactVerify(before, fresh)).resolves.toBeDefined();
     await expect(compactVerify(after, fresh)).resolves.toBeDefined();
-    // The chain goes on across the rotation.
-    const payload = JSON.parse(Buffer.from(after.split('.')[1] as string, 'base64url').toString('utf8'));
-    expect(payload.prev).toBe(sha256(before));
+    // The log takes both, and its checkpoint is signed with the new key.
+    await sequence(gw);
+    const newest = await call(gw, 'GET', '/agp/ledger/checkpoint', { key: tenant.agentKey });
+    expect(decodeProtectedHeader(newest.body.checkpoint as string).kid).toBe(kid);
+    await expect(compactVerify(newest.body.checkpoint as string, fresh)).resolves.toBeDefined();
   });
 });

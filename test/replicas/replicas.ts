@@ -13,6 +13,8 @@ export interface Replica {
   /** False once the process has exited, whatever the reason. */
   alive(): boolean;
   stop(): Promise<void>;
+  /** kill -9: no drain, no clean-up; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -71,6 +73,13 @@ export async function startReplica(databaseUrl: string, env: Record<string, stri
     output,
     alive: () => child.exitCode === null && child.signalCode === null,
     stop: () => stopChild(child),
+    kill: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   inWorkspace,
   listen,
   registerEcho,
+  sequence,
   startTestGateway,
   type Tenant,
   type TestGateway,
@@ -93,6 +94,7 @@ describe.each(DIALECTS)('the compliance export on %s', (dialect) => {
   let developer = '';
   let approver = '';
   let day1 = 0;
+  let day1Size = 0;
   const iso = (ms: number) => new Date(ms).toISOString();
 
   const execute = (amount: number) =>
@@ -200,6 +202,11 @@ describe.each(DIALECTS)('the compliance export on %s', (dialect) => {
       204,
     );
 
+    // The ledger log signs day 1's entries on day 1.
+    expect(await sequence(gw)).toBeGreaterThan(0);
+    const head = await call(gw, 'GET', '/v1/ledger/checkpoint', { key: tenant.adminToken });
+    day1Size = (head.body.payload as { size: number; root: string }).size;
+
     // Day 3: more traffic, outside a day-1 export.
     gw.now.advance(2 * DAY);
     expect((await execute(400)).status).toBe(200);
@@ -207,6 +214,7 @@ describe.each(DIALECTS)('the compliance export on %s', (dialect) => {
     expect((await call(gw, 'PUT', '/v1/policies/default', { key: tenant.adminToken, body: v2 })).status).toBe(
       201,
     );
+    expect(await sequence(gw)).toBeGreaterThan(0);
   });
   afterAll(async () => {
     await gw?.dispose();
@@ -230,9 +238,23 @@ describe.each(DIALECTS)('the compliance export on %s', (dialect) => {
         'approval_stages.csv',
         'audit-verification.json',
         'audit_events.csv',
+        'ledger-checkpoint.json',
         'manifest.json',
         'transactions.csv',
       ]);
+
+      // DESIGN §9: the newest checkpoint signed in the period (day 1's), not the later one.
+      const sealed = JSON.parse(text(files['ledger-checkpoint.json']));
+      const signedThen = await call(gw, 'GET', `/v1/ledger/checkpoint?size=${day1Size}`, {
+        key: tenant.adminToken,
+      });
+      expect(signedThen.status).toBe(200);
+      expect(sealed).toMatchObject({
+        checkpoint: signedThen.body.checkpoint,
+        payload: signedThen.body.payload,
+      });
+      const newest = await call(gw, 'GET', '/v1/ledger/checkpoint', { key: tenant.adminToken });
+      expect((newest.body.payload as { size: number; root: string }).size).toBeGreaterThan(day1Size);
 
       // Every file but the manifest is listed with its size and SHA-256.
       expect(manifest.files.map((f) => f.name).sort()).toEqual(

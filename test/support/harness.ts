@@ -11,7 +11,8 @@ import { answerClientErrors } from '../../gateway/client-errors.ts';
 import { openDatabase } from '../../gateway/db/open.ts';
 import type { Db } from '../../gateway/db/types.ts';
 import { OPERATOR, type Scope } from '../../gateway/domain/index.ts';
-import type { ServiceContext } from '../../gateway/services/context.ts';
+import { type ServiceContext, systemContext } from '../../gateway/services/context.ts';
+import { sequenceLedger } from '../../gateway/services/sequencer/sequencer.ts';
 import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import { createAgentKey } from '../../gateway/services/tenancy/keys.ts';
 import { createWorkspace } from '../../gateway/services/tenancy/workspaces.ts';
@@ -252,4 +253,12 @@ export async function startUpstream(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Runs the ledger log's sequencer once, as its job would (tests build gateways with `jobs: false`):
+ * every committed receipt and audit event is appended and a checkpoint signed. Answers how many.
+ */
+export function sequence(gw: Gateway): Promise<number> {
+  return sequenceLedger({ ctx: systemContext(gw.deps) });
 }

@@ -1,4 +1,4 @@
-import { listAuditEvents, verifyAuditChain } from '../../services/ledger/index.ts';
+import { listAuditEvents, newestCheckpointOf, verifyAuditChain } from '../../services/ledger/index.ts';
 import { definePage } from '../page.ts';
 
 /**
@@ -19,8 +19,9 @@ export default definePage({
   async get(p) {
     const raw = p.c.req.query('cursor');
     const cursor = raw && CURSOR.test(raw) ? raw : undefined;
-    const [verdict, page] = await Promise.all([
+    const [verdict, head, page] = await Promise.all([
       verifyAuditChain({ ctx: p.ctx }),
+      newestCheckpointOf({ ctx: p.ctx }),
       listAuditEvents({ ctx: p.ctx, input: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } }),
     ]);
     return p.render({
@@ -42,8 +43,33 @@ export default definePage({
               </p>
             )}
             <p class="muted">
-              Every event carries the hash of the one before it; this recomputes them all now.
+              Every event carries the hash of the one before it; this recomputes them all now, and checks each
+              against the ledger log.
             </p>
+          </section>
+          <section class="card" aria-labelledby="log-h" id="ledger-log">
+            <h2 id="log-h">Ledger log</h2>
+            {head ? (
+              <>
+                <p id="checkpoint-state">
+                  Newest checkpoint: <strong>{head.payload.size}</strong> entries (receipts and audit events),
+                  signed {head.payload.issuedAt}.
+                </p>
+                <p class="muted">
+                  Root <code>{head.payload.root}</code>. Keep a copy (GET /v1/ledger/checkpoint, or the{' '}
+                  <code>ledger.checkpoint</code> webhook): a later log that dropped or changed anything it
+                  signs fails the consistency proof.
+                </p>
+                <details>
+                  <summary>The checkpoint (compact JWS)</summary>
+                  <pre tabindex={0}>{head.checkpoint}</pre>
+                </details>
+              </>
+            ) : (
+              <p id="checkpoint-state">
+                No checkpoint yet: the log is signed once its first entry is appended.
+              </p>
+            )}
           </section>
           <div class="table-wrap">
             <table class="stack" id="audit">

@@ -151,6 +151,8 @@ export default definePage({
                 <p id="receipt-state">
                   {receipt.valid ? (
                     <span class="badge good">verified</span>
+                  ) : receipt.names?.valid !== false && receipt.log?.appended === false ? (
+                    <span class="badge">awaiting the log</span>
                   ) : (
                     <span class="badge bad">does not verify</span>
                   )}{' '}
@@ -158,21 +160,18 @@ export default definePage({
                     ? `Signature valid (key ${receipt.signature.kid ?? '?'}), but it is not this transaction's receipt. ${receipt.names.error ?? ''}`
                     : receipt.signature.valid
                       ? `Signature valid (key ${receipt.signature.kid ?? '?'}); ${
-                          receipt.chain?.stored ? 'stored as issued' : 'not the stored receipt'
-                        }, ${receipt.chain?.prevLinked ? 'linked to the receipt before it' : 'not linked to the receipt before it'}${
-                          receipt.chain?.nextLinked === null
-                            ? ', the newest in the chain'
-                            : receipt.chain?.nextLinked
-                              ? ', named by the receipt after it'
-                              : ', not named by the receipt after it'
-                        }.`
+                          receipt.log?.included
+                            ? `entry ${receipt.log.index} of this workspace's ledger log, included in the checkpoint of ${receipt.log.size} entries.`
+                            : receipt.log?.appended === false
+                              ? 'signed and stored; the ledger log appends it within seconds.'
+                              : `not included in the ledger log: ${receipt.log?.error ?? ''}`
+                        }`
                       : `Signature invalid: ${receipt.signature.error ?? ''}`}
                 </p>
                 {receipt.payload ? (
                   <>
                     <p class="muted">
-                      Number {receipt.chain?.seq ?? '?'} in this workspace's chain, issued{' '}
-                      {receipt.payload.issuedAt}. Check it yourself with{' '}
+                      Issued {receipt.payload.issuedAt}. Check it yourself with{' '}
                       <code>warden receipt verify {t.transactionId}</code> or against
                       /.well-known/warden-keys.
                     </p>

@@ -118,6 +118,8 @@ export interface PostgresOptions {
   /** Pool size per process (default 10, or `?max=` in the URL). */
   max?: number;
   onBatch?: (size: number) => void;
+  /** How long each scoped transaction held its workspace's lock (granted → committed), in seconds. */
+  onLockHeld?: (seconds: number) => void;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -169,23 +171,29 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
       const conn = new PgConn(reserved);
       // BEGIN goes out at once, pipelined with the first statements instead of costing a round trip
       // of its own: .execute() sends it now, before anything the transaction sends after it. A
-      // workspace's lock travels in the same simple query, so it is taken inside the transaction,
-      // and is awaited: nothing may read before it is held.
+      // workspace's lock travels in the same simple query, so it is taken inside the transaction;
+      // it is not awaited: the server runs a connection's statements in order, so nothing the
+      // transaction sends after it runs before the lock is held, and no round trip waits for it.
+      let held = 0;
       const opened = reserved
         .unsafe(
           lock === undefined
             ? 'BEGIN'
             : `BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(${literal(lock)}, 0))`,
         )
-        .execute();
+        .execute()
+        .then((rows) => {
+          held = performance.now();
+          return rows;
+        });
       opened.catch(() => undefined);
       let committing = false;
       try {
-        if (lock !== undefined) await opened;
         const value = await fn(conn);
         await opened;
         committing = true;
         await reserved.unsafe('COMMIT');
+        if (lock !== undefined) options.onLockHeld?.((performance.now() - held) / 1000);
         return value;
       } catch (error) {
         // A connection lost before COMMIT went out took the transaction with it (the server rolls

@@ -22,6 +22,8 @@ export interface ColumnSpec {
   readonly default?: string | number | SQL;
   /** `table.column` this column points at (a foreign key). */
   readonly references?: string;
+  /** A key the database numbers itself: AUTOINCREMENT on SQLite, an identity on PostgreSQL. */
+  readonly identity?: boolean;
 }
 
 /** One column; `T` is its value's type and `Null` whether it may be null, for the rows' types. */
@@ -35,6 +37,10 @@ export class Column<T, Null extends boolean = true> {
   }
   primaryKey(): Column<T, false> {
     return new Column({ ...this.spec, primaryKey: true });
+  }
+  /** The primary key, numbered by the database in insertion order (never reused). */
+  identity(): Column<T, false> {
+    return new Column({ ...this.spec, primaryKey: true, notNull: true, identity: true });
   }
   default(value: T | SQL): Column<T, Null> {
     return new Column({ ...this.spec, default: value as string | number | SQL });

@@ -33,6 +33,7 @@ function columnOf(name: string, c: ColumnSpec, tables: Record<string, PostgresTa
         : bigint(name, { mode: 'number' });
   if (c.notNull) b = b.notNull();
   if (c.primaryKey) b = b.primaryKey();
+  if (c.identity) b = b.generatedAlwaysAsIdentity();
   if (c.default !== undefined) b = b.default(c.default);
   const target = c.references?.split('.');
   if (target) b = b.references((): AnyPgColumn => tables[target[0] as string]?.[target[1] as string]);
@@ -91,4 +92,8 @@ export const {
   agent_prices,
   console_sessions,
   console_sign_in_links,
+  ledger_queue,
+  ledger_entries,
+  ledger_nodes,
+  ledger_checkpoints,
 } = all;

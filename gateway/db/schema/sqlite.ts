@@ -25,7 +25,7 @@ function columnOf(name: string, c: ColumnSpec, tables: Record<string, SqliteTabl
   // biome-ignore lint/suspicious/noExplicitAny: each step of drizzle's builder has its own type.
   let b: any = c.kind === 'text' ? text(name, c.enum ? { enum: c.enum as [string] } : {}) : integer(name);
   if (c.notNull) b = b.notNull();
-  if (c.primaryKey) b = b.primaryKey();
+  if (c.primaryKey) b = c.identity ? b.primaryKey({ autoIncrement: true }) : b.primaryKey();
   if (c.default !== undefined) b = b.default(c.default);
   const target = c.references?.split('.');
   if (target) b = b.references((): AnySQLiteColumn => tables[target[0] as string]?.[target[1] as string]);
@@ -81,4 +81,8 @@ export const {
   agent_prices,
   console_sessions,
   console_sign_in_links,
+  ledger_queue,
+  ledger_entries,
+  ledger_nodes,
+  ledger_checkpoints,
 } = all;

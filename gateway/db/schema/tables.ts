@@ -541,7 +541,8 @@ export const TABLES = {
     {
       transaction_id: text().primaryKey(),
       workspace_id: text().notNull(),
-      seq: integer().notNull(),
+      /** A version 1 receipt's place in its workspace's chain; null for version 2 (the log orders them). */
+      seq: integer(),
       jws: text().notNull(),
       hash: text().notNull(),
       created_at: bigint().notNull(),
@@ -592,6 +593,73 @@ export const TABLES = {
     },
     {
       indexes: [{ name: 'console_sign_in_links_member', on: ['member_id'] }],
+    },
+  ),
+
+  /**
+   * The ledger log's inbox (DESIGN §9): one row per receipt or audit event committed and not yet
+   * appended, written by triggers in the transaction that writes the receipt or chains the event
+   * (migrations), so nothing committed can be left out. The sequencer deletes the rows it appends in
+   * the transaction that appends them. `workspace_id` is '' for the operator's own audit events.
+   */
+  ledger_queue: table(
+    {
+      id: bigint().identity(),
+      workspace_id: text().notNull(),
+      kind: text({ enum: ['receipt', 'audit'] }).notNull(),
+      ref: text().notNull(),
+      created_at: bigint().notNull(),
+    },
+    { indexes: [{ name: 'ledger_queue_ws', on: ['workspace_id', 'id'] }] },
+  ),
+
+  /**
+   * The entries of each workspace's log in log order (`idx` from 0): a receipt's JWS, or an audit
+   * event's id and hash, exactly what the entry's canonical JSON holds. Never updated or deleted.
+   */
+  ledger_entries: table(
+    {
+      workspace_id: text().notNull(),
+      idx: integer().notNull(),
+      kind: text({ enum: ['receipt', 'audit'] }).notNull(),
+      ref: text().notNull(),
+      jws: text(),
+      hash: text(),
+      appended_at: bigint().notNull(),
+    },
+    {
+      primaryKey: ['workspace_id', 'idx'],
+      indexes: [{ name: 'ledger_entries_ref', unique: true, on: ['workspace_id', 'kind', 'ref'] }],
+    },
+  ),
+
+  /**
+   * The log's complete subtrees (RFC 9162 §2.1): node (`level`, `idx`) hashes leaves
+   * idx·2^level … (idx+1)·2^level − 1 (level 0: the leaf hashes), lowercase hex. Written once, when
+   * the leaf completing it is appended, so any tree head or proof reads O(log n) of them.
+   */
+  ledger_nodes: table(
+    {
+      workspace_id: text().notNull(),
+      level: integer().notNull(),
+      idx: integer().notNull(),
+      hash: text().notNull(),
+    },
+    { primaryKey: ['workspace_id', 'level', 'idx'] },
+  ),
+
+  /** Every signed checkpoint of every log (DESIGN §9): the newest is the log's head. */
+  ledger_checkpoints: table(
+    {
+      workspace_id: text().notNull(),
+      size: integer().notNull(),
+      root: text().notNull(),
+      jws: text().notNull(),
+      issued_at: bigint().notNull(),
+    },
+    {
+      primaryKey: ['workspace_id', 'size'],
+      indexes: [{ name: 'ledger_checkpoints_issued', on: ['workspace_id', 'issued_at'] }],
     },
   ),
 };

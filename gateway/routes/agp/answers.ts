@@ -58,10 +58,55 @@ export const statusAnswer = z.object({
   updatedAt: isoTime,
 });
 
+const hexHash = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .describe('A SHA-256 hash, lowercase hex.');
+
+export const receiptLog = z
+  .object({
+    index: z.number().int().min(0).describe("The receipt's leaf index in its workspace's ledger log."),
+    size: z.number().int().min(1).describe('The size of the tree the checkpoint signs.'),
+    inclusionProof: z
+      .array(hexHash)
+      .describe('The RFC 9162 §2.1.3 audit path from the leaf to the root, leaf side first.'),
+    checkpoint: compactJws.describe('The signed checkpoint (typ warden-checkpoint+jws) of that tree.'),
+  })
+  .nullable()
+  .describe('Null until the sequencer appends the receipt (within LEDGER_SEQUENCE_MS).');
+
 export const receiptAnswer = z.object({
   transactionId: z.string(),
   receipt: compactJws,
   payload: jsonObject.describe('The receipt payload, decoded (docs/api.md, Receipts).'),
+  log: receiptLog,
+});
+
+export const checkpointAnswer = z.object({
+  checkpoint: compactJws,
+  payload: z.object({
+    v: z.literal(1),
+    workspaceId: z.string(),
+    size: z.number().int().min(1),
+    root: hexHash,
+    issuedAt: z.string(),
+  }),
+});
+
+export const consistencyAnswer = z.object({
+  from: z.number().int(),
+  to: z.number().int(),
+  proof: z.array(hexHash).describe('The RFC 9162 §2.1.4 consistency proof.'),
+});
+
+export const entriesAnswer = z.object({
+  entries: z.array(
+    z.union([
+      z.object({ index: z.number().int(), kind: z.literal('receipt'), jws: compactJws }),
+      z.object({ index: z.number().int(), kind: z.literal('audit'), id: z.string(), hash: hexHash }),
+    ]),
+  ),
+  size: z.number().int().describe("The newest checkpoint's size: entries at or past it are not listed."),
 });
 
 export const businessView = z.object({

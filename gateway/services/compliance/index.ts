@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Zip, ZipDeflate } from 'fflate';
 import { GatewayError } from '../../domain/index.ts';
+import { checkpointBefore } from '../../repositories/ledger-log.ts';
 import {
   agentKeyFigures,
   approvalsByStatus,
@@ -16,7 +17,7 @@ import {
 import { getWorkspace } from '../../repositories/workspaces.ts';
 import { GATEWAY_VERSION } from '../../version.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
-import { verifyAuditChain } from '../ledger/index.ts';
+import { checkpointPayload, verifyAuditChain } from '../ledger/index.ts';
 import {
   auditExtract,
   type Extract,
@@ -205,6 +206,19 @@ export async function exportCompliance({
       scope: 'The whole audit chain of the workspace, from its first event (GET /v1/audit/verify).',
     };
     files.push(yield* entry('audit-verification.json', [`${JSON.stringify(verification, null, 2)}\n`]));
+    // DESIGN §9: the newest checkpoint signed in the period, so a copy of the log's head leaves the
+    // database with the export (null when none was signed then).
+    const checkpoint = await checkpointBefore(ctx.deps.db.reader, workspaceId, to);
+    const sealed =
+      checkpoint && checkpoint.issuedAt >= from
+        ? { checkpoint: checkpoint.jws, payload: checkpointPayload(checkpoint.jws) }
+        : { checkpoint: null, payload: null };
+    const ledger = {
+      ...sealed,
+      about:
+        'The newest signed checkpoint of the ledger log issued in the range: verify it against GET /.well-known/warden-keys, and later logs against it with GET /v1/ledger/consistency.',
+    };
+    files.push(yield* entry('ledger-checkpoint.json', [`${JSON.stringify(ledger, null, 2)}\n`]));
     const all: Figures = { ...figures, extracts };
     files.unshift(yield* entry('README.md', [readme({ ...header, figures: all })]));
 

@@ -357,6 +357,12 @@ ${table(
       'The verdict on the whole audit chain: `{valid, checked, firstBrokenId}`',
     ],
     [
+      '`ledger-checkpoint.json`',
+      '',
+      '',
+      "The newest signed checkpoint of the workspace's ledger log issued in the range (null when none was)",
+    ],
+    [
       '`manifest.json`',
       '',
       '',
@@ -399,5 +405,9 @@ ${table(
    event before it in the chain.
 3. A settled execute's receipt verifies against \`GET /.well-known/warden-keys\`:
    \`warden receipt verify <transaction_id>\`.
+4. \`ledger-checkpoint.json\` signs the head of the workspace's ledger log (every receipt and audit
+   event, in order) as it stood in the period. Keep it: \`warden receipt verify <id> --checkpoint
+   ledger-checkpoint.json\` checks a receipt's inclusion under it, and \`GET /v1/ledger/consistency\`
+   proves a later log still holds everything it signed.
 `;
 }

@@ -2,6 +2,7 @@ import { checkOutboundUrl } from '../../../adapters/egress.ts';
 import { hasInvalidAmount, normaliseAmount, requestCurrency } from '../../../policy/amount.ts';
 import { canonicalHash } from '../../../policy/canonical.ts';
 import type { Decision } from '../../../policy/index.ts';
+import type { TxScope } from '../../db/types.ts';
 import {
   type AgentPrincipal,
   draftTransaction,
@@ -17,12 +18,13 @@ import { type ServiceContext, workspaceOf } from '../context.ts';
 import {
   admissionStep,
   countDecision,
+  decisionInputOf,
   IDEMPOTENCY_TTL_MS,
   invalidAmount,
   recordFinish,
 } from '../execute/index.ts';
 import { queueCallback } from '../notifications/index.ts';
-import { DEFAULT_POLICY, loadPolicy } from '../policy/index.ts';
+import { DEFAULT_POLICY, loadPolicy, readsSharedState } from '../policy/index.ts';
 
 /**
  * Evaluate-only (DESIGN §5; seed 000 §2.1): for systems that execute themselves. The same policy,
@@ -129,7 +131,13 @@ export async function evaluate({
     costMicros,
     createdAt: at,
   });
-  const outcome = await deps.db.transaction({ workspaceId: agent.workspaceId }, async (tx) => {
+  // The workspace's lock only for a decision that reads shared state (DESIGN §8), as for executes.
+  // No business: no per-business override or category applies; limits without categories do.
+  const scope: TxScope =
+    policy && readsSharedState(decisionInputOf(transaction, policy, undefined, at))
+      ? { workspaceId: agent.workspaceId }
+      : {};
+  const outcome = await deps.db.transaction(scope, async (tx) => {
     if (idempotency && !(await claimIdempotency(tx, idempotency, transaction.id, at))) {
       return { taken: await findIdempotency(tx, agent.agentKeyId, idempotency.key) };
     }
@@ -262,7 +270,8 @@ export async function reportEvaluation({
   if (txn.status !== 'approved') throw conflict(txn.status);
   const at = deps.clock();
   const outcome = { status: input.status, data: input.data ?? null, error: null, answer: undefined };
-  const recorded = await deps.db.transaction({ workspaceId }, (tx) =>
+  // No scope: the finish is conditional on `approved`, and the receipt waits for no other.
+  const recorded = await deps.db.transaction({}, (tx) =>
     recordFinish(tx, ctx, { transaction: txn, outcome, at, from: ['approved', 'approved'] }),
   );
   if (!recorded?.receipt) {

@@ -4,7 +4,7 @@ import type { CompiledPolicy } from '../../../policy/index.ts';
 import type { Conn, TxScope } from '../../db/types.ts';
 import type { Business, Transaction } from '../../domain/index.ts';
 import type { ServiceContext, StepContext } from '../context.ts';
-import type { DecisionInput } from '../policy/index.ts';
+import { type DecisionInput, readsSharedState } from '../policy/index.ts';
 import { type Admission, type AdmitSubject, admit } from './admission.ts';
 import { type ForwardOutcome, forwardAdmitted } from './forward.ts';
 
@@ -98,10 +98,15 @@ export async function admitAndForward({
   ctx: ServiceContext;
   input: AdmissionInput & { business?: Business; adapter?: Adapter };
 }): Promise<{ admission: Admission; forwarded: ForwardOutcome | undefined }> {
-  // A queued execute is read again under the workspace scope, whatever decides it.
+  // A decision that reads the workspace's shared state (spend, history) and then reserves runs under
+  // the workspace scope (DESIGN §8). Any other new admission is single conditional statements (the
+  // token taken once, the idempotency key inserted once): it waits for no other request of the
+  // workspace. A queued execute is read again under the workspace scope, whatever decides it.
+  const { subject, policy, business, now } = input;
   const scope: TxScope =
-    input.policy || input.subject.kind !== 'new'
-      ? { workspaceId: input.subject.transaction.workspaceId }
+    subject.kind !== 'new' ||
+    (policy && readsSharedState(decisionInputOf(subject.transaction, policy, business, now)))
+      ? { workspaceId: subject.transaction.workspaceId }
       : {};
   const admission = await ctx.deps.db.transaction(scope, (tx) => admissionStep(tx, ctx, input));
   const forwarded = await forwardAdmission({

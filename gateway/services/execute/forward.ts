@@ -107,7 +107,7 @@ export interface Recorded {
 /**
  * Finishes a pending (or unknown) transaction in `tx`: status, spend, receipt, idempotent answer,
  * event. Undefined when it was no longer pending or unknown (another process finished it).
- * Run it under the workspace scope for an execute or evaluation: its receipt extends the chain.
+ * It needs no scope: every write is conditional on the status or keyed by the transaction.
  */
 export async function recordFinish(
   tx: Conn,
@@ -126,8 +126,7 @@ export async function recordFinish(
   });
   if (!finished) return undefined;
   const settled = o.status !== 'unknown';
-  // DESIGN §9: executes (and reported evaluations) get receipts; discover and query do not, and they
-  // finish outside the workspace scope, where extending the chain could race another replica.
+  // DESIGN §9: executes (and reported evaluations) get receipts; discover and query do not.
   const receipt =
     RECEIPTED.has(o.status) && (transaction.operation === 'execute' || transaction.operation === 'evaluate')
       ? await issueReceipt(tx, deps, { ...transaction, status: o.status, data: o.data }, at)
@@ -166,8 +165,9 @@ async function recordOutcome(
   outcome: Outcome,
 ): Promise<Recorded | undefined> {
   const { deps } = ctx;
-  // The workspace scope: the receipt extends the workspace's chain, one writer at a time.
-  const scope = { workspaceId: transaction.workspaceId };
+  // No scope (DESIGN §8): settling an outcome and writing its receipt wait for no other request;
+  // the finish is conditional on the status, and the ledger log orders the receipt afterwards.
+  const scope = {};
   for (let attempt = 0; ; attempt++) {
     try {
       const at = deps.clock();

@@ -12,6 +12,7 @@ import {
   listAudit,
   nthAuditIdDown,
 } from '../../repositories/audit.ts';
+import { auditEntriesFrom } from '../../repositories/ledger-log.ts';
 import { type Deps, type ServiceContext, workspaceOf } from '../context.ts';
 
 /** An audit event of `ctx`'s actor in its workspace, now (DESIGN §9); write it in the change's transaction. */
@@ -127,7 +128,8 @@ const PAGE = 250;
 /**
  * Recomputes one chain (DESIGN §9): every row's hash over its columns, its `prev_hash` against the
  * row before it, and no place skipped (a deleted row leaves its successor pointing at nothing).
- * A row that was never chained is broken too: every write goes through the chain.
+ * A row that was never chained is broken too: every write goes through the chain. Then checks the
+ * chain against the ledger log, which names every appended event by id and hash.
  */
 export async function verifyChain(conn: Conn, chain: string): Promise<ChainVerdict> {
   let checked = 0;
@@ -147,7 +149,27 @@ export async function verifyChain(conn: Conn, chain: string): Promise<ChainVerdi
   }
   const stray = await firstUnchained(conn, chain);
   if (stray) return { valid: false, checked: checked + 1, firstBrokenId: stray };
+  const gone = await firstGoneFromLog(conn, chain);
+  if (gone) return { valid: false, checked, firstBrokenId: gone };
   return { valid: true, checked, firstBrokenId: null };
+}
+
+/**
+ * The ledger log holds each appended audit event's id and hash (DESIGN §9): the first entry whose
+ * event is missing or hashes otherwise now. This is what finds the newest events deleted, which
+ * leave the chain itself intact.
+ */
+async function firstGoneFromLog(conn: Conn, chain: string): Promise<string | null> {
+  for (let start = 0; ; ) {
+    const entries = await auditEntriesFrom(conn, chain, start, PAGE);
+    for (const entry of entries) {
+      if (entry.stored !== entry.hash) return entry.id;
+    }
+    const last = entries.at(-1);
+    if (entries.length < PAGE || last === undefined) return null;
+    start = last.index + 1;
+    await turn();
+  }
 }
 
 /** GET /v1/audit/verify: the caller's workspace chain. */

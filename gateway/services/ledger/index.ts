@@ -12,6 +12,17 @@ export {
   verifyChain,
 } from './audit.ts';
 export {
+  CHECKPOINT_TYP,
+  type CheckpointPayload,
+  checkpointPayload,
+  entryBytes,
+  newestCheckpointOf,
+  OPERATOR_LOG,
+  readCheckpoint,
+  readConsistency,
+  readEntries,
+} from './ledger-log.ts';
+export {
   checkReceipt,
   getReceiptOf,
   issueReceipt,

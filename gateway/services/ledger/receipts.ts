@@ -1,17 +1,23 @@
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { canonicalHash } from '../../../policy/canonical.ts';
 import { sha256Hex, signCompact } from '../../crypto/jws.ts';
+import { leafHash, verifyInclusion } from '../../crypto/merkle.ts';
 import type { Conn } from '../../db/types.ts';
 import { GatewayError, type Transaction, type TransactionStatus } from '../../domain/index.ts';
 import { approversOf } from '../../repositories/approvals.ts';
-import { getReceipt, insertReceipt, receiptAt, receiptHead } from '../../repositories/receipts.ts';
+import type { StoredCheckpoint } from '../../repositories/ledger-log.ts';
+import { getReceipt, insertReceipt } from '../../repositories/receipts.ts';
 import { getTransaction, getTransactionById } from '../../repositories/transactions.ts';
 import type { Deps, ServiceContext } from '../context.ts';
 import { workspaceOf } from '../context.ts';
+import { CHECKPOINT_TYP, type CheckpointPayload, entryBytes, logPlace } from './ledger-log.ts';
 
-/** What a receipt says (DESIGN §9, normative fields; `v` 1). */
+/**
+ * What a receipt says (DESIGN §9, normative fields). Version 2 names no other receipt; version 1
+ * receipts, written before the ledger log, named the previous one of their workspace (`prev`).
+ */
 export interface ReceiptPayload {
-  v: 1;
+  v: 1 | 2;
   transactionId: string;
   workspaceId: string;
   agentId: string;
@@ -25,7 +31,8 @@ export interface ReceiptPayload {
   decision: { outcome: string; ruleId: string | null; policy: { name: string; version: number | null } };
   approvers: string[];
   issuedAt: string;
-  prev: string | null;
+  /** Version 1 only. */
+  prev?: string | null;
 }
 
 /** The statuses a receipt is issued for: the business (or the evaluating system) has settled it. */
@@ -44,12 +51,6 @@ interface StoredDecision {
   policy?: { name?: unknown; version?: unknown };
 }
 
-/**
- * Signs the receipt of a settled transaction and appends it to its workspace's chain, in `tx`,
- * the transaction that records the outcome (DESIGN §9). Callers run it under the workspace scope,
- * so one writer at a time extends a chain; the unique (workspace, seq) index refuses a fork
- * whatever happens, and a lost place is taken again from the new head.
- */
 export type ReceiptSubject = Pick<
   Transaction,
   | 'id'
@@ -67,11 +68,11 @@ export type ReceiptSubject = Pick<
   | 'approvalId'
 >;
 
-export async function issueReceipt(tx: Conn, deps: Deps, txn: ReceiptSubject, at: number): Promise<string> {
-  const approvers = txn.approvalId ? await approversOf(tx, txn.approvalId) : [];
+/** The payload of the receipt of a settled transaction (version 2: it names no other receipt). */
+export function receiptClaims(txn: ReceiptSubject, approvers: string[], at: number): ReceiptPayload {
   const decision = (txn.decision ?? {}) as StoredDecision;
-  const base: Omit<ReceiptPayload, 'prev'> = {
-    v: 1,
+  return {
+    v: 2,
     transactionId: txn.id,
     workspaceId: txn.workspaceId,
     agentId: txn.agentId,
@@ -94,25 +95,31 @@ export async function issueReceipt(tx: Conn, deps: Deps, txn: ReceiptSubject, at
     approvers,
     issuedAt: new Date(at).toISOString(),
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const head = await receiptHead(tx, txn.workspaceId);
-    const payload: ReceiptPayload = { ...base, prev: head?.hash ?? null };
-    const { kid, key } = deps.signingKeys.current();
-    const jws = signCompact({ kid, typ: RECEIPT_TYP }, JSON.stringify(payload), key);
-    const written = await insertReceipt(tx, {
-      transactionId: txn.id,
-      workspaceId: txn.workspaceId,
-      seq: (head?.seq ?? 0) + 1,
-      jws,
-      hash: sha256Hex(jws),
-      createdAt: at,
-    });
-    if (written) return jws;
-    // The transaction already has its receipt (it never gets two), or another writer took the place.
-    const existing = await getReceipt(tx, txn.id);
-    if (existing) return existing.jws;
-  }
-  throw new Error(`Could not append the receipt of ${txn.id} to its workspace's chain.`);
+}
+
+/**
+ * Signs the receipt of a settled transaction and stores it, in `tx`, the transaction that records
+ * the outcome (DESIGN §9). It reads and waits for no other receipt, so it takes no lock: a trigger
+ * queues it for the ledger log, which orders it after the commit. A transaction never gets two
+ * receipts (the primary key): a second attempt answers the first.
+ */
+export async function issueReceipt(tx: Conn, deps: Deps, txn: ReceiptSubject, at: number): Promise<string> {
+  const approvers = txn.approvalId ? await approversOf(tx, txn.approvalId) : [];
+  const payload = receiptClaims(txn, approvers, at);
+  const { kid, key } = deps.signingKeys.current();
+  const jws = signCompact({ kid, typ: RECEIPT_TYP }, JSON.stringify(payload), key);
+  const written = await insertReceipt(tx, {
+    transactionId: txn.id,
+    workspaceId: txn.workspaceId,
+    seq: null,
+    jws,
+    hash: sha256Hex(jws),
+    createdAt: at,
+  });
+  if (written) return jws;
+  const existing = await getReceipt(tx, txn.id);
+  if (existing) return existing.jws;
+  throw new Error(`The receipt of ${txn.id} was neither written nor found.`);
 }
 
 /** The payload of a compact JWS, as JSON (the signature is not checked here: it is our own row). */
@@ -168,7 +175,10 @@ export async function readReceipt(
   return { misnamed: why };
 }
 
-/** GET /agp/receipts/:transactionId (DESIGN §9): another workspace's transaction does not exist. */
+/**
+ * GET /agp/receipts/:transactionId and /v1/receipts/:transactionId (DESIGN §9), with the receipt's
+ * place in the ledger log once appended; another workspace's transaction does not exist.
+ */
 export async function getReceiptOf({ ctx, transactionId }: { ctx: ServiceContext; transactionId: string }) {
   const workspaceId = workspaceOf(ctx);
   const txn = await getTransaction(ctx.deps.db.reader, workspaceId, transactionId);
@@ -188,37 +198,125 @@ export async function getReceiptOf({ ctx, transactionId }: { ctx: ServiceContext
       `The receipt stored for transaction ${transactionId} names another transaction or workspace, so it is not served: the ledger has been altered. An operator can check it with \`warden receipt verify ${transactionId}\`.`,
     );
   }
-  return { transactionId, receipt: read.jws, payload: read.payload };
+  const log = await logPlace(ctx.deps.db.reader, workspaceId, 'receipt', transactionId);
+  return { transactionId, receipt: read.jws, payload: read.payload, log };
 }
 
-export interface ReceiptPlace {
-  /** The receipt is the one stored for its transaction, byte for byte. */
-  stored: boolean;
-  seq: number | null;
-  /** Its `prev` names the receipt before it in the workspace's chain (null for the first). */
-  prevLinked: boolean;
-  /** The receipt after it names this one (null: it is the newest). */
-  nextLinked: boolean | null;
+/** A checkpoint checked: its signature against the key set, and whose log it signs. */
+export interface CheckpointCheck {
+  valid: boolean;
+  kid?: string;
+  size?: number;
+  root?: string;
+  error?: string;
 }
 
-/** Where a receipt sits in its workspace's chain (`warden receipt verify`). */
-export async function receiptPlace(conn: Conn, jws: string): Promise<ReceiptPlace> {
-  const payload = receiptPayload(jws);
-  const stored = await getReceipt(conn, payload.transactionId);
-  if (!stored || stored.jws !== jws) return { stored: false, seq: null, prevLinked: false, nextLinked: null };
-  const hash = sha256Hex(jws);
-  const before = stored.seq > 1 ? await receiptAt(conn, stored.workspaceId, stored.seq - 1) : undefined;
-  const after = await receiptAt(conn, stored.workspaceId, stored.seq + 1);
-  return {
-    stored: stored.hash === hash,
-    seq: stored.seq,
-    prevLinked:
-      payload.prev === (before ? sha256Hex(before.jws) : null) && (stored.seq === 1 || before !== undefined),
-    nextLinked: after ? receiptPayload(after.jws).prev === hash : null,
-  };
+/** Checks a checkpoint's signature and `typ`, and that it signs `workspaceId`'s log. */
+export async function checkCheckpoint(
+  jws: string,
+  keys: Keys,
+  workspaceId: string,
+): Promise<{ check: CheckpointCheck; payload?: CheckpointPayload }> {
+  try {
+    const { protectedHeader, payload } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
+    if (protectedHeader.typ !== CHECKPOINT_TYP) {
+      return { check: { valid: false, error: `The checkpoint's typ is not ${CHECKPOINT_TYP}.` } };
+    }
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as CheckpointPayload;
+    if (claims.workspaceId !== workspaceId) {
+      const error = `The checkpoint signs the log of workspace ${claims.workspaceId}, not ${workspaceId}.`;
+      return { check: { valid: false, error } };
+    }
+    const { kid } = protectedHeader;
+    return {
+      check: { valid: true, ...(kid ? { kid } : {}), size: claims.size, root: claims.root },
+      payload: claims,
+    };
+  } catch (error) {
+    return { check: { valid: false, error: error instanceof Error ? error.message : String(error) } };
+  }
 }
 
-/** A receipt checked: its signature against a key set, whom it names, its place in the chain. */
+/** A receipt's place in its workspace's ledger log, checked under a checkpoint. */
+export interface ReceiptLogCheck {
+  /** The receipt is appended to the log and its audit path leads to the checkpoint's root. */
+  included: boolean;
+  /** False while the receipt waits for the sequencer (or when the checkpoint predates it). */
+  appended: boolean;
+  index: number | null;
+  size: number | null;
+  checkpoint: CheckpointCheck | null;
+  error?: string;
+}
+
+/**
+ * Checks that `jws` is leaf `place.index` of the tree the checkpoint signs, with the audit path
+ * given: nothing but the receipt, the proof, the checkpoint and the key set (an auditor offline).
+ */
+export async function checkInclusion(
+  jws: string,
+  place: { index: number; inclusionProof: readonly string[]; checkpoint: string },
+  keys: Keys,
+  workspaceId: string,
+): Promise<ReceiptLogCheck> {
+  const { check, payload } = await checkCheckpoint(place.checkpoint, keys, workspaceId);
+  const base = { appended: true, index: place.index, size: payload?.size ?? null, checkpoint: check };
+  if (!payload) return { included: false, ...base, error: check.error };
+  const leaf = leafHash(entryBytes({ kind: 'receipt', ref: '', jws, hash: null }));
+  const proof = place.inclusionProof.map((h) => Buffer.from(h, 'hex'));
+  const included = verifyInclusion(leaf, place.index, payload.size, proof, Buffer.from(payload.root, 'hex'));
+  return included
+    ? { included, ...base }
+    : {
+        included,
+        ...base,
+        error: `The audit path does not lead from the receipt, leaf ${place.index}, to the root the checkpoint signs.`,
+      };
+}
+
+/**
+ * The receipt's place in this database's log under a checkpoint (the gateway's newest, or
+ * `checkpoint`, one an auditor kept), checked as an outsider would check it.
+ */
+export async function checkLogPlace(
+  conn: Conn,
+  jws: string,
+  keys: Keys,
+  of: { transactionId: string; workspaceId: string },
+  checkpoint?: string,
+): Promise<ReceiptLogCheck> {
+  const none = { included: false, appended: false, index: null, size: null, checkpoint: null };
+  const stored = await getReceipt(conn, of.transactionId);
+  if (!stored || stored.jws !== jws) {
+    return { ...none, appended: true, error: `This receipt is not the one stored for ${of.transactionId}.` };
+  }
+  let under: StoredCheckpoint | undefined;
+  if (checkpoint !== undefined) {
+    const { check, payload } = await checkCheckpoint(checkpoint, keys, of.workspaceId);
+    if (!payload) return { ...none, appended: true, checkpoint: check, error: check.error };
+    under = {
+      workspaceId: of.workspaceId,
+      size: payload.size,
+      root: payload.root,
+      jws: checkpoint,
+      issuedAt: Date.parse(payload.issuedAt),
+    };
+  }
+  const place = await logPlace(conn, of.workspaceId, 'receipt', of.transactionId, under);
+  if (!place) {
+    return {
+      ...none,
+      error: under
+        ? `The receipt is not among the ${under.size} entries the checkpoint signs.`
+        : 'The receipt is not appended to the ledger log yet (the sequencer appends within LEDGER_SEQUENCE_MS).',
+    };
+  }
+  return checkInclusion(jws, place, keys, of.workspaceId);
+}
+
+type Keys = Parameters<typeof compactVerify>[1];
+
+/** A receipt checked: its signature against a key set, whom it names, its place in the log. */
 export interface ReceiptCheck {
   valid: boolean;
   signature: { valid: boolean; kid?: string; error?: string };
@@ -227,7 +325,7 @@ export interface ReceiptCheck {
    * (null when the signature fails: then nothing the payload says counts).
    */
   names: { valid: boolean; transactionId: string; workspaceId: string | null; error?: string } | null;
-  chain: ReceiptPlace | null;
+  log: ReceiptLogCheck | null;
 }
 
 /**
@@ -235,13 +333,14 @@ export interface ReceiptCheck {
  * (the gateway's JWK Set, or one a verifier outside holds); that its payload names the transaction
  * asked about (`of.transactionId`; without one, the transaction it names itself) and that
  * transaction's workspace (`of.workspaceId`, else the one its row in this database belongs to);
- * then where it sits in the chain.
+ * then its inclusion in the workspace's ledger log under a checkpoint (the newest, or `checkpoint`).
  */
 export async function checkReceipt(
   conn: Conn,
   jws: string,
-  keys: Parameters<typeof compactVerify>[1],
+  keys: Keys,
   of: { transactionId?: string; workspaceId?: string } = {},
+  checkpoint?: string,
 ): Promise<ReceiptCheck> {
   let signature: ReceiptCheck['signature'];
   try {
@@ -250,7 +349,7 @@ export async function checkReceipt(
   } catch (error) {
     signature = { valid: false, error: error instanceof Error ? error.message : String(error) };
   }
-  if (!signature.valid) return { valid: false, signature, names: null, chain: null };
+  if (!signature.valid) return { valid: false, signature, names: null, log: null };
   let named: unknown;
   try {
     named = (receiptPayload(jws) as Partial<ReceiptPayload>).transactionId;
@@ -264,7 +363,7 @@ export async function checkReceipt(
       valid: false,
       signature,
       names: { valid: false, transactionId, workspaceId: null, error },
-      chain: null,
+      log: null,
     };
   }
   const workspaceId = of.workspaceId ?? (await getTransactionById(conn, transactionId))?.workspaceId ?? null;
@@ -278,9 +377,20 @@ export async function checkReceipt(
     workspaceId,
     ...(error === null ? {} : { error }),
   };
-  const chain = await receiptPlace(conn, jws);
-  const valid = names.valid && chain.stored && chain.prevLinked && chain.nextLinked !== false;
-  return { valid, signature, names, chain };
+  // The log is checked where the receipt itself says it belongs: a swapped row is found either way.
+  const payloadWorkspace = receiptPayload(jws).workspaceId;
+  const log =
+    typeof payloadWorkspace === 'string'
+      ? await checkLogPlace(
+          conn,
+          jws,
+          keys,
+          { transactionId: named, workspaceId: payloadWorkspace },
+          checkpoint,
+        )
+      : null;
+  const valid = names.valid && log?.included === true;
+  return { valid, signature, names, log };
 }
 
 /**

@@ -14,7 +14,12 @@ import { type ServiceContext, workspaceOf } from '../context.ts';
 import { auditEvent } from '../ledger/index.ts';
 
 /** The events a webhook can subscribe to (DESIGN §5). */
-export const WEBHOOK_EVENTS = ['approval.required', 'approval.decided', 'transaction.completed'] as const;
+export const WEBHOOK_EVENTS = [
+  'approval.required',
+  'approval.decided',
+  'transaction.completed',
+  'ledger.checkpoint',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -50,6 +50,24 @@ export async function gatherFacts(conn: Conn, input: DecisionInput, excluding?: 
   };
 }
 
+/**
+ * Whether deciding `input` reads the workspace's shared state (spend in a rolling or calendar
+ * window, the business history): only then must admission hold the workspace's lock (DESIGN §8).
+ * Exactly the reads gatherFacts makes.
+ */
+export function readsSharedState(input: DecisionInput): boolean {
+  const { policy, business, agentId, now, currency } = input;
+  if (policy.usesHistory) return true;
+  return policy
+    .limitsFor(business.id, agentId)
+    .some(
+      (limit) =>
+        limit.currency === currency &&
+        (!limit.categories || limit.categories.includes(business.category)) &&
+        policy.windowStartFor(limit, now) !== null,
+    );
+}
+
 export function decide(input: DecisionInput, facts: Facts): Decision {
   return guardCurrency(input, input.policy.evaluate(facts));
 }

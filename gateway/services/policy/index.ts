@@ -1,7 +1,7 @@
 /**
  * Policy documents and versions, the compiled-policy cache, the decision from facts, and simulation.
  */
-export { type DecisionInput, decideWith } from './decide.ts';
+export { type DecisionInput, decideWith, readsSharedState } from './decide.ts';
 export {
   checkPolicyDocument,
   compiledVersion,

@@ -1,0 +1,137 @@
+import { signCompact } from '../../crypto/jws.ts';
+import { append, frontier, leafHash } from '../../crypto/merkle.ts';
+import {
+  alreadyLogged,
+  dropQueued,
+  type LogEntry,
+  newestCheckpoint,
+  nodesAt,
+  pendingLogs,
+  queuedEntries,
+  type StoredCheckpoint,
+  trySequencerLock,
+  writeBatch,
+} from '../../repositories/ledger-log.ts';
+import type { Deps, ServiceContext } from '../context.ts';
+import { CHECKPOINT_TYP, type CheckpointPayload, entryBytes, OPERATOR_LOG } from '../ledger/index.ts';
+import { emit } from '../notifications/index.ts';
+
+/**
+ * The ledger log's sequencer (DESIGN §9): appends the receipts and audit events the triggers
+ * queued, in batches, one sequencer per log at a time across replicas, and signs a checkpoint per
+ * batch (with its `ledger.checkpoint` webhook deliveries). It sits above ledger/ and notifications/:
+ * the log's format and reads are in ledger/, the event it emits in notifications/.
+ */
+
+const BATCH = 1_000;
+
+/** What one log's batch did: entries appended (0: nothing waiting), or skipped (another replica has it). */
+export type StepResult = { appended: number; size: number; busy: false } | { busy: true };
+
+/**
+ * Appends the oldest waiting entries of one log, in one transaction: the entries, the subtrees they
+ * complete, the signed checkpoint, its webhook deliveries, and the removal of their queue rows. A
+ * process that dies anywhere before COMMIT leaves the queue as it was; the unique indexes refuse a
+ * second writer of a place. `ctx` names the job run (its request id is in the logs).
+ */
+export async function appendBatch(ctx: ServiceContext, log: string): Promise<StepResult> {
+  const { deps } = ctx;
+  let committedAt: number[] = [];
+  return deps.db
+    .transaction({ key: `ledger:${log}` }, async (tx) => {
+      committedAt = [];
+      if (!(await trySequencerLock(tx, log))) return { busy: true } as const;
+      const [head, queued] = await Promise.all([newestCheckpoint(tx, log), queuedEntries(tx, log, BATCH)]);
+      const size = head?.size ?? 0;
+      if (queued.length === 0) return { appended: 0, size, busy: false } as const;
+      const [known, logged] = await Promise.all([
+        nodesAt(tx, log, frontier(size)),
+        alreadyLogged(tx, log, queued),
+      ]);
+      const entries: LogEntry[] = [];
+      const seen = new Set<string>();
+      for (const q of queued) {
+        const key = `${q.kind}:${q.ref}`;
+        if (logged.has(key) || seen.has(key)) continue;
+        if ((q.kind === 'receipt' && q.jws === null) || (q.kind === 'audit' && q.hash === null)) {
+          // The row was removed before it could be appended: nothing to seal, and nothing to wait for.
+          deps.logger.error(
+            { log, kind: q.kind, ref: q.ref },
+            'a queued ledger entry names a row that is gone',
+          );
+          continue;
+        }
+        seen.add(key);
+        committedAt.push(q.createdAt);
+        entries.push({ index: size + entries.length, kind: q.kind, ref: q.ref, jws: q.jws, hash: q.hash });
+      }
+      const queueIds = queued.map((q) => q.id);
+      if (entries.length === 0) {
+        await dropQueued(tx, queueIds);
+        return { appended: 0, size, busy: false } as const;
+      }
+      const frontierNodes = frontier(size).map((ref) => {
+        const hash = known.get(`${ref.level}:${ref.index}`);
+        if (!hash) throw new Error(`The ledger log of ${log || 'the operator'} is missing a node.`);
+        return { ...ref, hash };
+      });
+      const grown = append(
+        size,
+        frontierNodes,
+        entries.map((e) => leafHash(entryBytes(e))),
+      );
+      const at = deps.clock();
+      const checkpoint = signCheckpoint(deps, log, grown.size, grown.root.toString('hex'), at);
+      await Promise.all([
+        writeBatch(tx, { workspaceId: log, entries, nodes: grown.nodes, checkpoint, queueIds, at }),
+        log === OPERATOR_LOG
+          ? undefined
+          : emit(tx, ctx, {
+              workspaceId: log,
+              type: 'ledger.checkpoint',
+              data: { checkpoint: checkpoint.jws, size: checkpoint.size, root: checkpoint.root },
+              at,
+            }),
+      ]);
+      return { appended: entries.length, size: grown.size, busy: false } as const;
+    })
+    .then((step) => {
+      if (!step.busy && step.appended > 0) observeLag(deps, committedAt);
+      return step;
+    });
+}
+
+/** Commit → appended, per entry, once the batch is durable (warden_ledger_sequence_lag_seconds). */
+function observeLag(deps: Deps, committedAt: readonly number[]): void {
+  const now = deps.clock();
+  for (const at of committedAt) deps.metrics.ledgerLag(Math.max(0, now - at) / 1000);
+}
+
+function signCheckpoint(deps: Deps, log: string, size: number, root: string, at: number): StoredCheckpoint {
+  const payload: CheckpointPayload = {
+    v: 1,
+    workspaceId: log,
+    size,
+    root,
+    issuedAt: new Date(at).toISOString(),
+  };
+  const { kid, key } = deps.signingKeys.current();
+  const jws = signCompact({ kid, typ: CHECKPOINT_TYP }, JSON.stringify(payload), key);
+  return { workspaceId: log, size, root, jws, issuedAt: at };
+}
+
+/**
+ * One pass of the sequencer: every log with entries waiting, batch after batch until each is
+ * empty or another replica holds it. Answers how many entries it appended.
+ */
+export async function sequenceLedger({ ctx }: { ctx: ServiceContext }): Promise<number> {
+  let appended = 0;
+  for (const log of await pendingLogs(ctx.deps.db.reader, 1_000)) {
+    for (;;) {
+      const step = await appendBatch(ctx, log);
+      if (step.busy || step.appended === 0) break;
+      appended += step.appended;
+    }
+  }
+  return appended;
+}
