@@ -64,7 +64,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.dispose());
 
-const idsIn = (html: string) => [...html.matchAll(/data-transaction="([^"]+)"/g)].map((m) => m[1]);
+const idsIn = (html: string) => [...html.matchAll(/data-transaction="([^"]+)"/g)].map((m) => m[1] as string);
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 describe('the list', () => {

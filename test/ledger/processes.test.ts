@@ -112,7 +112,7 @@ describe.each(['sqlite', 'postgres'] as const)('the sequencer across kill -9 on 
       const [a, b] = [await start(FAST), await start(FAST)];
       // Someone holds the log's sequencing lock (as a replica in the middle of a batch would).
       const holder = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
-      const [{ pid }] = await holder.unsafe<{ pid: number }[]>(
+      const [{ pid }] = await holder.unsafe<[{ pid: number }]>(
         `SELECT pg_backend_pid() AS pid, pg_advisory_lock(hashtextextended($1::text, 1))`,
         [`ledger:${tenant.workspaceId}`],
       );

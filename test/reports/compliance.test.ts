@@ -133,13 +133,13 @@ describe.each(DIALECTS)('the compliance export on %s', (dialect) => {
         sql(text, (r) => r as T),
         [tenant.workspaceId, from, to],
       );
-    const [[created]] = await rows<[number]>(
+    const [[created] = []] = await rows<[number]>(
       'SELECT count(*) FROM agent_keys WHERE workspace_id = ? AND created_at >= ? AND created_at < ?',
     );
-    const [[revoked]] = await rows<[number]>(
+    const [[revoked] = []] = await rows<[number]>(
       'SELECT count(*) FROM agent_keys WHERE workspace_id = ? AND revoked_at >= ? AND revoked_at < ?',
     );
-    const [[versions]] = await rows<[number]>(
+    const [[versions] = []] = await rows<[number]>(
       'SELECT count(*) FROM policy_versions WHERE workspace_id = ? AND created_at >= ? AND created_at < ?',
     );
     return {
