@@ -46,6 +46,16 @@ export interface Conn {
  */
 export type TxScope = { workspaceId: string } | { key: string } | Record<string, never>;
 
+/**
+ * The scope of a write that takes no lock but touches a workspace's hot rows (its roll-ups and spend
+ * buckets, kept by triggers and settlement): one batch at a time per workspace in this process, its
+ * jobs one after another, so every batch takes those rows in the same order. Unscoped batches run
+ * their jobs at once and interleave the statements; two of them then take the rows in opposite
+ * orders and deadlock, which PostgreSQL detects only after deadlock_timeout (1 s), costing every
+ * request queued behind them (issue 20, measured: 6 executes/s). It waits for no other replica.
+ */
+export const workspaceRows = (workspaceId: string): TxScope => ({ key: `rows:${workspaceId}` });
+
 export interface Db {
   readonly dialect: Dialect;
   /** Autocommit reads of committed data. */

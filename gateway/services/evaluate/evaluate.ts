@@ -2,7 +2,7 @@ import { checkOutboundUrl } from '../../../adapters/egress.ts';
 import { hasInvalidAmount, normaliseAmount, requestCurrency } from '../../../policy/amount.ts';
 import { canonicalHash } from '../../../policy/canonical.ts';
 import type { Decision } from '../../../policy/index.ts';
-import type { TxScope } from '../../db/types.ts';
+import { type TxScope, workspaceRows } from '../../db/types.ts';
 import {
   type AgentPrincipal,
   draftTransaction,
@@ -136,7 +136,7 @@ export async function evaluate({
   const scope: TxScope =
     policy && readsSharedState(decisionInputOf(transaction, policy, undefined, at))
       ? { workspaceId: agent.workspaceId }
-      : {};
+      : workspaceRows(agent.workspaceId);
   const outcome = await deps.db.transaction(scope, async (tx) => {
     if (idempotency && !(await claimIdempotency(tx, idempotency, transaction.id, at))) {
       return { taken: await findIdempotency(tx, agent.agentKeyId, idempotency.key) };
@@ -270,8 +270,8 @@ export async function reportEvaluation({
   if (txn.status !== 'approved') throw conflict(txn.status);
   const at = deps.clock();
   const outcome = { status: input.status, data: input.data ?? null, error: null, answer: undefined };
-  // No scope: the finish is conditional on `approved`, and the receipt waits for no other.
-  const recorded = await deps.db.transaction({}, (tx) =>
+  // No lock: the finish is conditional on `approved`, and the receipt waits for no other.
+  const recorded = await deps.db.transaction(workspaceRows(workspaceId), (tx) =>
     recordFinish(tx, ctx, { transaction: txn, outcome, at, from: ['approved', 'approved'] }),
   );
   if (!recorded?.receipt) {

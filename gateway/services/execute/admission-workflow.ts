@@ -1,7 +1,7 @@
 import type { Adapter } from '../../../adapters/types.ts';
 import { requestCurrency } from '../../../policy/amount.ts';
 import type { CompiledPolicy } from '../../../policy/index.ts';
-import type { Conn, TxScope } from '../../db/types.ts';
+import { type Conn, type TxScope, workspaceRows } from '../../db/types.ts';
 import type { Business, Transaction } from '../../domain/index.ts';
 import type { ServiceContext, StepContext } from '../context.ts';
 import { type DecisionInput, readsSharedState } from '../policy/index.ts';
@@ -107,7 +107,7 @@ export async function admitAndForward({
     subject.kind !== 'new' ||
     (policy && readsSharedState(decisionInputOf(subject.transaction, policy, business, now)))
       ? { workspaceId: subject.transaction.workspaceId }
-      : {};
+      : workspaceRows(subject.transaction.workspaceId);
   const admission = await ctx.deps.db.transaction(scope, (tx) => admissionStep(tx, ctx, input));
   const forwarded = await forwardAdmission({
     ctx,

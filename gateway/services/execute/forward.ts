@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Adapter } from '../../../adapters/types.ts';
-import type { Conn } from '../../db/types.ts';
+import { type Conn, workspaceRows } from '../../db/types.ts';
 import type {
   GatewayError,
   StoredResponse,
@@ -165,9 +165,10 @@ async function recordOutcome(
   outcome: Outcome,
 ): Promise<Recorded | undefined> {
   const { deps } = ctx;
-  // No scope (DESIGN §8): settling an outcome and writing its receipt wait for no other request;
-  // the finish is conditional on the status, and the ledger log orders the receipt afterwards.
-  const scope = {};
+  // No lock (DESIGN §8): settling an outcome and writing its receipt wait for no other replica; the
+  // finish is conditional on the status, and the ledger log orders the receipt afterwards. The
+  // workspace's hot rows are taken one batch at a time in this process (workspaceRows).
+  const scope = workspaceRows(transaction.workspaceId);
   for (let attempt = 0; ; attempt++) {
     try {
       const at = deps.clock();
