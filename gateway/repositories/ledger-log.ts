@@ -134,12 +134,22 @@ const KR = columns('ledger_entries', ['kind', 'ref']);
 const N = columns('ledger_nodes', ['level', 'idx', 'hash']);
 const INSERT_CHECKPOINT = sql(`INSERT INTO ledger_checkpoints (${CP}) VALUES (?, ?, ?, ?, ?)`);
 
-/** Rows per multi-row statement: well under either dialect's limit on bound parameters. */
-const CHUNK = 200;
+/**
+ * Rows per multi-row statement, largest first: a list is cut into pieces of these sizes only, so
+ * each statement has at most four texts (each prepared once per connection and kept), not one per
+ * list length; 64 rows stay well under either dialect's limit on bound parameters.
+ */
+const CHUNKS = [64, 16, 4, 1];
 
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  let i = 0;
+  for (const size of CHUNKS) {
+    while (items.length - i >= size) {
+      out.push(items.slice(i, i + size));
+      i += size;
+    }
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { setImmediate as turn } from 'node:timers/promises';
 import { signCompact } from '../../crypto/jws.ts';
 import { append, frontier, leafHash } from '../../crypto/merkle.ts';
 import {
@@ -23,7 +24,12 @@ import { emit } from '../notifications/index.ts';
  * the log's format and reads are in ledger/, the event it emits in notifications/.
  */
 
-const BATCH = 1_000;
+/**
+ * Entries appended per batch at most. On SQLite a batch runs in the one writer, between the
+ * requests' group commits, and its hashing and signing hold the event loop: small batches, with a
+ * turn of the loop between them, keep that pause to a few milliseconds.
+ */
+const BATCH = 256;
 
 /** What one log's batch did: entries appended (0: nothing waiting), or skipped (another replica has it). */
 export type StepResult = { appended: number; size: number; busy: false } | { busy: true };
@@ -131,6 +137,7 @@ export async function sequenceLedger({ ctx }: { ctx: ServiceContext }): Promise<
       const step = await appendBatch(ctx, log);
       if (step.busy || step.appended === 0) break;
       appended += step.appended;
+      await turn();
     }
   }
   return appended;
