@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { AGENT_BODY, BENCH_POSTGRES_URL, productionGatewayEnv, SUCCEEDED } from './config.ts';
-import { splitLoad } from './drivers/http-load.ts';
+import { combineLoads, splitLoad } from './drivers/http-load.ts';
 import { type DelayProxy, startDelayProxy } from './lib/delay-proxy.ts';
 import type { LoadResult, LoadSettings } from './lib/load.ts';
 import { type ServerHandle, startServer } from './lib/spawn.ts';
@@ -99,12 +99,12 @@ async function configuration(
       const load =
         shape === 'one'
           ? await shoot(keys[0] as string, settings)
-          : combine(
-              await Promise.all(
+          : combineLoads(
+              ...(await Promise.all(
                 keys.map((key) =>
                   shoot(key, { ...settings, connections: Math.max(2, Math.round(settings.connections / 8)) }),
                 ),
-              ),
+              )),
             );
       const seconds = (Date.now() - started) / 1000;
       const after = await lockHold(urls);
@@ -152,25 +152,6 @@ async function lockHold(urls: string[]): Promise<{ sum: number; count: number }>
     count += read('warden_db_workspace_lock_hold_seconds_count');
   }
   return { sum, count };
-}
-
-function combine(loads: LoadResult[]): LoadResult {
-  const total = loads.reduce((n, l) => n + l.total, 0);
-  const statusCodes: Record<string, number> = {};
-  for (const l of loads)
-    for (const [k, v] of Object.entries(l.statusCodes)) statusCodes[k] = (statusCodes[k] ?? 0) + v;
-  return {
-    rate: loads.reduce((n, l) => n + l.rate, 0),
-    p50Ms: total > 0 ? loads.reduce((n, l) => n + l.p50Ms * l.total, 0) / total : 0,
-    p99Ms: Math.max(...loads.map((l) => l.p99Ms)),
-    total,
-    non2xx: loads.reduce((n, l) => n + l.non2xx, 0),
-    errors: loads.reduce((n, l) => n + l.errors, 0),
-    mismatches: loads.reduce((n, l) => n + l.mismatches, 0),
-    statusCodes,
-    failures: loads.flatMap((l) => l.failures).slice(0, 5),
-    okRequestsIncludingWarmup: loads.reduce((n, l) => n + l.okRequestsIncludingWarmup, 0),
-  };
 }
 
 /** The table and the floors of issue 20 from these runs. */

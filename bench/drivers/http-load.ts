@@ -22,21 +22,24 @@ export async function splitLoad(
   return combineLoads(a as LoadResult, b as LoadResult);
 }
 
-function combineLoads(a: LoadResult, b: LoadResult): LoadResult {
-  const total = a.total + b.total;
-  const statusCodes: Record<string, number> = { ...a.statusCodes };
-  for (const [code, n] of Object.entries(b.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+/** Loads run side by side, as one: rates and counts add up; p50 weighted by volume, p99 the worst. */
+export function combineLoads(...loads: LoadResult[]): LoadResult {
+  const total = loads.reduce((n, l) => n + l.total, 0);
+  const sum = (f: (l: LoadResult) => number) => loads.reduce((n, l) => n + f(l), 0);
+  const statusCodes: Record<string, number> = {};
+  for (const l of loads)
+    for (const [code, n] of Object.entries(l.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
   return {
-    rate: a.rate + b.rate,
-    // Two histograms cannot be merged from their percentiles: p50 weighted by volume, p99 the worse one.
-    p50Ms: total > 0 ? (a.p50Ms * a.total + b.p50Ms * b.total) / total : 0,
-    p99Ms: Math.max(a.p99Ms, b.p99Ms),
+    rate: sum((l) => l.rate),
+    // Histograms cannot be merged from their percentiles: p50 weighted by volume, p99 the worst one.
+    p50Ms: total > 0 ? sum((l) => l.p50Ms * l.total) / total : 0,
+    p99Ms: Math.max(...loads.map((l) => l.p99Ms)),
     total,
-    non2xx: a.non2xx + b.non2xx,
-    errors: a.errors + b.errors,
-    mismatches: a.mismatches + b.mismatches,
+    non2xx: sum((l) => l.non2xx),
+    errors: sum((l) => l.errors),
+    mismatches: sum((l) => l.mismatches),
     statusCodes,
-    failures: [...a.failures, ...b.failures].slice(0, MAX_FAILURES_SHOWN),
-    okRequestsIncludingWarmup: a.okRequestsIncludingWarmup + b.okRequestsIncludingWarmup,
+    failures: loads.flatMap((l) => l.failures).slice(0, MAX_FAILURES_SHOWN),
+    okRequestsIncludingWarmup: sum((l) => l.okRequestsIncludingWarmup),
   };
 }

@@ -249,9 +249,7 @@ export async function writeBatch(
       ),
     );
   }
-  for (const part of chunks(batch.queueIds)) {
-    writes.push(tx.run(sql(`DELETE FROM ledger_queue WHERE id IN (${placeholders(part.length)})`), part));
-  }
+  writes.push(dropQueued(tx, batch.queueIds));
   const c = batch.checkpoint;
   writes.push(tx.run(INSERT_CHECKPOINT, [c.workspaceId, c.size, c.root, c.jws, c.issuedAt]));
   // Independent statements, sent together (pipelined on PostgreSQL).
@@ -260,9 +258,11 @@ export async function writeBatch(
 
 /** Drops queue rows that name nothing any more (their entry is written, or the row is gone). */
 export async function dropQueued(tx: Conn, ids: readonly number[]): Promise<void> {
-  for (const part of chunks(ids)) {
-    await tx.run(sql(`DELETE FROM ledger_queue WHERE id IN (${placeholders(part.length)})`), part);
-  }
+  await Promise.all(
+    chunks(ids).map((part) =>
+      tx.run(sql(`DELETE FROM ledger_queue WHERE id IN (${placeholders(part.length)})`), part),
+    ),
+  );
 }
 
 export function newestCheckpoint(conn: Conn, workspaceId: string): Promise<StoredCheckpoint | undefined> {
