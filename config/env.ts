@@ -108,6 +108,12 @@ export const envSchema = z.object({
   BREAKER_WINDOW_SECONDS: int(1, 86_400).default(30),
   /** How long an open breaker fails calls fast before one trial call. */
   BREAKER_COOLDOWN_SECONDS: int(1, 86_400).default(30),
+  /** Issue 23: Slack's Web API base (a Slack-compatible stand-in or proxy in tests and air-gapped sites). */
+  SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  /** Issue 23: GitHub's REST API base (GitHub Enterprise Server: https://host/api/v3). */
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  /** Issue 23: GitLab's REST API base (self-managed: https://host/api/v4). */
+  GITLAB_API_URL: z.url().default('https://gitlab.com/api/v4'),
   /** Console (issue 14): a session unused this long ends (idle expiry). */
   CONSOLE_IDLE_MINUTES: int(1, 10_080).default(30),
   /** Console: a session ends this long after sign-in whatever its use (absolute expiry). */
@@ -162,6 +168,10 @@ export interface Config {
   breakerFailures: number;
   breakerWindowMs: number;
   breakerCooldownMs: number;
+  /** Issue 23: the API bases of Slack, GitHub and GitLab (no trailing slash but Slack's, which its client wants). */
+  slackApiUrl: string;
+  githubApiUrl: string;
+  gitlabApiUrl: string;
   /** Console sessions (issue 14): idle and absolute expiry. */
   consoleIdleMs: number;
   consoleSessionMs: number;
@@ -279,6 +289,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breakerFailures: e.BREAKER_FAILURES,
     breakerWindowMs: e.BREAKER_WINDOW_SECONDS * 1000,
     breakerCooldownMs: e.BREAKER_COOLDOWN_SECONDS * 1000,
+    slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+    githubApiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
+    gitlabApiUrl: e.GITLAB_API_URL.replace(/\/+$/, ''),
     consoleIdleMs: e.CONSOLE_IDLE_MINUTES * 60_000,
     consoleSessionMs: e.CONSOLE_SESSION_HOURS * 3_600_000,
   };

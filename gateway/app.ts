@@ -38,6 +38,7 @@ import { registerAnalyticsRoutes } from './routes/analytics.ts';
 import { registerApprovalRoutes } from './routes/approvals.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBusinessRoutes } from './routes/business.ts';
+import { registerChannelRoutes } from './routes/channels.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { type HealthState, registerHealthRoutes } from './routes/health.ts';
 import { registerInviteRoutes } from './routes/invites.ts';
@@ -53,6 +54,7 @@ import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 import { registerWorkspaceRoutes } from './routes/workspace.ts';
 import { createOtpService, emailSender } from './services/approvals/index.ts';
+import { slackSender, teamsSender } from './services/channels/index.ts';
 import type { Deps } from './services/context.ts';
 import { chainLegacyAudit, SigningKeys } from './services/ledger/index.ts';
 import {
@@ -62,7 +64,7 @@ import {
   webhookSender,
 } from './services/notifications/index.ts';
 import { Breakers, Bulkheads, ConfigCache, createKeyring } from './services/platform/index.ts';
-import { PolicyCache } from './services/policy/index.ts';
+import { PolicyCache, policySyncSender } from './services/policy/index.ts';
 import { AnalyticsCache } from './services/reporting/index.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
@@ -210,6 +212,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     email: emailSender({ deps, mailer }),
     webhook: webhookSender({ deps, dispatcher: webhookDispatcher }),
     callback: callbackSender({ deps, dispatcher: webhookDispatcher }),
+    slack: slackSender({ deps }),
+    teams: teamsSender({ deps, dispatcher: webhookDispatcher }),
+    policy_sync: policySyncSender({ deps }),
   };
 
   const app = new OpenAPIHono<GatewayEnv>();
@@ -255,6 +260,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerReportRoutes(app, deps);
   registerApprovalRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  registerChannelRoutes(app, deps);
   registerBusinessRoutes(app, deps);
   registerBusinessLifecycleRoutes(app, deps);
   registerApprovePage(app, deps);

@@ -17,6 +17,8 @@ const PREFIXES = {
   evaluation: 'evl',
   signingKey: 'sig',
   invite: 'inv',
+  channel: 'chn',
+  policySource: 'psrc',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

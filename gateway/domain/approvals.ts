@@ -27,7 +27,7 @@ export interface ApprovalVote {
   position: number;
   decision: 'approve' | 'reject';
   reason: string | null;
-  via: 'api' | 'link' | 'console';
+  via: 'api' | 'link' | 'console' | 'slack';
   createdAt: number;
 }
 

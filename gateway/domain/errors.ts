@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   ADAPTER_ERROR: 502,
+  /** Issue 23: Slack, GitHub or GitLab failed or could not be reached; nothing was changed here. */
+  PROVIDER_ERROR: 502,
   SERVICE_UNAVAILABLE: 503,
   /** The database cannot be reached (DESIGN §8): nothing was half-written; repeat, with Retry-After. */
   DATABASE_UNAVAILABLE: 503,

@@ -17,4 +17,6 @@ export interface PolicyVersion {
   contentHash: string;
   createdBy: string | null;
   createdAt: number;
+  /** Issue 23: the Git commit a synced version was read at, and its author; null when put by hand. */
+  commit: { id: string; author: string | null } | null;
 }

@@ -5,4 +5,4 @@
 export { PermanentDeliveryError } from './delivery.ts';
 export { formatAmount, formatTime, whyApproval } from './format.ts';
 export { createMailer, type Mailer, type MailMessage } from './mailer.ts';
-export { postSigned } from './webhook.ts';
+export { postJson, postSigned } from './webhook.ts';

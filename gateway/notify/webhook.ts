@@ -35,6 +35,25 @@ export async function postSigned(
   }
 }
 
+/**
+ * A plain JSON POST, unsigned: for receivers that cannot check a signature, such as a Microsoft
+ * Teams Workflows webhook, whose URL is its secret (issue 23). Anything but a 2xx throws.
+ */
+export async function postJson(dispatcher: Dispatcher, d: { url: string; payload: unknown }): Promise<void> {
+  const url = new URL(d.url);
+  const response = await dispatcher.request({
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'Warden-Webhooks/1' },
+    body: JSON.stringify(d.payload),
+  });
+  const text = await readSome(response.body, ERROR_BODY_CHARS);
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    throw new Error(`HTTP ${response.statusCode}${text ? `: ${text.slice(0, ERROR_BODY_CHARS)}` : ''}`);
+  }
+}
+
 /** The start of a body, at most `limit` bytes; the rest is not read (a receiver may answer anything). */
 async function readSome(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
   const chunks: Buffer[] = [];

@@ -31,6 +31,8 @@ const V = columns('policy_versions', [
   'content_hash',
   'created_by',
   'created_at',
+  'commit_id',
+  'commit_author',
 ]);
 const toVersion = (raw: unknown[]): PolicyVersion => {
   const {
@@ -42,6 +44,8 @@ const toVersion = (raw: unknown[]): PolicyVersion => {
     content_hash: contentHash,
     created_by: createdBy,
     created_at: createdAt,
+    commit_id: commitId,
+    commit_author: commitAuthor,
   } = V.row(raw);
   return {
     id,
@@ -52,6 +56,7 @@ const toVersion = (raw: unknown[]): PolicyVersion => {
     contentHash,
     createdBy,
     createdAt,
+    commit: commitId ? { id: commitId, author: commitAuthor } : null,
   };
 };
 
@@ -73,7 +78,7 @@ const CURRENT = sql(
    WHERE p.workspace_id = ? AND p.name = ?`,
   CURRENT_VERSION.map((r) => ({ id: r.id as string, version: r.version as number, hash: r.hash as string })),
 );
-const INSERT_VERSION = sql(`INSERT INTO policy_versions (${V.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+const INSERT_VERSION = sql(`INSERT INTO policy_versions (${V.list}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
 const POINT = sql(
   `INSERT INTO policies (workspace_id, name, current_version_id, current_version, created_at, updated_at)
    VALUES (?, ?, ?, ?, ?, ?)
@@ -120,6 +125,8 @@ export async function insertVersion(tx: Conn, v: PolicyVersion): Promise<void> {
       content_hash: v.contentHash,
       created_by: v.createdBy,
       created_at: v.createdAt,
+      commit_id: v.commit?.id ?? null,
+      commit_author: v.commit?.author ?? null,
     }),
   );
   await tx.run(POINT, [v.workspaceId, v.name, v.id, v.version, v.createdAt, v.createdAt]);

@@ -228,6 +228,23 @@ export function listTransactions(
   return conn.all(sql(text, toTransaction), params);
 }
 
+const RECENT_OF_POLICY = sql(
+  `SELECT ${X.list} FROM transactions
+   WHERE workspace_id = ? AND policy_name = ? AND operation = 'execute' AND business_id IS NOT NULL
+   ORDER BY id DESC LIMIT ?`,
+  toTransaction,
+);
+
+/** The newest executes a policy decided, newest first (issue 23: a dry run replays them). */
+export function recentExecutesOf(
+  conn: Conn,
+  workspaceId: string,
+  policyName: string,
+  limit: number,
+): Promise<Transaction[]> {
+  return conn.all(RECENT_OF_POLICY, [workspaceId, policyName, limit]);
+}
+
 /**
  * The `n`-th id of the workspace's ledger in `span`, counting down from its top (a walk of `n`
  * entries of `transactions_ws_id`, nothing else read), or undefined when the span holds fewer.

@@ -52,8 +52,8 @@ const approvalView = z.object({
       decision: z.enum(['approve', 'reject']),
       reason: z.string().nullable(),
       via: z
-        .enum(['api', 'link', 'console'])
-        .describe('Where the vote was cast: the API, a magic link, the console.'),
+        .enum(['api', 'link', 'console', 'slack'])
+        .describe('Where the vote was cast: the API, a magic link, the console, a Slack button (issue 23).'),
       createdAt: isoTime,
     }),
   ),

@@ -661,6 +661,21 @@ const ROUTES: Record<string, Who> = {
   'GET /v1/webhooks': ANY_MEMBER,
   'DELETE /v1/webhooks/:id': ['admin'],
   'GET /v1/webhooks/:id/deliveries': ANY_MEMBER,
+  // Issue 23: Slack and Teams connections are the admins'; every member links their own Slack user.
+  'GET /v1/channels': ['admin'],
+  'PUT /v1/channels/slack': ['admin'],
+  'PUT /v1/channels/teams': ['admin'],
+  'DELETE /v1/channels/:kind': ['admin'],
+  'PUT /v1/channels/slack/link': ANY_MEMBER,
+  // Signed by Slack (the app's signing secret) or by the Git provider (the link's secret).
+  'POST /v1/slack/interactions/:channelId': 'public',
+  'POST /v1/git/push/:sourceId': 'public',
+  // Issue 23, policy as code: admins link and sync, every member reads the link and dry-runs.
+  'PUT /v1/policies/:name/source': ['admin'],
+  'GET /v1/policies/:name/source': ANY_MEMBER,
+  'DELETE /v1/policies/:name/source': ['admin'],
+  'POST /v1/policies/:name/sync': ['admin'],
+  'POST /v1/policies/:name/impact': ANY_MEMBER,
   // The console (issue 14): its assets and sign-in are public; the sign-in link is the credential.
   'GET /console/assets/:file': 'public',
   'GET /console/sign-in': 'public',

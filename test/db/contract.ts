@@ -475,6 +475,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
             contentHash: 'h',
             createdBy: null,
             createdAt: now,
+            commit: null,
           }),
         );
         expect(await version()).toBe(before + 4);

@@ -151,7 +151,15 @@ describe.each(DIALECTS)('GET /metrics after known traffic (%s)', (dialect) => {
     );
     expect(pendingOutbox).toBeGreaterThanOrEqual(4);
     expect(sampleValue(samples, 'warden_outbox_backlog')).toBe(pendingOutbox);
-    const delivered: Senders = { email: async () => {}, webhook: async () => {}, callback: async () => {} };
+    const none = async () => {};
+    const delivered: Senders = {
+      email: none,
+      webhook: none,
+      callback: none,
+      slack: none,
+      teams: none,
+      policy_sync: none,
+    };
     await deliverDue(gw.deps, delivered, { batch: 100 });
     expect(sampleValue((await scrape(gw)).samples, 'warden_outbox_backlog')).toBe(0);
   });

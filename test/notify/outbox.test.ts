@@ -67,6 +67,9 @@ describe('the outbox worker', () => {
       },
       webhook: gw.notify.senders.webhook,
       callback: gw.notify.senders.callback,
+      slack: gw.notify.senders.slack,
+      teams: gw.notify.senders.teams,
+      policy_sync: gw.notify.senders.policy_sync,
     };
   });
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { GatewayError } from '../../domain/index.ts';
 import { createWebhookBody } from '../../routes/webhooks.ts';
+import { listChannelDeliveries } from '../../services/channels/index.ts';
 import {
   createWebhook,
   deleteWebhook,
@@ -14,12 +15,57 @@ import { CsrfField } from '../views/layout.tsx';
 /**
  * /console/webhooks (issue 14, item 5): subscriptions (create, shown with their signing secret
  * once; delete after a confirmation) and each one's recent deliveries with status and attempts.
- * Same services as /v1/webhooks; admins only (the API lets only admins change them).
+ * Same services as /v1/webhooks; admins only (the API lets only admins change them). Issue 23: the
+ * Slack and Teams connections' deliveries are listed here too.
  */
 
 const RECENT = 10;
 
 const TONE_CLASS: Record<string, string> = { delivered: 'good', pending: 'wait', failed: 'bad' };
+
+type DeliveryRow = Awaited<ReturnType<typeof listDeliveries>>[number];
+
+/** A delivery history: what was sent, its status, attempts, last error and next attempt. */
+function Deliveries({ rows, caption }: { rows: DeliveryRow[]; caption: string }) {
+  if (rows.length === 0) return <p class="muted">None yet.</p>;
+  return (
+    <div class="table-wrap">
+      <table class="stack">
+        <caption class="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Event</th>
+            <th scope="col">Status</th>
+            <th scope="col" class="num">
+              Attempts
+            </th>
+            <th scope="col">Last error</th>
+            <th scope="col">Next attempt</th>
+            <th scope="col">Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((d) => (
+            <tr>
+              <td data-label="Event">{d.event ?? '—'}</td>
+              <td data-label="Status">
+                <span class={`badge ${TONE_CLASS[d.status] ?? 'plain'}`}>{d.status}</span>
+              </td>
+              <td data-label="Attempts" class="num">
+                {d.attempts}
+              </td>
+              <td data-label="Last error">{d.lastError ?? ''}</td>
+              <td data-label="Next attempt">{d.nextAttemptAt ?? ''}</td>
+              <td data-label="Created">{d.createdAt}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const CHANNEL_NAME = { slack: 'Slack', teams: 'Microsoft Teams' } as const;
 
 async function renderWebhooks(
   p: PageContext,
@@ -34,6 +80,7 @@ async function renderWebhooks(
   const deliveries = await Promise.all(
     hooks.map((h) => listDeliveries({ ctx: p.ctx, input: { id: h.id, limit: RECENT } })),
   );
+  const channels = await listChannelDeliveries({ ctx: p.ctx, input: { limit: RECENT } });
   return p.render({
     title: 'Webhooks',
     status: state.status,
@@ -85,43 +132,7 @@ async function renderWebhooks(
               <dd>{h.createdAt}</dd>
             </dl>
             <h3>Recent deliveries</h3>
-            {(deliveries[i] ?? []).length === 0 ? (
-              <p class="muted">None yet.</p>
-            ) : (
-              <div class="table-wrap">
-                <table class="stack">
-                  <caption class="sr-only">Recent deliveries to {h.url}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Event</th>
-                      <th scope="col">Status</th>
-                      <th scope="col" class="num">
-                        Attempts
-                      </th>
-                      <th scope="col">Last error</th>
-                      <th scope="col">Next attempt</th>
-                      <th scope="col">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(deliveries[i] ?? []).map((d) => (
-                      <tr>
-                        <td data-label="Event">{d.event ?? '—'}</td>
-                        <td data-label="Status">
-                          <span class={`badge ${TONE_CLASS[d.status] ?? 'plain'}`}>{d.status}</span>
-                        </td>
-                        <td data-label="Attempts" class="num">
-                          {d.attempts}
-                        </td>
-                        <td data-label="Last error">{d.lastError ?? ''}</td>
-                        <td data-label="Next attempt">{d.nextAttemptAt ?? ''}</td>
-                        <td data-label="Created">{d.createdAt}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            <Deliveries rows={deliveries[i] ?? []} caption={`Recent deliveries to ${h.url}`} />
             <form method="post" action="/console/webhooks/delete" class="actions">
               <CsrfField value={p.csrf} />
               <input type="hidden" name="id" value={h.id} />
@@ -129,6 +140,16 @@ async function renderWebhooks(
                 Delete…
               </button>
             </form>
+          </section>
+        ))}
+        {channels.map(({ channel, deliveries: rows }) => (
+          <section class="card webhook" aria-labelledby={`channel-${channel.id}`}>
+            <h2 id={`channel-${channel.id}`}>{CHANNEL_NAME[channel.kind]} approval messages</h2>
+            <p class="muted">
+              Posted through the same outbox as webhooks: retried with backoff while{' '}
+              {CHANNEL_NAME[channel.kind]} is unreachable; approvals never wait for it.
+            </p>
+            <Deliveries rows={rows} caption={`Recent ${CHANNEL_NAME[channel.kind]} deliveries`} />
           </section>
         ))}
       </>

@@ -261,6 +261,10 @@ export const TABLES = {
       content_hash: text().notNull(),
       created_by: text(),
       created_at: bigint().notNull(),
+      /** Issue 23: the commit a version synced from Git was read at (null for versions put by hand). */
+      commit_id: text(),
+      /** The author of that commit, `Name <email>` as the provider reported it. */
+      commit_author: text(),
     },
     {
       indexes: [
@@ -443,6 +447,88 @@ export const TABLES = {
     {
       indexes: [{ name: 'webhooks_ws', on: ['workspace_id'] }],
     },
+  ),
+
+  /**
+   * Issue 23: where approvals are posted besides email. One row per workspace and kind: `slack` (a
+   * Slack app: which channel each stage role goes to) or `teams` (an incoming Workflows webhook).
+   * `secrets` is JSON sealed under SECRETS_KEY (the bot token and signing secret, or the webhook URL,
+   * which is itself a credential); `settings` is the rest, in clear.
+   */
+  channels: table(
+    {
+      id: text().primaryKey(),
+      workspace_id: text().notNull(),
+      kind: text({ enum: ['slack', 'teams'] }).notNull(),
+      settings: text().notNull(),
+      secrets: text().notNull(),
+      created_at: bigint().notNull(),
+      updated_at: bigint().notNull(),
+    },
+    { indexes: [{ name: 'channels_ws_kind', unique: true, on: ['workspace_id', 'kind'] }] },
+  ),
+
+  /**
+   * The Slack messages posted for an approval stage (one per Slack channel or direct message), so
+   * they can be updated when someone decides or the stage ends elsewhere.
+   */
+  channel_messages: table(
+    {
+      workspace_id: text().notNull(),
+      approval_id: text().notNull(),
+      position: integer().notNull(),
+      /** The Slack conversation id the message is in. */
+      channel: text().notNull(),
+      /** Slack's message timestamp, the message's id within its conversation. */
+      ts: text().notNull(),
+      created_at: bigint().notNull(),
+    },
+    {
+      primaryKey: ['approval_id', 'position', 'channel'],
+      indexes: [{ name: 'channel_messages_ws', on: ['workspace_id'] }],
+    },
+  ),
+
+  /** A Slack user a member linked to themselves in the console (the other way is a verified email). */
+  slack_users: table(
+    {
+      workspace_id: text().notNull(),
+      slack_user_id: text().notNull(),
+      member_id: text().notNull(),
+      created_at: bigint().notNull(),
+    },
+    {
+      primaryKey: ['workspace_id', 'slack_user_id'],
+      indexes: [{ name: 'slack_users_member', on: ['member_id'] }],
+    },
+  ),
+
+  /**
+   * Issue 23, policy as code: a policy linked to a file in a Git repository. A push to `branch` that
+   * touches `path` stores the file as a new version. `token` (read access, and commit statuses on
+   * GitHub) and `webhook_secret` are sealed under SECRETS_KEY; `last_*` is the newest sync's outcome.
+   */
+  policy_sources: table(
+    {
+      id: text().primaryKey(),
+      workspace_id: text().notNull(),
+      name: text().notNull(),
+      provider: text({ enum: ['github', 'gitlab'] }).notNull(),
+      /** `owner/repo` on GitHub; the project's id or `group/project` path on GitLab. */
+      repository: text().notNull(),
+      path: text().notNull(),
+      branch: text().notNull(),
+      token: text(),
+      webhook_secret: text().notNull(),
+      last_commit: text(),
+      /** `synced`, `invalid` (the file did not validate: nothing changed) or `error` (the provider failed). */
+      last_status: text(),
+      last_error: text(),
+      last_synced_at: bigint(),
+      created_at: bigint().notNull(),
+      updated_at: bigint().notNull(),
+    },
+    { indexes: [{ name: 'policy_sources_ws_name', unique: true, on: ['workspace_id', 'name'] }] },
   ),
 
   /**

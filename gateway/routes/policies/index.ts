@@ -4,6 +4,7 @@ import type { Deps } from '../../services/context.ts';
 import { registerPolicyReadRoutes } from './get.ts';
 import { registerPolicyWriteRoutes } from './put.ts';
 import { registerPolicySimulateRoute } from './simulate.ts';
+import { registerPolicySourceRoutes } from './sources.ts';
 
 /**
  * Policies API (DESIGN §5, §6): admins write, every member reads and simulates. One file per
@@ -13,4 +14,5 @@ export function registerPolicyRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
   registerPolicyWriteRoutes(app, deps);
   registerPolicyReadRoutes(app, deps);
   registerPolicySimulateRoute(app, deps);
+  registerPolicySourceRoutes(app, deps);
 }

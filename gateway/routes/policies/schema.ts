@@ -26,6 +26,10 @@ export const pointer = stored.extend({ updatedAt: isoTime });
 export const version = stored.extend({
   createdAt: isoTime,
   createdBy: z.string(),
+  commit: z
+    .object({ id: z.string(), author: z.string().nullable() })
+    .nullable()
+    .describe('The Git commit this version was synced from (policy as code); null when put by hand.'),
   document: jsonObject.describe('The policy document (docs/policies.md).'),
 });
 export const policyDocument = jsonObject.describe(

@@ -172,7 +172,7 @@ export interface DecideInput {
   member: { memberId: string; role: Role };
   decision: 'approve' | 'reject';
   reason?: string;
-  via: 'api' | 'link' | 'console';
+  via: 'api' | 'link' | 'console' | 'slack';
   position?: number;
   otpVerified: boolean;
 }

@@ -13,7 +13,7 @@ import { appendAudit } from '../../repositories/audit.ts';
 import { endParked, getTransactionById, settleSpend } from '../../repositories/transactions.ts';
 import type { StepContext } from '../context.ts';
 import { admissionStep } from '../execute/index.ts';
-import { emit, notifyStage, queueCallback } from '../notifications/index.ts';
+import { emit, notifyStage, queueCallback, queueChannelUpdates } from '../notifications/index.ts';
 
 /**
  * The approval stage machine (DESIGN §6): ordered stages, each approved by `quorum` distinct people
@@ -28,7 +28,7 @@ export interface VoteInput {
   role: Role;
   decision: 'approve' | 'reject';
   reason?: string;
-  via: 'api' | 'link' | 'console';
+  via: 'api' | 'link' | 'console' | 'slack';
   /** The stage this vote is for (a magic link names one); the active stage when left out. */
   position?: number;
   /** Critical-tier stages need a verified one-time code. */
@@ -84,6 +84,13 @@ async function castVote(tx: Conn, ctx: StepContext, input: VoteInput): Promise<V
     createdAt: now,
   });
   if (!cast) return { outcome: 'already_voted', approval };
+  // Issue 23: the stage's Slack messages show this vote (and the outcome, when it ends the stage).
+  await queueChannelUpdates(tx, {
+    workspaceId: approval.workspaceId,
+    approvalId: approval.id,
+    position: stage.position,
+    at: now,
+  });
 
   if (input.decision === 'reject') {
     await setStageStatus(tx, approval.id, stage.position, 'rejected', now);
@@ -149,6 +156,12 @@ export async function fireDeadline(
     await endApproval(tx, ctx, approval, 'expired', now);
     outcome = 'expired';
   }
+  await queueChannelUpdates(tx, {
+    workspaceId: approval.workspaceId,
+    approvalId: approval.id,
+    position: due.position,
+    at: now,
+  });
   await appendAudit(tx, {
     ...audit,
     workspaceId: approval.workspaceId,

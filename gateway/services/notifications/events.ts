@@ -4,6 +4,7 @@ import { newId } from '../../ids.ts';
 import { insertOutbox } from '../../repositories/outbox.ts';
 import { membersWithRole } from '../../repositories/tenancy.ts';
 import type { StepContext } from '../context.ts';
+import { queueChannelPosts } from './channels.ts';
 
 /**
  * Writes an event's deliveries into the outbox in the caller's transaction (DESIGN §2): one row per
@@ -51,8 +52,11 @@ export async function emit(
   }
 }
 
-/** A stage that became active asks for people: its webhooks, and an email to everyone with its role. */
-export function notifyStage(
+/**
+ * A stage that became active asks for people: its webhooks, an email to everyone with its role, and
+ * a message on the workspace's Slack and Teams connections (issue 23).
+ */
+export async function notifyStage(
   tx: Conn,
   ctx: StepContext<'subscriptions'>,
   input: {
@@ -62,7 +66,13 @@ export function notifyStage(
   },
 ): Promise<void> {
   const { approval, stage, at } = input;
-  return emit(tx, ctx, {
+  await queueChannelPosts(tx, {
+    workspaceId: approval.workspaceId,
+    approvalId: approval.id,
+    position: stage.position,
+    at,
+  });
+  await emit(tx, ctx, {
     workspaceId: approval.workspaceId,
     type: 'approval.required',
     data: {

@@ -3,6 +3,7 @@
  * subscriptions.
  */
 export { queueCallback, rotateCallbackSecret } from './callbacks.ts';
+export { queueChannelPosts, queueChannelUpdates } from './channels.ts';
 export { emit, notifyStage } from './events.ts';
 export {
   type DeliveryRound,
@@ -14,4 +15,11 @@ export {
 } from './outbox.ts';
 export { callbackSender, webhookSender } from './senders.ts';
 export { Subscriptions } from './subscriptions.ts';
-export { createWebhook, deleteWebhook, listDeliveries, listWebhooks, WEBHOOK_EVENTS } from './webhooks.ts';
+export {
+  createWebhook,
+  deleteWebhook,
+  listDeliveries,
+  listWebhooks,
+  viewDelivery,
+  WEBHOOK_EVENTS,
+} from './webhooks.ts';

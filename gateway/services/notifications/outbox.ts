@@ -8,6 +8,10 @@ export interface Senders {
   email(item: OutboxItem): Promise<void>;
   webhook(item: OutboxItem): Promise<void>;
   callback(item: OutboxItem): Promise<void>;
+  /** Issue 23: approval messages in Slack and Teams, and policy syncs from Git. */
+  slack(item: OutboxItem): Promise<void>;
+  teams(item: OutboxItem): Promise<void>;
+  policy_sync(item: OutboxItem): Promise<void>;
 }
 
 export interface OutboxOptions {

@@ -19,6 +19,7 @@ export const WEBHOOK_EVENTS = [
   'approval.decided',
   'transaction.completed',
   'ledger.checkpoint',
+  'policy.sync_failed',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

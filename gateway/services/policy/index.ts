@@ -2,6 +2,7 @@
  * Policy documents and versions, the compiled-policy cache, the decision from facts, and simulation.
  */
 export { type DecisionInput, decideWith, readsSharedState } from './decide.ts';
+export { policyImpact } from './impact.ts';
 export {
   checkPolicyDocument,
   compiledVersion,
@@ -14,3 +15,11 @@ export {
 } from './policies.ts';
 export { PolicyCache } from './policy-cache.ts';
 export { simulatePolicy } from './simulate.ts';
+export {
+  getPolicySourceView,
+  linkPolicySource,
+  policySyncSender,
+  receivePush,
+  syncPolicySource,
+  unlinkPolicySource,
+} from './sources.ts';

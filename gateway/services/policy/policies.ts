@@ -37,6 +37,7 @@ export const viewVersion = (v: PolicyVersion) => ({
   versionId: v.id,
   createdAt: iso(v.createdAt),
   createdBy: v.createdBy,
+  commit: v.commit,
   document: v.document,
 });
 
@@ -61,7 +62,12 @@ export async function putPolicy({
   input,
 }: {
   ctx: ServiceContext;
-  input: { name: string; document: unknown };
+  input: {
+    name: string;
+    document: unknown;
+    /** Issue 23: the Git commit the document was read at, when it came from a linked repository. */
+    commit?: { id: string; author: string | null };
+  };
 }): Promise<{ name: string; version: number; versionId: string; created: boolean }> {
   const { name, document } = input;
   const workspaceId = workspaceOf(ctx);
@@ -87,8 +93,10 @@ export async function putPolicy({
       contentHash,
       createdBy: ctx.actor.id,
       createdAt: at,
+      commit: input.commit ?? null,
     });
-    await appendAudit(tx, auditEvent(ctx, 'policy.changed', name, { version, versionId: id }, at));
+    const from = input.commit ? { commit: input.commit.id } : {};
+    await appendAudit(tx, auditEvent(ctx, 'policy.changed', name, { version, versionId: id, ...from }, at));
     return { name, versionId: id, version, created: true };
   });
 }

@@ -1,6 +1,6 @@
 import { normaliseAmount, requestCurrency } from '../../../policy/amount.ts';
-import type { Decision } from '../../../policy/index.ts';
-import { GatewayError } from '../../domain/index.ts';
+import type { CompiledPolicy, Decision } from '../../../policy/index.ts';
+import { type Business, GatewayError } from '../../domain/index.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
 import { requireBusiness } from '../tenancy/index.ts';
 import { decideWith } from './decide.ts';
@@ -28,14 +28,33 @@ export async function simulatePolicy({
   const policy = await loadPolicy(ctx.deps, workspaceId, name);
   if (!policy) throw new GatewayError('NOT_FOUND', `No policy named ${name}.`);
   const business = await requireBusiness(ctx, input.businessId);
+  return simulateWith(ctx, policy, {
+    business,
+    request: input.request,
+    agentId: input.agentId ?? 'simulated-agent',
+    at: input.at ?? ctx.deps.clock(),
+  });
+}
+
+/** One simulated decision by a compiled policy (stored or not): the same facts admission reads. */
+export function simulateWith(
+  ctx: ServiceContext,
+  policy: CompiledPolicy,
+  input: {
+    business: Pick<Business, 'id' | 'category'>;
+    request: Record<string, unknown>;
+    agentId: string;
+    at: number;
+  },
+): Promise<Decision> {
   return decideWith(ctx.deps.db.reader, {
     policy,
-    workspaceId,
+    workspaceId: workspaceOf(ctx),
     request: input.request,
     amount: normaliseAmount(input.request),
     currency: requestCurrency(input.request, policy.currency),
-    business,
-    agentId: input.agentId ?? 'simulated-agent',
-    now: input.at ?? ctx.deps.clock(),
+    business: input.business,
+    agentId: input.agentId,
+    now: input.at,
   });
 }
