@@ -697,6 +697,7 @@ const ROUTES: Record<string, Who> = {
   'POST /console/policy/save': 'console',
   'POST /console/policy/validate': 'console',
   'POST /console/policy/simulate': 'console',
+  'POST /console/policy/sync': 'console',
   'GET /console/keys': 'console',
   'POST /console/keys/create': 'console',
   'POST /console/keys/revoke': 'console',

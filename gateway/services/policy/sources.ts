@@ -247,7 +247,7 @@ async function syncAt(ctx: ServiceContext, source: PolicySource, commit: Commit)
   }
   const at = deps.clock();
   if (problem !== null) {
-    const reported = problem;
+    const reported = `Commit ${commit.id.slice(0, 12)}: ${problem}`;
     await deps.db.transaction({ workspaceId: source.workspaceId }, async (tx) => {
       await recordPolicySync(tx, source.id, { commit: null, status: 'invalid', error: reported, at });
       await appendAudit(

@@ -4,10 +4,12 @@ import { policyName } from '../../../routes/policies/schema.ts';
 import {
   checkPolicyDocument,
   DEFAULT_POLICY,
+  getPolicySourceView,
   listPolicies,
   listPolicyVersions,
   putPolicy,
   simulatePolicy,
+  syncPolicySource,
 } from '../../../services/policy/index.ts';
 import { listMembers, listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
 import { ASSETS, assetUrl } from '../../assets/index.ts';
@@ -16,11 +18,13 @@ import { CompareVersions } from './diff.tsx';
 import { ActiveDocument, PolicyTabs, pretty, VersionList, type VersionView } from './document.tsx';
 import { IssueList, PolicyEditor, ReadOnlyNote } from './editor.tsx';
 import { SimulatePanel, type Simulation } from './simulate.tsx';
+import { GitSource, type SourceView } from './source.tsx';
 
 /**
  * /console/policy (issue 14, item 4): the active document, its versions, a diff between any two,
  * the editor (admins; validated on the server, live with policy-editor.js) and the simulate panel.
- * Everything goes through the policy services the REST API uses (PUT, validate, simulate). This file
+ * Everything goes through the policy services the REST API uses (PUT, validate, simulate). A policy
+ * kept in Git (issue 23) shows its link, its newest sync and a sync button. This file
  * loads and acts; each section is a named component beside it (document, editor, diff, simulate).
  */
 
@@ -62,14 +66,25 @@ function parseDocument(text: string): { ok: true; value: unknown } | { ok: false
   }
 }
 
+/** The policy's Git link (issue 23), or undefined when it is edited here only. */
+async function sourceOf(p: PageContext, name: string): Promise<SourceView | undefined> {
+  try {
+    return await getPolicySourceView({ ctx: p.ctx, input: { name } });
+  } catch (error) {
+    if (error instanceof GatewayError && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
 async function renderPolicy(p: PageContext, state: PolicyState): Promise<Response> {
   const { name } = state;
   const isAdmin = p.session.member.role === 'admin';
-  const [policies, versions, businesses, members] = await Promise.all([
+  const [policies, versions, businesses, members, source] = await Promise.all([
     listPolicies({ ctx: p.ctx }),
     versionsOf(p, name),
     listWorkspaceBusinesses({ ctx: p.ctx }),
     listMembers({ ctx: p.ctx }),
+    sourceOf(p, name),
   ]);
   // Who saved a version: the member's email while they are a member, their id after.
   const emails = new Map(members.map((m) => [m.id, m.email]));
@@ -93,6 +108,7 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
         <script src={assetUrl(ASSETS.pending)} defer />
         <PolicyTabs names={names} current={name} />
         <ActiveDocument name={name} active={active} who={who} isAdmin={isAdmin} />
+        {source ? <GitSource name={name} source={source} csrf={p.csrf} isAdmin={isAdmin} /> : null}
         {isAdmin ? (
           <PolicyEditor name={name} csrf={p.csrf} draft={draft} issues={state.issues} />
         ) : (
@@ -202,6 +218,34 @@ export default definePage({
             ? { tone: 'ok', text: 'The document is valid (not saved).' }
             : { tone: 'error', text: 'The document has problems (not saved).' },
         });
+      },
+    },
+    {
+      path: '/console/policy/sync',
+      summary: 'Read the linked Git file at the head of its branch now (issue 23); store it if valid',
+      roles: ['admin'],
+      async handle(p, form) {
+        const name = nameOf(field(form, 'name'));
+        try {
+          const result = await syncPolicySource({ ctx: p.ctx, input: { name } });
+          if (result.status === 'synced') {
+            const text = `${result.created ? 'saved' : 'unchanged'}-${result.version}`;
+            return p.redirect(`/console/policy?name=${name}&saved=${text}`);
+          }
+          return renderPolicy(p, {
+            name,
+            status: 422,
+            notice: { tone: 'error', text: `Not stored: ${result.error}` },
+          });
+        } catch (error) {
+          if (
+            error instanceof GatewayError &&
+            (error.code === 'PROVIDER_ERROR' || error.code === 'NOT_FOUND')
+          ) {
+            return renderPolicy(p, { name, status: 422, notice: { tone: 'error', text: error.message } });
+          }
+          throw error;
+        }
       },
     },
     {
