@@ -709,6 +709,12 @@ const ROUTES: Record<string, Who> = {
   'GET /console/webhooks': 'console',
   'POST /console/webhooks/create': 'console',
   'POST /console/webhooks/delete': 'console',
+  // Issue 23: every member links their Slack user; admins connect Slack and Teams.
+  'GET /console/integrations': 'console',
+  'POST /console/integrations/slack-link': 'console',
+  'POST /console/integrations/slack': 'console',
+  'POST /console/integrations/teams': 'console',
+  'POST /console/integrations/disconnect': 'console',
   'GET /console/businesses': 'console',
   'GET /console/audit': 'console',
 };

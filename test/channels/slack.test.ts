@@ -248,11 +248,22 @@ describe.each(DIALECTS)('Slack approvals (%s)', (dialect) => {
   });
 
   it('direct messages to members with the role who linked their Slack user; a link maps the user', async () => {
-    const link = await call(gw, 'PUT', '/v1/channels/slack/link', {
+    // Carol links her Slack user in the console (its email is not confirmed in Slack).
+    const cookie = await signIn(gw, tokens.carol ?? '');
+    const { csrf } = await open(gw, '/console/integrations', cookie);
+    const linked = await form(
+      gw,
+      '/console/integrations/slack-link',
+      { csrf, slackUserId: 'UCAROL' },
+      { cookie },
+    );
+    expect(linked.status).toBe(200);
+    expect(await linked.text()).toContain('Linked: UCAROL');
+    const api = await call(gw, 'PUT', '/v1/channels/slack/link', {
       key: tokens.carol,
-      body: { slackUserId: 'UCAROL' },
+      body: { slackUserId: 'bad' },
     });
-    expect(link.status).toBe(200);
+    expect(api.status).toBe(400);
     await call(gw, 'PUT', '/v1/channels/slack', {
       key: tenant.adminToken,
       body: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, routes: { approver: 'dm' } },

@@ -4,6 +4,7 @@ import approvals from './approvals.tsx';
 import audit from './audit.tsx';
 import businesses from './businesses.tsx';
 import home from './home.tsx';
+import integrations from './integrations.tsx';
 import keys from './keys.tsx';
 import members from './members.tsx';
 import policy from './policy/index.tsx';
@@ -26,6 +27,7 @@ export const PAGES: PageSpec[] = [
   keys,
   members,
   webhooks,
+  integrations,
   businesses,
   audit,
 ];
