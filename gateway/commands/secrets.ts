@@ -3,7 +3,7 @@ import type { CommandContext } from './context.ts';
 
 /**
  * `warden secrets reseal`: seals every stored secret (business signing secrets, webhook and
- * callback secrets, receipt signing keys) under the current SECRETS_KEY, so a previous key can be
+ * callback secrets, receipt signing keys, Slack, Teams and Git secrets) under the current SECRETS_KEY, so a previous key can be
  * dropped from SECRETS_KEY_PREVIOUS. Safe to run again, or on two hosts at once.
  */
 export async function secretsReseal(ctx: CommandContext): Promise<number> {

@@ -164,3 +164,21 @@ export async function linkSlackUser(
 export async function unlinkSlackUsers(tx: Conn, workspaceId: string, memberId: string): Promise<number> {
   return tx.run(UNLINK, [workspaceId, memberId]);
 }
+
+// ── resealing (`warden secrets reseal`) ─────────────────────────────────────────────────────────
+
+const CHANNEL_SECRETS = sql('SELECT id, secrets FROM channels ORDER BY id', (raw: unknown[]) => ({
+  id: raw[0] as string,
+  secrets: raw[1] as string,
+}));
+const RESEAL_CHANNEL = sql('UPDATE channels SET secrets = ? WHERE id = ? AND secrets = ?');
+
+/** Every connection's sealed secrets as stored. */
+export function listChannelSecrets(conn: Conn): Promise<{ id: string; secrets: string }[]> {
+  return conn.all(CHANNEL_SECRETS);
+}
+
+/** Replaces a connection's sealed secrets with the same ones sealed anew, only if still `from`. */
+export async function resealChannelSecrets(tx: Conn, id: string, from: string, to: string): Promise<boolean> {
+  return (await tx.run(RESEAL_CHANNEL, [to, id, from])) > 0;
+}

@@ -111,3 +111,43 @@ export async function recordPolicySync(
   const error = r.error === null ? null : storableText(r.error.slice(0, 2000));
   await tx.run(RECORD, [r.commit, r.status, error, r.at, r.at, id]);
 }
+
+// ── resealing (`warden secrets reseal`) ─────────────────────────────────────────────────────────
+
+const SOURCE_SECRETS = sql(
+  'SELECT id, token, webhook_secret FROM policy_sources ORDER BY id',
+  (raw: unknown[]) => ({
+    id: raw[0] as string,
+    token: raw[1] as string | null,
+    webhookSecret: raw[2] as string,
+  }),
+);
+const RESEAL_TOKEN = sql('UPDATE policy_sources SET token = ? WHERE id = ? AND token = ?');
+const RESEAL_WEBHOOK_SECRET = sql(
+  'UPDATE policy_sources SET webhook_secret = ? WHERE id = ? AND webhook_secret = ?',
+);
+
+/** Every link's sealed token (null without one) and push webhook secret, as stored. */
+export function listPolicySourceSecrets(
+  conn: Conn,
+): Promise<{ id: string; token: string | null; webhookSecret: string }[]> {
+  return conn.all(SOURCE_SECRETS);
+}
+
+export async function resealPolicySourceToken(
+  tx: Conn,
+  id: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  return (await tx.run(RESEAL_TOKEN, [to, id, from])) > 0;
+}
+
+export async function resealPolicySourceWebhookSecret(
+  tx: Conn,
+  id: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  return (await tx.run(RESEAL_WEBHOOK_SECRET, [to, id, from])) > 0;
+}

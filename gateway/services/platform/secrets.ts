@@ -1,6 +1,12 @@
 import type { Conn } from '../../db/types.ts';
 import { listPreviousBusinessSecrets, resealPreviousBusinessSecret } from '../../repositories/businesses.ts';
+import { listChannelSecrets, resealChannelSecrets } from '../../repositories/channels.ts';
 import { listWebhookSecrets, resealWebhookSecret } from '../../repositories/outbox.ts';
+import {
+  listPolicySourceSecrets,
+  resealPolicySourceToken,
+  resealPolicySourceWebhookSecret,
+} from '../../repositories/policy-sources.ts';
 import { listSigningKeys, resealSigningKey } from '../../repositories/signing-keys.ts';
 import {
   listBusinessSecrets,
@@ -17,6 +23,11 @@ export interface ResealCounts {
   signingKeys: number;
   /** Workspaces' evaluation callback secrets (POST /v1/webhooks/callback-secret). */
   callbackSecrets: number;
+  /**
+   * Issue 23: Slack and Teams connections' secrets, Git tokens and push webhook secrets (each
+   * sealed value counts once).
+   */
+  integrations: number;
 }
 
 interface Reseal {
@@ -27,7 +38,7 @@ interface Reseal {
 
 /**
  * `warden secrets reseal` (issue 10): every business signing secret, webhook secret, workspace
- * callback secret and receipt signing private key that is stored plain, or sealed under a key other
+ * callback secret, Slack, Teams and Git secret (issue 23) and receipt signing private key that is stored plain, or sealed under a key other
  * than SECRETS_KEY, is sealed again under SECRETS_KEY. Afterwards SECRETS_KEY_PREVIOUS is no longer
  * needed.
  *
@@ -72,6 +83,22 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
     (w) => w.workspaceId,
     (w) => w.callbackSecret,
   );
+  const channels = plan(
+    await listChannelSecrets(db.reader),
+    (c) => c.id,
+    (c) => c.secrets,
+  );
+  const sourceSecrets = await listPolicySourceSecrets(db.reader);
+  const sourceTokens = plan(
+    sourceSecrets.filter((s): s is typeof s & { token: string } => s.token !== null),
+    (s) => s.id,
+    (s) => s.token,
+  );
+  const sourceWebhookSecrets = plan(
+    sourceSecrets,
+    (s) => s.id,
+    (s) => s.webhookSecret,
+  );
 
   const apply = (
     items: Reseal[],
@@ -92,5 +119,9 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
     webhooks: await apply(webhooks, resealWebhookSecret),
     signingKeys: await apply(signingKeys, resealSigningKey),
     callbackSecrets: await apply(callbackSecrets, resealCallbackSecret),
+    integrations:
+      (await apply(channels, resealChannelSecrets)) +
+      (await apply(sourceTokens, resealPolicySourceToken)) +
+      (await apply(sourceWebhookSecrets, resealPolicySourceWebhookSecret)),
   };
 }
