@@ -160,7 +160,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
           }),
         },
       },
-      errors: ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PROVIDER_ERROR'],
+      errors: ['UNAUTHORIZED', 'VALIDATION_ERROR', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PROVIDER_ERROR'],
     },
     async (c) => {
       const ctx: ServiceContext = { ...systemContext(deps), requestId: c.var.requestId };

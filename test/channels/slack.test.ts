@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import { form, open, signIn } from '../console/support.ts';
@@ -177,6 +178,32 @@ describe.each(DIALECTS)('Slack approvals (%s)', (dialect) => {
     await deliver();
     expect(slack.of('chat.update').length).toBe(updatesBefore);
     expect(upstream.requests.filter((r) => r.body.includes('slack-refusals'))).toHaveLength(0);
+  });
+
+  it('the same click sent twice at once: one vote, one execute', async () => {
+    const { approvalId, value } = await parkAndPost('slack-race');
+    const cb = click('UALICE', value);
+    const statuses = (await Promise.all([send(cb), send(cb), send(cb)])).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409, 409]);
+    expect((await approval(approvalId)).votes).toHaveLength(1);
+    expect(upstream.requests.filter((r) => r.body.includes('slack-race'))).toHaveLength(1);
+  });
+
+  it('answers a callback whose payload is not JSON with 400, and changes nothing', async () => {
+    const { approvalId } = await parkAndPost('slack-garbled');
+    const timestamp = nowSeconds();
+    const rawBody = 'payload=%7Bnot-json';
+    const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
+    const res = await send({
+      rawBody,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': signature,
+      },
+    });
+    expect(res.status).toBe(400);
+    expect((await approval(approvalId)).votes).toEqual([]);
   });
 
   it('refuses a replayed callback: one vote, one execute', async () => {

@@ -192,7 +192,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
           schema: z.object({ outcome: z.literal('queued'), commit: z.string() }),
         },
       },
-      errors: ['UNAUTHORIZED'],
+      errors: ['UNAUTHORIZED', 'VALIDATION_ERROR'],
     },
     async (c) => {
       const result = await receivePush({
