@@ -34,10 +34,10 @@ describe.each(DIALECTS)('the ledger log sequencer on %s', (dialect) => {
 
   it('reads a batch of the queue by index seeks only, never a scan of entries, receipts or audit events', async () => {
     const explain = dialect === 'postgres' ? 'EXPLAIN ' : 'EXPLAIN QUERY PLAN ';
-    const rows = await opened.db.reader.all(sql(explain + QUEUED_STATEMENT, (r) => r.join(' ')), [
-      'ws_plans',
-      256,
-    ]);
+    const rows = await opened.db.reader.all(
+      sql(explain + QUEUED_STATEMENT, (r) => r.join(' ')),
+      ['ws_plans', 256],
+    );
     const plan = rows.join('\n');
     expect(plan).toMatch(/ledger_entries/);
     // SQLite: "SCAN <table>" is a full walk ("SEARCH … USING INDEX" is a seek). PostgreSQL: a
