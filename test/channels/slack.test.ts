@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fireDueDeadlines } from '../../gateway/services/approvals/index.ts';
 import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import { form, open, signIn } from '../console/support.ts';
 import { addMember, park, policyKey, stage, stagedPolicy } from '../e2e/support.ts';
@@ -344,5 +345,22 @@ describe.each(DIALECTS)('Slack approvals (%s)', (dialect) => {
     );
     expect(sealed.join()).not.toContain(BOT_TOKEN);
     expect(sealed.every((s) => s.startsWith('enc:v1:'))).toBe(true);
+  });
+
+  // Last: it moves the clock past every open deadline.
+  it('updates the message when the stage expires at its deadline', async () => {
+    const { posts } = await parkAndPost('slack-expiry');
+    expect(posts).toHaveLength(1);
+    gw.now.advance(2 * 3_600_000);
+    expect(await fireDueDeadlines(gw.deps)).toBeGreaterThanOrEqual(1);
+    await deliver();
+    const update = slack
+      .of('chat.update')
+      .filter((u) => u.args.ts === posts[0]?.result?.ts)
+      .at(-1);
+    expect(text(blocksOf(update as NonNullable<typeof update>))).toContain(
+      'Expired: nobody decided before the deadline',
+    );
+    expect(buttons(blocksOf(update as NonNullable<typeof update>))).toEqual([]);
   });
 });
