@@ -23,6 +23,7 @@ const PAGES = [
   ['keys', '/console/keys'],
   ['members', '/console/members'],
   ['webhooks', '/console/webhooks'],
+  ['integrations', '/console/integrations'],
   ['businesses', '/console/businesses'],
   ['audit', '/console/audit'],
 ] as const;
