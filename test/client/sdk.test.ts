@@ -7,6 +7,7 @@ import {
   WardenError,
 } from '@warden/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
@@ -27,9 +28,9 @@ import { startDroppingProxy } from './support.ts';
  * repeating with the same key, the approval wait, receipts and their ledger inclusion, typed errors.
  */
 
-type Mode = 'ok' | 'hang' | 'hang-once';
+type Mode = 'ok' | 'hang' | 'hang-once' | 'slow';
 
-describe('@warden/client', () => {
+describe.each(DIALECTS)('@warden/client (%s)', (dialect) => {
   let gw: TestGateway;
   let gateway: { url: string; close: () => Promise<void> };
   let upstream: Upstream;
@@ -43,16 +44,20 @@ describe('@warden/client', () => {
     expect((await call(gw, 'PUT', '/v1/policies/default', { key: who.adminToken, body })).status).toBe(201);
 
   beforeAll(async () => {
-    upstream = await startUpstream((req, res) => {
+    upstream = await startUpstream(async (req, res) => {
       if (mode === 'hang') return;
       if (mode === 'hang-once') {
         mode = 'ok';
         return;
       }
+      if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 150));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'succeeded', data: { order: JSON.parse(req.body).request ?? null } }));
     });
-    gw = await startTestGateway({ env: { AGENR_EXECUTE_POLICY: 'confirm', ADAPTER_TIMEOUT_MS: '300' } });
+    gw = await startTestGateway({
+      dialect,
+      env: { AGENR_EXECUTE_POLICY: 'confirm', ADAPTER_TIMEOUT_MS: '300' },
+    });
     await registerHttpBusiness(gw, upstream.url, 'shop');
     gateway = await listen(gw);
     tenant = await createTenant(gw);
@@ -112,6 +117,33 @@ describe('@warden/client', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('two attempts racing with one key: the later waits out 409 in flight and gets the replay; one business call', async () => {
+    const c = client({ autoPrepare: 'always' });
+    let conflicts = 0;
+    const watching = client({
+      autoPrepare: 'always',
+      // Enough attempts to outlast the first one's slow business on a loaded machine.
+      retry: { attempts: 15, baseMs: 10, maxMs: 200 },
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        if (res.status === 409) conflicts++;
+        return res;
+      },
+    });
+    mode = 'slow';
+    const body = { businessId: 'shop', request: { sku: 'lamp', amount_cents: 600 } };
+    const idempotencyKey = `race-${Date.now()}`;
+    const first = c.execute(body, { idempotencyKey });
+    await expect.poll(() => callsWith(idempotencyKey).length, { timeout: 5000 }).toBe(1);
+    const second = await watching.execute(body, { idempotencyKey });
+    const done = await first;
+    mode = 'ok';
+    expect(conflicts).toBeGreaterThanOrEqual(1);
+    expect(second).toMatchObject({ outcome: 'executed', status: 'succeeded', replayed: true });
+    expect(second.transactionId).toBe(done.transactionId);
+    expect(callsWith(idempotencyKey)).toHaveLength(1);
   });
 
   it('an unknown outcome is repeated with the same key, which settles it; exhausted, it says which key to repeat', async () => {
