@@ -111,7 +111,7 @@ export class WardenClient {
       timeoutMs: options.timeoutMs ?? 60_000,
     };
     this.#autoPrepare = options.autoPrepare ?? false;
-    this.#newKey = options.idempotencyKey ?? (() => crypto.randomUUID());
+    this.#newKey = options.idempotencyKey ?? randomKey;
     this.#keys = jwksResolver(() => this.keys());
   }
 
@@ -293,6 +293,19 @@ export class WardenClient {
     const { receipt, log, transactionId } = await this.receipt(target);
     return verifyReceiptWith(this.#keys, { transactionId, ...options, receipt, log });
   }
+}
+
+/**
+ * A random UUID (v4) for an Idempotency-Key: `crypto.randomUUID` where it exists, else built from
+ * `getRandomValues`, which pages outside a secure context have too.
+ */
+function randomKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The transaction of a 502/504 whose outcome is unknown (DESIGN: repeat with the same key). */
