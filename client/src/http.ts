@@ -35,7 +35,9 @@ export const retryAfterOf = (headers: Headers): number | undefined => {
 /** The per-attempt signal: the caller's, and the attempt's time limit. */
 function attemptSignal(timeoutMs: number, signal?: AbortSignal): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  if (!signal) return timeout;
+  // Runtimes without AbortSignal.any (older Safari) keep the caller's signal and lose the time limit.
+  return typeof AbortSignal.any === 'function' ? AbortSignal.any([signal, timeout]) : signal;
 }
 
 /**
