@@ -28,13 +28,14 @@ import { startDroppingProxy } from './support.ts';
  * repeating with the same key, the approval wait, receipts and their ledger inclusion, typed errors.
  */
 
-type Mode = 'ok' | 'hang' | 'hang-once' | 'slow';
+type Mode = 'ok' | 'hang' | 'hang-once' | 'held';
 
 describe.each(DIALECTS)('@warden/client (%s)', (dialect) => {
   let gw: TestGateway;
   let gateway: { url: string; close: () => Promise<void> };
   let upstream: Upstream;
   let mode: Mode = 'ok';
+  let release = () => {};
   let tenant: Tenant;
   const fast = { attempts: 4, baseMs: 10, maxMs: 50 };
   const client = (options: Partial<WardenClientOptions> = {}) =>
@@ -50,13 +51,19 @@ describe.each(DIALECTS)('@warden/client (%s)', (dialect) => {
         mode = 'ok';
         return;
       }
-      if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 150));
+      if (mode === 'held') {
+        // Answers once the test lets go, and always within the gateway's adapter timeout.
+        await new Promise<void>((resolve) => {
+          release = resolve;
+          setTimeout(resolve, 800);
+        });
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'succeeded', data: { order: JSON.parse(req.body).request ?? null } }));
     });
     gw = await startTestGateway({
       dialect,
-      env: { AGENR_EXECUTE_POLICY: 'confirm', ADAPTER_TIMEOUT_MS: '300' },
+      env: { AGENR_EXECUTE_POLICY: 'confirm', ADAPTER_TIMEOUT_MS: '1000' },
     });
     await registerHttpBusiness(gw, upstream.url, 'shop');
     gateway = await listen(gw);
@@ -123,24 +130,29 @@ describe.each(DIALECTS)('@warden/client (%s)', (dialect) => {
     const c = client({ autoPrepare: 'always' });
     let conflicts = 0;
     const watching = client({
-      autoPrepare: 'always',
-      // Enough attempts to outlast the first one's slow business on a loaded machine.
+      // Enough attempts to outlast the first one's held business on a loaded machine.
       retry: { attempts: 15, baseMs: 10, maxMs: 200 },
       fetch: async (input, init) => {
         const res = await fetch(input, init);
-        if (res.status === 409) conflicts++;
+        if (res.status === 409) {
+          conflicts++;
+          release();
+        }
         return res;
       },
     });
-    mode = 'slow';
     const body = { businessId: 'shop', request: { sku: 'lamp', amount_cents: 600 } };
     const idempotencyKey = `race-${Date.now()}`;
+    // The second attempt's own token, so that it is one request while the first is held.
+    const { confirmationToken } = await c.prepare(body);
+    mode = 'held';
     const first = c.execute(body, { idempotencyKey });
     await expect.poll(() => callsWith(idempotencyKey).length, { timeout: 5000 }).toBe(1);
-    const second = await watching.execute(body, { idempotencyKey });
+    const second = await watching.execute(body, { idempotencyKey, confirmationToken });
     const done = await first;
     mode = 'ok';
     expect(conflicts).toBeGreaterThanOrEqual(1);
+    expect(done).toMatchObject({ outcome: 'executed', status: 'succeeded', replayed: false });
     expect(second).toMatchObject({ outcome: 'executed', status: 'succeeded', replayed: true });
     expect(second.transactionId).toBe(done.transactionId);
     expect(callsWith(idempotencyKey)).toHaveLength(1);
