@@ -117,13 +117,16 @@ export class WardenClient {
 
   /** POST /agp/discover: what a business offers. */
   async discover(businessId: string, options: { signal?: AbortSignal } = {}): Promise<DiscoverAnswer> {
-    const reply = await send(this.#t, 'POST', '/agp/discover', { body: { businessId }, ...options });
+    const reply = await send(this.#t, 'POST', '/agp/discover', {
+      body: { businessId },
+      signal: options.signal,
+    });
     return reply.body as DiscoverAnswer;
   }
 
   /** POST /agp/query: ask a business, without side effects. */
   async query(body: QueryBody, options: { signal?: AbortSignal } = {}): Promise<QueryAnswer> {
-    return (await send(this.#t, 'POST', '/agp/query', { body, ...options })).body as QueryAnswer;
+    return (await send(this.#t, 'POST', '/agp/query', { body, signal: options.signal })).body as QueryAnswer;
   }
 
   /** GET /agp/businesses: the directory. */
@@ -136,12 +139,13 @@ export class WardenClient {
     );
     const search = params.toString();
     const path = `/agp/businesses${search ? `?${search}` : ''}`;
-    return (await send(this.#t, 'GET', path, options)).body as BusinessesAnswer;
+    return (await send(this.#t, 'GET', path, { signal: options.signal })).body as BusinessesAnswer;
   }
 
   /** POST /agp/execute/prepare: a single-use confirmation token bound to this business and request. */
   async prepare(body: ExecuteBody, options: { signal?: AbortSignal } = {}): Promise<PrepareAnswer> {
-    return (await send(this.#t, 'POST', '/agp/execute/prepare', { body, ...options })).body as PrepareAnswer;
+    return (await send(this.#t, 'POST', '/agp/execute/prepare', { body, signal: options.signal }))
+      .body as PrepareAnswer;
   }
 
   /**
@@ -246,7 +250,7 @@ export class WardenClient {
   /** GET /agp/status/:id: where a transaction stands. */
   async status(transactionId: string, options: { signal?: AbortSignal } = {}): Promise<StatusAnswer> {
     const path = `/agp/status/${encodeURIComponent(transactionId)}`;
-    return (await send(this.#t, 'GET', path, options)).body as StatusAnswer;
+    return (await send(this.#t, 'GET', path, { signal: options.signal })).body as StatusAnswer;
   }
 
   /**
@@ -266,18 +270,19 @@ export class WardenClient {
   /** GET /agp/receipts/:id: the signed receipt and its place in the ledger log (null until appended). */
   async receipt(transactionId: string, options: { signal?: AbortSignal } = {}): Promise<ReceiptAnswer> {
     const path = `/agp/receipts/${encodeURIComponent(transactionId)}`;
-    return (await send(this.#t, 'GET', path, options)).body as ReceiptAnswer;
+    return (await send(this.#t, 'GET', path, { signal: options.signal })).body as ReceiptAnswer;
   }
 
   /** GET /agp/ledger/checkpoint: the newest signed checkpoint of the workspace's log, or the one at `size`. */
   async checkpoint(size?: number, options: { signal?: AbortSignal } = {}): Promise<CheckpointAnswer> {
     const path = `/agp/ledger/checkpoint${size === undefined ? '' : `?size=${size}`}`;
-    return (await send(this.#t, 'GET', path, options)).body as CheckpointAnswer;
+    return (await send(this.#t, 'GET', path, { signal: options.signal })).body as CheckpointAnswer;
   }
 
   /** GET /.well-known/warden-keys: the receipt signing keys (current and retired). */
   async keys(options: { signal?: AbortSignal } = {}): Promise<JwkSet> {
-    return (await send(this.#t, 'GET', '/.well-known/warden-keys', options)).body as JwkSet;
+    return (await send(this.#t, 'GET', '/.well-known/warden-keys', { signal: options.signal }))
+      .body as JwkSet;
   }
 
   /**
