@@ -11,6 +11,8 @@ import {
   withRetryDefaults,
 } from './http.ts';
 import {
+  type ConsistencyCheck,
+  checkConsistencyWith,
   jwksResolver,
   type KeyResolver,
   type ReceiptVerification,
@@ -21,6 +23,7 @@ import type {
   BusinessesAnswer,
   BusinessesQuery,
   CheckpointAnswer,
+  ConsistencyAnswer,
   DiscoverAnswer,
   ExecuteBody,
   ExecutedAnswer,
@@ -279,6 +282,35 @@ export class WardenClient {
     return (await send(this.#t, 'GET', path, { signal: options.signal })).body as CheckpointAnswer;
   }
 
+  /** GET /agp/ledger/consistency: the RFC 9162 proof that the tree of `to` entries extends that of `from`. */
+  async consistency(
+    from: number,
+    to: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ConsistencyAnswer> {
+    const path = `/agp/ledger/consistency?from=${from}&to=${to}`;
+    return (await send(this.#t, 'GET', path, { signal: options.signal })).body as ConsistencyAnswer;
+  }
+
+  /**
+   * Holds the gateway to a checkpoint kept earlier (the compact JWS): fetches the newest one (or the
+   * one at `to`) and the consistency proof between them, and checks both signatures and the proof
+   * here. `consistent` false means the log no longer holds, unchanged and in order, what was signed.
+   */
+  async verifyConsistency(
+    kept: string,
+    options: { to?: number; signal?: AbortSignal } = {},
+  ): Promise<ConsistencyCheck> {
+    const newer = await this.checkpoint(options.to, { signal: options.signal });
+    const newest = newer.payload.size;
+    const keptSize = checkpointSize(kept);
+    if (keptSize === undefined || keptSize > newest) {
+      return checkConsistencyWith(this.#keys, kept, newer.checkpoint, []);
+    }
+    const { proof } = await this.consistency(keptSize, newest, { signal: options.signal });
+    return checkConsistencyWith(this.#keys, kept, newer.checkpoint, proof);
+  }
+
   /** GET /.well-known/warden-keys: the receipt signing keys (current and retired). */
   async keys(options: { signal?: AbortSignal } = {}): Promise<JwkSet> {
     return (await send(this.#t, 'GET', '/.well-known/warden-keys', { signal: options.signal }))
@@ -311,6 +343,17 @@ function randomKey(): string {
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The size a checkpoint claims (read unverified, to ask for the proof; the check verifies it). */
+function checkpointSize(jws: string): number | undefined {
+  try {
+    const body = (jws.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/');
+    const size = (JSON.parse(atob(body)) as { size?: unknown }).size;
+    return typeof size === 'number' && Number.isSafeInteger(size) && size > 0 ? size : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The transaction of a 502/504 whose outcome is unknown (DESIGN: repeat with the same key). */

@@ -23,6 +23,8 @@ export {
   WardenNetworkError,
 } from './errors.ts';
 export {
+  type ConsistencyCheck,
+  checkConsistencyWith,
   type InclusionCheck,
   jwksResolver,
   type ReceiptClaims,

@@ -71,3 +71,49 @@ export async function rootFromInclusion(
   }
   return sn === 0 ? r : null;
 }
+
+/**
+ * Checks a consistency proof (RFC 9162 §2.1.4.2): that the tree of `second` entries with head
+ * `secondRoot` extends the tree of `first` entries with head `firstRoot`, i.e. that the log still
+ * holds, unchanged and in order, everything the first head covered.
+ */
+export async function verifyConsistency(
+  first: number,
+  second: number,
+  firstRoot: Uint8Array,
+  secondRoot: Uint8Array,
+  proof: readonly Uint8Array[],
+): Promise<boolean> {
+  const same = (a: Uint8Array, b: Uint8Array) => toHex(a) === toHex(b);
+  if (!(Number.isSafeInteger(first) && Number.isSafeInteger(second) && first > 0 && first <= second))
+    return false;
+  if (first === second) return proof.length === 0 && same(firstRoot, secondRoot);
+  if (proof.length === 0) return false;
+  const path = (first & (first - 1)) === 0 ? [firstRoot, ...proof] : [...proof];
+  let fn = first - 1;
+  let sn = second - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  const [start, ...rest] = path;
+  if (!start) return false;
+  let fr = start;
+  let sr = start;
+  for (const c of rest) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await sha256(NODE, c, fr);
+      sr = await sha256(NODE, c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await sha256(NODE, sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && same(fr, firstRoot) && same(sr, secondRoot);
+}

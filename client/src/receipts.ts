@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
-import { fromHex, leafHash, receiptEntry, rootFromInclusion, toHex } from './merkle.ts';
+import { fromHex, leafHash, receiptEntry, rootFromInclusion, toHex, verifyConsistency } from './merkle.ts';
 import type { CheckpointPayload, JwkSet, ReceiptLog } from './types.ts';
 
 /**
@@ -174,4 +174,70 @@ async function checkInclusion(
     return failed(`The receipt is not leaf ${log.index} of the tree the checkpoint signs.`, checkpoint);
   }
   return { included: true, index: log.index, size: log.size, root: checkpoint.root, checkpoint };
+}
+
+/** A checkpoint's signature (EdDSA, `typ` warden-checkpoint+jws) against the key set, and its payload. */
+export async function verifyCheckpointWith(
+  keys: KeyResolver,
+  jws: string,
+): Promise<{ payload: CheckpointPayload } | { problem: string }> {
+  try {
+    const { payload, protectedHeader } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
+    if (protectedHeader.typ !== CHECKPOINT_TYP)
+      return { problem: `The checkpoint's typ is not ${CHECKPOINT_TYP}.` };
+    return { payload: JSON.parse(decoder.decode(payload)) as CheckpointPayload };
+  } catch (error) {
+    return { problem: `The checkpoint's signature does not verify: ${message(error)}` };
+  }
+}
+
+export interface ConsistencyCheck {
+  /** Both checkpoints are signed, of one log, and the newer one extends the kept one. */
+  consistent: boolean;
+  from: number | null;
+  to: number | null;
+  problems: string[];
+}
+
+/**
+ * That the log under `newer` still holds everything the `kept` checkpoint signed (RFC 9162
+ * §2.1.4.2): both signatures, one workspace, and the consistency proof between their trees.
+ */
+export async function checkConsistencyWith(
+  keys: KeyResolver,
+  kept: string,
+  newer: string,
+  proof: readonly string[],
+): Promise<ConsistencyCheck> {
+  const [a, b] = await Promise.all([verifyCheckpointWith(keys, kept), verifyCheckpointWith(keys, newer)]);
+  const problems = [a, b].flatMap((v) => ('problem' in v ? [v.problem] : []));
+  if (!('payload' in a) || !('payload' in b)) return { consistent: false, from: null, to: null, problems };
+  const from = a.payload.size;
+  const to = b.payload.size;
+  if (a.payload.workspaceId !== b.payload.workspaceId) {
+    problems.push(
+      `The checkpoints sign the logs of two workspaces (${a.payload.workspaceId}, ${b.payload.workspaceId}).`,
+    );
+  } else if (from > to) {
+    problems.push(`The kept checkpoint covers ${from} entries, more than the ${to} of the newer one.`);
+  } else {
+    let ok = false;
+    try {
+      ok = await verifyConsistency(
+        from,
+        to,
+        fromHex(a.payload.root),
+        fromHex(b.payload.root),
+        proof.map(fromHex),
+      );
+    } catch (error) {
+      problems.push(`The consistency proof is malformed: ${message(error)}`);
+    }
+    if (!ok && problems.length === 0) {
+      problems.push(
+        `The log of ${to} entries does not extend the one of ${from} the kept checkpoint signed.`,
+      );
+    }
+  }
+  return { consistent: problems.length === 0, from, to, problems };
 }

@@ -45,6 +45,7 @@ export type ReceiptAnswer = Answer<'/agp/receipts/{transactionId}', 'get', 200>;
 export type ReceiptLog = NonNullable<ReceiptAnswer['log']>;
 export type CheckpointAnswer = Answer<'/agp/ledger/checkpoint', 'get', 200>;
 export type CheckpointPayload = CheckpointAnswer['payload'];
+export type ConsistencyAnswer = Answer<'/agp/ledger/consistency', 'get', 200>;
 export type JwkSet = Answer<'/.well-known/warden-keys', 'get', 200>;
 
 type AnyAnswer = {

@@ -308,6 +308,35 @@ describe.each(DIALECTS)('@warden/client (%s)', (dialect) => {
     expect(swapped).toMatchObject({ valid: false, signature: true, inclusion: { included: false } });
   });
 
+  it('verifyConsistency holds the gateway to a checkpoint kept earlier', async () => {
+    const c = client({ autoPrepare: 'always' });
+    await c.execute({ businessId: 'shop', request: { sku: 'card', amount_cents: 200 } });
+    await sequence(gw);
+    const kept = (await c.checkpoint()).checkpoint;
+    expect(await c.verifyConsistency(kept)).toMatchObject({ consistent: true, problems: [] });
+
+    await c.execute({ businessId: 'shop', request: { sku: 'card', amount_cents: 300 } });
+    await c.execute({ businessId: 'shop', request: { sku: 'card', amount_cents: 400 } });
+    await sequence(gw);
+    const grown = await c.verifyConsistency(kept);
+    expect(grown.consistent).toBe(true);
+    expect(grown.to).toBeGreaterThan(grown.from ?? Number.MAX_SAFE_INTEGER);
+
+    // A kept checkpoint changed by hand no longer verifies; a later one held against an older tree fails.
+    const [head, payload, signature] = kept.split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
+    const forged = [
+      head,
+      Buffer.from(JSON.stringify({ ...claims, root: '0'.repeat(64) })).toString('base64url'),
+      signature,
+    ].join('.');
+    expect(await c.verifyConsistency(forged)).toMatchObject({ consistent: false });
+    const newest = (await c.checkpoint()).checkpoint;
+    const backwards = await c.verifyConsistency(newest, { to: claims.size });
+    expect(backwards.consistent).toBe(false);
+    expect(backwards.problems[0]).toMatch(/more than/);
+  });
+
   it('refusals are typed errors carrying the gateway code', async () => {
     const strictTenant = await createTenant(gw, { name: 'Strict' });
     await putPolicy(strictTenant, {
