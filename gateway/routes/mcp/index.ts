@@ -95,7 +95,7 @@ const INSTRUCTIONS =
 export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { close(): void } {
   // The Origin check and the agent key come before the transport reads a byte of the message.
   const origin = allowedOrigin({ allowed: deps.config.mcpAllowedOrigins });
-  const auth = agentAuth({ deps });
+  const auth = agentAuth({ deps, resource: 'mcp' });
   const limited = rateLimit({ deps, limit: deps.config.rateLimitPerMinute });
   const access = { principal: 'agent' } as const;
   const sessionful = deps.config.mcpSessions === 'memory';
