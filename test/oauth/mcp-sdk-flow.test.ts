@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +15,24 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LiveGateway, startLiveGateway } from '../e2e/support.ts';
 import { call, createTenant, registerEcho, type Tenant } from '../support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** No serious or critical axe-core violation on the page, as for every console page. */
+async function expectAccessible(page: Page, name: string): Promise<void> {
+  // Evaluated through the DevTools protocol: the page's CSP (no inline script) stays on.
+  await page.evaluate(AXE);
+  const result = (await page.evaluate('axe.run()')) as {
+    violations: { id: string; impact: string | null; help: string }[];
+  };
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${name}: ${v.id} ${v.help}`)).toEqual([]);
+}
 
 /** A server on 127.0.0.1, port 0. */
 async function listenOn(server: Server): Promise<number> {
@@ -242,6 +255,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the MCP SDK client au
     expect(await page.locator('#consent-redirect').textContent()).toBe(redirect);
     expect(await page.locator('#consent-workspace').textContent()).toBe('Acme');
     expect(documentFetches).toContain('/oauth/client.json');
+    await expectAccessible(page, 'consent');
     await page.selectOption('#consent-agent', shopperKeyId);
     await Promise.all([page.waitForURL(/\/callback\?/), page.click('#consent-approve')]);
     await context.close();
@@ -319,6 +333,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the MCP SDK client au
     await page.waitForSelector('#oauth-clients');
     expect(await page.locator('#oauth-clients').textContent()).toContain(clientId);
     expect(await page.locator('#oauth-clients').textContent()).toContain('shopper');
+    await expectAccessible(page, 'connected apps');
     await page.click('#oauth-clients button:has-text("Disconnect")');
     await page.waitForURL(/revoked=1/);
     expect(await page.locator('#oauth-clients tbody tr').count()).toBe(0);

@@ -85,6 +85,7 @@ export function agentAuth({ deps, scope, resource = 'api' }: AgentAuthOptions): 
     const log = c.get('log');
     log.workspace = agent.workspaceId;
     log.agent = agent.agentId;
+    if (agent.oauthClientId) log.oauthClient = agent.oauthClientId;
     if (scope && !agent.scopes.includes(scope)) {
       const error = new GatewayError('FORBIDDEN', `This key does not have the ${scope} scope.`);
       if (!oauth) throw error;

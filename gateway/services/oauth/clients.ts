@@ -151,7 +151,16 @@ const MAX_DOCUMENT_BYTES = 5_120;
 const FETCH_TIMEOUT_MS = 5_000;
 /** How long a fetched document is trusted before it is fetched again. */
 const CACHE_MS = 5 * 60_000;
-const cache = new Map<string, { client: OAuthClient; until: number }>();
+/** Per gateway (its Deps): several gateways may share a process, each with its own clock. */
+const caches = new WeakMap<Deps, Map<string, { client: OAuthClient; until: number }>>();
+function cacheOf(deps: Deps): Map<string, { client: OAuthClient; until: number }> {
+  let cache = caches.get(deps);
+  if (!cache) {
+    cache = new Map();
+    caches.set(deps, cache);
+  }
+  return cache;
+}
 
 /**
  * Fetches a client's metadata document from its client_id URL, with the outbound checks of every
@@ -160,6 +169,7 @@ const cache = new Map<string, { client: OAuthClient; until: number }>();
  */
 async function fetchMetadataDocument(deps: Deps, clientId: string): Promise<OAuthClient> {
   const now = deps.clock();
+  const cache = cacheOf(deps);
   const cached = cache.get(clientId);
   if (cached && cached.until > now) return cached.client;
   const check = checkOutboundUrl(clientId, { allowPrivate: deps.config.egressAllowPrivate });
