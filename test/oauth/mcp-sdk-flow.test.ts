@@ -17,8 +17,10 @@ import type {
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { csrfOf, form, ORIGIN, signIn } from '../console/support.ts';
 import { type LiveGateway, startLiveGateway } from '../e2e/support.ts';
-import { call, createTenant, registerEcho, type Tenant } from '../support/harness.ts';
+import { call, createTenant, registerEcho, startTestGateway, type Tenant } from '../support/harness.ts';
+import { pkce } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -51,7 +53,7 @@ class TestProvider implements OAuthClientProvider {
   verifier = '';
   authorizationUrl?: URL;
   constructor(
-    readonly clientMetadataUrl: string,
+    readonly clientMetadataUrl: string | undefined,
     private readonly redirect: string,
   ) {}
   get redirectUrl() {
@@ -113,6 +115,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the MCP SDK client au
   const documentFetches: string[] = [];
   const returned: URLSearchParams[] = [];
   let clientId = '';
+  let documentsOrigin = '';
+  let cert = '';
   let redirect = '';
   let shopperKeyId = '';
   let provider: TestProvider;
@@ -142,7 +146,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the MCP SDK client au
       ],
       { stdio: 'ignore' },
     );
-    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
 
     // Where the browser comes back to: the client's redirect URI (RFC 8252 loopback).
     callback = createHttpServer((req, res) => {
@@ -156,20 +160,31 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the MCP SDK client au
 
     // The client's metadata document, at the URL that is its client_id.
     documents = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
-      documentFetches.push(req.url ?? '');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          client_id: clientId,
-          client_name: 'SDK test client',
-          redirect_uris: [redirect],
-          token_endpoint_auth_method: 'none',
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-        }),
-      );
+      const path = req.url ?? '';
+      documentFetches.push(path);
+      const self = `${documentsOrigin}${path}`;
+      const doc = {
+        client_id: path === '/oauth/impostor.json' ? clientId : self,
+        client_name: 'SDK test client',
+        redirect_uris: [redirect],
+        token_endpoint_auth_method: path === '/oauth/secret.json' ? 'client_secret_basic' : 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      };
+      if (path === '/oauth/missing.json') {
+        res.writeHead(404).end();
+      } else if (path === '/oauth/moved.json') {
+        res.writeHead(302, { location: clientId }).end();
+      } else if (path === '/oauth/huge.json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...doc, padding: 'x'.repeat(10_000) }));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(doc));
+      }
     });
-    clientId = `https://127.0.0.1:${await listenOn(documents)}/oauth/client.json`;
+    documentsOrigin = `https://127.0.0.1:${await listenOn(documents)}`;
+    clientId = `${documentsOrigin}/oauth/client.json`;
 
     live = await startLiveGateway({ outboundCa: cert, env: { EGRESS_ALLOW_PRIVATE: 'true' } });
     tenant = await createTenant(live.gw, { name: 'Acme' });
@@ -354,6 +369,104 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the MCP SDK client au
     provider.authorizationUrl = undefined;
     await expect(connect()).rejects.toThrow(UnauthorizedError);
     expect(provider.authorizationUrl).toBeDefined();
+  }, 60_000);
+
+  describe('Client ID Metadata Documents that do not check out are shown, never redirected to', () => {
+    const authorize = async (gw: LiveGateway['gw'], id: string) => {
+      const { challenge } = pkce();
+      const q = new URLSearchParams({
+        response_type: 'code',
+        client_id: id,
+        redirect_uri: redirect,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${live.url}/mcp`,
+      });
+      return gw.app.request(`${live.url}/oauth/authorize?${q}`, { redirect: 'manual' });
+    };
+
+    it.each([
+      ['a document that names another client_id', '/oauth/impostor.json', /names another client_id/],
+      ['a 404', '/oauth/missing.json', /answered 404/],
+      ['a redirect (not followed)', '/oauth/moved.json', /answered 302/],
+      ['more than 5 KiB', '/oauth/huge.json', /larger than 5 KiB/],
+      ['a confidential client', '/oauth/secret.json', /Only public clients/],
+    ])('%s', async (_what, path, message) => {
+      const res = await authorize(live.gw, `${documentsOrigin}${path}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      expect(await res.text()).toMatch(message);
+    });
+
+    it('a client_id that is not an https URL with a path is not a document (unknown client)', async () => {
+      for (const id of [clientId.replace('https:', 'http:'), `${documentsOrigin}/`, `${clientId}#x`]) {
+        const res = await authorize(live.gw, id);
+        expect(res.status).toBe(400);
+        expect(await res.text()).toContain('Unknown client_id');
+      }
+    });
+
+    it('with EGRESS_ALLOW_PRIVATE=false a loopback document is refused before any request is made', async () => {
+      const strict = await startTestGateway({
+        outboundCa: cert,
+        env: { PUBLIC_BASE_URL: live.url, EGRESS_ALLOW_PRIVATE: 'false' },
+      });
+      try {
+        const before = documentFetches.length;
+        const res = await authorize(strict, clientId);
+        expect(res.status).toBe(400);
+        expect(await res.text()).toMatch(/not allowed/);
+        expect(documentFetches.length).toBe(before);
+      } finally {
+        await strict.dispose();
+      }
+    });
+  });
+
+  it('a client without a metadata document registers dynamically through the SDK (RFC 7591) and is authorised', async () => {
+    const dcr = new TestProvider(undefined, redirect);
+    const transport = new StreamableHTTPClientTransport(mcpUrl(), { authProvider: dcr });
+    await expect(new Client({ name: 'dcr-client', version: '1.0.0' }).connect(transport)).rejects.toThrow(
+      UnauthorizedError,
+    );
+    expect(dcr.client?.client_id).toMatch(/^oac_/);
+    const url = dcr.authorizationUrl;
+    if (!url) throw new Error('no authorization started');
+    // Consent over HTTP, as a browser posts it (the browser flow is the test above).
+    const cookie = await signIn(live.gw, tenant.adminToken);
+    const consent = await live.gw.app.request(`${ORIGIN}/console/oauth/authorize${url.search}`, {
+      headers: { cookie: `warden_console=${cookie}` },
+    });
+    expect(consent.status).toBe(200);
+    const html = await consent.text();
+    expect(html).toContain('registered dynamically');
+    const res = await form(
+      live.gw,
+      '/console/oauth/authorize',
+      {
+        ...Object.fromEntries(url.searchParams),
+        csrf: csrfOf(html),
+        agentKeyId: tenant.agentKeyId,
+        scope_discover: 'on',
+        decision: 'approve',
+      },
+      { cookie },
+    );
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code');
+    if (!code) throw new Error('no code');
+    await transport.finishAuth(code);
+    const client = new Client({ name: 'dcr-client', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(mcpUrl(), { authProvider: dcr }));
+    const listed = (await client.callTool({ name: 'list_businesses', arguments: {} })) as CallToolResult;
+    expect(listed.isError).toBeFalsy();
+    // Granted discover only: execute is refused as a tool error naming the scope.
+    const refused = (await client.callTool({
+      name: 'execute',
+      arguments: { businessId: 'echo', request: { item: 'stickers', amount_cents: 1 } },
+    })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(refused.structuredContent).toMatchObject({ code: 'FORBIDDEN' });
+    await client.close();
   }, 60_000);
 
   it('agent keys keep working on /mcp beside OAuth', async () => {
