@@ -99,6 +99,10 @@ async function renderConsent(
             <dt>Workspace</dt>
             <dd id="consent-workspace">{p.session.workspaceName}</dd>
           </dl>
+          <p class="muted">
+            The application gets access to this workspace, the one you are signed in to. For another of your
+            workspaces, sign out and sign in to that one, then start again from the application.
+          </p>
           {keys.length === 0 ? (
             <p>This workspace has no live agent key for the application to act as: create one first.</p>
           ) : (
