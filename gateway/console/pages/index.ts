@@ -6,6 +6,8 @@ import businesses from './businesses.tsx';
 import home from './home.tsx';
 import keys from './keys.tsx';
 import members from './members.tsx';
+import oauthClients from './oauth-clients.tsx';
+import oauthConsent from './oauth-consent.tsx';
 import policy from './policy/index.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
@@ -24,6 +26,8 @@ export const PAGES: PageSpec[] = [
   transaction,
   policy,
   keys,
+  oauthClients,
+  oauthConsent,
   members,
   webhooks,
   businesses,
