@@ -19,6 +19,8 @@ const PREFIXES = {
   invite: 'inv',
   channel: 'chn',
   policySource: 'psrc',
+  oauthClient: 'oac',
+  oauthGrant: 'ogr',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

@@ -7,6 +7,8 @@ import home from './home.tsx';
 import integrations from './integrations.tsx';
 import keys from './keys.tsx';
 import members from './members.tsx';
+import oauthClients from './oauth-clients.tsx';
+import oauthConsent from './oauth-consent.tsx';
 import policy from './policy/index.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
@@ -25,6 +27,8 @@ export const PAGES: PageSpec[] = [
   transaction,
   policy,
   keys,
+  oauthClients,
+  oauthConsent,
   members,
   webhooks,
   integrations,

@@ -59,6 +59,14 @@ export default definePage({
                 <dd>{t.businessId ?? 'none'}</dd>
                 <dt>Agent</dt>
                 <dd>{t.agentId}</dd>
+                {t.oauthClientId ? (
+                  <>
+                    <dt>Via OAuth client</dt>
+                    <dd>
+                      <code>{t.oauthClientId}</code>
+                    </dd>
+                  </>
+                ) : null}
                 <dt>Amount</dt>
                 <dd>{amount}</dd>
                 <dt>Spend</dt>
