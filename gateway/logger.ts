@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 /**
  * Standard output, written asynchronously: lines logged while a write is under way go out together
@@ -19,6 +20,22 @@ function stdout(): pino.DestinationStream {
     shared = destination;
   }
   return shared;
+}
+
+/**
+ * Standard output for a person at a terminal: one coloured line per event (time, level, message,
+ * then the fields), written synchronously. `gateway/main.ts` picks it when stdout is a TTY outside
+ * production; anything else (a pipe, a file, a log shipper) gets one JSON object per line.
+ */
+export function terminalStdout(): pino.DestinationStream {
+  return pinoPretty({
+    destination: 1,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: true,
+  });
 }
 
 /**
