@@ -702,6 +702,7 @@ const ROUTES: Record<string, Who> = {
   'POST /console/webhooks/create': 'console',
   'POST /console/webhooks/delete': 'console',
   'GET /console/businesses': 'console',
+  'GET /console/help/policy': 'console',
   'GET /console/audit': 'console',
 };
 
