@@ -57,11 +57,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the first hour, from 
         DATABASE_URL: `file:${join(folder, 'data', 'warden.db')}`,
       }),
     );
-    await gateway.waitFor(/Approve it in the console: \S+/, 30_000);
+    await gateway.waitFor(/Approve it in the console: \S+/, 60_000);
     banner = gateway.stdout();
     browser = await launchChromium();
     page = await browser.newPage();
-  }, 60_000);
+  }, 90_000);
   afterAll(async () => {
     await page?.close();
     await browser?.close();
