@@ -1,5 +1,4 @@
 import pino, { type Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
 
 /**
  * Standard output, written asynchronously: lines logged while a write is under way go out together
@@ -25,9 +24,11 @@ function stdout(): pino.DestinationStream {
 /**
  * Standard output for a person at a terminal: one coloured line per event (time, level, message,
  * then the fields), written synchronously. `gateway/main.ts` picks it when stdout is a TTY outside
- * production; anything else (a pipe, a file, a log shipper) gets one JSON object per line.
+ * production; anything else (a pipe, a file, a log shipper) gets one JSON object per line. Loaded
+ * only then, so a start that logs JSON does not load the formatter.
  */
-export function terminalStdout(): pino.DestinationStream {
+export async function terminalStdout(): Promise<pino.DestinationStream> {
+  const { default: pinoPretty } = await import('pino-pretty');
   return pinoPretty({
     destination: 1,
     sync: true,

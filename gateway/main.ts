@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   }
   // Readable lines for a person at a terminal; JSON lines for everything that reads logs by machine.
   const pretty = Boolean(process.stdout.isTTY) && config.nodeEnv !== 'production';
-  const logger = createLogger(config.logLevel, pretty ? terminalStdout() : undefined);
+  const logger = createLogger(config.logLevel, pretty ? await terminalStdout() : undefined);
   const gateway = await createGateway({ config, logger });
 
   let stopping = false;

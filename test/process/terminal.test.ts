@@ -59,8 +59,8 @@ describe('the first start at a terminal', () => {
 
     // Nothing was created while the port was taken: the next start makes the demo and prints its secrets.
     const next = started(runNode('gateway/main.ts', [], cleanEnv({ ...env, PORT: '0' })));
-    await next.waitFor(/admin token\s+wm_\S+/, 30_000);
-  });
+    await next.waitFor(/admin token\s+wm_\S+/, 45_000);
+  }, 90_000);
 
   it('on a TTY outside production, one readable line per event, not JSON', async () => {
     const run = onTerminal({
@@ -70,14 +70,14 @@ describe('the first start at a terminal', () => {
       LOG_LEVEL: 'info',
       DATABASE_URL: database(),
     });
-    await run.waitFor(/Console\s+http:\/\/localhost:\d+\/console/, 30_000);
+    await run.waitFor(/Console\s+http:\/\/localhost:\d+\/console/, 45_000);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's colour codes are removed.
     const plain = run.stdout().replace(/\u001b\[[0-9;]*m/g, '');
     const listening = plain.split(/\r?\n/).find((line) => line.includes('listening'));
     expect(listening).toBeDefined();
     expect(listening).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening \{.*"port":\d+/);
     expect(plain).not.toMatch(/^\{"level"/m);
-  });
+  }, 60_000);
 
   it('on a TTY in production, JSON lines still (a log shipper may read the terminal)', async () => {
     const run = onTerminal({
@@ -89,11 +89,11 @@ describe('the first start at a terminal', () => {
       SECRETS_KEY: 'a-secrets-key-of-at-least-32-characters',
       PUBLIC_BASE_URL: 'https://warden.example',
     });
-    await run.waitFor(/"msg":"listening"/, 30_000);
+    await run.waitFor(/"msg":"listening"/, 45_000);
     const listening = run
       .stdout()
       .split(/\r?\n/)
       .find((line) => line.includes('"msg":"listening"'));
     expect(JSON.parse(listening ?? '')).toMatchObject({ level: 30, msg: 'listening' });
-  });
+  }, 60_000);
 });
