@@ -558,13 +558,21 @@ describe('operator routes', () => {
       await closed.dispose();
     });
 
-    it.each(names)('%s is closed to every token', async (name) => {
-      expectError(await hitOperator(name, {}, closed), 401, 'UNAUTHORIZED');
-      expectError(await hitOperator(name, { key: ADMIN_TOKEN }, closed), 401, 'UNAUTHORIZED');
+    // Not "a valid API key is required": the operator is told the API is off and how to turn it on.
+    const disabled = /operator API is disabled.*set WARDEN_ADMIN_TOKEN.*restart/;
+    it.each(names)('%s is closed to every token and says how to enable it', async (name) => {
+      expectError(await hitOperator(name, {}, closed), 401, 'OPERATOR_API_DISABLED', disabled);
+      expectError(
+        await hitOperator(name, { key: ADMIN_TOKEN }, closed),
+        401,
+        'OPERATOR_API_DISABLED',
+        disabled,
+      );
       expectError(
         await hitOperator(name, { headers: { Authorization: 'Bearer ' } }, closed),
         401,
-        'UNAUTHORIZED',
+        'OPERATOR_API_DISABLED',
+        disabled,
       );
     });
   });
@@ -783,6 +791,7 @@ const ROUTES: Record<string, Who> = {
   'POST /console/integrations/teams': 'console',
   'POST /console/integrations/disconnect': 'console',
   'GET /console/businesses': 'console',
+  'GET /console/help/policy': 'console',
   'GET /console/audit': 'console',
 };
 

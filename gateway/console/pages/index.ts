@@ -3,6 +3,7 @@ import approval from './approval.tsx';
 import approvals from './approvals.tsx';
 import audit from './audit.tsx';
 import businesses from './businesses.tsx';
+import policyHelp from './help/policy.tsx';
 import home from './home.tsx';
 import integrations from './integrations.tsx';
 import keys from './keys.tsx';
@@ -26,6 +27,7 @@ export const PAGES: PageSpec[] = [
   transactions,
   transaction,
   policy,
+  policyHelp,
   keys,
   oauthClients,
   oauthConsent,

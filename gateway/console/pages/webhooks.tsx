@@ -11,6 +11,7 @@ import {
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 /**
  * /console/webhooks (issue 14, item 5): subscriptions (create, shown with their signing secret
@@ -55,8 +56,12 @@ function Deliveries({ rows, caption }: { rows: DeliveryRow[]; caption: string })
                 {d.attempts}
               </td>
               <td data-label="Last error">{d.lastError ?? ''}</td>
-              <td data-label="Next attempt">{d.nextAttemptAt ?? ''}</td>
-              <td data-label="Created">{d.createdAt}</td>
+              <td data-label="Next attempt">
+                <Time at={d.nextAttemptAt} none="" />
+              </td>
+              <td data-label="Created">
+                <Time at={d.createdAt} />
+              </td>
             </tr>
           ))}
         </tbody>
@@ -129,7 +134,9 @@ async function renderWebhooks(
               <dt>Events</dt>
               <dd>{h.events.join(', ')}</dd>
               <dt>Added</dt>
-              <dd>{h.createdAt}</dd>
+              <dd>
+                <Time at={h.createdAt} />
+              </dd>
             </dl>
             <h3>Recent deliveries</h3>
             <Deliveries rows={deliveries[i] ?? []} caption={`Recent deliveries to ${h.url}`} />

@@ -130,10 +130,17 @@ export interface OperatorAuthOptions {
   adminToken: string | undefined;
 }
 
+const operatorApiDisabled = () =>
+  new GatewayError(
+    'OPERATOR_API_DISABLED',
+    'The operator API is disabled: this gateway was started without WARDEN_ADMIN_TOKEN. To enable it, set WARDEN_ADMIN_TOKEN to a secret of at least 16 characters (for example `openssl rand -hex 32`) and restart the gateway; then send it as `Authorization: Bearer <token>`.',
+  );
+
 export function operatorAuth({ adminToken }: OperatorAuthOptions): MiddlewareHandler {
   return async function operatorAuthMiddleware(c, next) {
+    if (!adminToken) throw operatorApiDisabled();
     const token = presentedKey(c);
-    if (!adminToken || !token || !safeEqual(token, adminToken)) throw unauthorized();
+    if (!token || !safeEqual(token, adminToken)) throw unauthorized();
     await next();
   };
 }

@@ -11,14 +11,16 @@ import {
   simulatePolicy,
   syncPolicySource,
 } from '../../../services/policy/index.ts';
-import { listMembers, listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
+import { listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
 import { ASSETS, assetUrl } from '../../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../../page.ts';
+import { peopleOf } from '../../people.ts';
 import { CompareVersions } from './diff.tsx';
 import { ActiveDocument, PolicyTabs, pretty, VersionList, type VersionView } from './document.tsx';
 import { IssueList, PolicyEditor, ReadOnlyNote } from './editor.tsx';
 import { SimulatePanel, type Simulation } from './simulate.tsx';
 import { GitSource, type SourceView } from './source.tsx';
+import { STARTER } from './starter.ts';
 
 /**
  * /console/policy (issue 14, item 4): the active document, its versions, a diff between any two,
@@ -27,8 +29,6 @@ import { GitSource, type SourceView } from './source.tsx';
  * kept in Git (issue 23) shows its link, its newest sync and a sync button. This file
  * loads and acts; each section is a named component beside it (document, editor, diff, simulate).
  */
-
-const STARTER = pretty({ spending_limits: [{ id: 'daily', amount: 10000, interval: 'day' }] });
 
 interface PolicyState {
   name: string;
@@ -79,16 +79,14 @@ async function sourceOf(p: PageContext, name: string): Promise<SourceView | unde
 async function renderPolicy(p: PageContext, state: PolicyState): Promise<Response> {
   const { name } = state;
   const isAdmin = p.session.member.role === 'admin';
-  const [policies, versions, businesses, members, source] = await Promise.all([
+  const [policies, versions, businesses, who, source] = await Promise.all([
     listPolicies({ ctx: p.ctx }),
     versionsOf(p, name),
     listWorkspaceBusinesses({ ctx: p.ctx }),
-    listMembers({ ctx: p.ctx }),
+    // Who saved a version, by email.
+    peopleOf(p),
     sourceOf(p, name),
   ]);
-  // Who saved a version: the member's email while they are a member, their id after.
-  const emails = new Map(members.map((m) => [m.id, m.email]));
-  const who = (id: string | null) => (id === null ? 'the system' : (emails.get(id) ?? id));
   const active = versions[0];
   const q = (key: string) => p.c.req.query(key);
   const byNumber = (raw: string | undefined, fallback: VersionView | undefined) =>
@@ -110,7 +108,13 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
         <ActiveDocument name={name} active={active} who={who} isAdmin={isAdmin} />
         {source ? <GitSource name={name} source={source} csrf={p.csrf} isAdmin={isAdmin} /> : null}
         {isAdmin ? (
-          <PolicyEditor name={name} csrf={p.csrf} draft={draft} issues={state.issues} />
+          <PolicyEditor
+            name={name}
+            csrf={p.csrf}
+            draft={draft}
+            issues={state.issues}
+            firstRun={active === undefined && state.draft === undefined}
+          />
         ) : (
           <ReadOnlyNote />
         )}

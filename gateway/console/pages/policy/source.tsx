@@ -1,4 +1,5 @@
 import { CsrfField } from '../../views/layout.tsx';
+import { Time } from '../../views/time.tsx';
 
 /** The policy's Git link as the policy services answer it (issue 23, policy as code). */
 export interface SourceView {
@@ -55,7 +56,7 @@ export const GitSource = ({
         {source.lastStatus ? (
           <>
             <span class={`badge ${TONE[source.lastStatus]}`}>{STATUS_TEXT[source.lastStatus]}</span>{' '}
-            {source.lastSyncedAt}
+            <Time at={source.lastSyncedAt} />
           </>
         ) : (
           'none yet'
