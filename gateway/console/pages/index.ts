@@ -7,6 +7,7 @@ import home from './home.tsx';
 import keys from './keys.tsx';
 import members from './members.tsx';
 import policy from './policy/index.tsx';
+import sso from './sso.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
 import webhooks from './webhooks.tsx';
@@ -26,6 +27,7 @@ export const PAGES: PageSpec[] = [
   keys,
   members,
   webhooks,
+  sso,
   businesses,
   audit,
 ];

@@ -1,5 +1,6 @@
 import { sweepConsole } from '../../repositories/console-sessions.ts';
 import { sweepRateCounters } from '../../repositories/rate.ts';
+import { sweepSsoSignIns } from '../../repositories/sso.ts';
 import { sweepIdempotency, sweepTokens } from '../../repositories/tokens.ts';
 import { OTP_REQUEST_WINDOW_MS } from '../approvals/index.ts';
 import type { Deps } from '../context.ts';
@@ -23,5 +24,7 @@ export async function sweepOnce(deps: Deps): Promise<void> {
       idleBefore: now - deps.config.consoleIdleMs,
       linksBefore: now - TOKEN_SWEEP_GRACE_MS,
     });
+    // Single sign-ons under way (issue 22), an hour after they could no longer finish.
+    await sweepSsoSignIns(tx, now - TOKEN_SWEEP_GRACE_MS);
   });
 }
