@@ -371,7 +371,9 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
         "Single sign-on (issue 22): routes a work email by its domain to its workspace's OpenID provider (form post: email, next)",
       access: { principal: 'public' },
       responses: {
-        303: { description: "On to the identity provider's sign-in (authorization code with PKCE)" },
+        200: page(
+          "A page that moves on to the identity provider's sign-in at once (authorization code with PKCE); its link does too",
+        ),
         403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
         404: page('The page again: no workspace signs in with single sign-on for this domain'),
         502: page('The page again: the identity provider could not be reached'),
@@ -389,7 +391,18 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
           deps,
           input: { email, browser: presentedPreSession(c) ?? '', next },
         });
-        return c.redirect(url, 303);
+        // Not a redirect: the sign-in page's CSP (form-action 'self') stops a form's redirect to
+        // another site, so this page moves on to the IdP by itself (a meta refresh), or by its link.
+        return c.html(
+          <PublicLayout title="Single sign-on" refresh={url}>
+            <h1>Single sign-on</h1>
+            <p>
+              <a id="sso-continue" href={url}>
+                Continue to your identity provider
+              </a>
+            </p>
+          </PublicLayout>,
+        );
       } catch (error) {
         if (!(error instanceof SsoSignInError)) throw error;
         return c.html(
