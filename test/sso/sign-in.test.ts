@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { form, page, signIn } from '../console/support.ts';
+import { sql } from '../../gateway/db/types.ts';
+import { hashSecret } from '../../gateway/secrets.ts';
+import { requestSignInLinks } from '../../gateway/services/console/index.ts';
+import { form, page, signIn, signInLinks } from '../console/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import { call, createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
 import { type Idp, startIdp } from './idp.ts';
@@ -156,8 +159,17 @@ describe.each(DIALECTS)('console single sign-on on %s', (dialect) => {
     expect(changed?.data).toMatchObject({ from: 'developer', to: 'approver', via: 'sso', subject: 'bob' });
   });
 
-  it('requiring SSO refuses member tokens and other sessions at the console, while the API still takes the token', async () => {
+  it('requiring SSO refuses member tokens, emailed links and other sessions at the console, while the API still takes the token', async () => {
     const tokenSession = await signIn(gw, acme.adminToken);
+    // A sign-in link emailed before SSO was required.
+    const adminEmail = (await members(acme)).find((m) => m.role === 'admin')?.email ?? '';
+    const mails: string[] = [];
+    gw.deps.mailer.send = async (message) => {
+      mails.push(message.text);
+    };
+    expect(await requestSignInLinks({ deps: gw.deps, email: adminEmail })).toBe(1);
+    const [link] = signInLinks(mails.join('\n'));
+    const linkPath = new URL(link ?? '').pathname;
     expect((await page(gw, '/console', tokenSession)).status).toBe(200);
     const sso = await ssoSignIn(gw, acmeIdp, 'ada@acme.test', 'ada');
     const ssoSession = sessionCookieOf(sso.res);
@@ -184,6 +196,15 @@ describe.each(DIALECTS)('console single sign-on on %s', (dialect) => {
       expect(ended.status).toBe(303);
       expect(ended.headers.get('location')).toMatch(/^\/console\/sign-in\?/);
       expect((await page(gw, '/console', ssoSession)).status).toBe(200);
+      // No link is emailed for this workspace any more, and the one sent before is refused.
+      expect(await requestSignInLinks({ deps: gw.deps, email: adminEmail })).toBe(0);
+      expect(mails).toHaveLength(1);
+      const linkPage = await page(gw, linkPath);
+      expect(linkPage.status).toBe(403);
+      expect(await linkPage.text()).toContain('requires single sign-on');
+      const used = await form(gw, linkPath, {});
+      expect(used.status).toBe(403);
+      expect(used.headers.get('set-cookie') ?? '').not.toContain('warden_console=wcs_');
       // The API: the same token works.
       expect((await call(gw, 'GET', '/v1/members', { key: acme.adminToken })).status).toBe(200);
       // Another workspace is not affected.
@@ -316,6 +337,35 @@ describe.each(DIALECTS)('console single sign-on on %s', (dialect) => {
         'verified email',
       );
       await refusedWith((await ssoSignIn(gw, acmeIdp, 'sal@acme.test', 'sales')).res, 403, 'no group');
+      expect(await written(gw)).toEqual(before);
+    });
+
+    it('a sign-in finished after ten minutes', async () => {
+      const b = await newBrowser(gw);
+      const start = await startSso(gw, b, 'ada@acme.test');
+      const url = await atIdp(acmeIdp, await idpUrlOf(start), 'ada');
+      const state = new URL(url).searchParams.get('state') ?? '';
+      // The gateway runs on the real clock here: the sign-in is made ten minutes old in the database.
+      await gw.db.transaction({}, (tx) =>
+        tx.run(sql('UPDATE sso_sign_ins SET expires_at = ? WHERE state_hash = ?'), [
+          Date.now() - 1,
+          hashSecret(state),
+        ]),
+      );
+      const before = await written(gw);
+      await refusedWith(await callback(gw, b, url), 400, 'longer than ten minutes');
+      expect(await written(gw)).toEqual(before);
+    });
+
+    it('an identity provider that stops answering before the code is exchanged', async () => {
+      const gone = await startIdp({ redirectUris: [CALLBACK], accounts: { x: { email: 'x@gone.test' } } });
+      const tenant = await createTenant(gw, { name: 'Gone' });
+      await configureSso(gw, tenant, gone, { domains: ['gone.test'], defaultRole: 'approver', jit: true });
+      const b = await newBrowser(gw);
+      const url = await atIdp(gone, await idpUrlOf(await startSso(gw, b, 'x@gone.test')), 'x');
+      await gone.close();
+      const before = await written(gw);
+      await refusedWith(await callback(gw, b, url), 502, 'could not be reached');
       expect(await written(gw)).toEqual(before);
     });
 
