@@ -2,7 +2,6 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { signCompact } from '../../crypto/jws.ts';
 import { append, frontier, leafHash } from '../../crypto/merkle.ts';
 import {
-  alreadyLogged,
   dropQueued,
   type LogEntry,
   newestCheckpoint,
@@ -50,15 +49,12 @@ export async function appendBatch(ctx: ServiceContext, log: string): Promise<Ste
       const [head, queued] = await Promise.all([newestCheckpoint(tx, log), queuedEntries(tx, log, BATCH)]);
       const size = head?.size ?? 0;
       if (queued.length === 0) return { appended: 0, size, busy: false } as const;
-      const [known, logged] = await Promise.all([
-        nodesAt(tx, log, frontier(size)),
-        alreadyLogged(tx, log, queued),
-      ]);
+      const known = await nodesAt(tx, log, frontier(size));
       const entries: LogEntry[] = [];
       const seen = new Set<string>();
       for (const q of queued) {
         const key = `${q.kind}:${q.ref}`;
-        if (logged.has(key) || seen.has(key)) continue;
+        if (q.logged || seen.has(key)) continue;
         if ((q.kind === 'receipt' && q.jws === null) || (q.kind === 'audit' && q.hash === null)) {
           // The row was removed before it could be appended: nothing to seal, and nothing to wait for.
           deps.logger.error(
