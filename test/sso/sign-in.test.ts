@@ -45,7 +45,7 @@ describe.each(DIALECTS)('console single sign-on on %s', (dialect) => {
 
   const members = async (tenant: Tenant) => {
     const res = await call(gw, 'GET', '/v1/members', { key: tenant.adminToken });
-    return res.body.members as { email: string; role: string }[];
+    return res.body.members as { id: string; email: string; role: string }[];
   };
   const roleOf = async (tenant: Tenant, email: string) =>
     (await members(tenant)).find((m) => m.email === email)?.role;
@@ -217,6 +217,25 @@ describe.each(DIALECTS)('console single sign-on on %s', (dialect) => {
       });
     }
     expect((await form(gw, '/console/sign-in/token', { token: acme.adminToken })).status).toBe(303);
+  });
+
+  it('never demotes the last admin: the groups say developer, the only admin stays admin', async () => {
+    const initech = await createTenant(gw, { name: 'Initech' });
+    const boss = await call(gw, 'POST', '/v1/members', {
+      key: initech.adminToken,
+      body: { email: 'boss@initech.test', role: 'admin' },
+    });
+    const first = (await members(initech)).find((m) => m.email !== 'boss@initech.test');
+    expect((await call(gw, 'DELETE', `/v1/members/${first?.id}`, { key: initech.adminToken })).status).toBe(
+      204,
+    );
+    const asBoss = { ...initech, adminToken: boss.body.token as string };
+    acmeIdp.accounts.set('boss', { email: 'boss@initech.test', groups: ['engineering'] });
+    await configureSso(gw, asBoss, acmeIdp, { ...ACME, domains: ['initech.test'] });
+    const { res } = await ssoSignIn(gw, acmeIdp, 'boss@initech.test', 'boss');
+    expect(res.status).toBe(303);
+    expect(await roleOf(asBoss, 'boss@initech.test')).toBe('admin');
+    expect(await audit(asBoss, 'member.role_changed')).toEqual([]);
   });
 
   it('follows a key rotation at the IdP: the next sign-in verifies the ID token signed with the new key', async () => {
