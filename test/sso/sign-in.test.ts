@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
 import { hashSecret } from '../../gateway/secrets.ts';
 import { requestSignInLinks } from '../../gateway/services/console/index.ts';
+import { sweepOnce } from '../../gateway/services/housekeeping/index.ts';
 import { form, page, signIn, signInLinks } from '../console/support.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import { call, createTenant, startTestGateway, type Tenant, type TestGateway } from '../support/harness.ts';
@@ -374,6 +375,18 @@ describe.each(DIALECTS)('console single sign-on on %s', (dialect) => {
       const before = await written(gw);
       await refusedWith(await callback(gw, b, url), 400, 'longer than ten minutes');
       expect(await written(gw)).toEqual(before);
+      // The sweeper removes sign-ins an hour after they could no longer finish.
+      const rows = sql('SELECT count(*) FROM sso_sign_ins WHERE state_hash = ?', (r) => Number(r[0]));
+      await sweepOnce(gw.deps);
+      expect(await gw.db.reader.get(rows, [hashSecret(state)])).toBe(1);
+      await gw.db.transaction({}, (tx) =>
+        tx.run(sql('UPDATE sso_sign_ins SET expires_at = ? WHERE state_hash = ?'), [
+          Date.now() - 61 * 60_000,
+          hashSecret(state),
+        ]),
+      );
+      await sweepOnce(gw.deps);
+      expect(await gw.db.reader.get(rows, [hashSecret(state)])).toBe(0);
     });
 
     it('an identity provider that stops answering before the code is exchanged', async () => {
