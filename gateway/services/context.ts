@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
 import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { Sealer } from '../crypto/sealing.ts';
@@ -50,6 +51,11 @@ export interface Deps {
   sso: IdentityProviders;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
+  /**
+   * Issue 22: fetches OAuth Client ID Metadata Documents, through the egress-checked pool
+   * (EGRESS_ALLOW_PRIVATE), with their own short timeouts.
+   */
+  clientMetadataDispatcher: Dispatcher;
 }
 
 /**
