@@ -244,6 +244,7 @@ describe.each(DIALECTS)('secrets at rest on %s (issue 10)', (dialect: Dialect) =
         signingKeys: 1,
         callbackSecrets: 1,
         integrations: 0,
+        ssoSecrets: 0,
       });
       const after = await dumpDatabase(gw.db);
       expect(after).not.toContain(`enc:v1:${oldKid}:`);
@@ -258,6 +259,7 @@ describe.each(DIALECTS)('secrets at rest on %s (issue 10)', (dialect: Dialect) =
         signingKeys: 0,
         callbackSecrets: 0,
         integrations: 0,
+        ssoSecrets: 0,
       });
       expect(await dumpDatabase(gw.db)).toBe(after);
     } finally {
@@ -414,6 +416,7 @@ describe.each(DIALECTS)('without SECRETS_KEY in development on %s', (dialect: Di
       signingKeys: 1,
       callbackSecrets: 0,
       integrations: 0,
+      ssoSecrets: 0,
     });
     const dump = await dumpDatabase(sealed.db);
     for (const clear of [...clearForms(business.signingSecret), ...clearForms(hookSecret)]) {

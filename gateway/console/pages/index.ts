@@ -11,6 +11,7 @@ import members from './members.tsx';
 import oauthClients from './oauth-clients.tsx';
 import oauthConsent from './oauth-consent.tsx';
 import policy from './policy/index.tsx';
+import sso from './sso.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
 import webhooks from './webhooks.tsx';
@@ -34,6 +35,7 @@ export const PAGES: PageSpec[] = [
   members,
   webhooks,
   integrations,
+  sso,
   businesses,
   audit,
 ];

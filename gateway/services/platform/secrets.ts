@@ -8,6 +8,7 @@ import {
   resealPolicySourceWebhookSecret,
 } from '../../repositories/policy-sources.ts';
 import { listSigningKeys, resealSigningKey } from '../../repositories/signing-keys.ts';
+import { listSsoSecrets, resealSsoSecret } from '../../repositories/sso.ts';
 import {
   listBusinessSecrets,
   listCallbackSecrets,
@@ -28,6 +29,8 @@ export interface ResealCounts {
    * sealed value counts once).
    */
   integrations: number;
+  /** Workspaces' single sign-on client secrets (PUT /v1/sso, issue 22). */
+  ssoSecrets: number;
 }
 
 interface Reseal {
@@ -38,7 +41,8 @@ interface Reseal {
 
 /**
  * `warden secrets reseal` (issue 10): every business signing secret, webhook secret, workspace
- * callback secret, Slack, Teams and Git secret (issue 23) and receipt signing private key that is stored plain, or sealed under a key other
+ * callback secret, single sign-on client secret, Slack, Teams and Git secret (issue 23) and receipt
+ * signing private key that is stored plain, or sealed under a key other
  * than SECRETS_KEY, is sealed again under SECRETS_KEY. Afterwards SECRETS_KEY_PREVIOUS is no longer
  * needed.
  *
@@ -100,6 +104,12 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
     (s) => s.webhookSecret,
   );
 
+  const ssoSecrets = plan(
+    await listSsoSecrets(db.reader),
+    (w) => w.workspaceId,
+    (w) => w.clientSecret,
+  );
+
   const apply = (
     items: Reseal[],
     update: (tx: Conn, id: string, from: string, to: string) => Promise<boolean>,
@@ -123,5 +133,6 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
       (await apply(channels, resealChannelSecrets)) +
       (await apply(sourceTokens, resealPolicySourceToken)) +
       (await apply(sourceWebhookSecrets, resealPolicySourceWebhookSecret)),
+    ssoSecrets: await apply(ssoSecrets, resealSsoSecret),
   };
 }
