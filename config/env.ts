@@ -3,6 +3,13 @@ import { z } from 'zod';
 /** Env booleans: only the spellings an operator would write. */
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * The exporter sends OTLP/HTTP with JSON bodies, which every OTLP/HTTP receiver accepts on the same
+ * endpoint as protobuf; a gRPC receiver speaks another protocol, so `grpc` is refused at start.
+ */
+const otlpProtocol = z
+  .enum(['http/json', 'http/protobuf', 'grpc'])
+  .refine((v) => v !== 'grpc', 'grpc is not supported: use http/json (OTLP over HTTP, port 4318)');
 
 /**
  * Every environment variable Warden reads (DESIGN §10), with its default.
@@ -112,6 +119,23 @@ export const envSchema = z.object({
   CONSOLE_IDLE_MINUTES: int(1, 10_080).default(30),
   /** Console: a session ends this long after sign-in whatever its use (absolute expiry). */
   CONSOLE_SESSION_HOURS: int(1, 720).default(12),
+  /**
+   * Issue 24: OpenTelemetry traces are exported (OTLP over HTTP, JSON) when either endpoint is set,
+   * following the OTel SDK environment specification; the exporter's other variables (headers,
+   * timeout, compression), OTEL_RESOURCE_ATTRIBUTES, the sampler and the batch processor are read by
+   * the SDK itself at start.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  /** `true`: nothing is exported whatever the endpoints say. */
+  OTEL_SDK_DISABLED: bool.optional(),
+  /** `none` turns the trace export off; `otlp` (the default) is the only exporter. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(256).default('warden'),
+  /** Issue 24: after a rotation, the forward signing key that retired stays published this long. */
+  FORWARD_SIGNING_KEY_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -165,6 +189,10 @@ export interface Config {
   /** Console sessions (issue 14): idle and absolute expiry. */
   consoleIdleMs: number;
   consoleSessionMs: number;
+  /** Issue 24: OpenTelemetry; `tracesUrl` undefined: nothing is exported. */
+  tracing: { tracesUrl: string | undefined; serviceName: string };
+  /** Issue 24: how long a retired forward signing key stays in the directory. */
+  forwardKeyOverlapMs: number;
 }
 
 export interface HttpLimits {
@@ -281,5 +309,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breakerCooldownMs: e.BREAKER_COOLDOWN_SECONDS * 1000,
     consoleIdleMs: e.CONSOLE_IDLE_MINUTES * 60_000,
     consoleSessionMs: e.CONSOLE_SESSION_HOURS * 3_600_000,
+    tracing: { tracesUrl: tracesUrl(e), serviceName: e.OTEL_SERVICE_NAME },
+    forwardKeyOverlapMs: e.FORWARD_SIGNING_KEY_OVERLAP_SECONDS * 1000,
   };
+}
+
+/**
+ * Where spans go, as the OTel exporter specification says: the traces endpoint as given, else
+ * `v1/traces` under the general one; none when the SDK or the trace export is turned off.
+ */
+function tracesUrl(e: z.output<typeof envSchema>): string | undefined {
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!base) return undefined;
+  return `${base.endsWith('/') ? base : `${base}/`}v1/traces`;
 }

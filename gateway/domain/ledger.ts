@@ -84,6 +84,8 @@ export interface Transaction {
    * default), in micros, snapshotted when it was admitted; null when it was not (refused, a read).
    */
   costMicros: number | null;
+  /** Issue 24: the W3C trace id of the request that made it (the agent's `traceparent`, or its own span). */
+  traceId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -186,6 +188,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     callbackUrl: null,
     mcp: null,
     costMicros: null,
+    traceId: null,
     updatedAt: d.createdAt,
     ...d,
   };

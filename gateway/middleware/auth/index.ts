@@ -4,6 +4,7 @@ import { GatewayError } from '../../domain/index.ts';
 import { safeEqual } from '../../secrets.ts';
 import type { Deps } from '../../services/context.ts';
 import { authenticateAgent, authenticateBusiness, authenticateMember } from '../../services/tenancy/index.ts';
+import { endSpan, startChildSpan, type Traced } from '../../tracing/index.ts';
 import type { LogFields } from '../wide-log/index.ts';
 
 export type { AgentPrincipal, BusinessPrincipal, MemberPrincipal };
@@ -28,12 +29,28 @@ export interface AgentAuthOptions {
 
 /** Resolves an agent key to its agent and workspace (read on every request: revocation is immediate). */
 export function agentAuth({ deps, scope }: AgentAuthOptions): MiddlewareHandler<{
-  Variables: { agent: AgentPrincipal; configVersion: number; log: LogFields };
+  Variables: { agent: AgentPrincipal; configVersion: number; log: LogFields; trace: Traced | undefined };
 }> {
   return async function agentAuthMiddleware(c, next) {
     const key = presentedKey(c);
     if (!key) throw unauthorized();
-    const { agent, configVersion } = await authenticateAgent(deps, key);
+    // Issue 24: the authentication's own span, when the request is traced.
+    const started = startChildSpan(c.get('trace'), 'warden.authenticate');
+    let authenticated: Awaited<ReturnType<typeof authenticateAgent>>;
+    try {
+      authenticated = await authenticateAgent(deps, key);
+    } catch (err) {
+      endSpan(started?.span, err);
+      throw err;
+    }
+    const { agent, configVersion } = authenticated;
+    if (started?.span.isRecording()) {
+      started.span.setAttributes({
+        'warden.workspace.id': agent.workspaceId,
+        'warden.agent.id': agent.agentId,
+      });
+    }
+    endSpan(started?.span);
     c.set('agent', agent);
     c.set('configVersion', configVersion);
     const log = c.get('log');
