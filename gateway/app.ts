@@ -204,7 +204,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     mailer,
     keyring,
     analytics: new AnalyticsCache(),
-    tracing: createTracing(config.tracing),
+    tracing: await createTracing(config.tracing),
     clock,
   };
   // The code service reads and audits through Deps itself, so it joins them once they exist.

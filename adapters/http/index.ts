@@ -1,6 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { defaultTextMapSetter, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import {
   type Adapter,
@@ -15,6 +14,7 @@ import {
 import { stripHopByHop } from './hop-by-hop.ts';
 import type { MessageSigner } from './message-signature.ts';
 import { createSigner } from './signature.ts';
+import { injectTraceContext } from './trace-context.ts';
 
 export interface HttpAdapterOptions {
   businessId: string;
@@ -183,9 +183,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks, size);
 }
 
-/** W3C Trace Context, used directly (no global propagator): `traceparent` and `tracestate` out. */
-const W3C = new W3CTraceContextPropagator();
-
 /**
  * Issue 24: the client span of one forward, named and described by OTel's HTTP client conventions,
  * whose context the business receives as `traceparent` (and the agent's `tracestate`). A call that
@@ -208,7 +205,7 @@ function startClientSpan(
       'url.full': `${url.origin}${url.pathname}`,
     });
   }
-  W3C.inject(trace.setSpan(traced.context, span), headers, defaultTextMapSetter);
+  injectTraceContext(trace.setSpan(traced.context, span), headers);
   return span;
 }
 

@@ -1,20 +1,12 @@
 import {
   type Attributes,
   type Context,
-  defaultTextMapGetter,
-  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../../config/index.ts';
 import { GATEWAY_VERSION } from '../version.ts';
 
@@ -34,25 +26,36 @@ export interface Tracing {
   tracer: Tracer;
   /** Spans are exported: every request starts a trace (or continues the agent's). */
   exporting: boolean;
+  /** Exports what is batched now (tests; the batch processor otherwise exports every few seconds). */
+  flush(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
-/** W3C Trace Context (traceparent, tracestate), used directly: no global propagator is registered. */
-const W3C = new W3CTraceContextPropagator();
-
 export const TRACER_NAME = 'warden';
 
-export function createTracing(config: Config['tracing']): Tracing {
+export async function createTracing(config: Config['tracing']): Promise<Tracing> {
   if (!config.tracesUrl) {
     return {
       tracer: trace.getTracer(TRACER_NAME, GATEWAY_VERSION),
       exporting: false,
+      flush: async () => undefined,
       shutdown: async () => undefined,
     };
   }
+  // Loaded only when exporting: a gateway that does not export never pays for the SDK's start-up.
+  const [{ OTLPTraceExporter }, { detectResources, envDetector, resourceFromAttributes }, sdkBase, sdkNode] =
+    await Promise.all([
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/sdk-trace-node'),
+    ]);
+  const { BatchSpanProcessor } = sdkBase;
+  const { NodeTracerProvider } = sdkNode;
+  // service.name and service.version (OTel resource conventions); OTEL_RESOURCE_ATTRIBUTES adds to them.
   const resource = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: config.serviceName,
-    [ATTR_SERVICE_VERSION]: GATEWAY_VERSION,
+    'service.name': config.serviceName,
+    'service.version': GATEWAY_VERSION,
   }).merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({
     resource,
@@ -61,23 +64,10 @@ export function createTracing(config: Config['tracing']): Tracing {
   return {
     tracer: provider.getTracer(TRACER_NAME, GATEWAY_VERSION),
     exporting: true,
+    flush: () => provider.forceFlush(),
     // Flushes what is batched, then stops: spans of the last requests are not lost at shutdown.
     shutdown: () => provider.shutdown(),
   };
-}
-
-/**
- * The parent context of an incoming request: the agent's `traceparent`/`tracestate` (W3C Trace
- * Context §3) when valid, else the root; a malformed header is ignored, as the specification asks.
- */
-export function extractTraceContext(
-  traceparent: string | undefined,
-  tracestate: string | undefined,
-): Context {
-  if (!traceparent) return ROOT_CONTEXT;
-  const carrier: Record<string, string> = { traceparent };
-  if (tracestate) carrier.tracestate = tracestate;
-  return W3C.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
 }
 
 /**
@@ -154,4 +144,6 @@ export async function inSpan<T>(
   }
 }
 
+/** W3C Trace Context in (no global propagator is registered): the agent's `traceparent` and `tracestate`. */
+export { extractTraceContext } from '../../adapters/http/trace-context.ts';
 export { SpanKind };

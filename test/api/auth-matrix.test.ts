@@ -576,6 +576,7 @@ const ROUTES: Record<string, Who> = {
   // Open unless METRICS_TOKEN is set (test/metrics covers the token).
   'GET /metrics': 'public',
   'GET /.well-known/warden-keys': 'public',
+  'GET /.well-known/http-message-signatures-directory': 'public',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
   'GET /approve/:token': 'public',

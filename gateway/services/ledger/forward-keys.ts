@@ -1,4 +1,4 @@
-import { signDirectory } from '../../../adapters/index.ts';
+import { signDirectory } from '../../../adapters/http/message-signature.ts';
 import type { ServiceContext } from '../context.ts';
 import type { DirectoryJwk } from './signing-keys.ts';
 
@@ -27,10 +27,11 @@ export async function forwardKeyDirectory({
   const { deps } = ctx;
   const now = deps.clock();
   const published = await deps.forwardKeys.published(now, deps.config.forwardKeyOverlapMs);
+  // `created`/`expires` are wall-clock, as on forwards: a verifier holds them against its own clock.
   const headers = signDirectory(
     published.map((p) => ({ kid: p.jwk.kid, key: p.key })),
     input.authority,
-    Math.floor(now / 1000),
+    Math.floor(Date.now() / 1000),
   );
   return { keys: published.map((p) => p.jwk), headers };
 }
