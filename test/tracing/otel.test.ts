@@ -61,6 +61,7 @@ for (const dialect of DIALECTS) {
   describe(`OpenTelemetry export (${dialect})`, () => {
     let collector: OtlpReceiver;
     let upstream: Upstream;
+    let down: Upstream;
     let gw: TestGateway;
     let server: { url: string; close: () => Promise<void> };
     let tenant: Tenant;
@@ -69,6 +70,10 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       collector = await startOtlpReceiver();
       upstream = await startUpstream();
+      // A business that refuses everything: 503.
+      down = await startUpstream((_req, res) => {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{}');
+      });
       gw = await startTestGateway({
         dialect,
         logger: log.logger,
@@ -81,6 +86,7 @@ for (const dialect of DIALECTS) {
       });
       server = await listen(gw);
       await registerHttpBusiness(gw, upstream.url, 'shop');
+      await registerHttpBusiness(gw, down.url, 'down');
       tenant = await createTenant(gw);
       // A policy decides, so the decision has its span: one rule, and a daily limit.
       const put = await call(gw, 'PUT', '/v1/policies/default', {
@@ -103,6 +109,7 @@ for (const dialect of DIALECTS) {
       await server.close();
       await gw.dispose();
       await upstream.close();
+      await down.close();
       await collector.close();
     });
 
@@ -229,6 +236,24 @@ for (const dialect of DIALECTS) {
       expect(request?.parentSpanId).toBeUndefined();
       const row = await getTransaction(gw.db.reader, tenant.workspaceId, String(res.body.transactionId));
       expect(row?.traceId).toBe(traceId);
+
+      // The business answers 503: the client span fails with it, and the request's 502 fails the server span.
+      const failed = await call(gw, 'POST', '/agp/execute', {
+        key: tenant.agentKey,
+        body: { businessId: 'down', request: { item: 'pen', amount_cents: 1 } },
+      });
+      expect(failed.status).toBe(502);
+      const sentDown = parseTraceparent(down.requests.at(-1)?.headers.traceparent);
+      const failedSpans = await traceOf(sentDown.traceId, 7);
+      const client = failedSpans.find((s) => s.name === 'POST');
+      expect(client?.attributes).toMatchObject({ 'http.response.status_code': 503, 'error.type': '503' });
+      expect(client?.status.code).toBe(2); // STATUS_CODE_ERROR
+      const server = failedSpans.find((s) => s.name === 'POST /agp/execute');
+      expect(server?.attributes).toMatchObject({ 'http.response.status_code': 502, 'error.type': '502' });
+      expect(server?.status.code).toBe(2);
+      expect(failedSpans.find((s) => s.name === 'warden.adapter_call')?.attributes['error.type']).toBe(
+        'ADAPTER_ERROR',
+      );
     });
 
     it("honours MCP's _meta.traceparent on a tools/call", async () => {
