@@ -86,6 +86,8 @@ export interface Transaction {
   costMicros: number | null;
   /** Issue 24: the W3C trace id of the request that made it (the agent's `traceparent`, or its own span). */
   traceId: string | null;
+  /** Issue 22: the OAuth client acting as the agent (its client_id); null for an agent key. */
+  oauthClientId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -189,6 +191,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     mcp: null,
     costMicros: null,
     traceId: null,
+    oauthClientId: null,
     updatedAt: d.createdAt,
     ...d,
   };

@@ -82,6 +82,10 @@ export const transactionDetail = transactionView.extend({
     })
     .nullable()
     .describe('The MCP call that made it (issue 13); null when it came over REST.'),
+  oauthClientId: z
+    .string()
+    .nullable()
+    .describe('The OAuth client that acted as the agent (its client_id, issue 22); null for an agent key.'),
   receipt: compactJws.nullable(),
 });
 

@@ -130,6 +130,7 @@ export async function evaluate({
     callbackUrl: body.webhookUrl ?? null,
     mcp: ctx.mcp ?? null,
     traceId: traceIdOf(ctx.trace) ?? null,
+    oauthClientId: agent.oauthClientId ?? null,
     costMicros,
     createdAt: at,
   });

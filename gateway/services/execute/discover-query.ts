@@ -47,6 +47,7 @@ async function runReadOperation(
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
     traceId: traceIdOf(ctx.trace) ?? null,
+    oauthClientId: input.agent.oauthClientId ?? null,
     createdAt: at,
   });
   await deps.db.transaction({}, (tx) => insertTransaction(tx, txn));

@@ -293,6 +293,7 @@ function draftExecute(
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
     traceId: traceIdOf(ctx.trace) ?? null,
+    oauthClientId: agent.oauthClientId ?? null,
     costMicros: d.costMicros,
     createdAt: d.at,
   });
