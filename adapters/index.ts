@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { createEchoAdapter } from './echo/index.ts';
 import { createHttpAdapter } from './http/index.ts';
+import type { MessageSigner } from './http/message-signature.ts';
 import type { ModuleAdapterFactory } from './module.ts';
 import type { Adapter, AdapterConfig } from './types.ts';
 
@@ -9,6 +10,13 @@ export { createEchoAdapter } from './echo/index.ts';
 export { checkOutboundUrl, isBlockedAddress } from './egress.ts';
 export { createAdapterDispatcher } from './http/dispatcher.ts';
 export { createHttpAdapter } from './http/index.ts';
+export {
+  contentDigest,
+  createMessageSigner,
+  type MessageSigner,
+  type MessageSigningKey,
+  signDirectory,
+} from './http/message-signature.ts';
 export { loadModuleAdapters, type ModuleAdapterFactory } from './module.ts';
 export * from './types.ts';
 
@@ -25,6 +33,8 @@ export interface AdapterRegistryOptions {
   openSecret?: (stored: string) => string;
   /** Epoch ms: decides whether a rotated-out signing secret still signs (issue 12). Date.now by default. */
   clock?: () => number;
+  /** Issue 24: RFC 9421 signatures on http forwards, under the deployment's key; none when left out. */
+  messageSigner?: MessageSigner;
 }
 
 export interface RegisteredBusiness {
@@ -99,6 +109,7 @@ export function createAdapterRegistry({
   modules = new Map(),
   openSecret = refuseSealed,
   clock = Date.now,
+  messageSigner,
 }: AdapterRegistryOptions): AdapterRegistry {
   const cache = new Map<string, { fingerprint: string; adapter: Adapter }>();
   const byObject = new WeakMap<RegisteredBusiness, Adapter>();
@@ -123,6 +134,7 @@ export function createAdapterRegistry({
                 clock,
               }
             : {}),
+          ...(messageSigner ? { messageSigner } : {}),
           dispatcher,
         });
       case 'echo':

@@ -1,3 +1,5 @@
+import type { Context, Tracer } from '@opentelemetry/api';
+
 /**
  * The adapter contract (DESIGN §7). An adapter turns an AGP operation into a call on a business.
  * Adapters know nothing of HTTP routes, the ledger or policies; they throw `AdapterError` on failure.
@@ -12,6 +14,15 @@ export interface AdapterResult {
   data?: unknown;
 }
 
+/**
+ * Issue 24: the trace a call belongs to (OpenTelemetry): the tracer and the context of the caller's
+ * span. The http adapter makes its client span under it and sends its `traceparent` to the business.
+ */
+export interface AdapterTrace {
+  tracer: Tracer;
+  context: Context;
+}
+
 export interface AdapterContext {
   businessId: string;
   transactionId: string;
@@ -24,6 +35,8 @@ export interface AdapterContext {
    * and never lets these replace the ones it sets itself (signature, idempotency key, content headers).
    */
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Issue 24: the caller's span; undefined when the request is not traced. */
+  trace?: AdapterTrace | undefined;
 }
 
 export interface ExecuteOptions {
@@ -79,6 +92,14 @@ export interface HttpOperationOverride {
   path: string;
 }
 
+/** Which signatures a business's forwards carry (issue 24); a missing one is on. */
+export interface ForwardSignatures {
+  /** Standard Webhooks HMAC headers (`webhook-signature`), under the business's secret. */
+  standardWebhooks?: boolean;
+  /** HTTP Message Signatures (RFC 9421, Web Bot Auth profile) under the deployment's key. */
+  httpMessageSignatures?: boolean;
+}
+
 /** How a business is reached, as registered by the operator. */
 export type AdapterConfig =
   | {
@@ -89,6 +110,8 @@ export type AdapterConfig =
       timeoutMs?: number;
       /** A business's own cap on calls in flight to it (issue 18), below ADAPTER_MAX_CONCURRENCY. */
       maxConcurrency?: number;
+      /** Issue 24: how forwards are signed; both on unless set to false (never both off). */
+      signatures?: ForwardSignatures;
     }
   | { type: 'echo' }
   | { type: 'module'; name: string };

@@ -3,6 +3,13 @@ import { z } from 'zod';
 /** Env booleans: only the spellings an operator would write. */
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * The exporter sends OTLP/HTTP with JSON bodies, which every OTLP/HTTP receiver accepts on the same
+ * endpoint as protobuf; a gRPC receiver speaks another protocol, so `grpc` is refused at start.
+ */
+const otlpProtocol = z
+  .enum(['http/json', 'http/protobuf', 'grpc'])
+  .refine((v) => v !== 'grpc', 'grpc is not supported: use http/json (OTLP over HTTP, port 4318)');
 
 /**
  * Every environment variable Warden reads (DESIGN §10), with its default.
@@ -130,6 +137,23 @@ export const envSchema = z.object({
   SSO_DISCOVERY_TTL_SECONDS: int(0, 86_400).default(3_600),
   /** Whether an identity provider may be reached over plain http (default: outside production only). */
   SSO_ALLOW_HTTP: bool.optional(),
+  /**
+   * Issue 24: OpenTelemetry traces are exported (OTLP over HTTP, JSON) when either endpoint is set,
+   * following the OTel SDK environment specification; the exporter's other variables (headers,
+   * timeout, compression), OTEL_RESOURCE_ATTRIBUTES, the sampler and the batch processor are read by
+   * the SDK itself at start.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  /** `true`: nothing is exported whatever the endpoints say. */
+  OTEL_SDK_DISABLED: bool.optional(),
+  /** `none` turns the trace export off; `otlp` (the default) is the only exporter. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(256).default('warden'),
+  /** Issue 24: after a rotation, the forward signing key that retired stays published this long. */
+  FORWARD_SIGNING_KEY_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -191,6 +215,10 @@ export interface Config {
   /** Console single sign-on (issue 22): discovery cache lifetime, and plain-http identity providers. */
   ssoDiscoveryTtlMs: number;
   ssoAllowHttp: boolean;
+  /** Issue 24: OpenTelemetry; `tracesUrl` undefined: nothing is exported. */
+  tracing: { tracesUrl: string | undefined; serviceName: string };
+  /** Issue 24: how long a retired forward signing key stays in the directory. */
+  forwardKeyOverlapMs: number;
 }
 
 export interface HttpLimits {
@@ -318,5 +346,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ssoDiscoveryTtlMs: e.SSO_DISCOVERY_TTL_SECONDS * 1000,
     // An IdP over plain http could be impersonated on the path: https only in production by default.
     ssoAllowHttp: e.SSO_ALLOW_HTTP ?? e.NODE_ENV !== 'production',
+    tracing: { tracesUrl: tracesUrl(e), serviceName: e.OTEL_SERVICE_NAME },
+    forwardKeyOverlapMs: e.FORWARD_SIGNING_KEY_OVERLAP_SECONDS * 1000,
   };
+}
+
+/**
+ * Where spans go, as the OTel exporter specification says: the traces endpoint as given, else
+ * `v1/traces` under the general one; none when the SDK or the trace export is turned off.
+ */
+function tracesUrl(e: z.output<typeof envSchema>): string | undefined {
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!base) return undefined;
+  return `${base.endsWith('/') ? base : `${base}/`}v1/traces`;
 }

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { createAdapterDispatcher } from '../adapters/http/dispatcher.ts';
-import { createAdapterRegistry } from '../adapters/index.ts';
+import { createAdapterRegistry, createMessageSigner } from '../adapters/index.ts';
 import { loadModuleAdapters } from '../adapters/module.ts';
 import type { Config } from '../config/index.ts';
 import { approvalRefusalPage, registerApprovePage } from './console/approve-page/index.tsx';
@@ -27,6 +27,7 @@ import { loadShed } from './middleware/load-shed/index.ts';
 import { metrics as recordMetrics } from './middleware/metrics/index.ts';
 import { requestId } from './middleware/request-id/index.ts';
 import { storableText } from './middleware/storable-text/index.ts';
+import { tracing as traceRequests } from './middleware/tracing/index.ts';
 import { wideLog } from './middleware/wide-log/index.ts';
 import { createMailer, type Mailer } from './notify/index.ts';
 import { countPendingApprovals } from './repositories/approvals.ts';
@@ -70,6 +71,7 @@ import { Breakers, Bulkheads, ConfigCache, createKeyring } from './services/plat
 import { PolicyCache, policySyncSender } from './services/policy/index.ts';
 import { AnalyticsCache } from './services/reporting/index.ts';
 import { IdentityProviders } from './services/sso/index.ts';
+import { createTracing } from './tracing/index.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -147,6 +149,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const clock = options.clock ?? Date.now;
   const sealer = createSealer(config.secretsKey, config.secretsKeyPrevious);
+  // Issue 24: the deployment's RFC 9421 key for forwards, published in the Web Bot Auth directory.
+  const forwardKeys = new SigningKeys(db, sealer, 'forward');
+  await forwardKeys.init(clock());
   const adapters = createAdapterRegistry({
     dispatcher,
     modules: await loadModuleAdapters(config.adaptersDir, {
@@ -157,6 +162,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     openSecret: (stored) => sealer.open(stored),
     // Whether a rotated-out signing secret still signs (issue 12) follows the gateway's clock.
     clock,
+    messageSigner: createMessageSigner({ key: () => forwardKeys.current(), agent: config.publicBaseUrl }),
   });
   if (!sealer.encrypting) {
     logger.warn(
@@ -170,9 +176,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (chained > 0) logger.info({ chained }, 'audit events written before the hash chain were chained');
   const cache = new ConfigCache();
   // A rotation elsewhere (another replica, `warden keys rotate`) moves the config version.
-  cache.onChange(() =>
-    signingKeys.reload().catch((err) => logger.error({ err }, 'reloading the receipt signing keys failed')),
-  );
+  cache.onChange(async () => {
+    await Promise.all([
+      signingKeys.reload().catch((err) => logger.error({ err }, 'reloading the receipt signing keys failed')),
+      forwardKeys.reload().catch((err) => logger.error({ err }, 'reloading the forward signing keys failed')),
+    ]);
+  });
   // Email, and the keys for what the gateway signs itself (CSRF fields, one-time codes).
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
@@ -197,6 +206,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     cache,
     sealer,
     signingKeys,
+    forwardKeys,
     metrics,
     breakers: new Breakers({
       failures: config.breakerFailures,
@@ -223,6 +233,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       timeoutSeconds: SSO_TIMEOUT_MS / 1000,
       clock,
     }),
+    tracing: await createTracing(config.tracing),
     clock,
     clientMetadataDispatcher,
   };
@@ -253,6 +264,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (config.metricsEnabled) app.use(recordMetrics({ metrics }));
   app.use(requestId());
   app.use(wideLog({ logger }));
+  // After the log line (it adds the trace id to it), before any work: the server span covers it all.
+  app.use(traceRequests({ tracing: deps.tracing }));
   // Before any work, after the request id and the log line: a shed request is still seen.
   app.use(loadShed({ maxInFlight: config.http.maxInFlight }));
   app.use(bodyLimit({ maxBytes: MAX_BODY_BYTES }));
@@ -328,6 +341,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await webhookDispatcher.close();
       await clientMetadataDispatcher.close();
       mailer.close();
+      // The spans batched so far are exported before the process goes.
+      await deps.tracing.shutdown().catch((err) => logger.warn({ err }, 'exporting the last spans failed'));
       if (!options.db) await db.close();
     },
   };

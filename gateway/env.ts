@@ -1,6 +1,7 @@
 import { createFactory } from 'hono/factory';
 import type { AgentPrincipal, BusinessPrincipal, MemberPrincipal } from './domain/index.ts';
 import type { LogFields } from './middleware/wide-log/index.ts';
+import type { Traced } from './tracing/index.ts';
 
 /** Everything on the Hono context, in one place (STYLE §2). */
 export interface GatewayEnv {
@@ -13,6 +14,8 @@ export interface GatewayEnv {
     member: MemberPrincipal;
     /** A business key's business (issue 12). */
     business: BusinessPrincipal;
+    /** Issue 24: the request's span; undefined when the request is not traced. */
+    trace: Traced | undefined;
   };
 }
 

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import {
   type Adapter,
@@ -11,7 +12,9 @@ import {
   type Operation,
 } from '../types.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
+import type { MessageSigner } from './message-signature.ts';
 import { createSigner } from './signature.ts';
+import { injectTraceContext } from './trace-context.ts';
 
 export interface HttpAdapterOptions {
   businessId: string;
@@ -29,6 +32,12 @@ export interface HttpAdapterOptions {
    */
   previous?: { signingSecret: string; validUntil: number };
   clock?: () => number;
+  /**
+   * Issue 24: signs each request with HTTP Message Signatures (RFC 9421) under the deployment's
+   * key, beside the Standard Webhooks headers, unless the business turned it off
+   * (`signatures.httpMessageSignatures: false`).
+   */
+  messageSigner?: MessageSigner;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
@@ -51,6 +60,10 @@ const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'webhook-timestamp',
   'webhook-signature',
   'idempotency-key',
+  'content-digest',
+  'signature',
+  'signature-input',
+  'signature-agent',
   'x-request-id',
   'authorization',
   'x-api-key',
@@ -170,6 +183,45 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks, size);
 }
 
+/**
+ * Issue 24: the client span of one forward, named and described by OTel's HTTP client conventions,
+ * whose context the business receives as `traceparent` (and the agent's `tracestate`). A call that
+ * is not traced gets neither.
+ */
+function startClientSpan(
+  ctx: AdapterContext,
+  method: string,
+  url: URL,
+  headers: Record<string, string | string[]>,
+): Span | undefined {
+  const traced = ctx.trace;
+  if (!traced) return undefined;
+  const span = traced.tracer.startSpan(method, { kind: SpanKind.CLIENT }, traced.context);
+  if (span.isRecording()) {
+    span.setAttributes({
+      'http.request.method': method,
+      'server.address': url.hostname,
+      'server.port': url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+      'url.full': `${url.origin}${url.pathname}`,
+    });
+  }
+  injectTraceContext(trace.setSpan(traced.context, span), headers);
+  return span;
+}
+
+function endClientSpan(span: Span | undefined, statusCode: number | undefined, error?: AdapterError): void {
+  if (!span) return;
+  if (span.isRecording()) {
+    if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+    if (error) {
+      // HTTP client conventions: the status code when the business answered one, else what failed.
+      span.setAttribute('error.type', error.upstreamStatus ? String(error.upstreamStatus) : error.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    }
+  }
+  span.end();
+}
+
 function queryValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
@@ -189,6 +241,7 @@ export function createHttpAdapter({
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
   previous,
   clock = Date.now,
+  messageSigner,
 }: HttpAdapterOptions): Adapter {
   const base = new URL(config.baseUrl);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
@@ -201,6 +254,9 @@ export function createHttpAdapter({
   const timeoutMs = config.timeoutMs;
   const signPrevious = previous ? createSigner(previous.signingSecret) : undefined;
   const previousUntil = previous?.validUntil ?? 0;
+  // Issue 24: both on unless the business turned one off.
+  const standardWebhooks = config.signatures?.standardWebhooks !== false;
+  const signMessage = config.signatures?.httpMessageSignatures === false ? undefined : messageSigner;
 
   // Each operation's method and URL, resolved once, when the adapter is built.
   const routes = Object.fromEntries(
@@ -260,15 +316,22 @@ export function createHttpAdapter({
     // Identity only: the body is parsed here, never relayed, so there is nothing to gain from decoding.
     headers['accept-encoding'] = 'identity';
     headers['webhook-id'] = transactionId;
-    headers['webhook-timestamp'] = String(timestamp);
-    // The signed payload is exactly the bytes sent (the empty string for GET).
-    headers['webhook-signature'] =
-      signPrevious && clock() < previousUntil
-        ? `${sign(transactionId, timestamp, payload)} ${signPrevious(transactionId, timestamp, payload)}`
-        : sign(transactionId, timestamp, payload);
+    if (standardWebhooks) {
+      headers['webhook-timestamp'] = String(timestamp);
+      // The signed payload is exactly the bytes sent (the empty string for GET).
+      headers['webhook-signature'] =
+        signPrevious && clock() < previousUntil
+          ? `${sign(transactionId, timestamp, payload)} ${signPrevious(transactionId, timestamp, payload)}`
+          : sign(transactionId, timestamp, payload);
+    }
     if (route.method !== 'GET') headers['content-type'] = 'application/json';
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
+    const span = startClientSpan(ctx, route.method, route.url, headers);
+    const sent = route.method === 'GET' ? null : Buffer.from(payload, 'utf8');
+    if (signMessage) {
+      signMessage({ method: route.method, url: `${origin}${path}`, headers, body: sent, now: timestamp });
+    }
 
     let response: Dispatcher.ResponseData | undefined;
     try {
@@ -277,7 +340,7 @@ export function createHttpAdapter({
         path,
         method: route.method,
         headers,
-        body: route.method === 'GET' ? null : Buffer.from(payload, 'utf8'),
+        body: sent,
         signal,
       });
       const { statusCode, body } = response;
@@ -299,7 +362,10 @@ export function createHttpAdapter({
       // a back-to-back call to this origin reuse the socket instead of opening a second one.
       await nextTurn();
       const text = raw.toString('utf8');
-      if (text.trim() === '') return { status: 'succeeded' };
+      if (text.trim() === '') {
+        endClientSpan(span, statusCode);
+        return { status: 'succeeded' };
+      }
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -307,11 +373,14 @@ export function createHttpAdapter({
         const message = 'Upstream answered with a body that is not JSON.';
         throw new AdapterError('ADAPTER_ERROR', message, statusCode, { cause, mayHaveActed: true });
       }
+      endClientSpan(span, statusCode);
       return toAdapterResult(json);
     } catch (err) {
       // Whatever happened, never leave a half-read body holding the socket.
       if (response) discard(response.body);
-      throw toAdapterError(err, signal);
+      const error = toAdapterError(err, signal);
+      endClientSpan(span, response?.statusCode, error);
+      throw error;
     }
   }
 

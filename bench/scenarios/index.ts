@@ -6,6 +6,7 @@ import { direct } from './direct.ts';
 import { gatewayScenario } from './gateway.ts';
 import { minimalGateway } from './minimal-gateway.ts';
 import { postgresOpenScenario } from './postgres.ts';
+import { standardsCost } from './standards-cost.ts';
 import type { Scenario } from './types.ts';
 
 export type { Scenario, ScenarioContext, ScenarioRun } from './types.ts';
@@ -89,4 +90,6 @@ export const SCENARIOS: Scenario[] = [
   }),
   postgresOpenScenario(1),
   postgresOpenScenario(2),
+  // Issue 24: OpenTelemetry exporting vs off, RFC 9421 signing vs without, in one run.
+  standardsCost,
 ];

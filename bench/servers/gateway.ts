@@ -15,7 +15,8 @@ import { announceReady, onStop, requireEnv } from '../lib/child.ts';
  * the key to the parent with its port.
  *
  * BENCH_BUSINESS_ADAPTER=echo makes `shop` the in-process echo adapter, `module:<name>` a module adapter
- * from ADAPTERS_DIR (a worker, issue 12); unset, the http business above.
+ * from ADAPTERS_DIR (a worker, issue 12); unset, the http business above. BENCH_BUSINESS_SIGNATURES=
+ * webhooks-only turns its RFC 9421 signature off (issue 24).
  *
  * Hook for later scenarios: BENCH_GATEWAY_SETUP names a module whose default export
  * `(gateway, tenant) => Promise<void>` runs after that (install a policy, more keys, …).
@@ -49,7 +50,14 @@ const adapter: AdapterConfig =
     ? { type: 'echo' }
     : adapterChoice.startsWith('module:')
       ? { type: 'module', name: adapterChoice.slice('module:'.length) }
-      : { type: 'http', baseUrl: upstreamUrl };
+      : {
+          type: 'http',
+          baseUrl: upstreamUrl,
+          // Issue 24: BENCH_BUSINESS_SIGNATURES=webhooks-only forwards without the RFC 9421 signature.
+          ...(process.env.BENCH_BUSINESS_SIGNATURES === 'webhooks-only'
+            ? { signatures: { httpMessageSignatures: false } }
+            : {}),
+        };
 await registerBusiness({
   ctx: operator,
   input: { id: businessId, name: 'Shop', category: 'retail', adapter },

@@ -2,7 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { announceReady, onStop } from '../lib/child.ts';
 
-/** The stand-in business: `POST /agp/execute` answers succeeded at once; nothing else exists. */
+/**
+ * The stand-in business: `POST /agp/execute` answers succeeded at once. It is also the OTLP/HTTP
+ * collector of the standards-cost scenario (issue 24): `POST /v1/traces` is accepted and dropped.
+ */
 const ANSWER = Buffer.from(JSON.stringify({ status: 'succeeded', data: { ok: true } }));
 const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'not found' }));
 
@@ -10,7 +13,7 @@ const server = createServer((req, res) => {
   // Read the whole body as a real business would before answering.
   req.on('data', () => {});
   req.on('end', () => {
-    const ok = req.method === 'POST' && req.url === '/agp/execute';
+    const ok = req.method === 'POST' && (req.url === '/agp/execute' || req.url === '/v1/traces');
     res.writeHead(ok ? 200 : 404, {
       'content-type': 'application/json',
       'content-length': String(ok ? ANSWER.length : NOT_FOUND.length),

@@ -36,12 +36,16 @@ export function registerLocalCommands(program: Command): void {
 
   program
     .command('keys')
-    .description('receipt signing keys')
+    .description('the gateway signing keys (receipts; forwarded requests)')
     .command('rotate')
     .description('make a new receipt signing key current; the old one stays published')
-    .action(async () => {
+    .option(
+      '--forward',
+      'rotate the key that signs forwarded requests (RFC 9421) instead; the old one stays in the directory for FORWARD_SIGNING_KEY_OVERLAP_SECONDS',
+    )
+    .action(async (opts: { forward?: boolean }) => {
       const { keysRotate } = await import('./keys.ts');
-      await local(keysRotate);
+      await local((ctx) => keysRotate(ctx, opts));
     });
 
   program

@@ -84,6 +84,8 @@ export interface Transaction {
    * default), in micros, snapshotted when it was admitted; null when it was not (refused, a read).
    */
   costMicros: number | null;
+  /** Issue 24: the W3C trace id of the request that made it (the agent's `traceparent`, or its own span). */
+  traceId: string | null;
   /** Issue 22: the OAuth client acting as the agent (its client_id); null for an agent key. */
   oauthClientId: string | null;
   createdAt: number;
@@ -188,6 +190,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     callbackUrl: null,
     mcp: null,
     costMicros: null,
+    traceId: null,
     oauthClientId: null,
     updatedAt: d.createdAt,
     ...d,

@@ -12,6 +12,7 @@ import {
   testOwnAdapter,
   updateOwnBusiness,
 } from '../services/tenancy/index.ts';
+import { signaturesSchema } from './admin/index.ts';
 import { asBusiness } from './context.ts';
 import { isoTime, nextCursor, operation as operationName, transactionStatus } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
@@ -45,6 +46,7 @@ export const putAdapterBody = z
       .describe(
         'Calls in flight to this business at once, per gateway replica; past it a call waits, then is refused with 503 ADAPTER_UNAVAILABLE. At most ADAPTER_MAX_CONCURRENCY.',
       ),
+    signatures: signaturesSchema.optional(),
   })
   .strict();
 
@@ -71,6 +73,9 @@ const adapterView = z
       operations: z.record(z.string(), operationOverride).optional(),
       timeoutMs: z.number().int().optional(),
       maxConcurrency: z.number().int().optional(),
+      signatures: z
+        .object({ standardWebhooks: z.boolean().optional(), httpMessageSignatures: z.boolean().optional() })
+        .optional(),
     }),
     z.object({ type: z.literal('echo') }),
     z.object({ type: z.literal('module'), name: z.string() }),

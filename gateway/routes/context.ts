@@ -12,6 +12,7 @@ export function asAgent(deps: Deps, c: Context<GatewayEnv>): ServiceContext {
     actor: { type: 'agent', id: agent.agentKeyId },
     requestId: c.var.requestId,
     configVersion: c.var.configVersion,
+    trace: c.var.trace,
   };
 }
 
@@ -23,6 +24,7 @@ export function asMember(deps: Deps, c: Context<GatewayEnv>): ServiceContext {
     workspaceId: member.workspaceId,
     actor: { type: 'member', id: member.memberId },
     requestId: c.var.requestId,
+    trace: c.var.trace,
   };
 }
 

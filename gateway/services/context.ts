@@ -8,6 +8,7 @@ import { type Actor, GatewayError, type McpTrace, SYSTEM } from '../domain/index
 import { newId } from '../ids.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { Mailer } from '../notify/mailer.ts';
+import type { Traced, Tracing } from '../tracing/index.ts';
 import type { OtpService } from './approvals/otp-types.ts';
 import type { SigningKeys } from './ledger/signing-keys.ts';
 import type { Subscriptions } from './notifications/subscriptions.ts';
@@ -33,6 +34,8 @@ export interface Deps {
   sealer: Sealer;
   /** The receipt signing keys (DESIGN §9). */
   signingKeys: SigningKeys;
+  /** Issue 24: the keys that sign forwarded requests (RFC 9421), published for businesses. */
+  forwardKeys: SigningKeys;
   /** Prometheus counters and histograms (GET /metrics). */
   metrics: Metrics;
   /** The circuit breaker of each business, per replica (issue 12). */
@@ -49,6 +52,8 @@ export interface Deps {
   analytics: AnalyticsCache;
   /** Console single sign-on (issue 22): the identity providers' cached metadata and clients. */
   sso: IdentityProviders;
+  /** Issue 24: OpenTelemetry (the exporting provider's tracer, or the API's no-op). */
+  tracing: Tracing;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
   /**
@@ -72,6 +77,8 @@ export interface ServiceContext {
   configVersion?: number;
   /** Set when the call came over MCP (issue 13): written on the transactions it makes. */
   mcp?: McpTrace;
+  /** Issue 24: the current span (OpenTelemetry), when the request is traced. */
+  trace?: Traced;
 }
 
 /**
@@ -83,6 +90,8 @@ export interface StepContext<K extends keyof Deps = keyof Deps> {
   workspaceId?: string | null;
   actor?: Actor;
   requestId?: string;
+  /** Issue 24: the current span, when the request is traced. */
+  trace?: Traced;
 }
 
 /**

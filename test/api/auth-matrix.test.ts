@@ -639,6 +639,7 @@ const ROUTES: Record<string, Who> = {
   // Open unless METRICS_TOKEN is set (test/metrics covers the token).
   'GET /metrics': 'public',
   'GET /.well-known/warden-keys': 'public',
+  'GET /.well-known/http-message-signatures-directory': 'public',
   // Issue 22: Warden's OAuth authorization server; the consent page and client list are the console's.
   'GET /.well-known/oauth-protected-resource': 'public',
   'GET /.well-known/oauth-protected-resource/mcp': 'public',

@@ -241,7 +241,8 @@ describe.each(DIALECTS)('secrets at rest on %s (issue 10)', (dialect: Dialect) =
       expect(await resealSecrets(gw.deps)).toEqual({
         businesses: 1,
         webhooks: 1,
-        signingKeys: 1,
+        // The receipt key and the forward key (issue 24), both sealed under the old key.
+        signingKeys: 2,
         callbackSecrets: 1,
         integrations: 0,
         ssoSecrets: 0,
@@ -413,7 +414,8 @@ describe.each(DIALECTS)('without SECRETS_KEY in development on %s', (dialect: Di
     expect(await resealSecrets(sealed.deps)).toEqual({
       businesses: 1,
       webhooks: 1,
-      signingKeys: 1,
+      // The receipt key and the forward key (issue 24).
+      signingKeys: 2,
       callbackSecrets: 0,
       integrations: 0,
       ssoSecrets: 0,

@@ -154,6 +154,8 @@ export const TABLES = {
       mcp: text(),
       /** Issue 14: the price of this evaluation when it was made (agent price, else workspace default). */
       cost_micros: bigint(),
+      /** Issue 24: the W3C trace id (32 hex) of the request that made it, from `traceparent` or its own span. */
+      trace_id: text(),
       /** Issue 22: the OAuth client that acted as the agent (its client_id); null for an agent key. */
       oauth_client_id: text(),
       created_at: bigint().notNull(),
@@ -610,13 +612,25 @@ export const TABLES = {
       public_jwk: text().notNull(),
       private_key: text().notNull(),
       status: text({ enum: ['current', 'retired'] }).notNull(),
+      /**
+       * Issue 24: what the key signs: `receipt` (receipts and checkpoints, /.well-known/warden-keys) or
+       * `forward` (RFC 9421 signatures on forwarded requests, /.well-known/http-message-signatures-directory).
+       */
+      purpose: text({ enum: ['receipt', 'forward'] })
+        .notNull()
+        .default('receipt'),
       created_at: bigint().notNull(),
       retired_at: bigint(),
     },
     {
       indexes: [
-        // At most one current key, whichever replica creates or rotates it.
-        { name: 'signing_keys_current', unique: true, on: ['status'], where: sql`status = 'current'` },
+        // At most one current key per purpose, whichever replica creates or rotates it.
+        {
+          name: 'signing_keys_current_purpose',
+          unique: true,
+          on: ['purpose', 'status'],
+          where: sql`status = 'current'`,
+        },
       ],
     },
   ),

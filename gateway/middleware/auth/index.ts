@@ -11,6 +11,7 @@ import {
   resourceMetadataUrl,
 } from '../../services/oauth/index.ts';
 import { authenticateAgent, authenticateBusiness, authenticateMember } from '../../services/tenancy/index.ts';
+import { endSpan, startChildSpan, type Traced } from '../../tracing/index.ts';
 import type { LogFields } from '../wide-log/index.ts';
 
 export type { AgentPrincipal, BusinessPrincipal, MemberPrincipal };
@@ -50,7 +51,7 @@ const challenge = (params: Record<string, string>) =>
  * OAuth metadata is, so an MCP client can discover how to get a token (RFC 9728 §5.1).
  */
 export function agentAuth({ deps, scope, resource = 'api' }: AgentAuthOptions): MiddlewareHandler<{
-  Variables: { agent: AgentPrincipal; configVersion: number; log: LogFields };
+  Variables: { agent: AgentPrincipal; configVersion: number; log: LogFields; trace: Traced | undefined };
 }> {
   const metadata = resourceMetadataUrl(deps.config, resource);
   const refused = (error: GatewayError, oauthError?: string) =>
@@ -67,10 +68,13 @@ export function agentAuth({ deps, scope, resource = 'api' }: AgentAuthOptions): 
     const key = presentedKey(c);
     if (!key) throw refused(unauthorized());
     const oauth = isOAuthAccessToken(key);
+    // Issue 24: the authentication's own span, when the request is traced.
+    const started = startChildSpan(c.get('trace'), 'warden.authenticate');
     let found: Awaited<ReturnType<typeof authenticateAgent>>;
     try {
       found = oauth ? await authenticateOAuthAccess(deps, key, resource) : await authenticateAgent(deps, key);
     } catch (error) {
+      endSpan(started?.span, error);
       if (
         error instanceof InvalidTokenError ||
         (error instanceof GatewayError && error.code === 'UNAUTHORIZED')
@@ -80,6 +84,13 @@ export function agentAuth({ deps, scope, resource = 'api' }: AgentAuthOptions): 
       throw error;
     }
     const { agent, configVersion } = found;
+    if (started?.span.isRecording()) {
+      started.span.setAttributes({
+        'warden.workspace.id': agent.workspaceId,
+        'warden.agent.id': agent.agentId,
+      });
+    }
+    endSpan(started?.span);
     c.set('agent', agent);
     c.set('configVersion', configVersion);
     const log = c.get('log');

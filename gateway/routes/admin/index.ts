@@ -20,6 +20,21 @@ const operation = z.object({
   path: z.string().startsWith('/').max(512),
 });
 
+/** Issue 24: which signatures forwards carry; both on by default, never both off. */
+export const signaturesSchema = z
+  .object({
+    standardWebhooks: z.boolean().optional().describe('Standard Webhooks HMAC headers (default true).'),
+    httpMessageSignatures: z
+      .boolean()
+      .optional()
+      .describe('RFC 9421 HTTP Message Signatures under the gateway key (default true).'),
+  })
+  .strict()
+  .refine(
+    (s) => s.standardWebhooks !== false || s.httpMessageSignatures !== false,
+    'at least one signature must stay on: a business could not tell forwards from forgeries',
+  );
+
 export const adapterSchema = z.discriminatedUnion('type', [
   z
     .object({
@@ -33,6 +48,7 @@ export const adapterSchema = z.discriminatedUnion('type', [
         })
         .strict()
         .optional(),
+      signatures: signaturesSchema.optional(),
     })
     .strict(),
   z.object({ type: z.literal('echo') }).strict(),

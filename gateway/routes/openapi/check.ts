@@ -23,7 +23,9 @@ export async function responseProblem(spec: RouteSpec, res: Response): Promise<s
   if (answer?.text) return type.startsWith('text/plain') ? undefined : `${res.status} is documented as text`;
   const text = await res.clone().text();
   if (answer && !answer.schema) return text === '' ? undefined : `${res.status} is documented without a body`;
-  if (!type.includes('application/json')) return `${res.status} answered ${type || 'no content type'}`;
+  if (!type.includes(answer?.mediaType ?? 'application/json')) {
+    return `${res.status} answered ${type || 'no content type'}`;
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);

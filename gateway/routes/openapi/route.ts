@@ -76,7 +76,7 @@ function answerContent(answer: Answer): {
   }
   if (!answer.schema) return {};
   const example = answer.example === undefined ? {} : { example: answer.example };
-  return { content: { 'application/json': { schema: answer.schema, ...example } } };
+  return { content: { [answer.mediaType ?? 'application/json']: { schema: answer.schema, ...example } } };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each middleware declares its own variables, as with Hono's app.on

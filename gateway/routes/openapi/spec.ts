@@ -24,6 +24,8 @@ export interface Answer {
   description: string;
   /** JSON body; left out for empty (204) answers. */
   schema?: z.ZodType;
+  /** A JSON body's own media type (a `+json` one), instead of `application/json`. */
+  mediaType?: string;
   /** An HTML page instead of JSON. */
   html?: true;
   /** Plain text instead of JSON (the Prometheus exposition format). */

@@ -14,6 +14,7 @@ import { newIdAt } from '../../ids.ts';
 import { getCallbackSecret } from '../../repositories/callback-secrets.ts';
 import { answerIdempotency, claimIdempotency, findIdempotency } from '../../repositories/tokens.ts';
 import { getTransaction } from '../../repositories/transactions.ts';
+import { traceIdOf } from '../../tracing/index.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
 import {
   admissionStep,
@@ -128,6 +129,7 @@ export async function evaluate({
     requestId: ctx.requestId ?? null,
     callbackUrl: body.webhookUrl ?? null,
     mcp: ctx.mcp ?? null,
+    traceId: traceIdOf(ctx.trace) ?? null,
     oauthClientId: agent.oauthClientId ?? null,
     costMicros,
     createdAt: at,

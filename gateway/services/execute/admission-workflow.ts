@@ -3,6 +3,7 @@ import { requestCurrency } from '../../../policy/amount.ts';
 import type { CompiledPolicy } from '../../../policy/index.ts';
 import { type Conn, type TxScope, workspaceRows } from '../../db/types.ts';
 import type { Business, Transaction } from '../../domain/index.ts';
+import { inSpan } from '../../tracing/index.ts';
 import type { ServiceContext, StepContext } from '../context.ts';
 import { type DecisionInput, readsSharedState } from '../policy/index.ts';
 import { type Admission, type AdmitSubject, admit } from './admission.ts';
@@ -108,7 +109,19 @@ export async function admitAndForward({
     (policy && readsSharedState(decisionInputOf(subject.transaction, policy, business, now)))
       ? { workspaceId: subject.transaction.workspaceId }
       : workspaceRows(subject.transaction.workspaceId);
-  const admission = await ctx.deps.db.transaction(scope, (tx) => admissionStep(tx, ctx, input));
+  // Issue 24: admission's span (the decision's is inside it), when the request is traced.
+  const txn = subject.transaction;
+  const admission = await inSpan(
+    ctx.trace,
+    'warden.admission',
+    () => ({ 'warden.transaction.id': txn.id, 'warden.workspace.id': txn.workspaceId }),
+    async (trace, span) => {
+      const stepCtx = trace ? { ...ctx, trace } : ctx;
+      const admitted = await ctx.deps.db.transaction(scope, (tx) => admissionStep(tx, stepCtx, input));
+      if (span?.isRecording()) span.setAttribute('warden.admission.outcome', admitted.outcome);
+      return admitted;
+    },
+  );
   const forwarded = await forwardAdmission({
     ctx,
     input: { admission, business: input.business, adapter: input.adapter },

@@ -30,6 +30,7 @@ import {
   reserveSpend,
   settleSpend,
 } from '../../repositories/transactions.ts';
+import { inSpan } from '../../tracing/index.ts';
 import type { StepContext } from '../context.ts';
 import { emit, notifyStage } from '../notifications/index.ts';
 import { type DecisionInput, decideWith } from '../policy/index.ts';
@@ -58,6 +59,21 @@ export type Admission =
   | { outcome: 'key_taken'; record: IdempotencyRecord | undefined }
   /** An existing subject was no longer queued or parked: another process admitted it first. */
   | { outcome: 'gone' };
+
+/**
+ * What a decision span says (issue 24): the outcome, the deciding rule, the rules that matched
+ * (`default_action:…` when none did), and the controls whose check failed (`spending_limit:daily` …).
+ */
+function decisionAttributes(d: Decision) {
+  return {
+    'warden.decision.outcome': d.outcome,
+    ...(d.ruleId ? { 'warden.decision.rule_id': d.ruleId } : {}),
+    'warden.decision.rules_matched': d.checks.filter((c) => c.control === 'rule').map((c) => c.id ?? ''),
+    'warden.decision.checks_failed': d.checks
+      .filter((c) => c.control !== 'rule' && c.result === 'fail')
+      .map((c) => (c.id ? `${c.control}:${c.id}` : c.control)),
+  };
+}
 
 const STATUS: Record<Decision['outcome'], TransactionStatus> = {
   auto_approve: 'pending',
@@ -95,10 +111,23 @@ export async function admit(
 
   // 2. The decision, with live spend (a released request's own reservation left out). An approved
   // request was decided when it was parked.
+  const decisionInput = input.decision;
   const decided =
-    subject.kind === 'approved' || !input.decision
+    subject.kind === 'approved' || !decisionInput
       ? null
-      : await decideWith(tx, input.decision, subject.kind === 'queued' ? txn : undefined);
+      : await inSpan(
+          ctx.trace,
+          'warden.decision',
+          () => ({
+            'warden.policy.name': decisionInput.policy.name,
+            'warden.policy.version': decisionInput.policy.version,
+          }),
+          async (_trace, span) => {
+            const d = await decideWith(tx, decisionInput, subject.kind === 'queued' ? txn : undefined);
+            if (span?.isRecording()) span.setAttributes(decisionAttributes(d));
+            return d;
+          },
+        );
   // An evaluation is answered now (DESIGN §5): a time window that would queue it refuses it instead.
   const decision = decided && txn.operation === 'evaluate' ? notQueued(decided) : decided;
   const outcome = decision?.outcome ?? 'auto_approve';

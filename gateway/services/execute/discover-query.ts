@@ -2,6 +2,7 @@ import { canonicalHash } from '../../../policy/canonical.ts';
 import { type AgentPrincipal, draftTransaction, type TransactionStatus } from '../../domain/index.ts';
 import { newIdAt } from '../../ids.ts';
 import { insertTransaction } from '../../repositories/transactions.ts';
+import { traceIdOf } from '../../tracing/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { requireCallableBusiness, viewBusiness } from '../tenancy/index.ts';
 import { callAdapter } from './adapter-call.ts';
@@ -45,6 +46,7 @@ async function runReadOperation(
     businessCategory: business.category,
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
+    traceId: traceIdOf(ctx.trace) ?? null,
     oauthClientId: input.agent.oauthClientId ?? null,
     createdAt: at,
   });
@@ -54,6 +56,7 @@ async function runReadOperation(
     transactionId: txn.id,
     requestId: ctx.requestId,
     signal: input.signal,
+    trace: ctx.trace,
   };
   const outcome = await callAdapter(
     deps,

@@ -21,6 +21,7 @@ import { newIdAt } from '../../ids.ts';
 import { findIdempotency, findToken } from '../../repositories/tokens.ts';
 import { claimUnknown, getTransaction } from '../../repositories/transactions.ts';
 import { hashSecret } from '../../secrets.ts';
+import { traceIdOf } from '../../tracing/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { compiledVersion, DEFAULT_POLICY } from '../policy/index.ts';
 import { assertCallable, requireBusiness } from '../tenancy/index.ts';
@@ -291,6 +292,7 @@ function draftExecute(
     idempotencyKey: d.idempotencyKey,
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
+    traceId: traceIdOf(ctx.trace) ?? null,
     oauthClientId: agent.oauthClientId ?? null,
     costMicros: d.costMicros,
     createdAt: d.at,

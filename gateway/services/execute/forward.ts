@@ -10,6 +10,7 @@ import type {
 } from '../../domain/index.ts';
 import { answerIdempotency } from '../../repositories/tokens.ts';
 import { type Finish, finish, type Settled, settleSpend } from '../../repositories/transactions.ts';
+import { endSpan, inSpan, startChildSpan } from '../../tracing/index.ts';
 import type { ServiceContext, StepContext } from '../context.ts';
 import { issueReceipt, RECEIPTED } from '../ledger/index.ts';
 import { emit } from '../notifications/index.ts';
@@ -51,6 +52,12 @@ export async function forwardAdmitted({
   const idempotencyKey = transaction.idempotencyKey ?? undefined;
   const { businessId } = transaction;
   if (businessId === null) throw new Error(`${transaction.id} is an evaluation: nothing is forwarded.`);
+  // Issue 24: the adapter call's span (the breaker, the concurrency cap and the call); an http
+  // adapter adds its client span under it and sends its `traceparent` to the business.
+  const call = startChildSpan(ctx.trace, 'warden.adapter_call', () => ({
+    'warden.business.id': businessId,
+    'warden.transaction.id': transaction.id,
+  }));
   const outcome = await callAdapter(
     deps,
     businessId,
@@ -58,10 +65,11 @@ export async function forwardAdmitted({
       adapter.execute(
         transaction.request,
         { idempotencyKey },
-        { businessId, transactionId: transaction.id, requestId },
+        { businessId, transactionId: transaction.id, requestId, trace: call?.trace },
       ),
     adapter.maxConcurrency ?? deps.config.adapterMaxConcurrency,
   );
+  endSpan(call?.span, outcome.ok ? undefined : outcome.error);
   observeAdapterCall(deps.metrics, businessId, outcome);
   if (!outcome.ok) {
     // DESIGN §4, §7: a timeout or a connection lost after sending leaves the outcome unknown; so does
@@ -160,6 +168,24 @@ function withReceipt(answer: StoredResponse, receipt: string): StoredResponse {
  * Either way the agent gets the business's answer, never a 500 for a call that happened.
  */
 async function recordOutcome(
+  ctx: ServiceContext,
+  transaction: Transaction,
+  outcome: Outcome,
+): Promise<Recorded | undefined> {
+  // Issue 24: the outcome write's span (status, spend, receipt, idempotent answer), when traced.
+  return inSpan(
+    ctx.trace,
+    'warden.outcome_write',
+    () => ({ 'warden.transaction.id': transaction.id, 'warden.transaction.status': outcome.status }),
+    async (_trace, span) => {
+      const recorded = await writeOutcome(ctx, transaction, outcome);
+      if (span?.isRecording()) span.setAttribute('warden.receipt.issued', Boolean(recorded?.receipt));
+      return recorded;
+    },
+  );
+}
+
+async function writeOutcome(
   ctx: ServiceContext,
   transaction: Transaction,
   outcome: Outcome,

@@ -11,6 +11,7 @@ export {
   verifyAuditChain,
   verifyChain,
 } from './audit.ts';
+export { DIRECTORY_MEDIA_TYPE, type ForwardKeyDirectory, forwardKeyDirectory } from './forward-keys.ts';
 export {
   CHECKPOINT_TYP,
   type CheckpointPayload,
@@ -30,4 +31,4 @@ export {
   readReceipt,
   verifyReceiptOf,
 } from './receipts.ts';
-export { rotateSigningKey, SigningKeys } from './signing-keys.ts';
+export { jwkThumbprint, rotateSigningKey, SigningKeys } from './signing-keys.ts';

@@ -31,6 +31,12 @@ export interface ReceiptPayload {
   decision: { outcome: string; ruleId: string | null; policy: { name: string; version: number | null } };
   approvers: string[];
   issuedAt: string;
+  /**
+   * Issue 24: the W3C trace id of the request that made the transaction, when it was traced (the
+   * agent's `traceparent`, or the gateway's own trace when it exports one). Beside DESIGN §9's
+   * fields, which a payload carries "at least".
+   */
+  traceId?: string;
   /** Version 1 only. */
   prev?: string | null;
 }
@@ -66,7 +72,7 @@ export type ReceiptSubject = Pick<
   | 'decision'
   | 'policyName'
   | 'approvalId'
->;
+> & { traceId?: string | null };
 
 /** The payload of the receipt of a settled transaction (version 2: it names no other receipt). */
 export function receiptClaims(txn: ReceiptSubject, approvers: string[], at: number): ReceiptPayload {
@@ -94,6 +100,7 @@ export function receiptClaims(txn: ReceiptSubject, approvers: string[], at: numb
     },
     approvers,
     issuedAt: new Date(at).toISOString(),
+    ...(txn.traceId ? { traceId: txn.traceId } : {}),
   };
 }
 

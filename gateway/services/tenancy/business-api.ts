@@ -114,6 +114,7 @@ export async function setOwnAdapter({
     ...(input.operations ? { operations: input.operations } : {}),
     ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
     ...(input.maxConcurrency === undefined ? {} : { maxConcurrency: input.maxConcurrency }),
+    ...(input.signatures === undefined ? {} : { signatures: input.signatures }),
   };
   const at = ctx.deps.clock();
   return ctx.deps.db.transaction(chainScope(null), async (tx) => {

@@ -10,6 +10,14 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { type AgentPrincipal, GatewayError, type McpTrace, type Scope } from '../../../domain/index.ts';
 import type { ServiceContext } from '../../../services/context.ts';
+import {
+  endSpan,
+  extractTraceContext,
+  SpanKind,
+  startChildSpan,
+  type Traced,
+  traceIdOf,
+} from '../../../tracing/index.ts';
 
 /**
  * What every MCP tool shares: who is calling, the runner that checks the key's scope and adds the
@@ -103,12 +111,15 @@ export function toolKit(
       const started = performance.now();
       let caller: CallerInfo | undefined;
       let result: CallToolResult;
+      let span: ReturnType<typeof startChildSpan>;
       try {
         caller = callerOf(extra);
+        span = toolSpan(caller.ctx, extra, mcp);
         if (need && !caller.agent.scopes.includes(need)) {
           throw new GatewayError('FORBIDDEN', `This key does not have the ${need} scope.`);
         }
-        result = await fn({ ctx: { ...caller.ctx, mcp }, agent: caller.agent, extra });
+        const ctx: ServiceContext = span ? { ...caller.ctx, mcp, trace: span.trace } : { ...caller.ctx, mcp };
+        result = await fn({ ctx, agent: caller.agent, extra });
       } catch (err) {
         if (err instanceof GatewayError) result = refusal(err.code, err.message, err.details);
         else {
@@ -116,10 +127,43 @@ export function toolKit(
           result = refusal('INTERNAL_ERROR', 'Internal error.');
         }
       }
-      if (caller) logCall(caller, mcp, result, performance.now() - started);
+      if (span) {
+        const code = result.isError ? (result.structuredContent as Structured | undefined)?.code : undefined;
+        endSpan(span.span, code === undefined ? undefined : { code: String(code) });
+      }
+      if (caller) logCall(caller, mcp, result, performance.now() - started, traceIdOf(span?.trace));
       return result;
     },
   };
+}
+
+/**
+ * Issue 24: a tool call's span, following OTel's MCP conventions (`tools/call {tool}`, server kind).
+ * Its parent is the `traceparent` (and `tracestate`) of the message's `_meta`, as the MCP 2026-07-28
+ * revision carries them, else the HTTP request's span; none when neither is traced.
+ */
+function toolSpan(ctx: ServiceContext, extra: CallExtra, mcp: McpTrace) {
+  const meta = extra._meta as Record<string, unknown> | undefined;
+  let parent: Traced | undefined = ctx.trace;
+  if (typeof meta?.traceparent === 'string') {
+    const tracestate = typeof meta.tracestate === 'string' ? meta.tracestate : undefined;
+    const context = extractTraceContext(meta.traceparent, tracestate);
+    if (traceIdOf({ tracer: ctx.deps.tracing.tracer, context })) {
+      parent = { tracer: ctx.deps.tracing.tracer, context };
+    }
+  }
+  return startChildSpan(
+    parent,
+    `tools/call ${mcp.tool}`,
+    () => ({
+      'mcp.method.name': 'tools/call',
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': mcp.tool,
+      ...(mcp.sessionId ? { 'mcp.session.id': mcp.sessionId } : {}),
+      ...(mcp.requestId === null ? {} : { 'jsonrpc.request.id': String(mcp.requestId) }),
+    }),
+    SpanKind.SERVER,
+  );
 }
 
 /**
@@ -153,7 +197,13 @@ export function defineTool<Input extends ZodRawShapeCompat>(spec: {
  * One log event per tool call: the HTTP request's own line cannot carry it, since a streamed answer
  * is logged when the stream starts and one request may carry several calls.
  */
-function logCall(caller: CallerInfo, mcp: McpTrace, result: CallToolResult, ms: number): void {
+function logCall(
+  caller: CallerInfo,
+  mcp: McpTrace,
+  result: CallToolResult,
+  ms: number,
+  traceId: string | undefined,
+): void {
   const content = (result.structuredContent ?? {}) as Structured;
   caller.ctx.deps.logger.info(
     {
@@ -164,6 +214,7 @@ function logCall(caller: CallerInfo, mcp: McpTrace, result: CallToolResult, ms: 
       ...(typeof content.transactionId === 'string' ? { transactionId: content.transactionId } : {}),
       ...(typeof content.status === 'string' ? { status: content.status } : {}),
       ...(result.isError ? { errorCode: content.code } : {}),
+      ...(traceId ? { traceId } : {}),
       durationMs: Math.round(ms * 100) / 100,
     },
     'mcp tool call',

@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { executeDriver } from '../drivers/rest.ts';
+import { fmt } from '../lib/table.ts';
+import { gatewayScenario } from './gateway.ts';
+import type { Scenario, ScenarioRun } from './types.ts';
+
+/**
+ * Issue 24: what the two standards cost the open execute, measured in one run, one after the
+ * other against the same upstream: the gateway as shipped (RFC 9421 signing on, no OTLP endpoint:
+ * tracing off), then exporting every request's spans over OTLP/HTTP (the upstream stands in for the
+ * collector), then without the RFC 9421 signature (Standard Webhooks only). Each cost is printed as
+ * the ratio of the rates; the run's own figure is the baseline's. The CPU per answer is printed too:
+ * on a loaded machine it moves less than a rate.
+ */
+const variants = [
+  { id: 'baseline', label: 'as shipped (RFC 9421 on, tracing off)', env: {} },
+  {
+    id: 'otel-exporting',
+    label: 'tracing exporting (OTLP/HTTP JSON)',
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'UPSTREAM' },
+  },
+  {
+    id: 'no-rfc9421',
+    label: 'without RFC 9421 (Standard Webhooks only)',
+    env: { BENCH_BUSINESS_SIGNATURES: 'webhooks-only' },
+  },
+] as const;
+
+export const standardsCost: Scenario = {
+  id: 'standards-cost',
+  label: 'gateway execute (open): OTel exporting vs off, RFC 9421 vs without',
+  unit: 'req/s',
+  async run(ctx): Promise<ScenarioRun> {
+    const results: Record<string, ScenarioRun> = {};
+    for (const v of variants) {
+      const env: Record<string, string> = { AGENR_EXECUTE_POLICY: 'open' };
+      for (const [name, value] of Object.entries(v.env))
+        env[name] = value === 'UPSTREAM' ? ctx.upstream.url : value;
+      const dir = join(ctx.dir, v.id);
+      mkdirSync(dir, { recursive: true });
+      const scenario = gatewayScenario({ id: v.id, label: v.label, env, driver: executeDriver });
+      results[v.id] = await scenario.run({ ...ctx, dir });
+    }
+    const base = results.baseline as ScenarioRun;
+    const cpu = (r: ScenarioRun | undefined) => r?.data?.cpuUsPerRequest as number | undefined;
+    const notes: string[] = [];
+    const data: Record<string, unknown> = {};
+    for (const v of variants) {
+      const r = results[v.id] as ScenarioRun;
+      const ratio = r.load.rate / base.load.rate;
+      const cpuRatio = cpu(r) && cpu(base) ? (cpu(r) as number) / (cpu(base) as number) : undefined;
+      data[v.id] = { rate: r.load.rate, cpuUsPerRequest: cpu(r), rateRatio: ratio, cpuRatio };
+      notes.push(
+        `${v.label}: ${fmt.int(r.load.rate)} req/s (× ${ratio.toFixed(3)} of as shipped), ` +
+          `p99 ${r.load.p99Ms} ms, CPU ${cpu(r) === undefined ? '—' : fmt.int(cpu(r) as number)} µs/answer` +
+          (cpuRatio === undefined ? '' : ` (× ${cpuRatio.toFixed(3)})`) +
+          (r.load.non2xx + r.load.errors > 0
+            ? `  !!! ${r.load.non2xx} non-2xx, ${r.load.errors} errors`
+            : ''),
+      );
+    }
+    const exporting = results['otel-exporting'] as ScenarioRun;
+    const unsigned = results['no-rfc9421'] as ScenarioRun;
+    notes.push(
+      `cost of exporting traces: × ${(base.load.rate / exporting.load.rate).toFixed(3)} the time per execute; ` +
+        `cost of RFC 9421 signing: × ${(unsigned.load.rate / base.load.rate).toFixed(3)}`,
+    );
+    return { load: base.load, notes, data };
+  },
+};
