@@ -127,6 +127,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'get',
       path: '/console/sign-in',
+      operationId: 'consoleSignInPage',
       tag,
       summary: 'The sign-in page: an email link or a member token',
       access: { principal: 'public' },
@@ -149,6 +150,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/token',
+      operationId: 'consoleSignInWithToken',
       tag,
       summary: 'Sign in with a member token (form post: token, next)',
       access: { principal: 'public' },
@@ -186,6 +188,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/email',
+      operationId: 'consoleSignInWithEmail',
       tag,
       summary: 'Email a sign-in link to a member address (form post: email); the same answer for any address',
       access: { principal: 'public' },
@@ -232,6 +235,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'get',
       path: '/console/sign-in/link/:token',
+      operationId: 'consoleSignInLinkPage',
       tag,
       summary: 'An emailed sign-in link: names the workspace, with a button that signs in (uses nothing)',
       access: { principal: 'link' },
@@ -274,6 +278,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/link/:token',
+      operationId: 'consoleSignInWithLink',
       tag,
       summary: 'Use an emailed sign-in link (once): sets the session cookie',
       access: { principal: 'link' },

@@ -14,6 +14,7 @@ export function registerWellKnownRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'get',
       path: '/.well-known/warden-keys',
+      operationId: 'getReceiptSigningKeys',
       tag: 'Receipts',
       summary: 'The receipt signing keys (JWK Set, RFC 7517)',
       access: { principal: 'public' },

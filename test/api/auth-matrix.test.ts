@@ -578,6 +578,7 @@ const ROUTES: Record<string, Who> = {
   'GET /.well-known/warden-keys': 'public',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
+  'GET /docs/assets/:file': 'public',
   'GET /approve/:token': 'public',
   'POST /approve/:token/decision': 'public',
   'POST /approve/:token/otp': 'public',

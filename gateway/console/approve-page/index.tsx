@@ -175,6 +175,7 @@ export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/approve/:token',
+      operationId: 'approvalLinkPage',
       tag,
       summary: 'The approval page: what is being authorised, with approve and reject',
       access: { principal: 'link' },
@@ -204,6 +205,7 @@ export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/approve/:token/decision',
+      operationId: 'approvalLinkDecide',
       tag,
       summary: 'Approve or reject (form post: decision, reason, otp, csrf)',
       access: { principal: 'link' },
@@ -256,6 +258,7 @@ export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/approve/:token/otp',
+      operationId: 'approvalLinkSendOtp',
       tag,
       summary: 'Email a 6-digit code for a critical stage (form post: csrf)',
       access: { principal: 'link' },

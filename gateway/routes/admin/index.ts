@@ -74,6 +74,7 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/v1/admin/workspaces',
+      operationId: 'adminCreateWorkspace',
       tag,
       summary: 'A workspace and its first admin, whose token is shown once',
       access: { principal: 'operator' },
@@ -101,6 +102,7 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/v1/admin/businesses',
+      operationId: 'adminRegisterBusiness',
       tag,
       summary: 'Register a business and its adapter; its signing secret and business key are shown once',
       access: { principal: 'operator' },
@@ -129,6 +131,7 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/v1/admin/businesses',
+      operationId: 'adminListBusinesses',
       tag,
       summary: 'Every registered business, its lifecycle status, and its circuit breaker on this replica',
       access: { principal: 'operator' },
