@@ -24,9 +24,11 @@ export {
 } from './ledger-log.ts';
 export {
   checkReceipt,
+  checkServedReceipt,
   getReceiptOf,
   issueReceipt,
   RECEIPTED,
+  type ReceiptCheck,
   readReceipt,
   verifyReceiptOf,
 } from './receipts.ts';

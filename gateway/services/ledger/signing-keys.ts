@@ -49,7 +49,7 @@ export class SigningKeys {
     this.#loading ??= (async () => {
       try {
         const current = (await listSigningKeys(this.db.reader)).find((k) => k.status === 'current');
-        if (!current) throw new Error('No current receipt signing key: run `warden keys rotate`.');
+        if (!current) throw new Error('No current receipt signing key: run `warden signing-key rotate`.');
         this.#current = {
           kid: current.kid,
           key: createPrivateKey({
