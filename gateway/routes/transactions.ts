@@ -94,7 +94,7 @@ export const transactionDetail = named(
         requestId: z.union([z.string(), z.number()]).nullable(),
       })
       .nullable()
-      .describe('The MCP call that made it (issue 13); null when it came over REST.'),
+      .describe('The MCP call that made it; null when it came over REST.'),
     receipt: compactJws.nullable(),
   }),
 );

@@ -113,7 +113,9 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
           schema: z.object({
             business: businessView,
             signingSecret: z.string(),
-            businessKey: z.string().describe('The business API key (issue 12), shown once.'),
+            businessKey: z
+              .string()
+              .describe('The business API key (`wb_…`, for the /v1/business routes), shown once.'),
           }),
         },
       },
