@@ -36,7 +36,8 @@ async function warden(databaseUrl: string, args: string[], env: Record<string, s
 }
 
 // Issue 10: `warden signing-key rotate` and `warden receipt verify <file or transaction id>`.
-describe('the receipt commands', () => {
+// Several `warden` processes in a test: more time than the default on a loaded machine.
+describe('the receipt commands', { timeout: 60_000 }, () => {
   let database: TestDatabase;
   let gw: TestGateway;
   let tenant: Tenant;

@@ -43,11 +43,6 @@ export function routeErrorCodes(
   return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => wanted.has(code));
 }
 
-/** The error envelope (DESIGN §3) restricted to `codes`. */
-export function errorSchema(codes: readonly [ErrorCode, ...ErrorCode[]]) {
-  return errorEnvelope.extend({ code: z.enum(codes) });
-}
-
 /** Every error's shape, `Error` in the document; each route narrows `code` to the ones it lists. */
 const errorEnvelope = named(
   'Error',
@@ -58,6 +53,24 @@ const errorEnvelope = named(
     details: z.unknown().optional().describe('Validation issues with paths, the rule that refused, limits.'),
   }),
 );
+
+const byCodes = new Map<string, ReturnType<typeof narrowed>>();
+const narrowed = (codes: readonly [ErrorCode, ...ErrorCode[]]) =>
+  errorEnvelope.extend({ code: z.enum(codes) });
+
+/**
+ * The error envelope (DESIGN §3) restricted to `codes`; one schema per set of codes, since each is
+ * also an entry of the OpenAPI registry and the response check asks for one per error answer.
+ */
+export function errorSchema(codes: readonly [ErrorCode, ...ErrorCode[]]) {
+  const key = codes.join(',');
+  let schema = byCodes.get(key);
+  if (!schema) {
+    schema = narrowed(codes);
+    byCodes.set(key, schema);
+  }
+  return schema;
+}
 
 /** The error responses of a route, grouped by status from ERROR_STATUS: generated, never written. */
 export function errorResponses(spec: RouteSpec): RouteConfig['responses'] {
