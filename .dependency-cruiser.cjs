@@ -20,6 +20,35 @@ module.exports = {
       to: {},
     },
     {
+      name: 'client-stands-alone',
+      comment:
+        '@warden/client is published on its own: its source imports its own files and its declared ' +
+        'dependencies (jose, canonicalize), never the gateway it talks to over HTTP.',
+      severity: 'error',
+      from: { path: '^client/src/' },
+      to: {
+        pathNot: ['^client/src/', '(^|/)node_modules/(jose|canonicalize)/'],
+        dependencyTypes: ['local', 'npm'],
+      },
+    },
+    {
+      name: 'client-browser-entry-has-no-node',
+      comment:
+        'The browser and edge entry of @warden/client uses fetch and Web Crypto only; Node built-ins ' +
+        'are for its node entry (client/src/node.ts).',
+      severity: 'error',
+      from: { path: '^client/src/', pathNot: '^client/src/node\\.ts$' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'examples-use-the-published-client',
+      comment:
+        "The example agents import @warden/client as a user would, never the gateway or the client's files.",
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: '^(gateway|policy|adapters|config|client/src/(?!node\\.ts$))' },
+    },
+    {
       name: 'policy-is-pure',
       comment: 'policy/ decides from facts: no gateway, no adapters, no I/O (DESIGN §2).',
       severity: 'error',

@@ -21,6 +21,8 @@ export interface Queued {
   jws: string | null;
   /** The audit event's hash, or null when the row it names is gone. */
   hash: string | null;
+  /** The log already has an entry for it (a queue row seen twice is appended once). */
+  logged: boolean;
 }
 
 export interface LogEntry {
@@ -62,19 +64,25 @@ const toEntry = E.map(
 
 const CP = C.list;
 const PENDING = sql('SELECT DISTINCT workspace_id FROM ledger_queue LIMIT ?', only<string>);
+/**
+ * The oldest waiting rows of a log with what their entries will hold. Correlated subqueries, not
+ * joins: each is an equality on a whole unique key, so both dialects answer it with one index seek
+ * per queue row whatever their statistics say (a join let PostgreSQL hash all audit events, and an
+ * OR of (kind, ref) pairs let SQLite walk every entry of the log: a batch's cost grew with the log).
+ */
 const Q = select({
   id: 'q.id',
   kind: 'q.kind',
   ref: 'q.ref',
   created_at: 'q.created_at',
-  jws: 'r.jws',
-  hash: 'a.hash',
+  jws: "(SELECT r.jws FROM receipts r WHERE q.kind = 'receipt' AND r.transaction_id = q.ref)",
+  hash: "(SELECT a.hash FROM audit_events a WHERE q.kind = 'audit' AND a.id = q.ref)",
+  // A scalar subquery, not EXISTS: PostgreSQL may answer EXISTS by hashing the whole table.
+  logged_at: `(SELECT e.idx FROM ledger_entries e
+     WHERE e.workspace_id = q.workspace_id AND e.kind = q.kind AND e.ref = q.ref)`,
 });
 const QUEUED = sql(
-  `SELECT ${Q.list} FROM ledger_queue q
-   LEFT JOIN receipts r ON q.kind = 'receipt' AND r.transaction_id = q.ref
-   LEFT JOIN audit_events a ON q.kind = 'audit' AND a.id = q.ref
-   WHERE q.workspace_id = ? ORDER BY q.id LIMIT ?`,
+  `SELECT ${Q.list} FROM ledger_queue q WHERE q.workspace_id = ? ORDER BY q.id LIMIT ?`,
   Q.map(
     (r): Queued => ({
       id: Number(r.id),
@@ -83,9 +91,12 @@ const QUEUED = sql(
       createdAt: Number(r.created_at),
       jws: (r.jws as string | null) ?? null,
       hash: (r.hash as string | null) ?? null,
+      logged: r.logged_at !== null && r.logged_at !== undefined,
     }),
   ),
 );
+/** The sequencer's per-batch read, for the test that pins its query plan (test/ledger/plans.test.ts). */
+export const QUEUED_STATEMENT = QUEUED.text;
 // Seed 1: never the same lock as the workspace's own (seed 0), which admission takes.
 const TRY_LOCK = sql(
   'SELECT pg_try_advisory_xact_lock(hashtextextended(?::text, 1))',
@@ -130,7 +141,6 @@ const BACKLOG = sql(
     oldest: r.oldest === null || r.oldest === undefined ? null : Number(r.oldest),
   })),
 );
-const KR = columns('ledger_entries', ['kind', 'ref']);
 const N = columns('ledger_nodes', ['level', 'idx', 'hash']);
 const INSERT_CHECKPOINT = sql(`INSERT INTO ledger_checkpoints (${CP}) VALUES (?, ?, ?, ?, ?)`);
 
@@ -173,25 +183,6 @@ export function queuedEntries(conn: Conn, workspaceId: string, limit: number): P
 export async function trySequencerLock(tx: Conn, workspaceId: string): Promise<boolean> {
   if (tx.dialect !== 'postgres') return true;
   return (await tx.get(TRY_LOCK, [`ledger:${workspaceId}`])) === true;
-}
-
-/** Which of `refs` already have an entry (a queue row seen twice is appended once). */
-export async function alreadyLogged(
-  conn: Conn,
-  workspaceId: string,
-  refs: readonly { kind: EntryKind; ref: string }[],
-): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const part of chunks(refs)) {
-    const where = part.map(() => '(kind = ? AND ref = ?)').join(' OR ');
-    const statement = sql(
-      `SELECT ${KR.list} FROM ledger_entries WHERE workspace_id = ? AND (${where})`,
-      KR.map((r) => `${r.kind}:${r.ref}`),
-    );
-    const params = [workspaceId, ...part.flatMap((r) => [r.kind, r.ref])];
-    for (const key of await conn.all(statement, params)) found.add(key);
-  }
-  return found;
 }
 
 /** Stored nodes by place (a map keyed by `nodeKey`), in one statement per chunk. */

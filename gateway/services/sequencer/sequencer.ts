@@ -2,7 +2,6 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { signCompact } from '../../crypto/jws.ts';
 import { append, frontier, leafHash } from '../../crypto/merkle.ts';
 import {
-  alreadyLogged,
   dropQueued,
   type LogEntry,
   newestCheckpoint,
@@ -27,9 +26,11 @@ import { emit } from '../notifications/index.ts';
 /**
  * Entries appended per batch at most. On SQLite a batch runs in the one writer, between the
  * requests' group commits, and its hashing and signing hold the event loop: small batches, with a
- * turn of the loop between them, keep that pause to a few milliseconds.
+ * turn of the loop between them, keep that pause to a few milliseconds: an entry costs 65–85 µs
+ * of CPU (measured on SQLite), so 64 hold the loop ~5 ms where 256 held it ~18 ms, a request's p99
+ * at 500 req/s. A checkpoint per 64 entries costs one signature (~1 µs per entry).
  */
-const BATCH = 256;
+const BATCH = 64;
 
 /** What one log's batch did: entries appended (0: nothing waiting), or skipped (another replica has it). */
 export type StepResult = { appended: number; size: number; busy: false } | { busy: true };
@@ -50,15 +51,12 @@ export async function appendBatch(ctx: ServiceContext, log: string): Promise<Ste
       const [head, queued] = await Promise.all([newestCheckpoint(tx, log), queuedEntries(tx, log, BATCH)]);
       const size = head?.size ?? 0;
       if (queued.length === 0) return { appended: 0, size, busy: false } as const;
-      const [known, logged] = await Promise.all([
-        nodesAt(tx, log, frontier(size)),
-        alreadyLogged(tx, log, queued),
-      ]);
+      const known = await nodesAt(tx, log, frontier(size));
       const entries: LogEntry[] = [];
       const seen = new Set<string>();
       for (const q of queued) {
         const key = `${q.kind}:${q.ref}`;
-        if (logged.has(key) || seen.has(key)) continue;
+        if (q.logged || seen.has(key)) continue;
         if ((q.kind === 'receipt' && q.jws === null) || (q.kind === 'audit' && q.hash === null)) {
           // The row was removed before it could be appended: nothing to seal, and nothing to wait for.
           deps.logger.error(
