@@ -23,7 +23,12 @@ function files(dir: string, keep: (path: string) => boolean): string[] {
   });
 }
 
-const MARKDOWN = ['README.md', 'CONTRIBUTING.md', ...files('docs', (p) => p.endsWith('.md'))];
+const MARKDOWN = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'client/README.md',
+  ...files('docs', (p) => p.endsWith('.md')),
+];
 const EXAMPLES = files('examples', (p) => /\.(json|md|ts|js|mjs|yaml|yml|toml)$/.test(p));
 
 /** The strings a source file can show or send: literals, templates and JSX text, never comments. */
@@ -82,6 +87,7 @@ describe('the product refers to nothing outside the repository', () => {
       ...files('gateway', (p) => /\.tsx?$/.test(p)),
       ...files('policy', (p) => /\.tsx?$/.test(p)),
       ...files('config', (p) => /\.tsx?$/.test(p)),
+      ...files('client/src', (p) => /\.tsx?$/.test(p)),
     ];
     expect(sources.length).toBeGreaterThan(100);
     const problems = sources.flatMap((path) =>
