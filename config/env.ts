@@ -110,6 +110,14 @@ export const envSchema = z.object({
   BREAKER_COOLDOWN_SECONDS: int(1, 86_400).default(30),
   /** Console (issue 14): a session unused this long ends (idle expiry). */
   CONSOLE_IDLE_MINUTES: int(1, 10_080).default(30),
+  /**
+   * Issue 22: Warden as the OAuth authorization server of /mcp and the agent API. Dynamic client
+   * registration (RFC 7591) can be turned off (clients then come by Client ID Metadata Document);
+   * access tokens are short-lived, refresh tokens rotate on every use.
+   */
+  OAUTH_DYNAMIC_REGISTRATION: bool.optional(),
+  OAUTH_ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+  OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000).default(2_592_000),
   /** Console: a session ends this long after sign-in whatever its use (absolute expiry). */
   CONSOLE_SESSION_HOURS: int(1, 720).default(12),
 });
@@ -164,6 +172,7 @@ export interface Config {
   breakerCooldownMs: number;
   /** Console sessions (issue 14): idle and absolute expiry. */
   consoleIdleMs: number;
+  oauth: { dynamicRegistration: boolean; accessTokenMs: number; refreshTokenMs: number };
   consoleSessionMs: number;
 }
 
@@ -280,6 +289,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breakerWindowMs: e.BREAKER_WINDOW_SECONDS * 1000,
     breakerCooldownMs: e.BREAKER_COOLDOWN_SECONDS * 1000,
     consoleIdleMs: e.CONSOLE_IDLE_MINUTES * 60_000,
+    oauth: {
+      dynamicRegistration: e.OAUTH_DYNAMIC_REGISTRATION ?? true,
+      accessTokenMs: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS * 1000,
+      refreshTokenMs: e.OAUTH_REFRESH_TOKEN_TTL_SECONDS * 1000,
+    },
     consoleSessionMs: e.CONSOLE_SESSION_HOURS * 3_600_000,
   };
 }

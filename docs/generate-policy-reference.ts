@@ -6,7 +6,8 @@
  *   npx tsx docs/generate-policy-reference.ts --check  # exit 1 when the committed tables are stale
  *
  * Each table lives between `<!-- BEGIN GENERATED: <name> -->` and `<!-- END GENERATED: <name> -->`;
- * everything outside the markers is written by hand. Field descriptions are the `.describe()` texts
+ * everything outside the markers is written by hand. The tables come from policy/document/reference.ts
+ * (which the console's help page renders too): field descriptions are the `.describe()` texts
  * in policy/document/schema.ts; types, bounds and defaults come from `z.toJSONSchema` of the same
  * schema (as a document is written, before defaults are applied). The result is formatted by Biome
  * (which formats Markdown too, padding tables), so `npm run lint` and this check agree. test/docs
@@ -16,212 +17,31 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import {
-  CONTEXT_FACTS,
-  categoriesSchema,
-  confirmationSchema,
-  OPERATORS,
-  type Operator,
-  overrideSchema,
-  policySchema,
-  routingStageSchema,
-  ruleSchema,
-  spendingLimitSchema,
-  timeWindowSchema,
-  timeWindowsSchema,
-} from '../policy/document/schema.ts';
+  contextReference,
+  operatorReference,
+  policyFieldReference,
+  type ReferenceSection,
+} from '../policy/document/reference.ts';
+
+export { slug } from '../policy/document/reference.ts';
 
 export const POLICIES_MD = fileURLToPath(new URL('./policies.md', import.meta.url));
 
-type JsonSchema = {
-  type?: string;
-  enum?: unknown[];
-  anyOf?: JsonSchema[];
-  items?: JsonSchema;
-  properties?: Record<string, JsonSchema>;
-  additionalProperties?: JsonSchema | boolean;
-  required?: string[];
-  default?: unknown;
-  description?: string;
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  minItems?: number;
-  maxItems?: number;
-};
-
-/** One object of the document, one table. `title` is also the heading its links point at. */
-interface Section {
-  title: string;
-  /** Where it sits in a document. */
-  path: string;
-  schema: z.ZodType;
-}
-
-const SECTIONS: Section[] = [
-  { title: 'Document', path: 'the top level', schema: policySchema },
-  { title: 'Categories', path: '`categories`', schema: categoriesSchema },
-  { title: 'Spending limit', path: 'each entry of `spending_limits`', schema: spendingLimitSchema },
-  { title: 'Time windows', path: '`time_windows`', schema: timeWindowsSchema },
-  { title: 'Time window', path: 'each entry of `time_windows.allow`', schema: timeWindowSchema },
-  { title: 'Confirmation', path: '`confirmation`', schema: confirmationSchema },
-  { title: 'Rule', path: 'each entry of `rules`', schema: ruleSchema },
-  { title: 'Routing stage', path: 'each entry of `routing_stages`', schema: routingStageSchema },
-  {
-    title: 'Override',
-    path: 'each value of `business_overrides` (keyed by business id) and `agent_overrides` (keyed by agent id)',
-    schema: overrideSchema,
-  },
-];
-
-/** What each operator does (written here; every operator of the schema must have an entry). */
-const OPERATOR_DOCS: Record<Operator, { value: string; meaning: string }> = {
-  eq: { value: 'string, number or boolean', meaning: 'equal' },
-  neq: { value: 'string, number or boolean', meaning: 'present and not equal' },
-  gt: { value: 'number', meaning: 'greater than' },
-  gte: { value: 'number', meaning: 'greater than or equal' },
-  lt: { value: 'number', meaning: 'less than' },
-  lte: { value: 'number', meaning: 'less than or equal' },
-  in: { value: 'array of strings, numbers or booleans (≤ 1,000)', meaning: 'equal to one of them' },
-  not_in: {
-    value: 'array of strings, numbers or booleans (≤ 1,000)',
-    meaning: 'present and equal to none of them',
-  },
-  contains: {
-    value: 'string, number or boolean',
-    meaning: 'a string containing the value (case-sensitive), or an array with an element equal to it',
-  },
-  starts_with: { value: 'string', meaning: 'a string starting with the value' },
-  exists: {
-    value: 'none, or a boolean',
-    meaning: 'present (not missing, not `null`); with `"value": false`, missing',
-  },
-  matches: {
-    value: 'regular expression (≤ 256 characters)',
-    meaning: 'a string the pattern matches somewhere (anchor it with `^…$` to match it whole)',
-  },
-};
-
-/** What each gateway fact is (every fact the schema accepts must have an entry). */
-const CONTEXT_DOCS: Record<(typeof CONTEXT_FACTS)[number], string> = {
-  amount:
-    'The request’s amount in minor units: `amount_cents`, else `amount` (a whole number or a string of digits); missing when it has none.',
-  currency: 'The request’s `currency` (a 3-letter code, upper-cased), else the policy’s.',
-  'business.id': 'The id of the business called (`""` for an evaluation).',
-  'business.category': 'Its category, as registered (`""` for an evaluation).',
-  'agent.id': 'The agent id of the key that sent the request.',
-  'time.weekday': '`mon` … `sun`, on the policy’s clock.',
-  'time.hour': '0–23, on the policy’s clock.',
-  'time.minute': '0–59, on the policy’s clock.',
-  'history.first_time_business':
-    '`true` when the workspace has no succeeded execute with this business yet (always `true` for an evaluation).',
-};
-
-/** The heading slug Git hosts give a heading made of words and spaces. */
-export const slug = (title: string): string =>
-  title
-    .toLowerCase()
-    .replace(/[^a-z0-9 -]/g, '')
-    .replace(/ /g, '-');
-
-const code = (text: string): string => `\`${text.replace(/\|/g, '\\|')}\``;
+/** A table cell: its pipes escaped (code spans included), on one line. */
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-function jsonSchemaOf(schema: z.ZodType): JsonSchema {
-  // As written (`io: input`): defaults shown, defaulted fields not required. Conditions are checked
-  // by hand (a custom type), which JSON Schema renders as `{}`.
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-}
+const row = (cells: string[]): string => `| ${cells.map(cell).join(' | ')} |`;
 
-/** The schema without the keys a field adds around a shared object (so it compares equal). */
-function bare(schema: JsonSchema): string {
-  const { description: _d, default: _f, $schema: _s, ...rest } = schema as JsonSchema & { $schema?: string };
-  return JSON.stringify(rest);
-}
-
-const SECTION_SCHEMAS = SECTIONS.map((s) => ({ section: s, key: bare(jsonSchemaOf(s.schema)) }));
-
-function sectionFor(schema: JsonSchema): Section | undefined {
-  const key = bare(schema);
-  return SECTION_SCHEMAS.find((s) => s.key === key)?.section;
-}
-
-const SAFE = Number.MAX_SAFE_INTEGER;
-
-function range(min: number | undefined, max: number | undefined, unit = ''): string {
-  const lo = min !== undefined && min > -SAFE ? min : undefined;
-  const hi = max !== undefined && max < SAFE ? max : undefined;
-  const n = (v: number) => v.toLocaleString('en-US');
-  if (lo !== undefined && hi !== undefined) return ` ${n(lo)}–${n(hi)}${unit}`;
-  if (lo !== undefined) return ` ≥ ${n(lo)}${unit}`;
-  if (hi !== undefined) return ` ≤ ${n(hi)}${unit}`;
-  return '';
-}
-
-/** A field's type as a reader needs it: enums spelled out, bounds, links to the object it holds. */
-function typeOf(schema: JsonSchema, field: string): string {
-  const section = sectionFor(schema);
-  if (section) return `[${section.title.toLowerCase()}](#${slug(section.title)})`;
-  if (schema.anyOf) return schema.anyOf.map((s) => typeOf(s, field)).join(' or ');
-  if (schema.enum) return schema.enum.map((v) => code(JSON.stringify(v))).join(', ');
-  switch (schema.type) {
-    case 'null':
-      return code('null');
-    case 'boolean':
-      return 'boolean';
-    case 'integer':
-    case 'number':
-      return `${schema.type}${range(schema.minimum, schema.maximum)}`;
-    case 'string': {
-      const length = range(schema.minLength, schema.maxLength, ' characters');
-      return `string${length}${schema.pattern ? ` matching ${code(schema.pattern)}` : ''}`;
-    }
-    case 'array': {
-      const count = range(schema.minItems, schema.maxItems, ' items');
-      const items = schema.items ? typeOf(schema.items, field) : 'anything';
-      return `array${count ? ` (${count.trim()})` : ''} of ${items}`;
-    }
-    case 'object': {
-      const values = schema.additionalProperties;
-      if (values && typeof values === 'object' && !schema.properties) {
-        return `object: id → ${typeOf(values, field)}`;
-      }
-      return 'object';
-    }
-  }
-  // A custom type: the conditions, checked by hand in the schema.
-  if (field === 'conditions') return 'array (≤ 100 items) of [condition](#condition)';
-  throw new Error(`No way to describe the type of field "${field}": ${JSON.stringify(schema)}`);
-}
-
-function fieldTable(section: Section): string {
-  const schema = jsonSchemaOf(section.schema);
-  const required = new Set(schema.required ?? []);
-  const rows = Object.entries(schema.properties ?? {}).map(([name, field]) => {
-    if (!field.description) {
-      throw new Error(
-        `${section.title}.${name} has no description: add .describe() in policy/document/schema.ts`,
-      );
-    }
-    const fallback =
-      field.default !== undefined
-        ? code(JSON.stringify(field.default))
-        : required.has(name)
-          ? 'required'
-          : '—';
-    return `| ${code(name)} | ${typeOf(field, name)} | ${fallback} | ${cell(field.description)} |`;
-  });
+function fieldTable(section: ReferenceSection): string {
   return [
     `### ${section.title}`,
     '',
-    `${section.path[0]?.toUpperCase()}${section.path.slice(1)}.`,
+    section.where,
     '',
     '| Field | Type | Default | Description |',
     '| --- | --- | --- | --- |',
-    ...rows,
+    ...section.fields.map((f) => row([f.name, f.type, f.fallback, f.description])),
   ].join('\n');
 }
 
@@ -231,22 +51,20 @@ const BLOCKS: Record<string, () => string> = {
       'Every object is strict: a key not listed here is refused. “Default” is what a left-out field',
       'means; “required” fields must be given; “—” means the control is simply absent.',
       '',
-      SECTIONS.map(fieldTable).join('\n\n'),
+      policyFieldReference().map(fieldTable).join('\n\n'),
     ].join('\n'),
-  operators: () => {
-    const rows = OPERATORS.map((op) => {
-      const doc = OPERATOR_DOCS[op];
-      return `| ${code(op)} | ${cell(doc.value)} | ${cell(doc.meaning)} |`;
-    });
-    return ['| `op` | `value` | true when the value read is … |', '| --- | --- | --- |', ...rows].join('\n');
-  },
-  contexts: () => {
-    const rows = CONTEXT_FACTS.map((fact) => `| ${code(fact)} | ${cell(CONTEXT_DOCS[fact])} |`);
-    rows.push(
-      `| ${code('spend.<limit id>')} | The spend counted in that limit’s current window (succeeded plus reserved), before this request; missing when the limit does not apply to this request (another category or currency, or \`per_transaction\`). The limit must exist in the document or one of its overrides. |`,
-    );
-    return ['| `context` | the value read |', '| --- | --- |', ...rows].join('\n');
-  },
+  operators: () =>
+    [
+      '| `op` | `value` | true when the value read is … |',
+      '| --- | --- | --- |',
+      ...operatorReference().map((o) => row([o.op, o.value, o.meaning])),
+    ].join('\n'),
+  contexts: () =>
+    [
+      '| `context` | the value read |',
+      '| --- | --- |',
+      ...contextReference().map((c) => row([c.context, c.meaning])),
+    ].join('\n'),
 };
 
 /** Markdown as `biome format` writes it (the repository's formatter, also run by `npm run lint`). */

@@ -6,6 +6,7 @@ import { loadModuleAdapters } from '../adapters/module.ts';
 import type { Config } from '../config/index.ts';
 import { approvalRefusalPage, registerApprovePage } from './console/approve-page/index.tsx';
 import { consoleRefusalPage, registerConsole } from './console/index.tsx';
+import { registerOAuthAuthorize } from './console/oauth-authorize.tsx';
 import { createSealer } from './crypto/sealing.ts';
 import { openDatabase } from './db/open.ts';
 import type { Db } from './db/types.ts';
@@ -45,6 +46,7 @@ import { registerLedgerRoutes } from './routes/ledger.ts';
 import { mcpRefusal, registerMcpRoutes } from './routes/mcp/index.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
+import { registerOAuthRoutes } from './routes/oauth/index.ts';
 import { checkResponses, registerDocumentRoutes } from './routes/openapi/index.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerReportRoutes } from './routes/reports.ts';
@@ -89,6 +91,8 @@ const STORED_AS_JSON: Record<string, readonly string[]> = {
 
 /** A webhook receiver gets at most this long to connect and answer (then the delivery is retried). */
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/** A client's metadata document must come within this (issue 22): a person waits on the consent page. */
+const CLIENT_METADATA_TIMEOUT_MS = 5_000;
 
 export interface GatewayOptions {
   config: Config;
@@ -100,6 +104,8 @@ export interface GatewayOptions {
   jobs?: boolean;
   /** Tests: answers that /openapi.json does not document become 500s naming the route. */
   checkResponses?: boolean;
+  /** Tests: a certificate authority (PEM) the OAuth client-metadata fetches trust, for a loopback HTTPS stand-in. */
+  outboundCa?: string;
 }
 
 export interface Gateway {
@@ -169,6 +175,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     redact: config.nodeEnv === 'production',
   });
   const keyring = createKeyring(config.secretsKey);
+  // OAuth Client ID Metadata Documents (issue 22): small documents, fetched with short timeouts.
+  const clientMetadataDispatcher = createAdapterDispatcher({
+    timeoutMs: Math.min(config.adapterTimeoutMs, CLIENT_METADATA_TIMEOUT_MS),
+    allowPrivate: config.egressAllowPrivate,
+    ca: options.outboundCa,
+  });
   const withoutOtp: Omit<Deps, 'otp'> = {
     config,
     db,
@@ -195,6 +207,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     keyring,
     analytics: new AnalyticsCache(),
     clock,
+    clientMetadataDispatcher,
   };
   // The code service reads and audits through Deps itself, so it joins them once they exist.
   const deps = withoutOtp as Deps;
@@ -257,6 +270,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerWebhookRoutes(app, deps);
   registerBusinessRoutes(app, deps);
   registerBusinessLifecycleRoutes(app, deps);
+  registerOAuthRoutes(app, deps);
+  registerOAuthAuthorize(app, deps);
   registerApprovePage(app, deps);
   registerConsole(app, deps);
   app.onError(errorHandler(logger));
@@ -289,6 +304,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await adapters.close();
       await dispatcher.close();
       await webhookDispatcher.close();
+      await clientMetadataDispatcher.close();
       mailer.close();
       if (!options.db) await db.close();
     },

@@ -17,6 +17,8 @@ const PREFIXES = {
   evaluation: 'evl',
   signingKey: 'sig',
   invite: 'inv',
+  oauthClient: 'oac',
+  oauthGrant: 'ogr',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

@@ -22,6 +22,24 @@ function stdout(): pino.DestinationStream {
 }
 
 /**
+ * Standard output for a person at a terminal: one coloured line per event (time, level, message,
+ * then the fields), written synchronously. `gateway/main.ts` picks it when stdout is a TTY outside
+ * production; anything else (a pipe, a file, a log shipper) gets one JSON object per line. Loaded
+ * only then, so a start that logs JSON does not load the formatter.
+ */
+export async function terminalStdout(): Promise<pino.DestinationStream> {
+  const { default: pinoPretty } = await import('pino-pretty');
+  return pinoPretty({
+    destination: 1,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: true,
+  });
+}
+
+/**
  * The process logger. Nothing secret is logged on purpose, and these paths are redacted in case
  * a header or body ever is.
  */

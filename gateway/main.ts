@@ -2,8 +2,16 @@ import type { ServerType } from '@hono/node-server';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { createGateway } from './app.ts';
 import { bootstrapDemo, demoInstructions } from './bootstrap.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, terminalStdout } from './logger.ts';
 import { listen } from './server.ts';
+
+/** Bind errors an operator fixes with PORT (or HOST): what to say instead of a stack trace. */
+const BIND_ERRORS: Record<string, (port: number) => string> = {
+  EADDRINUSE: (port) =>
+    `port ${port} is in use by another process; set PORT to a free port (PORT=${port + 1} npm start)`,
+  EACCES: (port) => `port ${port} needs privileges this process lacks; set PORT to a port above 1023`,
+  EADDRNOTAVAIL: () => 'this machine has no such address; set HOST (0.0.0.0 listens on every address)',
+};
 
 /** Process entry: config → store (migrated) → gateway → listen; SIGTERM drains and closes. */
 async function main(): Promise<void> {
@@ -17,9 +25,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  // Readable lines for a person at a terminal; JSON lines for everything that reads logs by machine.
+  const pretty = Boolean(process.stdout.isTTY) && config.nodeEnv !== 'production';
+  const logger = createLogger(config.logLevel, pretty ? await terminalStdout() : undefined);
   const gateway = await createGateway({ config, logger });
-  const demo = await bootstrapDemo(gateway.deps);
 
   let stopping = false;
   // While draining, every answer closes its connection (RFC 9112 §9.6): a keep-alive client would
@@ -39,19 +48,33 @@ async function main(): Promise<void> {
   };
 
   const options = { fetch, port: config.port, hostname: config.host, limits: config.http };
-  const server: ServerType = listen(options, (info) => {
-    logger.info(
-      {
-        port: info.port,
-        host: config.host,
-        mode: config.executeMode,
-        database: gateway.deps.db.dialect,
-      },
-      'listening',
-    );
-    if (demo)
-      process.stdout.write(demoInstructions(demo, `http://localhost:${info.port}`, config.executeMode));
+  let server: ServerType | undefined;
+  const port = await new Promise<number>((resolve) => {
+    server = listen(options, (info) => resolve(info.port));
+    // Before listening, a bind error is the operator's to fix: one line, no stack.
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = BIND_ERRORS[error.code ?? ''];
+      if (!why) throw error;
+      process.stderr.write(`warden: cannot listen on ${config.host}:${config.port}: ${why(config.port)}\n`);
+      process.exit(1);
+    });
   });
+  logger.info(
+    { port, host: config.host, mode: config.executeMode, database: gateway.deps.db.dialect },
+    'listening',
+  );
+  // The demo is made once the port is ours: a start that cannot bind leaves the database empty, so
+  // the next start still creates the demo and prints its secrets.
+  const demo = await bootstrapDemo(gateway.deps);
+  if (demo) {
+    process.stdout.write(
+      demoInstructions(demo, {
+        baseUrl: `http://localhost:${port}`,
+        mode: config.executeMode,
+        maxExecuteAmount: config.maxExecuteAmount,
+      }),
+    );
+  }
 
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -63,13 +86,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 25_000);
     force.unref();
-    server.close(async () => {
+    server?.close(async () => {
       await gateway.close();
       logger.info('stopped');
       // Log lines are written asynchronously: the last ones go out before the process does.
       logger.flush(() => process.exit(0));
     });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    if (server && 'closeIdleConnections' in server) server.closeIdleConnections();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

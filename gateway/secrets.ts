@@ -13,6 +13,10 @@ export const SECRET_PREFIXES = {
   /** Console (issue 14): a session cookie, and an emailed sign-in link. */
   consoleSession: 'wcs_',
   consoleLink: 'wcl_',
+  /** OAuth (issue 22): an authorization code, an access token, a refresh token. */
+  oauthCode: 'woc_',
+  oauthAccess: 'woa_',
+  oauthRefresh: 'wor_',
 } as const;
 
 export function newSecret(kind: keyof typeof SECRET_PREFIXES): string {

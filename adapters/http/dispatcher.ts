@@ -1,5 +1,6 @@
 import { type LookupAddress, type LookupOptions, lookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import tls from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { isBlockedAddress } from '../egress.ts';
 import { AdapterError } from '../types.ts';
@@ -11,6 +12,8 @@ export interface AdapterDispatcherOptions {
   allowPrivate: boolean;
   /** How long an idle keep-alive socket is kept (undici default 4 s). */
   keepAliveTimeoutMs?: number;
+  /** Extra certificate authorities to trust (PEM), besides Node's; tests' loopback HTTPS stand-ins. */
+  ca?: string;
 }
 
 export const OUTBOUND_NOT_ALLOWED = 'Outbound address not allowed';
@@ -44,15 +47,17 @@ export function createAdapterDispatcher({
   timeoutMs,
   allowPrivate,
   keepAliveTimeoutMs = 4_000,
+  ca,
 }: AdapterDispatcherOptions): Agent {
   const timeouts = {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
   };
-  if (allowPrivate) return new Agent({ ...timeouts, connect: { timeout: timeoutMs } });
+  const trust = ca ? { ca: [...tls.rootCertificates, ca] } : {};
+  if (allowPrivate) return new Agent({ ...timeouts, connect: { timeout: timeoutMs, ...trust } });
 
-  const connector = buildConnector({ timeout: timeoutMs, lookup: guardedLookup });
+  const connector = buildConnector({ timeout: timeoutMs, lookup: guardedLookup, ...trust });
   const guardedConnector: buildConnector.connector = (options, callback) => {
     // net.connect skips the lookup for a literal IP (undici already removed IPv6 brackets), so check it here.
     if (isIP(options.hostname) !== 0 && isBlockedAddress(options.hostname)) {

@@ -88,7 +88,11 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps): void 
   const services: ConsoleServices = { otp: deps.otp, mailer: deps.mailer, csrfKey: deps.keyring.console };
   const headers = async function consoleHeaders(c: Context<GatewayEnv>, next: () => Promise<void>) {
     await next();
-    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) c.header(name, value);
+    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) {
+      // A page may widen its own CSP (the OAuth consent page posts on to the client's redirect URI).
+      if (name === 'Content-Security-Policy' && c.res.headers.has(name)) continue;
+      c.header(name, value);
+    }
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   };
   app.use('/console', headers);

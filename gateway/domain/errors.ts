@@ -6,6 +6,12 @@ export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,
   BUSINESS_NOT_FOUND: 400,
   UNAUTHORIZED: 401,
+  /**
+   * The operator API (`/v1/admin/*`) was called on a gateway started without WARDEN_ADMIN_TOKEN: no
+   * credential can open it, and the answer says how to enable it. 401 like any missing credential
+   * (DESIGN §3): the caller is not authenticated, whatever it sent.
+   */
+  OPERATOR_API_DISABLED: 401,
   FORBIDDEN: 403,
   CONFIRMATION_REQUIRED: 403,
   CONFIRMATION_UNVERIFIABLE: 403,

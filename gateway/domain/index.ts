@@ -6,6 +6,7 @@ export * from './errors.ts';
 export type * from './ledger.ts';
 export { draftTransaction, TRANSACTION_STATUSES } from './ledger.ts';
 export type * from './notify.ts';
+export * from './oauth.ts';
 export type * from './policies.ts';
 export type * from './tenancy.ts';
 export { BUSINESS_STATUSES, OPERATOR, ROLES, SYSTEM } from './tenancy.ts';

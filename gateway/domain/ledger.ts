@@ -84,6 +84,8 @@ export interface Transaction {
    * default), in micros, snapshotted when it was admitted; null when it was not (refused, a read).
    */
   costMicros: number | null;
+  /** Issue 22: the OAuth client acting as the agent (its client_id); null for an agent key. */
+  oauthClientId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -186,6 +188,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     callbackUrl: null,
     mcp: null,
     costMicros: null,
+    oauthClientId: null,
     updatedAt: d.createdAt,
     ...d,
   };

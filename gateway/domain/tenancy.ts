@@ -88,6 +88,8 @@ export interface AgentPrincipal {
   agentId: string;
   scopes: Scope[];
   policyName: string | null;
+  /** Issue 22: set when an OAuth access token acts as this agent: the client's client_id. */
+  oauthClientId?: string;
 }
 
 /** An authenticated member token. */

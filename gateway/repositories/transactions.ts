@@ -42,6 +42,7 @@ const X = columns('transactions', [
   'updated_at',
   'mcp',
   'cost_micros',
+  'oauth_client_id',
 ]);
 
 export const toTransaction = (raw: unknown[]): Transaction => {
@@ -74,6 +75,7 @@ export const toTransaction = (raw: unknown[]): Transaction => {
     updatedAt: r.updated_at,
     mcp: fromJson(r.mcp) as Transaction['mcp'],
     costMicros: r.cost_micros,
+    oauthClientId: r.oauth_client_id,
   };
 };
 
@@ -154,9 +156,10 @@ const rowOf = (t: Transaction): unknown[] =>
     updated_at: t.updatedAt,
     mcp: toJson(t.mcp),
     cost_micros: t.costMicros,
+    oauth_client_id: t.oauthClientId,
   });
 
-const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(27)})`);
+const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(28)})`);
 const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
 const IN_WORKSPACE = sql(
   `SELECT ${X.list} FROM transactions WHERE id = ? AND workspace_id = ?`,

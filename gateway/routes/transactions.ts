@@ -95,6 +95,10 @@ export const transactionDetail = named(
       })
       .nullable()
       .describe('The MCP call that made it; null when it came over REST.'),
+    oauthClientId: z
+      .string()
+      .nullable()
+      .describe('The OAuth client that acted as the agent (its client_id); null for an agent key.'),
     receipt: compactJws.nullable(),
   }),
 );

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
 import type { AdapterRegistry } from '../../adapters/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { Sealer } from '../crypto/sealing.ts';
@@ -47,6 +48,11 @@ export interface Deps {
   analytics: AnalyticsCache;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
+  /**
+   * Issue 22: fetches OAuth Client ID Metadata Documents, through the egress-checked pool
+   * (EGRESS_ALLOW_PRIVATE), with their own short timeouts.
+   */
+  clientMetadataDispatcher: Dispatcher;
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../gateway/domain/index.ts';
 import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
+import { grantTokens } from '../oauth/support.ts';
 import {
   ADMIN_TOKEN,
   call,
@@ -38,6 +39,9 @@ let echo: string;
 let businessKey = '';
 /** A transaction of `tenant`, for the status route. */
 let txnId = '';
+/** Issue 22: OAuth access tokens acting as `tenant`'s agent key, for the agent API and for /mcp. */
+let apiToken = '';
+let mcpToken = '';
 
 const order = () => ({ businessId: echo, request: { sku: 'sticker', quantity: 1, amount_cents: 50 } });
 
@@ -96,6 +100,8 @@ beforeAll(async () => {
   });
   expect(discovered.status).toBe(200);
   txnId = discovered.body.transactionId as string;
+  apiToken = (await grantTokens(gw, tenant, { resource: 'api' })).access_token;
+  mcpToken = (await grantTokens(gw, tenant, { resource: 'mcp' })).access_token;
 });
 afterAll(async () => {
   await gw.dispose();
@@ -115,6 +121,38 @@ describe('agent routes', () => {
 
   it.each(agentRouteNames)('%s without a key is 401 UNAUTHORIZED', async (name) => {
     expectError(await hit(route(name)), 401, 'UNAUTHORIZED');
+  });
+
+  it.each(agentRouteNames)(
+    '%s: a 401 names the OAuth protected resource metadata (RFC 9728 §5.1), with invalid_token for a bad one',
+    async (name) => {
+      const metadata = `resource_metadata="${gw.deps.config.publicBaseUrl}/.well-known/oauth-protected-resource"`;
+      expect((await hit(route(name))).headers.get('WWW-Authenticate')).toBe(`Bearer ${metadata}`);
+      const forged = await hit(route(name), { key: forgedKey() });
+      expect(forged.headers.get('WWW-Authenticate')).toMatch(/^Bearer error="invalid_token", /);
+      expect(forged.headers.get('WWW-Authenticate')).toContain(metadata);
+    },
+  );
+
+  it.each(agentRouteNames)('%s answers an OAuth access token acting as the key (issue 22)', async (name) => {
+    expect((await hit(route(name), { key: apiToken })).status).toBe(route(name).ok);
+  });
+
+  it.each(agentRouteNames)(
+    '%s refuses an OAuth token issued for /mcp: wrong audience (401)',
+    async (name) => {
+      const res = await hit(route(name), { key: mcpToken });
+      expectError(res, 401, 'UNAUTHORIZED');
+      expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    },
+  );
+
+  it.each(agentRouteNames)('%s refuses an OAuth token that was never issued (401)', async (name) => {
+    expectError(
+      await hit(route(name), { key: `woa_${randomBytes(32).toString('base64url')}` }),
+      401,
+      'UNAUTHORIZED',
+    );
   });
 
   it.each(agentRouteNames)('%s with a key that was never issued is 401', async (name) => {
@@ -158,6 +196,23 @@ describe('agent routes', () => {
           expectError(res, 403, 'FORBIDDEN', new RegExp(r.scope));
         }
       });
+
+      it.each(agentRouteNames)(
+        '%s: an OAuth token granted only these scopes is held to them',
+        async (name) => {
+          const token = (await grantTokens(gw, tenant, { scopes })).access_token;
+          const r = route(name);
+          const res = await hit(r, { key: token });
+          if (r.scope === undefined || scopes.includes(r.scope)) {
+            expect(res.status).toBe(r.ok);
+          } else {
+            expectError(res, 403, 'FORBIDDEN', new RegExp(r.scope));
+            expect(res.headers.get('WWW-Authenticate')).toMatch(
+              `error="insufficient_scope", scope="${r.scope}"`,
+            );
+          }
+        },
+      );
     },
   );
 
@@ -503,13 +558,21 @@ describe('operator routes', () => {
       await closed.dispose();
     });
 
-    it.each(names)('%s is closed to every token', async (name) => {
-      expectError(await hitOperator(name, {}, closed), 401, 'UNAUTHORIZED');
-      expectError(await hitOperator(name, { key: ADMIN_TOKEN }, closed), 401, 'UNAUTHORIZED');
+    // Not "a valid API key is required": the operator is told the API is off and how to turn it on.
+    const disabled = /operator API is disabled.*set WARDEN_ADMIN_TOKEN.*restart/;
+    it.each(names)('%s is closed to every token and says how to enable it', async (name) => {
+      expectError(await hitOperator(name, {}, closed), 401, 'OPERATOR_API_DISABLED', disabled);
+      expectError(
+        await hitOperator(name, { key: ADMIN_TOKEN }, closed),
+        401,
+        'OPERATOR_API_DISABLED',
+        disabled,
+      );
       expectError(
         await hitOperator(name, { headers: { Authorization: 'Bearer ' } }, closed),
         401,
-        'UNAUTHORIZED',
+        'OPERATOR_API_DISABLED',
+        disabled,
       );
     });
   });
@@ -576,6 +639,18 @@ const ROUTES: Record<string, Who> = {
   // Open unless METRICS_TOKEN is set (test/metrics covers the token).
   'GET /metrics': 'public',
   'GET /.well-known/warden-keys': 'public',
+  // Issue 22: Warden's OAuth authorization server; the consent page and client list are the console's.
+  'GET /.well-known/oauth-protected-resource': 'public',
+  'GET /.well-known/oauth-protected-resource/mcp': 'public',
+  'GET /.well-known/oauth-authorization-server': 'public',
+  'GET /oauth/authorize': 'public',
+  'POST /oauth/token': 'public',
+  'POST /oauth/revoke': 'public',
+  'POST /oauth/register': 'public',
+  'GET /console/oauth/authorize': 'console',
+  'POST /console/oauth/authorize': 'console',
+  'GET /console/oauth/clients': 'console',
+  'POST /console/oauth/clients/revoke': 'console',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
   'GET /docs/assets/:file': 'public',
@@ -695,6 +770,7 @@ const ROUTES: Record<string, Who> = {
   'POST /console/webhooks/create': 'console',
   'POST /console/webhooks/delete': 'console',
   'GET /console/businesses': 'console',
+  'GET /console/help/policy': 'console',
   'GET /console/audit': 'console',
 };
 
@@ -747,6 +823,11 @@ describe('every route of app.routes', () => {
         who === 'operator' ? undefined : ADMIN_TOKEN,
         Array.isArray(who) ? undefined : tenant.adminToken,
         who === 'business' ? undefined : businessKey,
+        // An OAuth access token is an agent credential for its own resource only (issue 22).
+        who === 'agent' && name.includes('/mcp') ? apiToken : undefined,
+        who === 'agent' ? undefined : apiToken,
+        who === 'agent' && !name.includes('/mcp') ? mcpToken : undefined,
+        who === 'agent' ? undefined : mcpToken,
       ].filter((k): k is string => k !== undefined);
       for (const key of others) expectError(await call(gw, method, path, { key, body }), 401, 'UNAUTHORIZED');
     },

@@ -521,6 +521,16 @@ describe.each(DIALECTS)('console admin pages on %s', (dialect) => {
       expect(html).toMatch(/id="setup-key" data-done="yes"/);
       expect(html).toMatch(/id="setup-business" data-done="yes"/);
       expect(html).toMatch(/id="setup-policy" data-done="no"[\s\S]*?href="\/console\/policy"/);
+      // What the checklist says of a workspace without a policy is what happens: the execute goes through.
+      expect(html).toMatch(
+        /id="setup-policy"(?:(?!<\/li>)[\s\S])*requests execute with no limit and no approval/,
+      );
+      const executed = await call(gw, 'POST', '/agp/execute', {
+        key: fresh.agentKey,
+        body: { businessId: echo, request: { sku: 'grinder', quantity: 1, amount_cents: 1_000_000 } },
+      });
+      expect(executed.status).toBe(200);
+      expect(executed.body.status).toBe('succeeded');
       expect(html).toMatch(/id="setup-approver" data-done="no"[\s\S]*?href="\/console\/members"/);
       expect(html).toMatch(/id="setup-webhook" data-done="no"[\s\S]*?href="\/console\/webhooks"/);
       // Acme has a policy and an approver.

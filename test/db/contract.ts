@@ -59,6 +59,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
       callbackUrl: null,
       mcp: null,
       costMicros: null,
+      oauthClientId: null,
       createdAt: now,
       updatedAt: now,
       ...over,

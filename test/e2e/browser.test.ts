@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverDue } from '../../gateway/services/notifications/index.ts';
 import {
@@ -10,6 +10,7 @@ import {
   type Tenant,
   type Upstream,
 } from '../support/harness.ts';
+import { CHROMIUM, checkPage, launchChromium } from './axe.ts';
 import {
   addMember,
   type LiveGateway,
@@ -23,9 +24,11 @@ import {
   startSmtp,
 } from './support.ts';
 
-/** Debian's chromium (`.ci/run` installs it when missing). */
-const CHROMIUM = '/usr/bin/chromium';
-
+/**
+ * The emailed approval page in headless Chromium: the payload shown as text, approve, the outcome;
+ * each state (to decide, decided, an unknown link) checked by axe-core at 1280 and 375 px (no
+ * serious or critical violation, nothing scrolling sideways), under the page's own CSP.
+ */
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the approval page in headless Chromium', () => {
   let browser: Browser;
   let smtp: SmtpCapture;
@@ -34,19 +37,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the approval page in 
   let tenant: Tenant;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     smtp = await startSmtp();
     upstream = await startUpstream();
     live = await startLiveGateway({ env: { SMTP_URL: smtp.url } });
@@ -81,11 +72,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the approval page in 
       // Escaped, shown as text: nothing of the request becomes markup.
       expect(request).toContain('Tea for <the> \\"board\\" & co');
       expect(await page.locator('body').textContent()).toContain('Every order needs a human');
+      await checkPage(page, 'approve-link', 'approve-page');
 
       await page.fill('#reason', 'Approved from the browser');
       await Promise.all([page.waitForURL(`${link}/decision`), page.click('button[value=approve]')]);
       expect(await page.locator('#outcome').textContent()).toBe('You approved this request.');
       expect(await page.locator('main').textContent()).toContain('The business executed it: succeeded.');
+      await checkPage(page, 'approve-link-decided', 'approve-page');
     } finally {
       await page.close();
     }
@@ -100,6 +93,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the approval page in 
       const response = await page.goto(`${live.url}/approve/wal_${'x'.repeat(43)}`);
       expect(response?.status()).toBe(404);
       expect(await page.locator('h1').textContent()).toBe('This link is not valid');
+      await checkPage(page, 'approve-link-unknown', 'approve-page');
     } finally {
       await page.close();
     }

@@ -38,7 +38,12 @@ export interface Running {
 
 /** `node --import tsx <script> …args`, from the repository root. */
 export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  return runCommand(process.execPath, ['--import', 'tsx', script, ...args], env);
+}
+
+/** Any program, from the repository root, its output collected as `runNode` does. */
+export function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(file, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -54,6 +54,8 @@ export interface TestGatewayOptions {
    * gateway as production runs it (issue 18: validating a large answer takes milliseconds).
    */
   checkResponses?: boolean;
+  /** A certificate authority (PEM) the OAuth client-metadata fetches trust (a loopback HTTPS stand-in). */
+  outboundCa?: string;
 }
 
 /** A gateway on a fresh database (a SQLite file unless `dialect` says otherwise) with a manual clock. */
@@ -84,6 +86,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     clock: options.realClock ? Date.now : () => now.value,
     // Every answer in every test is checked against /openapi.json (issue 11).
     checkResponses: options.checkResponses ?? true,
+    outboundCa: options.outboundCa,
   });
   return {
     ...gateway,

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/errors.ts';
 import type { GatewayEnv } from '../../env.ts';
+import { formatTime } from '../../notify/format.ts';
 import { type Answer, route } from '../../routes/openapi/route.ts';
 import { pathParam, withFields } from '../../routes/validate.ts';
 import {
@@ -36,7 +37,7 @@ const LINK_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
 /**
@@ -54,8 +55,6 @@ export function approvalRefusalPage(
   );
 }
 
-const DATE = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-
 /** The page for a link that cannot be used, with its status: 404 unknown, 410 gone, 403 not allowed. */
 function deadPage(dead: DeadLink): { status: ContentfulStatusCode; title: string; message: string } {
   switch (dead.state) {
@@ -70,7 +69,7 @@ function deadPage(dead: DeadLink): { status: ContentfulStatusCode; title: string
       return {
         status: 410,
         title: 'This link has already been used',
-        message: `You ${dead.decision === 'approve' ? 'approved' : 'rejected'} this request on ${DATE(dead.at)} UTC. The request is now ${dead.approval.status}.`,
+        message: `You ${dead.decision === 'approve' ? 'approved' : 'rejected'} this request on ${formatTime(dead.at)}. The request is now ${dead.approval.status}.`,
       };
     case 'decided':
       return {

@@ -1,41 +1,18 @@
 import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { Approval, Transaction } from '../../domain/index.ts';
-import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
+import { formatAmount, whyApproval } from '../../notify/format.ts';
 import type { ActiveLink } from '../../services/approvals/index.ts';
+import { ASSETS, assetUrl } from '../assets/index.ts';
 import { DecisionFields, Stages } from '../views/approval.tsx';
+import { Notice } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
-const STYLE = `
-  :root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
-  body { margin: 0; background: #f4f5f7; color: #1d2330; }
-  main { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
-  .card { background: #fff; border: 1px solid #dde1e8; border-radius: 8px; padding: 1.25rem 1.5rem; margin-bottom: 1rem; }
-  header { font-size: .85rem; color: #5b6474; letter-spacing: .04em; text-transform: uppercase; margin-bottom: .5rem; }
-  h1 { font-size: 1.4rem; margin: 0 0 1rem; }
-  h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
-  dl { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
-  dt { color: #5b6474; }
-  dd { margin: 0; font-weight: 500; word-break: break-word; }
-  pre { background: #0f1420; color: #e6e9ef; padding: 1rem; border-radius: 6px; overflow-x: auto; font-size: .85rem; }
-  ol.stages { list-style: none; padding: 0; margin: 0; }
-  ol.stages li { padding: .5rem .75rem; border-left: 4px solid #c7ccd6; margin-bottom: .4rem; background: #fafbfc; }
-  ol.stages li.pending { border-color: #d08c00; background: #fff8e6; }
-  ol.stages li.approved { border-color: #1d8a4e; }
-  ol.stages li.rejected, ol.stages li.expired { border-color: #c23b32; }
-  .state { font-weight: 600; }
-  label { display: block; font-weight: 500; margin: .75rem 0 .25rem; }
-  textarea, input[type=text] { width: 100%; box-sizing: border-box; padding: .5rem; border: 1px solid #c7ccd6; border-radius: 6px; font: inherit; }
-  .actions { display: flex; gap: .75rem; margin-top: 1rem; }
-  button { font: inherit; font-weight: 600; padding: .6rem 1.2rem; border-radius: 6px; border: 1px solid transparent; cursor: pointer; }
-  .approve { background: #1d8a4e; color: #fff; }
-  .reject { background: #fff; color: #c23b32; border-color: #c23b32; }
-  .secondary { background: #eef0f4; color: #1d2330; border-color: #c7ccd6; }
-  .notice { padding: .75rem 1rem; border-radius: 6px; margin-bottom: 1rem; }
-  .notice.error { background: #fdecea; color: #8a1f17; }
-  .notice.info { background: #e8f3ff; color: #0b4a8b; }
-  .muted { color: #5b6474; font-size: .9rem; }
-`;
-
+/**
+ * The emailed approval page in the console's look (issue 21): the same stylesheet, header bar, cards
+ * and buttons (an Approve button at WCAG AA contrast), read without a session. The stylesheet is the
+ * console's fingerprinted file, so the link's CSP allows styles from this origin and nothing inline.
+ */
 export const Document: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (
   <>
     {raw('<!DOCTYPE html>')}
@@ -45,11 +22,18 @@ export const Document: FC<PropsWithChildren<{ title: string }>> = ({ title, chil
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
         <title>{title} · Warden</title>
-        <style>{raw(STYLE)}</style>
+        <link rel="stylesheet" href={assetUrl(ASSETS.css)} />
       </head>
       <body>
-        <main>
-          <header>Warden · approval</header>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <header class="top">
+          <div class="top-inner">
+            <span class="brand">Warden · approval</span>
+          </div>
+        </header>
+        <main id="main" class="medium" tabindex={-1}>
           {children}
         </main>
       </body>
@@ -58,7 +42,7 @@ export const Document: FC<PropsWithChildren<{ title: string }>> = ({ title, chil
 );
 
 const Summary: FC<{ transaction: Transaction; businessName: string }> = ({ transaction, businessName }) => (
-  <dl>
+  <dl class="facts">
     <dt>Business</dt>
     <dd>{businessName}</dd>
     <dt>Agent</dt>
@@ -66,7 +50,9 @@ const Summary: FC<{ transaction: Transaction; businessName: string }> = ({ trans
     <dt>Amount</dt>
     <dd>{formatAmount(transaction.amount, transaction.currency)}</dd>
     <dt>Requested</dt>
-    <dd>{formatTime(transaction.createdAt)}</dd>
+    <dd>
+      <Time at={transaction.createdAt} />
+    </dd>
     <dt>Transaction</dt>
     <dd>{transaction.id}</dd>
   </dl>
@@ -92,8 +78,8 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
   const critical = stage.tier === 'critical_otp';
   return (
     <Document title={`Approve ${amount}?`}>
-      {error ? <div class="notice error">{error}</div> : null}
-      {info ? <div class="notice info">{info}</div> : null}
+      {error ? <Notice tone="error" text={error} /> : null}
+      {info ? <Notice tone="info" text={info} /> : null}
       <section class="card">
         <h1>
           Approve {amount}
@@ -103,7 +89,7 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
       </section>
       <section class="card">
         <h2>Why this needs approval</h2>
-        <dl>
+        <dl class="facts">
           <dt>Rule</dt>
           <dd>{why.rule}</dd>
           <dt>Reason</dt>
@@ -121,13 +107,15 @@ export const ApprovalPage: FC<ApprovalPageProps> = ({ active, token, csrf, error
         <h2>Approval stages</h2>
         <Stages approval={approval} />
         <p class="muted">
-          Your stage ends {formatTime(stage.deadlineAt)}; then the request is{' '}
+          Your stage ends <Time at={stage.deadlineAt} />; then the request is{' '}
           {stage.onTimeout === 'reject' ? 'rejected' : 'escalated to the next stage'}.
         </p>
       </section>
       <section class="card">
         <h2>The full request</h2>
-        <pre id="request">{JSON.stringify(transaction.request, null, 2)}</pre>
+        <pre id="request" tabindex={0}>
+          {JSON.stringify(transaction.request, null, 2)}
+        </pre>
       </section>
       <section class="card">
         <h2>Your decision</h2>

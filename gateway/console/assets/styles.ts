@@ -18,9 +18,16 @@ a:hover { text-decoration-thickness: 2px; }
 .top { background: #18202e; color: #fff; }
 .top-inner { max-width: 72rem; margin: 0 auto; padding: .6rem 1rem; display: flex; flex-wrap: wrap; gap: .5rem 1rem;
   align-items: center; justify-content: space-between; }
-.brand { font-weight: 700; color: #fff; text-decoration: none; }
-.who { font-size: .9rem; color: #dfe4ec; }
-.who form { display: inline; }
+.brand { font-weight: 700; color: #fff; text-decoration: none; min-width: 0; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
+.account { position: relative; font-size: .9rem; color: #dfe4ec; min-width: 0; }
+.account summary { display: block; cursor: pointer; list-style: none; padding: .3rem .6rem; border: 1px solid #8d97a8;
+  border-radius: 6px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 28rem; }
+.account summary::-webkit-details-marker { display: none; }
+.account summary::after { content: " \\25BE"; }
+.account-menu { position: absolute; right: 0; top: calc(100% + .35rem); z-index: 5; display: flex; flex-direction: column;
+  gap: .4rem; padding: .6rem; min-width: 13rem; background: #18202e; border: 1px solid #8d97a8; border-radius: 6px; }
+.account-menu button { width: 100%; text-align: left; }
 .top button { background: transparent; color: #fff; border: 1px solid #8d97a8; padding: .3rem .6rem; font-size: .85rem; }
 nav.main { background: #fff; border-bottom: 1px solid var(--line); }
 nav.main ul { max-width: 72rem; margin: 0 auto; padding: 0 1rem; list-style: none; display: flex; flex-wrap: wrap; gap: 0 1.25rem; }
@@ -28,6 +35,7 @@ nav.main a { display: inline-block; padding: .7rem 0; text-decoration: none; col
 nav.main a[aria-current="page"] { border-bottom-color: var(--brand); font-weight: 600; }
 main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1rem; }
 main.narrow { max-width: 32rem; }
+main.medium { max-width: 46rem; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin-bottom: 1rem; }
@@ -70,11 +78,12 @@ ol.stages li { padding: .5rem .75rem; border-left: 4px solid #8a93a3; margin-bot
 ol.stages li.pending { border-color: #b07600; background: #fff8e6; }
 ol.stages li.approved { border-color: var(--ok); }
 ol.stages li.rejected, ol.stages li.expired { border-color: var(--bad); }
+ol.stages .state { font-weight: 600; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 /* Admin pages (policy, keys, members, webhooks, audit, overview). */
 .scroll { overflow: auto; max-height: 36rem; border-radius: 6px; background: #0f1420; }
 .scroll pre { overflow: visible; margin: 0; min-width: max-content; }
-td code, h2 code, dd code, table.stack td { overflow-wrap: anywhere; }
+td code, h2 code, dd code, p code, table.stack td { overflow-wrap: anywhere; }
 button[aria-disabled="true"] { opacity: .75; cursor: progress; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .good-text { color: var(--ok); font-weight: 600; }
@@ -124,6 +133,11 @@ details.alt summary { cursor: pointer; color: var(--brand); }
 .stats dt { color: var(--muted); font-size: .9rem; }
 .stats dd { margin: 0; }
 @media (max-width: 40rem) {
+  /* Two lines on a phone: the header (brand, account) and the navigation, which scrolls sideways. */
+  .top-inner { flex-wrap: nowrap; }
+  .brand, .account { flex: 0 1 auto; }
+  .account summary { max-width: 50vw; }
+  nav.main ul { flex-wrap: nowrap; overflow-x: auto; white-space: nowrap; gap: 0 1rem; }
   .grid2 { grid-template-columns: 1fr; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dd { margin-bottom: .4rem; }

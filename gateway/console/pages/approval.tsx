@@ -1,10 +1,12 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { GatewayError } from '../../domain/index.ts';
-import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
+import { formatAmount, whyApproval } from '../../notify/format.ts';
 import { canDecide, decideApproval, getApproval } from '../../services/approvals/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
+import { peopleOf } from '../people.ts';
 import { DecisionFields, Stages } from '../views/approval.tsx';
 import { Badge, CsrfField, Deadline } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 const DONE: Record<string, string> = {
   approve: 'You approved this request.',
@@ -17,7 +19,10 @@ async function show(
   extra: { notice?: { tone: Tone; text: string }; status?: ContentfulStatusCode } = {},
 ) {
   const id = p.param('id');
-  const { approval, transaction: t } = await getApproval({ ctx: p.ctx, input: { id } });
+  const [{ approval, transaction: t }, person] = await Promise.all([
+    getApproval({ ctx: p.ctx, input: { id } }),
+    peopleOf(p, { you: true }),
+  ]);
   const now = p.deps.clock();
   const member = p.session.member;
   const stage = approval.stages.find((s) => s.status === 'pending');
@@ -72,7 +77,9 @@ async function show(
               <dt>Amount</dt>
               <dd>{amount}</dd>
               <dt>Requested</dt>
-              <dd>{formatTime(approval.createdAt)}</dd>
+              <dd>
+                <Time at={approval.createdAt} />
+              </dd>
               <dt>Deadline</dt>
               <dd>{stage ? <Deadline at={stage.deadlineAt} now={now} /> : 'none: decided'}</dd>
             </dl>
@@ -108,7 +115,7 @@ async function show(
               {approval.votes.map((v) => (
                 <li>
                   Stage {v.position + 1}: {v.decision === 'approve' ? 'approved' : 'rejected'} by{' '}
-                  {v.memberId === member.memberId ? 'you' : v.memberId} ({v.via}) at {formatTime(v.createdAt)}
+                  {person(v.memberId)} ({v.via}) at <Time at={v.createdAt} />
                   {v.reason ? `: “${v.reason}”` : ''}
                 </li>
               ))}
@@ -143,13 +150,18 @@ async function show(
             </>
           ) : (
             <p id="not-decidable">
-              {myVote
-                ? `You ${myVote.decision === 'approve' ? 'approved' : 'rejected'} this request on ${formatTime(myVote.createdAt)}.`
-                : approval.status !== 'pending'
-                  ? `This request is ${approval.status}: nothing is waiting for a decision.`
-                  : stage && stage.role !== member.role
-                    ? `The active stage needs the ${stage.role} role; you are ${member.role}.`
-                    : 'The deadline of the active stage has passed.'}
+              {myVote ? (
+                <>
+                  You {myVote.decision === 'approve' ? 'approved' : 'rejected'} this request on{' '}
+                  <Time at={myVote.createdAt} />.
+                </>
+              ) : approval.status !== 'pending' ? (
+                `This request is ${approval.status}: nothing is waiting for a decision.`
+              ) : stage && stage.role !== member.role ? (
+                `The active stage needs the ${stage.role} role; you are ${member.role}.`
+              ) : (
+                'The deadline of the active stage has passed.'
+              )}
             </p>
           )}
         </section>

@@ -1,8 +1,9 @@
 import type { Approval, Transaction } from '../../domain/index.ts';
-import { formatAmount, formatTime, whyApproval } from '../../notify/format.ts';
+import { formatAmount, whyApproval } from '../../notify/format.ts';
 import { listDecidable, listDecided } from '../../services/approvals/index.ts';
 import { definePage } from '../page.ts';
 import { Badge, Deadline } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 const LIMIT = 100;
 
@@ -34,7 +35,9 @@ const Table = ({ rows, now, history }: { rows: Row[]; now: number; history: bool
           const amount = t ? formatAmount(t.amount, t.currency) : '';
           return (
             <tr data-approval={approval.id}>
-              <td data-label="Requested">{formatTime(approval.createdAt)}</td>
+              <td data-label="Requested">
+                <Time at={approval.createdAt} />
+              </td>
               <td data-label="Amount" class="num">
                 {amount}
               </td>
@@ -52,7 +55,7 @@ const Table = ({ rows, now, history }: { rows: Row[]; now: number; history: bool
               </td>
               <td data-label={history ? 'Decided' : 'Deadline'}>
                 {history ? (
-                  formatTime(approval.updatedAt)
+                  <Time at={approval.updatedAt} />
                 ) : (
                   <Deadline at={stage?.deadlineAt ?? null} now={now} />
                 )}

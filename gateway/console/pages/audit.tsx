@@ -1,5 +1,7 @@
 import { listAuditEvents, newestCheckpointOf, verifyAuditChain } from '../../services/ledger/index.ts';
 import { definePage } from '../page.ts';
+import { actorName, peopleOf } from '../people.ts';
+import { Time } from '../views/time.tsx';
 
 /**
  * /console/audit (issue 14, item 5): the workspace's audit log, newest first, a page at a time, with
@@ -9,8 +11,6 @@ import { definePage } from '../page.ts';
 const PAGE = 50;
 const CURSOR = /^[A-Za-z0-9_-]{1,64}$/;
 
-const actorText = (a: { type: string; id: string | null }) => (a.id ? `${a.type} ${a.id}` : a.type);
-
 export default definePage({
   path: '/console/audit',
   summary: 'The audit log, newest first, with the verification of its hash chain',
@@ -19,11 +19,14 @@ export default definePage({
   async get(p) {
     const raw = p.c.req.query('cursor');
     const cursor = raw && CURSOR.test(raw) ? raw : undefined;
-    const [verdict, head, page] = await Promise.all([
+    const [verdict, head, page, person] = await Promise.all([
       verifyAuditChain({ ctx: p.ctx }),
       newestCheckpointOf({ ctx: p.ctx }),
       listAuditEvents({ ctx: p.ctx, input: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } }),
+      peopleOf(p),
     ]);
+    // A member as the target (a role changed, a member removed) is named like an actor.
+    const target = (t: string | null) => (t?.startsWith('mem_') ? person(t) : (t ?? ''));
     return p.render({
       title: 'Audit log',
       body: (
@@ -53,7 +56,7 @@ export default definePage({
               <>
                 <p id="checkpoint-state">
                   Newest checkpoint: <strong>{head.payload.size}</strong> entries (receipts and audit events),
-                  signed {head.payload.issuedAt}.
+                  signed <Time at={head.payload.issuedAt} />.
                 </p>
                 <p class="muted">
                   Root <code>{head.payload.root}</code>. Keep a copy (GET /v1/ledger/checkpoint, or the{' '}
@@ -89,12 +92,14 @@ export default definePage({
               <tbody>
                 {page.events.map((e) => (
                   <tr>
-                    <td data-label="Time">{e.createdAt}</td>
+                    <td data-label="Time">
+                      <Time at={e.createdAt} />
+                    </td>
                     <td data-label="Action">
                       <code>{e.action}</code>
                     </td>
-                    <td data-label="Actor">{actorText(e.actor)}</td>
-                    <td data-label="Target">{e.target ?? ''}</td>
+                    <td data-label="Actor">{actorName(e.actor, person)}</td>
+                    <td data-label="Target">{target(e.target)}</td>
                     <td data-label="Details">
                       <code class="details">{Object.keys(e.data).length ? JSON.stringify(e.data) : ''}</code>
                     </td>

@@ -8,6 +8,7 @@ import { recentAnalytics } from '../../services/reporting/index.ts';
 import { listAgentKeys, listMembers, listWorkspaceBusinesses } from '../../services/tenancy/index.ts';
 import { definePage, type PageContext } from '../page.ts';
 import { BarChart, ColumnChart, type Datum, LimitMeters } from '../views/charts.tsx';
+import { Time } from '../views/time.tsx';
 
 /**
  * /console, the overview (issue 14, item 6): the workspace's analytics as server-rendered SVG
@@ -115,7 +116,7 @@ async function checklist(p: PageContext): Promise<Step[]> {
       text: 'A policy saved',
       detail: policy
         ? `${policy.name} v${policy.version}`
-        : `no "${DEFAULT_POLICY}" policy: agents' requests are refused`,
+        : `no "${DEFAULT_POLICY}" policy yet: agents' requests execute with no limit and no approval`,
       href: '/console/policy',
       link: 'Edit the policy',
       roles: ['admin', 'developer'],
@@ -396,7 +397,9 @@ export const AnalyticsView = ({ a }: { a: Analytics }) => {
                       <td data-label="What">
                         {f.metric === 'spend' ? `spend (${f.currency ?? ''})` : 'requests'}
                       </td>
-                      <td data-label="When (UTC)">{iso(f.bucketStart)}</td>
+                      <td data-label="When">
+                        <Time at={f.bucketStart} />
+                      </td>
                       <td data-label="Observed" class="num">
                         {show(f.observed)}
                       </td>
@@ -476,8 +479,13 @@ export default definePage({
             ))}
           </nav>
           <p class="muted" id="range">
-            {iso(from)} to {iso(to)} (UTC), per {range.granularity}
-            {asOf === undefined ? '' : `; figures as of ${iso(asOf).slice(11, 19)} UTC (at most 30 s old)`}.
+            <Time at={from} /> to <Time at={to} />, per {range.granularity}
+            {asOf === undefined ? null : (
+              <>
+                ; figures as of <Time at={asOf} /> (at most 30 s old)
+              </>
+            )}
+            .
           </p>
           {analytics ? (
             <AnalyticsView a={analytics} />

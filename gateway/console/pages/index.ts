@@ -3,9 +3,12 @@ import approval from './approval.tsx';
 import approvals from './approvals.tsx';
 import audit from './audit.tsx';
 import businesses from './businesses.tsx';
+import policyHelp from './help/policy.tsx';
 import home from './home.tsx';
 import keys from './keys.tsx';
 import members from './members.tsx';
+import oauthClients from './oauth-clients.tsx';
+import oauthConsent from './oauth-consent.tsx';
 import policy from './policy/index.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
@@ -23,7 +26,10 @@ export const PAGES: PageSpec[] = [
   transactions,
   transaction,
   policy,
+  policyHelp,
   keys,
+  oauthClients,
+  oauthConsent,
   members,
   webhooks,
   businesses,

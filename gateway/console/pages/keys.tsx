@@ -4,6 +4,7 @@ import { ALL_SCOPES, createAgentKey, listAgentKeys, revokeAgentKey } from '../..
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 /**
  * /console/keys (issue 14, item 5): the workspace's agent keys; create one (its secret is shown
@@ -93,8 +94,12 @@ async function renderKeys(p: PageContext, state: KeysState): Promise<Response> {
                   <td data-label="Agent">{k.agentId}</td>
                   <td data-label="Scopes">{k.scopes.join(', ')}</td>
                   <td data-label="Policy">{k.policy ?? 'default'}</td>
-                  <td data-label="Created">{k.createdAt}</td>
-                  <td data-label="Revoked">{k.revokedAt ?? 'no'}</td>
+                  <td data-label="Created">
+                    <Time at={k.createdAt} />
+                  </td>
+                  <td data-label="Revoked">
+                    <Time at={k.revokedAt} none="no" />
+                  </td>
                   <td data-label="Action">
                     {k.revokedAt ? (
                       <span class="muted">revoked</span>

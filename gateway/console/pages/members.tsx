@@ -11,6 +11,7 @@ import {
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 /**
  * /console/members (issue 14, item 5): members with their roles (change, remove), invitations by
@@ -82,7 +83,9 @@ async function renderMembers(
                       </button>
                     </form>
                   </td>
-                  <td data-label="Joined">{m.createdAt}</td>
+                  <td data-label="Joined">
+                    <Time at={m.createdAt} />
+                  </td>
                   <td data-label="Remove">
                     <form method="post" action="/console/members/remove" class="inline-form">
                       <CsrfField value={p.csrf} />
@@ -146,8 +149,12 @@ async function renderMembers(
                     <tr>
                       <td data-label="Email">{i.email}</td>
                       <td data-label="Role">{i.role}</td>
-                      <td data-label="Sent">{i.createdAt}</td>
-                      <td data-label="Expires">{i.expiresAt}</td>
+                      <td data-label="Sent">
+                        <Time at={i.createdAt} />
+                      </td>
+                      <td data-label="Expires">
+                        <Time at={i.expiresAt} />
+                      </td>
                       <td data-label="Withdraw">
                         <form method="post" action="/console/members/invites/revoke" class="inline-form">
                           <CsrfField value={p.csrf} />

@@ -1,10 +1,11 @@
-import { formatAmount, formatTime } from '../../notify/format.ts';
+import { formatAmount } from '../../notify/format.ts';
 import { getApproval } from '../../services/approvals/index.ts';
 import { verifyReceiptOf } from '../../services/ledger/index.ts';
 import { getTransaction } from '../../services/reporting/index.ts';
 import { definePage } from '../page.ts';
 import { Stages } from '../views/approval.tsx';
 import { Badge } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -59,14 +60,26 @@ export default definePage({
                 <dd>{t.businessId ?? 'none'}</dd>
                 <dt>Agent</dt>
                 <dd>{t.agentId}</dd>
+                {t.oauthClientId ? (
+                  <>
+                    <dt>Via OAuth client</dt>
+                    <dd>
+                      <code>{t.oauthClientId}</code>
+                    </dd>
+                  </>
+                ) : null}
                 <dt>Amount</dt>
                 <dd>{amount}</dd>
                 <dt>Spend</dt>
                 <dd>{t.spend}</dd>
                 <dt>Created</dt>
-                <dd>{formatTime(Date.parse(t.createdAt ?? ''))}</dd>
+                <dd>
+                  <Time at={t.createdAt} />
+                </dd>
                 <dt>Updated</dt>
-                <dd>{formatTime(Date.parse(t.updatedAt ?? ''))}</dd>
+                <dd>
+                  <Time at={t.updatedAt} />
+                </dd>
                 {t.mcp ? (
                   <>
                     <dt>Via MCP</dt>
@@ -171,7 +184,7 @@ export default definePage({
                 {receipt.payload ? (
                   <>
                     <p class="muted">
-                      Issued {receipt.payload.issuedAt}. Check it yourself with{' '}
+                      Issued <Time at={receipt.payload.issuedAt} />. Check it yourself with{' '}
                       <code>warden receipt verify {t.transactionId}</code> or against
                       /.well-known/warden-keys.
                     </p>

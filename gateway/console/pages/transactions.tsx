@@ -1,8 +1,10 @@
 import { TRANSACTION_STATUSES, type TransactionFilter, type TransactionStatus } from '../../domain/index.ts';
-import { formatAmount, formatTime } from '../../notify/format.ts';
+import { formatAmount } from '../../notify/format.ts';
 import { listTransactions } from '../../services/reporting/index.ts';
-import { definePage } from '../page.ts';
+import { listWorkspaceBusinesses } from '../../services/tenancy/index.ts';
+import { definePage, type PageContext } from '../page.ts';
 import { Badge } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 const PAGE_SIZE = 50;
 const DAY_MS = 86_400_000;
@@ -61,6 +63,54 @@ function href(q: Query): string {
   for (const [k, v] of Object.entries(q)) if (v) params.set(k, v);
   const s = params.toString();
   return s ? `/console/transactions?${s}` : '/console/transactions';
+}
+
+/**
+ * A workspace without a transaction yet: what makes one (an agent calling with its key), with a
+ * request to copy against a business the workspace can use, and where the agent API is described.
+ */
+async function FirstTransaction({ p }: { p: PageContext }) {
+  const businesses = await listWorkspaceBusinesses({ ctx: p.ctx });
+  const business = businesses.find((b) => b.status === 'live') ?? businesses[0];
+  const origin = new URL(p.c.req.url).origin;
+  const canCreateKeys = p.session.member.role !== 'approver';
+  const body = JSON.stringify({
+    businessId: business?.id ?? '<business id>',
+    request: business?.id === 'echo' ? { sku: 'sticker', quantity: 1, amount_cents: 50 } : {},
+  });
+  return (
+    <section class="card" id="no-transactions" aria-labelledby="first-h">
+      <h2 id="first-h">No transactions yet</h2>
+      <p>
+        A transaction is recorded each time an agent calls the gateway with its agent key: a discover, a query
+        or an execute, whatever the policy then decides. Nothing has called yet.
+      </p>
+      <ol>
+        <li>
+          {canCreateKeys ? (
+            <>
+              Create an agent key under <a href="/console/keys">Keys</a> (it is shown once).
+            </>
+          ) : (
+            'Ask an admin or a developer of this workspace for an agent key.'
+          )}
+        </li>
+        <li>
+          Let the agent call {business ? `${business.name} (${business.id})` : 'a business'}, or try it
+          yourself:
+          <pre tabindex={0}>
+            {`curl -s ${origin}/agp/execute \\
+  -H 'Authorization: Bearer <agent key>' -H 'Content-Type: application/json' \\
+  -d '${body}'`}
+          </pre>
+        </li>
+        <li>It appears here, with the decision, the approval if one was needed, and its receipt.</li>
+      </ol>
+      <p class="muted">
+        Every agent route is in the <a href="/docs">API reference</a>.
+      </p>
+    </section>
+  );
 }
 
 /** Issue 14 item 3: the ledger with URL-addressable filters and cursor paging. */
@@ -134,9 +184,13 @@ export default definePage({
             </div>
           </form>
           {page && page.transactions.length === 0 ? (
-            <p class="card" id="no-transactions">
-              No transaction matches these filters.
-            </p>
+            Object.keys(filters).some((k) => filters[k as keyof Query]) ? (
+              <p class="card" id="no-transactions">
+                No transaction matches these filters.
+              </p>
+            ) : (
+              <FirstTransaction p={p} />
+            )
           ) : null}
           {page && page.transactions.length > 0 ? (
             <section class="table-wrap" tabindex={0} aria-label="Table (scrolls sideways)">
@@ -158,7 +212,9 @@ export default definePage({
                 <tbody>
                   {page.transactions.map((t) => (
                     <tr data-transaction={t.transactionId}>
-                      <td data-label="Time">{formatTime(Date.parse(t.createdAt ?? ''))}</td>
+                      <td data-label="Time">
+                        <Time at={t.createdAt} />
+                      </td>
                       <td data-label="Status">
                         <Badge status={t.status} />
                       </td>

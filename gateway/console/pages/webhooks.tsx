@@ -10,6 +10,7 @@ import {
 import { ASSETS, assetUrl } from '../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../page.ts';
 import { CsrfField } from '../views/layout.tsx';
+import { Time } from '../views/time.tsx';
 
 /**
  * /console/webhooks (issue 14, item 5): subscriptions (create, shown with their signing secret
@@ -82,7 +83,9 @@ async function renderWebhooks(
               <dt>Events</dt>
               <dd>{h.events.join(', ')}</dd>
               <dt>Added</dt>
-              <dd>{h.createdAt}</dd>
+              <dd>
+                <Time at={h.createdAt} />
+              </dd>
             </dl>
             <h3>Recent deliveries</h3>
             {(deliveries[i] ?? []).length === 0 ? (
@@ -114,8 +117,12 @@ async function renderWebhooks(
                           {d.attempts}
                         </td>
                         <td data-label="Last error">{d.lastError ?? ''}</td>
-                        <td data-label="Next attempt">{d.nextAttemptAt ?? ''}</td>
-                        <td data-label="Created">{d.createdAt}</td>
+                        <td data-label="Next attempt">
+                          <Time at={d.nextAttemptAt} none="" />
+                        </td>
+                        <td data-label="Created">
+                          <Time at={d.createdAt} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>

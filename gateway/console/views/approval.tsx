@@ -1,6 +1,6 @@
 import type { FC } from 'hono/jsx';
 import type { Approval, ApprovalStage } from '../../domain/index.ts';
-import { formatTime } from '../../notify/format.ts';
+import { Time } from './time.tsx';
 
 /** Views of an approval shared by the console's pages and the emailed approval page. */
 
@@ -24,7 +24,12 @@ export const Stages: FC<{ approval: Approval }> = ({ approval }) => (
           {s.tier === 'critical_otp' ? ' (critical, one-time code)' : ''} ·{' '}
           <span class="state">{STAGE_STATE[s.status]}</span> · {approvals.length}/{s.quorum} approval
           {s.quorum === 1 ? '' : 's'}
-          {s.deadlineAt !== null && s.status === 'pending' ? ` · deadline ${formatTime(s.deadlineAt)}` : ''}
+          {s.deadlineAt !== null && s.status === 'pending' ? (
+            <>
+              {' '}
+              · deadline <Time at={s.deadlineAt} />
+            </>
+          ) : null}
         </li>
       );
     })}

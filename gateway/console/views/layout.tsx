@@ -57,7 +57,11 @@ export const Notice: FC<{ tone: Tone; text: string }> = ({ tone, text }) => (
   </div>
 );
 
-/** A page of the signed-in console: who is signed in, sign-out, the navigation for this role. */
+/**
+ * A page of the signed-in console: who is signed in, sign-out, the navigation for this role. On a
+ * phone the header is one line (the account's menu folds into a `<details>`) and the navigation
+ * another, scrolled sideways when it does not fit: two lines in all (issue 21).
+ */
 export const ConsoleLayout: FC<
   PropsWithChildren<{
     title: string;
@@ -74,19 +78,24 @@ export const ConsoleLayout: FC<
         <a class="brand" href="/console">
           Warden · {signed.workspaceName}
         </a>
-        <div class="who">
-          <span id="signed-in">
-            {signed.email} ({signed.role})
-          </span>{' '}
-          <form method="post" action="/console/sign-out">
-            <CsrfField value={signed.csrf} />
-            <button type="submit">Sign out</button>
-          </form>{' '}
-          <form method="post" action="/console/sign-out-everywhere">
-            <CsrfField value={signed.csrf} />
-            <button type="submit">Sign out everywhere</button>
-          </form>
-        </div>
+        <details class="account">
+          <summary>
+            <span class="visually-hidden">Signed in as </span>
+            <span id="signed-in">
+              {signed.email} ({signed.role})
+            </span>
+          </summary>
+          <div class="account-menu">
+            <form method="post" action="/console/sign-out">
+              <CsrfField value={signed.csrf} />
+              <button type="submit">Sign out</button>
+            </form>
+            <form method="post" action="/console/sign-out-everywhere">
+              <CsrfField value={signed.csrf} />
+              <button type="submit">Sign out everywhere</button>
+            </form>
+          </div>
+        </details>
       </div>
     </header>
     <nav class="main" aria-label="Console">

@@ -154,6 +154,8 @@ export const TABLES = {
       mcp: text(),
       /** Issue 14: the price of this evaluation when it was made (agent price, else workspace default). */
       cost_micros: bigint(),
+      /** Issue 22: the OAuth client that acted as the agent (its client_id); null for an agent key. */
+      oauth_client_id: text(),
       created_at: bigint().notNull(),
       updated_at: bigint().notNull(),
     },
@@ -661,5 +663,61 @@ export const TABLES = {
       primaryKey: ['workspace_id', 'size'],
       indexes: [{ name: 'ledger_checkpoints_issued', on: ['workspace_id', 'issued_at'] }],
     },
+  ),
+  /**
+   * OAuth clients registered dynamically (RFC 7591, issue 22). Clients identified by a Client ID
+   * Metadata Document are not stored: their document is fetched when they ask for authorization.
+   * Public clients only (token_endpoint_auth_method `none`): PKCE binds the code to the client.
+   */
+  oauth_clients: table({
+    id: text().primaryKey(),
+    client_name: text(),
+    /** JSON array of the registered redirect URIs, compared exactly. */
+    redirect_uris: text().notNull(),
+    created_at: bigint().notNull(),
+  }),
+
+  /**
+   * One authorisation a member gave a client (issue 22): the agent key it acts as, the scopes and
+   * the resource (RFC 8707 audience). The code, access and refresh tokens issued under it are its
+   * family in `oauth_tokens`; revoking the grant revokes them all.
+   */
+  oauth_grants: table(
+    {
+      id: text().primaryKey(),
+      workspace_id: text().notNull(),
+      member_id: text().notNull(),
+      agent_key_id: text().notNull(),
+      client_id: text().notNull(),
+      client_name: text(),
+      redirect_uri: text().notNull(),
+      /** Space-separated, a subset of discover, query, execute. */
+      scopes: text().notNull(),
+      resource: text().notNull(),
+      /** RFC 7636 S256 challenge the code's verifier must match. */
+      code_challenge: text().notNull(),
+      created_at: bigint().notNull(),
+      last_used_at: bigint(),
+      revoked_at: bigint(),
+    },
+    { indexes: [{ name: 'oauth_grants_ws_member', on: ['workspace_id', 'member_id'] }] },
+  ),
+
+  /**
+   * Codes, access and refresh tokens (issue 22), only their SHA-256 kept. A code or a refresh
+   * token is used once (`used_at` set by one conditional update); presenting it again revokes its
+   * grant (RFC 6749 §4.1.2, OAuth 2.1 §4.3.1 refresh token rotation).
+   */
+  oauth_tokens: table(
+    {
+      token_hash: text().primaryKey(),
+      grant_id: text().notNull(),
+      workspace_id: text().notNull(),
+      kind: text({ enum: ['code', 'access', 'refresh'] }).notNull(),
+      created_at: bigint().notNull(),
+      expires_at: bigint().notNull(),
+      used_at: bigint(),
+    },
+    { indexes: [{ name: 'oauth_tokens_grant', on: ['grant_id'] }] },
   ),
 };

@@ -3,6 +3,13 @@ import type { AgentPrincipal, BusinessPrincipal, MemberPrincipal, Role, Scope } 
 import { GatewayError } from '../../domain/index.ts';
 import { safeEqual } from '../../secrets.ts';
 import type { Deps } from '../../services/context.ts';
+import {
+  authenticateOAuthAccess,
+  InvalidTokenError,
+  isOAuthAccessToken,
+  type ProtectedResource,
+  resourceMetadataUrl,
+} from '../../services/oauth/index.ts';
 import { authenticateAgent, authenticateBusiness, authenticateMember } from '../../services/tenancy/index.ts';
 import type { LogFields } from '../wide-log/index.ts';
 
@@ -24,23 +31,70 @@ export interface AgentAuthOptions {
   deps: Deps;
   /** The scope this route needs; any valid key when left out. */
   scope?: Scope;
+  /**
+   * Which protected resource the route is (issue 22): an OAuth access token must have been issued
+   * for it (RFC 8707), and a 401 points at its metadata (RFC 9728 §5.1). The agent API by default.
+   */
+  resource?: ProtectedResource;
 }
 
-/** Resolves an agent key to its agent and workspace (read on every request: revocation is immediate). */
-export function agentAuth({ deps, scope }: AgentAuthOptions): MiddlewareHandler<{
+/** An RFC 6750 §3 challenge; quotes and backslashes cannot occur in what is put in it. */
+const challenge = (params: Record<string, string>) =>
+  `Bearer ${Object.entries(params)
+    .map(([name, value]) => `${name}="${value.replace(/["\\]/g, '')}"`)
+    .join(', ')}`;
+
+/**
+ * Resolves an agent key, or an OAuth access token acting as one (issue 22), to its agent and
+ * workspace (read on every request: revocation is immediate). A refusal says where the resource's
+ * OAuth metadata is, so an MCP client can discover how to get a token (RFC 9728 §5.1).
+ */
+export function agentAuth({ deps, scope, resource = 'api' }: AgentAuthOptions): MiddlewareHandler<{
   Variables: { agent: AgentPrincipal; configVersion: number; log: LogFields };
 }> {
+  const metadata = resourceMetadataUrl(deps.config, resource);
+  const refused = (error: GatewayError, oauthError?: string) =>
+    new GatewayError(error.code, error.message, error.details, {
+      headers: {
+        ...error.headers,
+        'WWW-Authenticate': challenge({
+          ...(oauthError ? { error: oauthError, error_description: error.message } : {}),
+          resource_metadata: metadata,
+        }),
+      },
+    });
   return async function agentAuthMiddleware(c, next) {
     const key = presentedKey(c);
-    if (!key) throw unauthorized();
-    const { agent, configVersion } = await authenticateAgent(deps, key);
+    if (!key) throw refused(unauthorized());
+    const oauth = isOAuthAccessToken(key);
+    let found: Awaited<ReturnType<typeof authenticateAgent>>;
+    try {
+      found = oauth ? await authenticateOAuthAccess(deps, key, resource) : await authenticateAgent(deps, key);
+    } catch (error) {
+      if (
+        error instanceof InvalidTokenError ||
+        (error instanceof GatewayError && error.code === 'UNAUTHORIZED')
+      ) {
+        throw refused(error, 'invalid_token');
+      }
+      throw error;
+    }
+    const { agent, configVersion } = found;
     c.set('agent', agent);
     c.set('configVersion', configVersion);
     const log = c.get('log');
     log.workspace = agent.workspaceId;
     log.agent = agent.agentId;
+    if (agent.oauthClientId) log.oauthClient = agent.oauthClientId;
     if (scope && !agent.scopes.includes(scope)) {
-      throw new GatewayError('FORBIDDEN', `This key does not have the ${scope} scope.`);
+      const error = new GatewayError('FORBIDDEN', `This key does not have the ${scope} scope.`);
+      if (!oauth) throw error;
+      // RFC 6750 §3.1: the scope the token lacks, so the client can ask for it.
+      throw new GatewayError(error.code, error.message, undefined, {
+        headers: {
+          'WWW-Authenticate': challenge({ error: 'insufficient_scope', scope, resource_metadata: metadata }),
+        },
+      });
     }
     await next();
   };
@@ -76,10 +130,17 @@ export interface OperatorAuthOptions {
   adminToken: string | undefined;
 }
 
+const operatorApiDisabled = () =>
+  new GatewayError(
+    'OPERATOR_API_DISABLED',
+    'The operator API is disabled: this gateway was started without WARDEN_ADMIN_TOKEN. To enable it, set WARDEN_ADMIN_TOKEN to a secret of at least 16 characters (for example `openssl rand -hex 32`) and restart the gateway; then send it as `Authorization: Bearer <token>`.',
+  );
+
 export function operatorAuth({ adminToken }: OperatorAuthOptions): MiddlewareHandler {
   return async function operatorAuthMiddleware(c, next) {
+    if (!adminToken) throw operatorApiDisabled();
     const token = presentedKey(c);
-    if (!adminToken || !token || !safeEqual(token, adminToken)) throw unauthorized();
+    if (!token || !safeEqual(token, adminToken)) throw unauthorized();
     await next();
   };
 }

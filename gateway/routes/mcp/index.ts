@@ -95,7 +95,7 @@ const INSTRUCTIONS =
 export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { close(): void } {
   // The Origin check and the agent key come before the transport reads a byte of the message.
   const origin = allowedOrigin({ allowed: deps.config.mcpAllowedOrigins });
-  const auth = agentAuth({ deps });
+  const auth = agentAuth({ deps, resource: 'mcp' });
   const limited = rateLimit({ deps, limit: deps.config.rateLimitPerMinute });
   const access = { principal: 'agent' } as const;
   const sessionful = deps.config.mcpSessions === 'memory';
@@ -200,7 +200,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       tag,
       summary: 'MCP (Streamable HTTP): the agent API as tools',
       description:
-        'Tools list_businesses, discover, query, prepare_execute, execute (task-capable) and get_status and evaluate call the same services as the REST routes. A refusal is a tool result with `isError: true` and `structuredContent: {code, error, details}`. `initialize` opens a session (`Mcp-Session-Id`) unless MCP_SESSIONS=none. An `Origin` header must be listed in MCP_ALLOWED_ORIGINS.',
+        'Tools list_businesses, discover, query, prepare_execute, execute (task-capable) and get_status and evaluate call the same services as the REST routes. A refusal is a tool result with `isError: true` and `structuredContent: {code, error, details}`. `initialize` opens a session (`Mcp-Session-Id`) unless MCP_SESSIONS=none. An `Origin` header must be listed in MCP_ALLOWED_ORIGINS. Authenticated by an agent key or an OAuth access token issued for this resource (a 401 names `/.well-known/oauth-protected-resource/mcp` in `WWW-Authenticate`).',
       access,
       body: jsonRpcMessage,
       responses: {

@@ -18,6 +18,8 @@ function implicitCodes(spec: Pick<RouteSpec, 'access' | 'body' | 'query' | 'meth
       codes.push('UNAUTHORIZED', 'FORBIDDEN', 'WORKSPACE_ARCHIVED');
       break;
     case 'operator':
+      codes.push('UNAUTHORIZED', 'OPERATOR_API_DISABLED');
+      break;
     case 'business':
     case 'metrics':
       codes.push('UNAUTHORIZED');

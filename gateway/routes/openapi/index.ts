@@ -23,6 +23,11 @@ const TAGS: readonly { name: string; description: string }[] = [
   },
   { name: 'MCP', description: 'The agent API as Model Context Protocol tools (Streamable HTTP).' },
   {
+    name: 'OAuth',
+    description:
+      'Authorization for MCP clients: metadata, client registration, authorize and token endpoints.',
+  },
+  {
     name: 'Transactions',
     description: "The workspace's ledger: every request an agent made and how it ended.",
   },

@@ -128,6 +128,7 @@ export async function evaluate({
     requestId: ctx.requestId ?? null,
     callbackUrl: body.webhookUrl ?? null,
     mcp: ctx.mcp ?? null,
+    oauthClientId: agent.oauthClientId ?? null,
     costMicros,
     createdAt: at,
   });

@@ -45,6 +45,7 @@ async function runReadOperation(
     businessCategory: business.category,
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
+    oauthClientId: input.agent.oauthClientId ?? null,
     createdAt: at,
   });
   await deps.db.transaction({}, (tx) => insertTransaction(tx, txn));

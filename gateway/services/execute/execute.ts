@@ -291,6 +291,7 @@ function draftExecute(
     idempotencyKey: d.idempotencyKey,
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
+    oauthClientId: agent.oauthClientId ?? null,
     costMicros: d.costMicros,
     createdAt: d.at,
   });

@@ -1,4 +1,5 @@
 import { sweepConsole } from '../../repositories/console-sessions.ts';
+import { sweepOAuthTokens } from '../../repositories/oauth.ts';
 import { sweepRateCounters } from '../../repositories/rate.ts';
 import { sweepIdempotency, sweepTokens } from '../../repositories/tokens.ts';
 import { OTP_REQUEST_WINDOW_MS } from '../approvals/index.ts';
@@ -23,5 +24,7 @@ export async function sweepOnce(deps: Deps): Promise<void> {
       idleBefore: now - deps.config.consoleIdleMs,
       linksBefore: now - TOKEN_SWEEP_GRACE_MS,
     });
+    // OAuth codes and tokens an hour after they expired (until then a replayed one is recognised).
+    await sweepOAuthTokens(tx, now - TOKEN_SWEEP_GRACE_MS);
   });
 }

@@ -39,7 +39,14 @@ export const viewTransaction = (t: Transaction, withDecision = false) => ({
   ...(t.releaseAt === null ? {} : { releaseAt: iso(t.releaseAt) }),
   ...(t.approvalId === null ? {} : { approvalId: t.approvalId }),
   ...(withDecision
-    ? { request: t.request, data: t.data, error: t.error, decision: t.decision, mcp: t.mcp }
+    ? {
+        request: t.request,
+        data: t.data,
+        error: t.error,
+        decision: t.decision,
+        mcp: t.mcp,
+        oauthClientId: t.oauthClientId,
+      }
     : {}),
   createdAt: iso(t.createdAt),
   updatedAt: iso(t.updatedAt),

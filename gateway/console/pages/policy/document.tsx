@@ -1,3 +1,5 @@
+import { Time } from '../../views/time.tsx';
+
 /** The policy page's reading views: the tabs between policies, the active document, the versions. */
 
 /** A stored version as the policy services answer it. */
@@ -8,7 +10,7 @@ export interface VersionView {
   document: unknown;
 }
 
-/** Who saved a version, as the page names them (an email while they are a member, an id after). */
+/** Who saved a version, as the page names them (by email: console/people.ts). */
 export type Who = (memberId: string | null) => string;
 
 export const pretty = (document: unknown) => `${JSON.stringify(document, null, 2)}\n`;
@@ -41,7 +43,7 @@ export const ActiveDocument = ({
     {active ? (
       <>
         <p class="muted" id="active-version">
-          Version {active.version}, saved {active.createdAt} by {who(active.createdBy)}.
+          Version {active.version}, saved <Time at={active.createdAt} /> by {who(active.createdBy)}.
         </p>
         <section class="scroll" tabindex={0} aria-label={`Policy ${name}, version ${active.version}`}>
           <pre>
@@ -93,7 +95,9 @@ export const VersionList = ({
                     v{v.version}
                     {v === active ? ' (active)' : ''}
                   </td>
-                  <td data-label="Saved">{v.createdAt}</td>
+                  <td data-label="Saved">
+                    <Time at={v.createdAt} />
+                  </td>
                   <td data-label="By">{who(v.createdBy)}</td>
                   <td data-label="Compare">
                     {previous ? (

@@ -40,18 +40,32 @@ export const PolicyEditor = ({
   csrf,
   draft,
   issues,
+  firstRun,
 }: {
   name: string;
   csrf: string;
-  /** The editor's text: what was posted, or the active document. */
+  /** The editor's text: what was posted, the active document, or the starter. */
   draft: string;
   issues: PolicyIssue[] | undefined;
+  /** No version yet: the editor holds the starter, and says what it does. */
+  firstRun: boolean;
 }) => (
   <section class="card" aria-labelledby="edit-h">
-    <h2 id="edit-h">Edit</h2>
+    <h2 id="edit-h">{firstRun ? 'Write the first version' : 'Edit'}</h2>
+    {firstRun ? (
+      <p id="policy-first-run">
+        This policy has no version yet, so agents’ requests under it execute with no limit and no approval.
+        The editor holds a starter: orders over $100.00 wait for a member with the approver role, and at most
+        $500.00 a day is spent. Change it to suit you, then save.
+      </p>
+    ) : null}
     <p class="muted">
       Saving validates the document on the server and stores it as a new version (an identical document keeps
-      the current one). The document format is described in docs/policies.md.
+      the current one). Every field, operator and context is in the{' '}
+      <a href="/console/help/policy" id="policy-reference-link">
+        policy reference
+      </a>
+      .
     </p>
     <form method="post" action="/console/policy/save" class="editor">
       <CsrfField value={csrf} />
@@ -88,5 +102,8 @@ export const PolicyEditor = ({
 
 /** What a developer sees instead of the editor. */
 export const ReadOnlyNote = () => (
-  <p class="card muted">Only admins can change the policy; you can read it, compare versions and simulate.</p>
+  <p class="card muted">
+    Only admins can change the policy; you can read it, compare versions and simulate. Every field is in the{' '}
+    <a href="/console/help/policy">policy reference</a>.
+  </p>
 );

@@ -9,13 +9,15 @@ import {
   putPolicy,
   simulatePolicy,
 } from '../../../services/policy/index.ts';
-import { listMembers, listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
+import { listWorkspaceBusinesses } from '../../../services/tenancy/index.ts';
 import { ASSETS, assetUrl } from '../../assets/index.ts';
 import { definePage, field, type PageContext, type Tone } from '../../page.ts';
+import { peopleOf } from '../../people.ts';
 import { CompareVersions } from './diff.tsx';
 import { ActiveDocument, PolicyTabs, pretty, VersionList, type VersionView } from './document.tsx';
 import { IssueList, PolicyEditor, ReadOnlyNote } from './editor.tsx';
 import { SimulatePanel, type Simulation } from './simulate.tsx';
+import { STARTER } from './starter.ts';
 
 /**
  * /console/policy (issue 14, item 4): the active document, its versions, a diff between any two,
@@ -23,8 +25,6 @@ import { SimulatePanel, type Simulation } from './simulate.tsx';
  * Everything goes through the policy services the REST API uses (PUT, validate, simulate). This file
  * loads and acts; each section is a named component beside it (document, editor, diff, simulate).
  */
-
-const STARTER = pretty({ spending_limits: [{ id: 'daily', amount: 10000, interval: 'day' }] });
 
 interface PolicyState {
   name: string;
@@ -65,15 +65,13 @@ function parseDocument(text: string): { ok: true; value: unknown } | { ok: false
 async function renderPolicy(p: PageContext, state: PolicyState): Promise<Response> {
   const { name } = state;
   const isAdmin = p.session.member.role === 'admin';
-  const [policies, versions, businesses, members] = await Promise.all([
+  const [policies, versions, businesses, who] = await Promise.all([
     listPolicies({ ctx: p.ctx }),
     versionsOf(p, name),
     listWorkspaceBusinesses({ ctx: p.ctx }),
-    listMembers({ ctx: p.ctx }),
+    // Who saved a version, by email.
+    peopleOf(p),
   ]);
-  // Who saved a version: the member's email while they are a member, their id after.
-  const emails = new Map(members.map((m) => [m.id, m.email]));
-  const who = (id: string | null) => (id === null ? 'the system' : (emails.get(id) ?? id));
   const active = versions[0];
   const q = (key: string) => p.c.req.query(key);
   const byNumber = (raw: string | undefined, fallback: VersionView | undefined) =>
@@ -94,7 +92,13 @@ async function renderPolicy(p: PageContext, state: PolicyState): Promise<Respons
         <PolicyTabs names={names} current={name} />
         <ActiveDocument name={name} active={active} who={who} isAdmin={isAdmin} />
         {isAdmin ? (
-          <PolicyEditor name={name} csrf={p.csrf} draft={draft} issues={state.issues} />
+          <PolicyEditor
+            name={name}
+            csrf={p.csrf}
+            draft={draft}
+            issues={state.issues}
+            firstRun={active === undefined && state.draft === undefined}
+          />
         ) : (
           <ReadOnlyNote />
         )}

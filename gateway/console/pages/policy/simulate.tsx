@@ -1,6 +1,7 @@
 import type { Decision } from '../../../../policy/index.ts';
 import type { Business } from '../../../domain/index.ts';
 import { CsrfField } from '../../views/layout.tsx';
+import { Time } from '../../views/time.tsx';
 import { pretty } from './document.tsx';
 
 /** The policy page's simulate panel: a request in, what the active version would decide out. */
@@ -104,7 +105,9 @@ export const DecisionView = ({ decision }: { decision: Decision }) => (
       {decision.releaseAt ? (
         <>
           <dt>Released at</dt>
-          <dd>{decision.releaseAt}</dd>
+          <dd>
+            <Time at={decision.releaseAt} />
+          </dd>
         </>
       ) : null}
       {decision.stages?.length ? (
