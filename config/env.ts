@@ -120,6 +120,10 @@ export const envSchema = z.object({
   OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(300, 31_536_000).default(2_592_000),
   /** Console: a session ends this long after sign-in whatever its use (absolute expiry). */
   CONSOLE_SESSION_HOURS: int(1, 720).default(12),
+  /** Console single sign-on (issue 22): how long an identity provider's discovery document is reused. */
+  SSO_DISCOVERY_TTL_SECONDS: int(0, 86_400).default(3_600),
+  /** Whether an identity provider may be reached over plain http (default: outside production only). */
+  SSO_ALLOW_HTTP: bool.optional(),
 });
 
 export type EnvInput = z.input<typeof envSchema>;
@@ -174,6 +178,9 @@ export interface Config {
   consoleIdleMs: number;
   oauth: { dynamicRegistration: boolean; accessTokenMs: number; refreshTokenMs: number };
   consoleSessionMs: number;
+  /** Console single sign-on (issue 22): discovery cache lifetime, and plain-http identity providers. */
+  ssoDiscoveryTtlMs: number;
+  ssoAllowHttp: boolean;
 }
 
 export interface HttpLimits {
@@ -295,5 +302,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshTokenMs: e.OAUTH_REFRESH_TOKEN_TTL_SECONDS * 1000,
     },
     consoleSessionMs: e.CONSOLE_SESSION_HOURS * 3_600_000,
+    ssoDiscoveryTtlMs: e.SSO_DISCOVERY_TTL_SECONDS * 1000,
+    // An IdP over plain http could be impersonated on the path: https only in production by default.
+    ssoAllowHttp: e.SSO_ALLOW_HTTP ?? e.NODE_ENV !== 'production',
   };
 }

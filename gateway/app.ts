@@ -50,6 +50,7 @@ import { registerOAuthRoutes } from './routes/oauth/index.ts';
 import { checkResponses, registerDocumentRoutes } from './routes/openapi/index.ts';
 import { registerPolicyRoutes } from './routes/policies/index.ts';
 import { registerReportRoutes } from './routes/reports.ts';
+import { registerSsoRoutes } from './routes/sso.ts';
 import { registerTransactionRoutes } from './routes/transactions.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
@@ -66,6 +67,7 @@ import {
 import { Breakers, Bulkheads, ConfigCache, createKeyring } from './services/platform/index.ts';
 import { PolicyCache } from './services/policy/index.ts';
 import { AnalyticsCache } from './services/reporting/index.ts';
+import { IdentityProviders } from './services/sso/index.ts';
 
 /** DESIGN §3: bodies over 1 MiB are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -91,6 +93,8 @@ const STORED_AS_JSON: Record<string, readonly string[]> = {
 
 /** A webhook receiver gets at most this long to connect and answer (then the delivery is retried). */
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/** Each request to a single sign-on identity provider (discovery, keys, token, userinfo). */
+const SSO_TIMEOUT_MS = 10_000;
 /** A client's metadata document must come within this (issue 22): a person waits on the consent page. */
 const CLIENT_METADATA_TIMEOUT_MS = 5_000;
 
@@ -206,6 +210,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     mailer,
     keyring,
     analytics: new AnalyticsCache(),
+    // Console single sign-on (issue 22): the IdPs are reached through an egress-checked pool too.
+    sso: new IdentityProviders({
+      dispatcher: createAdapterDispatcher({
+        timeoutMs: SSO_TIMEOUT_MS,
+        allowPrivate: config.egressAllowPrivate,
+      }),
+      discoveryTtlMs: config.ssoDiscoveryTtlMs,
+      allowHttp: config.ssoAllowHttp,
+      timeoutSeconds: SSO_TIMEOUT_MS / 1000,
+      clock,
+    }),
     clock,
     clientMetadataDispatcher,
   };
@@ -259,6 +274,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   registerAdminRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerMemberRoutes(app, deps);
+  registerSsoRoutes(app, deps);
   registerInviteRoutes(app, deps);
   registerPolicyRoutes(app, deps);
   registerTransactionRoutes(app, deps);

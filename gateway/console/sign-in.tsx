@@ -9,10 +9,13 @@ import {
   consoleCsrf,
   peekSignInLink,
   requestSignInLinks,
+  SSO_REQUIRED,
+  SsoRequiredError,
   signInWithLink,
   signInWithToken,
 } from '../services/console/index.ts';
 import type { Deps } from '../services/context.ts';
+import { finishSsoSignIn, type SsoFailure, SsoSignInError, startSsoSignIn } from '../services/sso/index.ts';
 import type { ConsoleServices } from './page.ts';
 import {
   clearPreSession,
@@ -36,6 +39,20 @@ const NOTICES: Record<string, string> = {
   expired: 'Your session has ended. Sign in again.',
 };
 
+/** What each refused single sign-on answers (issue 22): a readable page, never a 500. */
+const SSO_STATUS: Record<SsoFailure, ContentfulStatusCode> = {
+  no_provider: 404,
+  idp_unreachable: 502,
+  bad_state: 400,
+  idp_error: 401,
+  idp_refused: 401,
+  unverifiable: 401,
+  no_email: 403,
+  domain_not_allowed: 403,
+  not_member: 403,
+  no_role: 403,
+};
+
 const SignInPage = ({
   next,
   csrf,
@@ -54,12 +71,24 @@ const SignInPage = ({
     {notice ? <Notice tone="info" text={notice} /> : null}
     {error ? <Notice tone="error" text={error} /> : null}
     <section class="card">
+      <h2>With your company’s single sign-on</h2>
+      <form method="post" action="/console/sign-in/sso">
+        <CsrfField value={csrf} />
+        <input type="hidden" name="next" value={next} />
+        <label for="sso-email">Work email</label>
+        <input type="email" id="sso-email" name="email" autocomplete="email" required value={email ?? ''} />
+        <div class="actions">
+          <button type="submit">Continue with single sign-on</button>
+        </div>
+      </form>
+    </section>
+    <section class="card">
       <h2>With an email link</h2>
       <form method="post" action="/console/sign-in/email">
         <CsrfField value={csrf} />
         <input type="hidden" name="next" value={next} />
         <label for="email">Work email</label>
-        <input type="email" id="email" name="email" autocomplete="email" required value={email ?? ''} />
+        <input type="email" id="email" name="email" autocomplete="email" required />
         <div class="actions">
           <button type="submit">Email me a sign-in link</button>
         </div>
@@ -157,7 +186,9 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       responses: {
         303: { description: 'Signed in: the session cookie is set; on to the console' },
         401: page('The page again: the token is not a member token of a live workspace'),
-        403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
+        403: page(
+          'Not sent from the console’s sign-in page (origin or CSRF field), or the workspace requires single sign-on',
+        ),
         400: UNSTORABLE,
         500: page('Something went wrong'),
       },
@@ -166,7 +197,20 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       const form = await guard(c);
       if (form instanceof Response) return form;
       const next = safeNext(form.next);
-      const signed = await signInWithToken({ deps, memberToken: (form.token ?? '').trim() });
+      let signed: { token: string } | undefined;
+      try {
+        signed = await signInWithToken({ deps, memberToken: (form.token ?? '').trim() });
+      } catch (error) {
+        if (!(error instanceof SsoRequiredError)) throw error;
+        return c.html(
+          <SignInPage
+            next={next}
+            csrf={preCsrf(c)}
+            error="Your workspace signs in to the console with single sign-on only: continue with your work email. Your member token still works for the API."
+          />,
+          403,
+        );
+      }
       if (!signed) {
         return c.html(
           <SignInPage
@@ -228,6 +272,11 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       'Each link works once. Ask for a new one to sign in again.',
     ],
     expired: [410, 'This sign-in link has expired', 'Links work for 15 minutes. Ask for a new one.'],
+    [SSO_REQUIRED]: [
+      403,
+      'Your workspace requires single sign-on',
+      'Sign in with your work email on the sign-in page: the console takes single sign-on only.',
+    ],
   } as const;
 
   route(
@@ -241,6 +290,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       access: { principal: 'link' },
       responses: {
         200: page('The page with the sign-in button'),
+        403: page('The workspace requires single sign-on'),
         404: page('No such link'),
         410: page('Used or expired'),
         400: UNSTORABLE,
@@ -284,7 +334,9 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       access: { principal: 'link' },
       responses: {
         303: { description: 'Signed in: the session cookie is set; on to the console' },
-        403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
+        403: page(
+          'Not sent from the console’s sign-in page (origin or CSRF field), or the workspace requires single sign-on',
+        ),
         404: page('No such link'),
         410: page('Used or expired'),
         400: UNSTORABLE,
@@ -295,7 +347,14 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       const form = await guard(c);
       if (form instanceof Response) return form;
       const token = pathParam(c, 'token');
-      const signed = await signInWithLink({ deps, token });
+      let signed: { token: string } | undefined;
+      try {
+        signed = await signInWithLink({ deps, token });
+      } catch (error) {
+        if (!(error instanceof SsoRequiredError)) throw error;
+        const [status, title, text] = DEAD[SSO_REQUIRED];
+        return message(c, status, title, text);
+      }
       if (!signed) {
         const found = await peekSignInLink({ deps, token });
         const [status, title, text] = DEAD[found.state === 'active' ? 'unknown' : found.state];
@@ -304,6 +363,97 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
       clearPreSession(deps, c);
       setSessionCookie(deps, c, signed.token);
       return c.redirect('/console', 303);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/console/sign-in/sso',
+      operationId: 'consoleSignInWithSso',
+      tag,
+      summary:
+        "Single sign-on: routes a work email by its domain to its workspace's OpenID provider (form post: email, next)",
+      access: { principal: 'public' },
+      responses: {
+        200: page(
+          "A page that moves on to the identity provider's sign-in at once (authorization code with PKCE); its link does too",
+        ),
+        403: page('Not sent from the console’s sign-in page (origin or CSRF field)'),
+        404: page('The page again: no workspace signs in with single sign-on for this domain'),
+        502: page('The page again: the identity provider could not be reached'),
+        400: UNSTORABLE,
+        500: page('Something went wrong'),
+      },
+    },
+    async (c) => {
+      const form = await guard(c);
+      if (form instanceof Response) return form;
+      const next = safeNext(form.next);
+      const email = (form.email ?? '').trim().slice(0, 320);
+      try {
+        const { url } = await startSsoSignIn({
+          deps,
+          input: { email, browser: presentedPreSession(c) ?? '', next },
+        });
+        // Not a redirect: the sign-in page's CSP (form-action 'self') stops a form's redirect to
+        // another site, so this page moves on to the IdP by itself (a meta refresh), or by its link.
+        return c.html(
+          <PublicLayout title="Single sign-on" refresh={url}>
+            <h1>Single sign-on</h1>
+            <p>
+              <a id="sso-continue" href={url}>
+                Continue to your identity provider
+              </a>
+            </p>
+          </PublicLayout>,
+        );
+      } catch (error) {
+        if (!(error instanceof SsoSignInError)) throw error;
+        return c.html(
+          <SignInPage next={next} csrf={preCsrf(c)} error={error.message} email={email} />,
+          SSO_STATUS[error.reason],
+        );
+      }
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/console/sso/callback',
+      operationId: 'consoleSsoCallback',
+      tag,
+      summary:
+        'Single sign-on: where the identity provider sends the browser back (code, state, iss); the redirect URI to register',
+      access: { principal: 'public' },
+      responses: {
+        303: { description: 'Signed in: the session cookie is set; on to the console' },
+        400: page('Unknown, used, expired or another browser’s sign-in (or text that cannot be stored)'),
+        401: page(
+          'The identity provider refused, or its answer failed a check (issuer, audience, signature, expiry, nonce)',
+        ),
+        403: page('Not allowed in: email domain, membership (just-in-time off), or no role'),
+        404: page('Single sign-on is no longer set up for the workspace'),
+        502: page('The identity provider could not be reached'),
+        500: page('Something went wrong'),
+      },
+    },
+    async (c) => {
+      try {
+        const signed = await finishSsoSignIn({
+          deps,
+          input: { query: new URL(c.req.url).search, browser: presentedPreSession(c) },
+        });
+        clearPreSession(deps, c);
+        setSessionCookie(deps, c, signed.token);
+        return c.redirect(safeNext(signed.next), 303);
+      } catch (error) {
+        if (!(error instanceof SsoSignInError)) throw error;
+        return message(c, SSO_STATUS[error.reason], 'Single sign-on did not sign you in', error.message);
+      }
     },
   );
 }

@@ -14,7 +14,11 @@ export interface ConsoleSessionRow {
   createdAt: number;
   lastSeenAt: number;
   expiresAt: number;
+  /** How the member signed in (issue 22). */
+  via: SignInMethod;
 }
+
+export type SignInMethod = 'token' | 'link' | 'sso';
 
 const S = columns('console_sessions', [
   'token_hash',
@@ -23,6 +27,7 @@ const S = columns('console_sessions', [
   'created_at',
   'last_seen_at',
   'expires_at',
+  'via',
 ]);
 const toSession = (raw: unknown[]): ConsoleSessionRow => {
   const {
@@ -32,11 +37,12 @@ const toSession = (raw: unknown[]): ConsoleSessionRow => {
     created_at: createdAt,
     last_seen_at: lastSeenAt,
     expires_at: expiresAt,
+    via,
   } = S.row(raw);
-  return { tokenHash, workspaceId, memberId, createdAt, lastSeenAt, expiresAt };
+  return { tokenHash, workspaceId, memberId, createdAt, lastSeenAt, expiresAt, via };
 };
 
-const INSERT_SESSION = sql(`INSERT INTO console_sessions (${S.list}) VALUES (?, ?, ?, ?, ?, ?)`);
+const INSERT_SESSION = sql(`INSERT INTO console_sessions (${S.list}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
 const SESSION = sql(`SELECT ${S.list} FROM console_sessions WHERE token_hash = ?`, toSession);
 /** Conditional: of two requests in the same minute, one writes. */
 const TOUCH = sql('UPDATE console_sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?');
@@ -57,6 +63,7 @@ export async function insertSession(tx: Conn, s: ConsoleSessionRow): Promise<voi
       created_at: s.createdAt,
       last_seen_at: s.lastSeenAt,
       expires_at: s.expiresAt,
+      via: s.via,
     }),
   );
 }

@@ -95,6 +95,10 @@ const DELETES: readonly [table: string, text: string][] = [
   ['webhooks', 'DELETE FROM webhooks WHERE workspace_id = ?'],
   ['audit_events', 'DELETE FROM audit_events WHERE workspace_id = ?'],
   ['invites', 'DELETE FROM invites WHERE workspace_id = ?'],
+  // Console single sign-on (issue 22): the provider, its domains (free again), sign-ins under way.
+  ['sso_sign_ins', 'DELETE FROM sso_sign_ins WHERE workspace_id = ?'],
+  ['sso_domains', 'DELETE FROM sso_domains WHERE workspace_id = ?'],
+  ['sso_configs', 'DELETE FROM sso_configs WHERE workspace_id = ?'],
   ['oauth_tokens', 'DELETE FROM oauth_tokens WHERE workspace_id = ?'],
   ['oauth_grants', 'DELETE FROM oauth_grants WHERE workspace_id = ?'],
   ['members', 'DELETE FROM members WHERE workspace_id = ?'],

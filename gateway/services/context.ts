@@ -17,6 +17,7 @@ import type { ConfigCache } from './platform/config-cache.ts';
 import type { Keyring } from './platform/keyring.ts';
 import type { PolicyCache } from './policy/policy-cache.ts';
 import type { AnalyticsCache } from './reporting/analytics-cache.ts';
+import type { IdentityProviders } from './sso/providers.ts';
 
 /** What every service needs, built once by the composition root (gateway/app.ts). */
 export interface Deps {
@@ -46,6 +47,8 @@ export interface Deps {
   keyring: Keyring;
   /** The console overview's recent analytics, per workspace and range. */
   analytics: AnalyticsCache;
+  /** Console single sign-on (issue 22): the identity providers' cached metadata and clients. */
+  sso: IdentityProviders;
   /** Epoch ms; injectable so tests can move time. */
   clock: () => number;
   /**

@@ -736,6 +736,10 @@ const ROUTES: Record<string, Who> = {
   'POST /v1/webhooks/callback-secret': ['admin'],
   'GET /v1/webhooks': ANY_MEMBER,
   'DELETE /v1/webhooks/:id': ['admin'],
+  // Issue 22: console single sign-on settings are the workspace admins'.
+  'GET /v1/sso': ['admin'],
+  'PUT /v1/sso': ['admin'],
+  'DELETE /v1/sso': ['admin'],
   'GET /v1/webhooks/:id/deliveries': ANY_MEMBER,
   // The console (issue 14): its assets and sign-in are public; the sign-in link is the credential.
   'GET /console/assets/:file': 'public',
@@ -744,6 +748,9 @@ const ROUTES: Record<string, Who> = {
   'POST /console/sign-in/email': 'public',
   'GET /console/sign-in/link/:token': 'public',
   'POST /console/sign-in/link/:token': 'public',
+  // Issue 22: single sign-on starts from the sign-in page; the IdP's redirect carries state and code.
+  'POST /console/sign-in/sso': 'public',
+  'GET /console/sso/callback': 'public',
   'POST /console/sign-out': 'console',
   'POST /console/sign-out-everywhere': 'console',
   'GET /console': 'console',
@@ -772,6 +779,9 @@ const ROUTES: Record<string, Who> = {
   'GET /console/businesses': 'console',
   'GET /console/help/policy': 'console',
   'GET /console/audit': 'console',
+  'GET /console/sso': 'console',
+  'POST /console/sso/save': 'console',
+  'POST /console/sso/remove': 'console',
 };
 
 describe('every route of app.routes', () => {

@@ -243,6 +243,7 @@ describe.each(DIALECTS)('secrets at rest on %s (issue 10)', (dialect: Dialect) =
         webhooks: 1,
         signingKeys: 1,
         callbackSecrets: 1,
+        ssoSecrets: 0,
       });
       const after = await dumpDatabase(gw.db);
       expect(after).not.toContain(`enc:v1:${oldKid}:`);
@@ -256,6 +257,7 @@ describe.each(DIALECTS)('secrets at rest on %s (issue 10)', (dialect: Dialect) =
         webhooks: 0,
         signingKeys: 0,
         callbackSecrets: 0,
+        ssoSecrets: 0,
       });
       expect(await dumpDatabase(gw.db)).toBe(after);
     } finally {
@@ -411,6 +413,7 @@ describe.each(DIALECTS)('without SECRETS_KEY in development on %s', (dialect: Di
       webhooks: 1,
       signingKeys: 1,
       callbackSecrets: 0,
+      ssoSecrets: 0,
     });
     const dump = await dumpDatabase(sealed.db);
     for (const clear of [...clearForms(business.signingSecret), ...clearForms(hookSecret)]) {

@@ -10,6 +10,7 @@ import members from './members.tsx';
 import oauthClients from './oauth-clients.tsx';
 import oauthConsent from './oauth-consent.tsx';
 import policy from './policy/index.tsx';
+import sso from './sso.tsx';
 import transaction from './transaction.tsx';
 import transactions from './transactions.tsx';
 import webhooks from './webhooks.tsx';
@@ -32,6 +33,7 @@ export const PAGES: PageSpec[] = [
   oauthConsent,
   members,
   webhooks,
+  sso,
   businesses,
   audit,
 ];

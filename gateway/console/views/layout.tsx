@@ -21,9 +21,10 @@ export interface Signed {
   csrf: string;
 }
 
-const Document: FC<PropsWithChildren<{ title: string; countdown?: boolean }>> = ({
+const Document: FC<PropsWithChildren<{ title: string; countdown?: boolean; refresh?: string }>> = ({
   title,
   countdown,
+  refresh,
   children,
 }) => (
   <>
@@ -36,6 +37,7 @@ const Document: FC<PropsWithChildren<{ title: string; countdown?: boolean }>> = 
         <title>{title} · Warden console</title>
         <link rel="stylesheet" href={assetUrl(ASSETS.css)} />
         {countdown ? <script src={assetUrl(ASSETS.countdown)} defer /> : null}
+        {refresh ? <meta http-equiv="refresh" content={`0;url=${refresh}`} /> : null}
       </head>
       <body>
         <a class="skip" href="#main">
@@ -117,8 +119,13 @@ export const ConsoleLayout: FC<
 );
 
 /** Pages before sign-in, and refusals without a session. */
-export const PublicLayout: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (
-  <Document title={title}>
+/** `refresh`: an address the page moves on to at once (a meta refresh, which the CSP allows). */
+export const PublicLayout: FC<PropsWithChildren<{ title: string; refresh?: string }>> = ({
+  title,
+  refresh,
+  children,
+}) => (
+  <Document title={title} refresh={refresh}>
     <header class="top">
       <div class="top-inner">
         <a class="brand" href="/console/sign-in">

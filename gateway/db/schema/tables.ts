@@ -577,6 +577,13 @@ export const TABLES = {
       created_at: bigint().notNull(),
       last_seen_at: bigint().notNull(),
       expires_at: bigint().notNull(),
+      /**
+       * How the member signed in (issue 22): `token`, `link` or `sso`. A workspace that requires
+       * single sign-on ends every console session not opened by it.
+       */
+      via: text({ enum: ['token', 'link', 'sso'] })
+        .notNull()
+        .default('token'),
     },
     {
       indexes: [{ name: 'console_sessions_member', on: ['member_id'] }],
@@ -596,6 +603,65 @@ export const TABLES = {
     {
       indexes: [{ name: 'console_sign_in_links_member', on: ['member_id'] }],
     },
+  ),
+
+  /**
+   * Console single sign-on with OpenID Connect (issue 22): one identity provider per workspace. The
+   * client secret is sealed under SECRETS_KEY like the other secrets the gateway reads back in clear.
+   */
+  sso_configs: table({
+    workspace_id: text().primaryKey(),
+    /** The issuer identifier; its discovery document is at `<issuer>/.well-known/openid-configuration`. */
+    issuer: text().notNull(),
+    client_id: text().notNull(),
+    client_secret: text().notNull(),
+    /** JSON array of the scopes asked for (`openid` always among them). */
+    scopes: text().notNull(),
+    /** The claim naming the person's groups (`groups` by default): a string or an array of strings. */
+    role_claim: text().notNull(),
+    /** JSON array of `{group, role}`; the first whose group the person is in gives the role. */
+    role_mappings: text().notNull(),
+    /** The role of a person in no mapped group; null: such a person is refused. */
+    default_role: text({ enum: ['admin', 'developer', 'approver'] }),
+    /** 1: a person the IdP vouches for who is not a member yet becomes one at sign-in (JIT). */
+    jit: integer().notNull().default(0),
+    /** 1: the console takes single sign-on only (member tokens still work for the API). */
+    required: integer().notNull().default(0),
+    created_at: bigint().notNull(),
+    updated_at: bigint().notNull(),
+  }),
+
+  /**
+   * The email domains each workspace's single sign-on answers for (issue 22): the sign-in page routes
+   * an address to the one workspace that lists its domain, so a domain belongs to one workspace.
+   */
+  sso_domains: table(
+    {
+      domain: text().primaryKey(),
+      workspace_id: text().notNull(),
+    },
+    { indexes: [{ name: 'sso_domains_ws', on: ['workspace_id'] }] },
+  ),
+
+  /**
+   * Single sign-ons under way (issue 22): the `state` sent to the IdP (only its SHA-256), bound to the
+   * browser that started it (its pre-session cookie's hash), with the nonce and the PKCE verifier
+   * (sealed) the answer is checked against. Used once (`used_at`), ten minutes at most.
+   */
+  sso_sign_ins: table(
+    {
+      state_hash: text().primaryKey(),
+      workspace_id: text().notNull(),
+      browser_hash: text().notNull(),
+      nonce: text().notNull(),
+      code_verifier: text().notNull(),
+      /** The console page to open afterwards. */
+      next: text().notNull(),
+      created_at: bigint().notNull(),
+      expires_at: bigint().notNull(),
+      used_at: bigint(),
+    },
+    { indexes: [{ name: 'sso_sign_ins_expires', on: ['expires_at'] }] },
   ),
 
   /**

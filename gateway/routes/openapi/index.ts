@@ -38,6 +38,7 @@ const TAGS: readonly { name: string; description: string }[] = [
   },
   { name: 'Agent keys', description: "The workspace's agent keys (`wk_…`)." },
   { name: 'Members', description: 'People in the workspace, their roles and tokens, and invitations.' },
+  { name: 'Single sign-on', description: "The workspace's OpenID Connect sign-in for the console." },
   { name: 'Webhooks', description: 'Events delivered to your URLs, signed.' },
   { name: 'Analytics', description: 'Rates, spend, limits and the price of evaluations.' },
   { name: 'Audit', description: 'The hash-chained audit log and its verification.' },

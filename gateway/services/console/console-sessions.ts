@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Conn } from '../../db/types.ts';
 import type { MemberPrincipal } from '../../domain/index.ts';
 import { formatTime } from '../../notify/format.ts';
 import { appendAudit } from '../../repositories/audit.ts';
@@ -10,10 +11,12 @@ import {
   insertSession,
   insertSignInLink,
   membershipsByEmail,
+  type SignInMethod,
   touchSession,
   useSignInLink,
 } from '../../repositories/console-sessions.ts';
 import { countRequest } from '../../repositories/rate.ts';
+import { isSsoRequired } from '../../repositories/sso.ts';
 import { getMember } from '../../repositories/tenancy.ts';
 import { getWorkspace } from '../../repositories/workspaces.ts';
 import { hashSecret, newSecret, SECRET_PREFIXES } from '../../secrets.ts';
@@ -25,7 +28,8 @@ import { authenticateMember } from '../tenancy/index.ts';
  * Console sessions (issue 14). A member signs in with their member token or an emailed link; the
  * browser then holds a random session token in a cookie and the server only its SHA-256. A session
  * ends after CONSOLE_IDLE_MINUTES unused, CONSOLE_SESSION_HOURS after sign-in whatever its use, on
- * sign-out, or when the member or its workspace goes (checked on every request).
+ * sign-out, or when the member or its workspace goes (checked on every request), or, unless it was
+ * opened by single sign-on, once the workspace requires it (issue 22).
  */
 
 /** A sign-in link lives 15 minutes and works once. */
@@ -45,6 +49,8 @@ export interface ConsoleSession {
   lastSeenAt: number;
   /** Absolute expiry. */
   expiresAt: number;
+  /** How the member signed in (issue 22): a workspace requiring single sign-on keeps only `sso`. */
+  via: SignInMethod;
 }
 
 /** The service context of a console request: the member acting in their workspace. */
@@ -64,33 +70,66 @@ const asMember = (deps: Deps, workspaceId: string, memberId: string): ServiceCon
   actor: { type: 'member', id: memberId },
 });
 
-async function openSession(
+/**
+ * Inside a transaction of the workspace: a new console session for the member, and its audit event
+ * (SOC 2 CC6: who had access, when, how). `data` adds to the event (single sign-on: the IdP subject).
+ */
+export async function openSessionStep(
+  tx: Conn,
+  deps: Deps,
+  input: { workspaceId: string; memberId: string; via: SignInMethod; data?: Record<string, unknown> },
+): Promise<{ token: string }> {
+  const { workspaceId, memberId, via } = input;
+  const token = newSecret('consoleSession');
+  const now = deps.clock();
+  await insertSession(tx, {
+    tokenHash: hashSecret(token),
+    workspaceId,
+    memberId,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + deps.config.consoleSessionMs,
+    via,
+  });
+  await appendAudit(
+    tx,
+    auditEvent(
+      asMember(deps, workspaceId, memberId),
+      'console.signed_in',
+      memberId,
+      { via, ...input.data },
+      now,
+    ),
+  );
+  return { token };
+}
+
+function openSession(
   deps: Deps,
   workspaceId: string,
   memberId: string,
   via: 'token' | 'link',
 ): Promise<{ token: string }> {
-  const token = newSecret('consoleSession');
-  const now = deps.clock();
-  // Sign-ins are in the workspace's audit trail (SOC 2 CC6: who had access, when, how).
-  await deps.db.transaction({ workspaceId }, async (tx) => {
-    await insertSession(tx, {
-      tokenHash: hashSecret(token),
-      workspaceId,
-      memberId,
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: now + deps.config.consoleSessionMs,
-    });
-    await appendAudit(
-      tx,
-      auditEvent(asMember(deps, workspaceId, memberId), 'console.signed_in', memberId, { via }, now),
-    );
-  });
-  return { token };
+  return deps.db.transaction({ workspaceId }, (tx) =>
+    openSessionStep(tx, deps, { workspaceId, memberId, via }),
+  );
 }
 
-/** Signs in with a member token: a new session, or undefined when the token is not a member's. */
+/** A sign-in by token or link the workspace refuses: its console takes single sign-on only (issue 22). */
+export class SsoRequiredError extends Error {
+  override readonly name = 'SsoRequiredError';
+  constructor() {
+    super('The workspace signs in to the console with single sign-on only.');
+  }
+}
+
+/** The state of a sign-in link whose workspace now requires single sign-on. */
+export const SSO_REQUIRED = 'sso-required';
+
+/**
+ * Signs in with a member token: a new session, or undefined when the token is not a member's;
+ * SsoRequiredError when the workspace's console takes single sign-on only.
+ */
 export async function signInWithToken({
   deps,
   memberToken,
@@ -106,6 +145,8 @@ export async function signInWithToken({
     // Unknown token or archived workspace: the page says the same for both.
     return undefined;
   }
+  // Issue 22: the token still works for the API, not for the console.
+  if (await isSsoRequired(deps.db.reader, member.workspaceId)) throw new SsoRequiredError();
   return openSession(deps, member.workspaceId, member.memberId, 'token');
 }
 
@@ -117,7 +158,11 @@ export async function signInWithToken({
 export async function requestSignInLinks({ deps, email }: { deps: Deps; email: string }): Promise<number> {
   const address = email.trim().toLowerCase();
   if (!address.includes('@') || address.length > 320) return 0;
-  const memberships = await membershipsByEmail(deps.db.reader, address);
+  const reader = deps.db.reader;
+  const all = await membershipsByEmail(reader, address);
+  // A workspace whose console takes single sign-on only gets no link (issue 22).
+  const required = await Promise.all(all.map((m) => isSsoRequired(reader, m.workspaceId)));
+  const memberships = all.filter((_, i) => !required[i]);
   if (memberships.length === 0) return 0;
   const now = deps.clock();
   const window = Math.floor(now / SIGN_IN_EMAIL_WINDOW_MS) * SIGN_IN_EMAIL_WINDOW_MS;
@@ -165,7 +210,7 @@ export async function requestSignInLinks({ deps, email }: { deps: Deps; email: s
 
 export type SignInLinkState =
   | { state: 'active'; workspaceName: string; email: string; expiresAt: number }
-  | { state: 'unknown' | 'used' | 'expired' };
+  | { state: 'unknown' | 'used' | 'expired' | typeof SSO_REQUIRED };
 
 /** What a sign-in link would do, without using it (GET shows a button; a mail scanner's GET uses nothing). */
 export async function peekSignInLink({
@@ -186,6 +231,7 @@ export async function peekSignInLink({
     getWorkspace(reader, link.workspaceId),
   ]);
   if (!member || !workspace || workspace.archivedAt) return { state: 'unknown' };
+  if (await isSsoRequired(reader, link.workspaceId)) return { state: SSO_REQUIRED };
   return { state: 'active', workspaceName: workspace.name, email: member.email, expiresAt: link.expiresAt };
 }
 
@@ -198,6 +244,9 @@ export async function signInWithLink({
   token: string;
 }): Promise<{ token: string } | undefined> {
   if (!token.startsWith(SECRET_PREFIXES.consoleLink)) return undefined;
+  const link = await findSignInLink(deps.db.reader, hashSecret(token));
+  // Checked before the link is used: it stays usable should the workspace stop requiring SSO.
+  if (link && (await isSsoRequired(deps.db.reader, link.workspaceId))) throw new SsoRequiredError();
   const used = await deps.db.transaction({}, (tx) => useSignInLink(tx, hashSecret(token), deps.clock()));
   if (!used) return undefined;
   const [member, workspace] = await Promise.all([
@@ -226,11 +275,13 @@ export async function resumeSession({
   const row = await findSession(reader, tokenHash);
   if (!row) return undefined;
   const now = deps.clock();
-  const [member, workspace] = await Promise.all([
+  const [member, workspace, ssoOnly] = await Promise.all([
     getMember(reader, row.workspaceId, row.memberId),
     getWorkspace(reader, row.workspaceId),
+    row.via === 'sso' ? false : isSsoRequired(reader, row.workspaceId),
   ]);
   if (
+    ssoOnly ||
     now >= row.expiresAt ||
     now - row.lastSeenAt >= deps.config.consoleIdleMs ||
     !member ||
@@ -252,6 +303,7 @@ export async function resumeSession({
     createdAt: row.createdAt,
     lastSeenAt,
     expiresAt: row.expiresAt,
+    via: row.via,
   };
 }
 

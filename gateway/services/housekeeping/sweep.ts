@@ -1,6 +1,7 @@
 import { sweepConsole } from '../../repositories/console-sessions.ts';
 import { sweepOAuthTokens } from '../../repositories/oauth.ts';
 import { sweepRateCounters } from '../../repositories/rate.ts';
+import { sweepSsoSignIns } from '../../repositories/sso.ts';
 import { sweepIdempotency, sweepTokens } from '../../repositories/tokens.ts';
 import { OTP_REQUEST_WINDOW_MS } from '../approvals/index.ts';
 import type { Deps } from '../context.ts';
@@ -24,6 +25,8 @@ export async function sweepOnce(deps: Deps): Promise<void> {
       idleBefore: now - deps.config.consoleIdleMs,
       linksBefore: now - TOKEN_SWEEP_GRACE_MS,
     });
+    // Single sign-ons under way (issue 22), an hour after they could no longer finish.
+    await sweepSsoSignIns(tx, now - TOKEN_SWEEP_GRACE_MS);
     // OAuth codes and tokens an hour after they expired (until then a replayed one is recognised).
     await sweepOAuthTokens(tx, now - TOKEN_SWEEP_GRACE_MS);
   });

@@ -2,6 +2,7 @@ import type { Conn } from '../../db/types.ts';
 import { listPreviousBusinessSecrets, resealPreviousBusinessSecret } from '../../repositories/businesses.ts';
 import { listWebhookSecrets, resealWebhookSecret } from '../../repositories/outbox.ts';
 import { listSigningKeys, resealSigningKey } from '../../repositories/signing-keys.ts';
+import { listSsoSecrets, resealSsoSecret } from '../../repositories/sso.ts';
 import {
   listBusinessSecrets,
   listCallbackSecrets,
@@ -17,6 +18,8 @@ export interface ResealCounts {
   signingKeys: number;
   /** Workspaces' evaluation callback secrets (POST /v1/webhooks/callback-secret). */
   callbackSecrets: number;
+  /** Workspaces' single sign-on client secrets (PUT /v1/sso, issue 22). */
+  ssoSecrets: number;
 }
 
 interface Reseal {
@@ -27,7 +30,7 @@ interface Reseal {
 
 /**
  * `warden secrets reseal` (issue 10): every business signing secret, webhook secret, workspace
- * callback secret and receipt signing private key that is stored plain, or sealed under a key other
+ * callback secret, single sign-on client secret and receipt signing private key that is stored plain, or sealed under a key other
  * than SECRETS_KEY, is sealed again under SECRETS_KEY. Afterwards SECRETS_KEY_PREVIOUS is no longer
  * needed.
  *
@@ -73,6 +76,12 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
     (w) => w.callbackSecret,
   );
 
+  const ssoSecrets = plan(
+    await listSsoSecrets(db.reader),
+    (w) => w.workspaceId,
+    (w) => w.clientSecret,
+  );
+
   const apply = (
     items: Reseal[],
     update: (tx: Conn, id: string, from: string, to: string) => Promise<boolean>,
@@ -92,5 +101,6 @@ export async function resealSecrets(deps: Pick<Deps, 'db' | 'sealer'>): Promise<
     webhooks: await apply(webhooks, resealWebhookSecret),
     signingKeys: await apply(signingKeys, resealSigningKey),
     callbackSecrets: await apply(callbackSecrets, resealCallbackSecret),
+    ssoSecrets: await apply(ssoSecrets, resealSsoSecret),
   };
 }
