@@ -282,7 +282,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
     }),
   );
-  registerDocumentRoutes(app);
+  registerDocumentRoutes(app, { publicBaseUrl: config.publicBaseUrl });
   registerHealthRoutes(app, deps, health);
   if (config.metricsEnabled) registerMetricsRoutes(app, { metrics, token: config.metricsToken });
   registerWellKnownRoutes(app, deps);

@@ -34,7 +34,8 @@ export function buildProgram(): Command {
     // Usage errors read like every other failure: `warden: <what is wrong>`.
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'warden: ')) })
     .showHelpAfterError()
-    .addHelpText('after', EPILOG);
+    .addHelpText('after', EPILOG)
+    .hook('preSubcommand', (command, sub) => renamed(command.args[0], sub.name()));
   registerWorkspaceCommands(program);
   registerBusinessCommands(program);
   registerKeyCommands(program);
@@ -46,6 +47,17 @@ export function buildProgram(): Command {
   registerLocalCommands(program);
   registerMcpStdioCommand(program);
   return program;
+}
+
+/**
+ * The names `key` (agent keys) and `keys` (receipt signing keys) were one letter apart: they are
+ * `agent-key` and `signing-key` now. The old ones still work, with one line on stderr (stdout stays
+ * what scripts parse).
+ */
+function renamed(typed: string | undefined, name: string): void {
+  if (typed && typed !== name && (typed === 'key' || typed === 'keys')) {
+    process.stderr.write(`warden: "${typed}" is now "${name}"; the old name still works for now.\n`);
+  }
 }
 
 /** The exit code for what an action threw; expected failures are one line on stderr, no stack. */

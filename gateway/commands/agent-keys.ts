@@ -12,9 +12,15 @@ interface KeyView {
   revokedAt: string | null;
 }
 
-/** `warden key …`: agent keys of the token's workspace (DESIGN §5: `/v1/keys`). */
+/**
+ * `warden agent-key …` (formerly `key`, still an alias): agent keys of the token's workspace
+ * (DESIGN §5: `/v1/keys`). Not the receipt signing keys, which are `signing-key`.
+ */
 export function registerKeyCommands(program: Command): void {
-  const group = program.command('key').description('create, list and revoke agent keys (member token)');
+  const group = program
+    .command('agent-key')
+    .alias('key')
+    .description('create, list and revoke agent keys (member token)');
 
   remote(group.command('create'))
     .description('create an agent key; prints the key once')

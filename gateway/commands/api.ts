@@ -55,6 +55,13 @@ function parseUrl(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/**
+ * `--url` on a command that works on this host unless told otherwise (the verify commands): no
+ * default and no WARDEN_URL, so a shell that has one set never sends a local check elsewhere.
+ */
+export const remoteUrlOption = (): Option =>
+  new Option('--url <url>', 'verify against this gateway instead of the local database').argParser(parseUrl);
+
 /** `--url`, `--token` (or WARDEN_URL, WARDEN_TOKEN) and `--json` on a command that calls a gateway. */
 export function remote(command: Command): Command {
   return command

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { type RemoteOptions, remoteUrlOption } from './api.ts';
 import type { CommandContext } from './context.ts';
 
 /**
@@ -15,6 +16,16 @@ async function local(command: (ctx: CommandContext) => Promise<number>): Promise
     await ctx.db.close();
   }
 }
+
+/** The verify commands: this host's database, or with `--url` a gateway from anywhere. */
+interface VerifyOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const tokenOption = () =>
+  new Option('--token <token>', 'with --url: a member token of the workspace').env('WARDEN_TOKEN');
 
 /** The commands that work on this host's database and environment, not through a gateway. */
 export function registerLocalCommands(program: Command): void {
@@ -35,8 +46,9 @@ export function registerLocalCommands(program: Command): void {
     });
 
   program
-    .command('keys')
-    .description('the gateway signing keys (receipts; forwarded requests)')
+    .command('signing-key')
+    .alias('keys')
+    .description('the keys that sign receipts, checkpoints and forwarded requests (not agent keys: see agent-key)')
     .command('rotate')
     .description('make a new receipt signing key current; the old one stays published')
     .option(
@@ -52,11 +64,17 @@ export function registerLocalCommands(program: Command): void {
     .command('audit')
     .description('the audit trail')
     .command('verify')
-    .description('recompute the audit hash chains; exits 1 when one is broken')
+    .description(
+      'recompute the audit hash chains of this database, or with --url ask a gateway to verify its chain; exits 1 when one is broken',
+    )
     .option('--workspace <id>', 'only this workspace’s chain')
-    .action(async (opts: { workspace?: string }) => {
-      const { auditVerify } = await import('./audit.ts');
-      await local((ctx) => auditVerify(ctx, opts));
+    .addOption(remoteUrlOption())
+    .addOption(tokenOption())
+    .option('--json', 'print {valid, checked, firstBrokenId} as JSON')
+    .action(async (opts: VerifyOptions & { workspace?: string }) => {
+      const { auditVerify, auditVerifyRemote } = await import('./audit.ts');
+      if (opts.url) process.exitCode = await auditVerifyRemote(opts as RemoteOptions);
+      else await local((ctx) => auditVerify(ctx, opts));
     });
 
   program
@@ -76,10 +94,20 @@ export function registerLocalCommands(program: Command): void {
       '--checkpoint <file>',
       'check inclusion under this checkpoint (its compact JWS, or the JSON of GET /v1/ledger/checkpoint) instead of the newest',
     )
-    .action(async (target: string, opts: { jwks?: string; transaction?: string; checkpoint?: string }) => {
-      const { receiptVerify } = await import('./receipt.ts');
-      await local((ctx) => receiptVerify(ctx, target, opts));
-    });
+    .addOption(remoteUrlOption())
+    .addOption(tokenOption())
+    .option('--json', 'print {valid, signature, names, log} as JSON')
+    .action(
+      async (
+        target: string,
+        opts: VerifyOptions & { jwks?: string; transaction?: string; checkpoint?: string },
+      ) => {
+        const { receiptVerify, receiptVerifyRemote, refuseRemoteCheckpoint } = await import('./receipt.ts');
+        if (!opts.url) return local((ctx) => receiptVerify(ctx, target, opts));
+        if (opts.checkpoint !== undefined) refuseRemoteCheckpoint();
+        process.exitCode = await receiptVerifyRemote(target, opts as RemoteOptions & { jwks?: string });
+      },
+    );
 
   program
     .command('secrets')

@@ -1,4 +1,5 @@
 import { styleText } from 'node:util';
+import { formatAmount } from '../notify/format.ts';
 
 /** Colours only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function colourOn(): boolean {
@@ -83,10 +84,11 @@ export const statusCell = (cell: string): string => {
   return statusColour(word) + cell.slice(word.length);
 };
 
-/** Integer minor units as a person reads them: 1250 USD → 12.50 USD. */
+/**
+ * Integer minor units as the console shows them on transactions and approvals (`USD 12.50`, `JPY
+ * 1250`: the currency's own decimals), with the same function; null (a `-` cell) without an amount.
+ */
 export function money(amount: unknown, currency: unknown): string | null {
   if (typeof amount !== 'number' || !Number.isInteger(amount)) return null;
-  const abs = Math.abs(amount);
-  const units = `${amount < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-  return typeof currency === 'string' ? `${units} ${currency}` : units;
+  return formatAmount(amount, typeof currency === 'string' ? currency : null);
 }

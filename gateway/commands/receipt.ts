@@ -1,8 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { getReceipt } from '../repositories/receipts.ts';
-import { checkReceipt, SigningKeys } from '../services/ledger/index.ts';
+import {
+  checkReceipt,
+  checkServedReceipt,
+  type ReceiptCheck,
+  SigningKeys,
+} from '../services/ledger/index.ts';
+import { CliError, callApi, EXIT, type RemoteOptions, seg } from './api.ts';
 import type { CommandContext } from './context.ts';
+import { line, paint, printJson } from './output.ts';
 
 /**
  * `warden receipt verify <file or transaction id>`: checks a receipt's signature against the JWK Set
@@ -17,7 +24,7 @@ import type { CommandContext } from './context.ts';
 export async function receiptVerify(
   ctx: CommandContext,
   target: string,
-  options: { jwks?: string; transaction?: string; checkpoint?: string },
+  options: { jwks?: string; transaction?: string; checkpoint?: string; json?: boolean },
 ): Promise<number> {
   const jwksSource = options.jwks;
   const read = await readReceipt(ctx, target);
@@ -30,9 +37,7 @@ export async function receiptVerify(
     return 2;
   }
   const keys = jwksSource
-    ? /^https?:\/\//.test(jwksSource)
-      ? createRemoteJWKSet(new URL(jwksSource))
-      : createLocalJWKSet(JSON.parse(readFileSync(jwksSource, 'utf8')) as JSONWebKeySet)
+    ? keySet(jwksSource)
     : createLocalJWKSet((await new SigningKeys(ctx.db, ctx.sealer).jwks()) as unknown as JSONWebKeySet);
   const transactionId = read.byId ? target : (options.transaction ?? read.asked);
   const checkpoint = options.checkpoint === undefined ? undefined : readCheckpointFile(options.checkpoint);
@@ -43,8 +48,72 @@ export async function receiptVerify(
     transactionId === undefined ? {} : { transactionId },
     checkpoint,
   );
-  ctx.out(JSON.stringify({ valid, signature, names, log }));
+  printReceiptVerdict({ valid, signature, names, log }, options.json === true, 'this database');
   return valid ? 0 : 1;
+}
+
+/** A JWK Set from a URL (fetched) or a file. */
+const keySet = (source: string) =>
+  /^https?:\/\//.test(source)
+    ? createRemoteJWKSet(new URL(source))
+    : createLocalJWKSet(JSON.parse(readFileSync(source, 'utf8')) as JSONWebKeySet);
+
+/**
+ * `warden receipt verify <transaction id> --url <gateway> --token <member token>`: from anywhere,
+ * with nothing but what the gateway serves. The receipt, its audit path and checkpoint come from
+ * GET /v1/receipts/:id; the keys from its /.well-known/warden-keys (or `--jwks`, keys kept
+ * elsewhere, which is stronger: a gateway that lies can also publish its own keys).
+ */
+export async function receiptVerifyRemote(
+  transactionId: string,
+  options: RemoteOptions & { jwks?: string },
+): Promise<number> {
+  const served = await callApi<{
+    receipt: string;
+    log: { index: number; inclusionProof: string[]; checkpoint: string } | null;
+  }>(options, 'GET', `/v1/receipts/${seg(transactionId)}`);
+  const keys = keySet(options.jwks ?? `${options.url}/.well-known/warden-keys`);
+  const check = await checkServedReceipt(served.receipt, keys, transactionId, served.log);
+  printReceiptVerdict(check, options.json === true, options.url);
+  return check.valid ? 0 : 1;
+}
+
+/** The verdict as a person reads it (or `--json`: `{valid, signature, names, log}`). */
+function printReceiptVerdict(check: ReceiptCheck, json: boolean, where: string): void {
+  if (json) {
+    printJson(check);
+    return;
+  }
+  const { signature, names, log } = check;
+  const asked = names?.transactionId ? ` of ${names.transactionId}` : '';
+  line(
+    check.valid
+      ? `${paint('green', 'VALID')}  the receipt${asked} is signed, names its transaction, and is in the ledger log (${where}).`
+      : `${paint('red', 'INVALID')}  the receipt${asked} does not verify (${where}).`,
+  );
+  const mark = (ok: boolean | undefined) => (ok ? paint('green', 'ok  ') : paint('red', 'FAIL'));
+  line(
+    `  ${mark(signature.valid)} signature   ${signature.valid ? `key ${signature.kid ?? '(no kid)'}` : (signature.error ?? '')}`,
+  );
+  if (names) {
+    line(
+      `  ${mark(names.valid)} names       ${names.valid ? `${names.transactionId} in ${names.workspaceId}` : (names.error ?? '')}`,
+    );
+  }
+  if (log) {
+    line(
+      `  ${mark(log.included)} ledger log  ${log.included ? `leaf ${log.index} of ${log.size}, under a checkpoint signed by key ${log.checkpoint?.kid ?? '(no kid)'}` : (log.error ?? '')}`,
+    );
+  }
+}
+
+/** `--checkpoint` names a file this host reads; with `--url` there is no such thing to compare. */
+export function refuseRemoteCheckpoint(): never {
+  throw new CliError(
+    '--checkpoint works on the gateway host only; with --url the newest checkpoint is checked.',
+    'USAGE',
+    EXIT.usage,
+  );
 }
 
 /** The receipt to check, and the transaction it was read as the receipt of (if the target says). */

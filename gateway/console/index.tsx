@@ -16,7 +16,13 @@ import {
 } from '../services/console/index.ts';
 import type { Deps } from '../services/context.ts';
 import { ASSET_TYPES, assetByFile } from './assets/index.ts';
-import type { ConsoleServices, PageContext, PageSpec, View } from './page.ts';
+import {
+  type ConsoleServices,
+  consoleOperationId,
+  type PageContext,
+  type PageSpec,
+  type View,
+} from './page.ts';
 import { PAGES } from './pages/index.ts';
 import { CSP, clearSessionCookie, formOf, sameOrigin, sessionToken } from './security.ts';
 import { registerSignIn } from './sign-in.tsx';
@@ -97,6 +103,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps): void 
     {
       method: 'get',
       path: '/console/assets/:file',
+      operationId: 'consoleAsset',
       tag,
       summary: 'A static file of the console, by its fingerprinted name (cached for a year)',
       access: { principal: 'public' },
@@ -229,6 +236,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps): void 
       {
         method: 'get',
         path: spec.path,
+        operationId: consoleOperationId('get', spec.path),
         tag,
         summary: spec.summary,
         access: { principal: 'console', ...(spec.roles ? { roles: spec.roles } : {}) },
@@ -253,6 +261,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps): void 
         {
           method: 'post',
           path: action.path,
+          operationId: consoleOperationId('post', action.path),
           tag,
           summary: `${action.summary} (form post with the csrf field)`,
           access: { principal: 'console', ...(roles ? { roles } : {}) },
@@ -299,6 +308,7 @@ export function registerConsole(app: OpenAPIHono<GatewayEnv>, deps: Deps): void 
       {
         method: 'post',
         path,
+        operationId: consoleOperationId('post', path),
         tag,
         summary: `${summary} (form post with the csrf field)`,
         access: { principal: 'console' },

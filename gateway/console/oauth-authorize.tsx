@@ -20,6 +20,7 @@ export function registerOAuthAuthorize(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'get',
       path: '/oauth/authorize',
+      operationId: 'oauthAuthorizePage',
       tag: 'OAuth',
       summary: 'Authorization endpoint: on to the console’s consent page (RFC 6749 §4.1.1)',
       description:

@@ -80,3 +80,21 @@ export const definePage = (spec: PageSpec): PageSpec => spec;
 
 /** A string field of a parsed form ('' when absent or a file). */
 export const field = (form: Record<string, string>, name: string): string => form[name] ?? '';
+
+const pascal = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+
+/**
+ * The operationId of a console page or form, from its pattern: a page is `console<Path>Page`, a
+ * form `console<Path>`, the path's words in PascalCase with `:id` as `ById`
+ * (`GET /console/approvals/:id` → `consoleApprovalsByIdPage`, `POST /console/keys/create` →
+ * `consoleKeysCreate`); unique because the patterns are.
+ */
+export function consoleOperationId(method: 'get' | 'post', path: string): string {
+  const words = path
+    .replace(/^\/console\/?/, '')
+    .split(/[/-]/)
+    .filter(Boolean)
+    .map((word) => (word.startsWith(':') ? `By${pascal(word.slice(1))}` : pascal(word)));
+  const name = words.join('') || 'Overview';
+  return `console${name}${method === 'get' ? 'Page' : ''}`;
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { contentSecurityPolicy } from '../csp.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Deps } from '../services/context.ts';
 
@@ -8,13 +9,8 @@ import type { Deps } from '../services/context.ts';
 export const COOKIE = 'warden_console';
 const PATH = '/console';
 
-/**
- * The console's CSP (issue 14): scripts and styles from this origin only (no inline code), nothing
- * framed, forms posted here only.
- */
-export const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
-  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/** The console's CSP (issue 14), the gateway's base policy as is (gateway/csp.ts). */
+export const CSP = contentSecurityPolicy();
 
 /** Secure unless this is development or test over plain http (a local browser would drop it). */
 function secure(deps: Deps, c: Context<GatewayEnv>): boolean {

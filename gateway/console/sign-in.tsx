@@ -156,6 +156,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'get',
       path: '/console/sign-in',
+      operationId: 'consoleSignInPage',
       tag,
       summary: 'The sign-in page: an email link or a member token',
       access: { principal: 'public' },
@@ -178,6 +179,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/token',
+      operationId: 'consoleSignInWithToken',
       tag,
       summary: 'Sign in with a member token (form post: token, next)',
       access: { principal: 'public' },
@@ -230,6 +232,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/email',
+      operationId: 'consoleSignInWithEmail',
       tag,
       summary: 'Email a sign-in link to a member address (form post: email); the same answer for any address',
       access: { principal: 'public' },
@@ -281,6 +284,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'get',
       path: '/console/sign-in/link/:token',
+      operationId: 'consoleSignInLinkPage',
       tag,
       summary: 'An emailed sign-in link: names the workspace, with a button that signs in (uses nothing)',
       access: { principal: 'link' },
@@ -324,6 +328,7 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/link/:token',
+      operationId: 'consoleSignInWithLink',
       tag,
       summary: 'Use an emailed sign-in link (once): sets the session cookie',
       access: { principal: 'link' },
@@ -366,9 +371,10 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'post',
       path: '/console/sign-in/sso',
+      operationId: 'consoleSignInWithSso',
       tag,
       summary:
-        "Single sign-on (issue 22): routes a work email by its domain to its workspace's OpenID provider (form post: email, next)",
+        "Single sign-on: routes a work email by its domain to its workspace's OpenID provider (form post: email, next)",
       access: { principal: 'public' },
       responses: {
         200: page(
@@ -418,9 +424,10 @@ export function registerSignIn(app: OpenAPIHono<GatewayEnv>, deps: Deps, service
     {
       method: 'get',
       path: '/console/sso/callback',
+      operationId: 'consoleSsoCallback',
       tag,
       summary:
-        'Single sign-on (issue 22): where the identity provider sends the browser back (code, state, iss); the redirect URI to register',
+        'Single sign-on: where the identity provider sends the browser back (code, state, iss); the redirect URI to register',
       access: { principal: 'public' },
       responses: {
         303: { description: 'Signed in: the session cookie is set; on to the console' },

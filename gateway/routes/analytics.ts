@@ -159,6 +159,7 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'get',
       path: '/v1/analytics',
+      operationId: 'getAnalytics',
       tag,
       summary: 'Approval rates, rejections by rule, decision times, spend, limits, costs and anomalies',
       description:
@@ -191,6 +192,7 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'get',
       path: '/v1/pricing',
+      operationId: 'getPricing',
       tag,
       summary: 'The price of one evaluation: the default and per agent',
       access: { principal: 'member', roles: ['admin', 'developer'] },
@@ -205,6 +207,7 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'put',
       path: '/v1/pricing',
+      operationId: 'putPricing',
       tag,
       summary: 'Replace the evaluation prices (audited)',
       description:

@@ -5,7 +5,7 @@ import { memberAuth } from '../middleware/auth/index.ts';
 import { decideApproval, getApproval, listApprovals, viewApproval } from '../services/approvals/index.ts';
 import type { Deps } from '../services/context.ts';
 import { asMember } from './context.ts';
-import { isoTime } from './openapi/common.ts';
+import { isoTime, named } from './openapi/common.ts';
 import { route } from './openapi/route.ts';
 import { transactionView } from './transactions.ts';
 import { parseBody, parseQuery, pathParam } from './validate.ts';
@@ -27,40 +27,43 @@ const approveBody = z
   .strict();
 const rejectBody = z.object({ reason: z.string().max(1000).optional() }).strict();
 
-const approvalView = z.object({
-  id: z.string(),
-  status: z.enum(['pending', 'approved', 'rejected', 'expired']),
-  transactionId: z.string(),
-  stages: z.array(
-    z.object({
-      position: z.number().int(),
-      index: z.number().int(),
-      role: z.string(),
-      tier: z.enum(['standard', 'critical_otp']),
-      quorum: z.number().int(),
-      status: z.enum(['waiting', 'pending', 'approved', 'rejected', 'expired', 'escalated']),
-      approvals: z.number().int(),
-      activatedAt: isoTime.nullable(),
-      deadlineAt: isoTime.nullable(),
-      onTimeout: z.enum(['reject', 'escalate_next']),
-    }),
-  ),
-  votes: z.array(
-    z.object({
-      memberId: z.string(),
-      position: z.number().int(),
-      decision: z.enum(['approve', 'reject']),
-      reason: z.string().nullable(),
-      via: z
-        .enum(['api', 'link', 'console', 'slack'])
-        .describe('Where the vote was cast: the API, a magic link, the console, a Slack button (issue 23).'),
-      createdAt: isoTime,
-    }),
-  ),
-  transaction: transactionView.passthrough().optional(),
-  createdAt: isoTime,
-  updatedAt: isoTime,
-});
+const approvalView = named(
+  'Approval',
+  z.object({
+    id: z.string(),
+    status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+    transactionId: z.string(),
+    stages: z.array(
+      z.object({
+        position: z.number().int(),
+        index: z.number().int(),
+        role: z.string(),
+        tier: z.enum(['standard', 'critical_otp']),
+        quorum: z.number().int(),
+        status: z.enum(['waiting', 'pending', 'approved', 'rejected', 'expired', 'escalated']),
+        approvals: z.number().int(),
+        activatedAt: isoTime.nullable(),
+        deadlineAt: isoTime.nullable(),
+        onTimeout: z.enum(['reject', 'escalate_next']),
+      }),
+    ),
+    votes: z.array(
+      z.object({
+        memberId: z.string(),
+        position: z.number().int(),
+        decision: z.enum(['approve', 'reject']),
+        reason: z.string().nullable(),
+        via: z
+          .enum(['api', 'link', 'console', 'slack'])
+          .describe('Where the vote was cast: the API, a magic link, the console, a Slack button.'),
+        createdAt: isoTime,
+      }),
+    ),
+    transaction: transactionView.passthrough().optional(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  }),
+);
 
 const DECIDING = ['NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'RATE_LIMITED'] as const;
 const tag = 'Approvals';
@@ -75,6 +78,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'get',
       path: '/v1/approvals',
+      operationId: 'listApprovals',
       tag,
       summary: "Approvals the caller's role can act on (pending), or any status asked for",
       access: { principal: 'member' },
@@ -101,6 +105,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'get',
       path: '/v1/approvals/:id',
+      operationId: 'getApproval',
       tag,
       summary: 'One approval with its stages, votes and transaction',
       access: { principal: 'member' },
@@ -122,6 +127,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/approvals/:id/approve',
+      operationId: 'approveApproval',
       tag,
       summary: 'Approve the active stage (critical tier: with the emailed code)',
       access: { principal: 'member' },
@@ -162,6 +168,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/approvals/:id/otp',
+      operationId: 'sendApprovalOtp',
       tag,
       summary: 'Email the caller a 6-digit code for the active critical stage',
       access: { principal: 'member' },
@@ -190,6 +197,7 @@ export function registerApprovalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/approvals/:id/reject',
+      operationId: 'rejectApproval',
       tag,
       summary: 'Reject the active stage (the request is refused)',
       access: { principal: 'member' },

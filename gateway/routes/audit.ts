@@ -50,6 +50,7 @@ export function registerAuditRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/v1/audit',
+      operationId: 'listAuditEvents',
       tag,
       summary: 'Audit events, newest first, filtered by action (or `family.*`), actor, target and time',
       access: { principal: 'member', roles: ['admin'] },
@@ -77,6 +78,7 @@ export function registerAuditRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/v1/audit/verify',
+      operationId: 'verifyAuditChain',
       tag,
       summary: "Verify the workspace's hash chain",
       access: { principal: 'member', roles: ['admin'] },

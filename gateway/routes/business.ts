@@ -128,6 +128,7 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'get',
       path: '/v1/business',
+      operationId: 'businessGetProfile',
       tag,
       summary: 'The business this key belongs to, and its adapter',
       access,
@@ -142,6 +143,7 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'patch',
       path: '/v1/business',
+      operationId: 'businessUpdateProfile',
       tag,
       summary: "Change the business's name or description",
       access,
@@ -160,6 +162,7 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'put',
       path: '/v1/business/adapter',
+      operationId: 'businessPutAdapter',
       tag,
       summary: 'Point the business at a new http endpoint; the next call on every replica uses it',
       description: 'The URL passes the same outbound check as at registration (EGRESS_ALLOW_PRIVATE).',
@@ -179,6 +182,7 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/business/adapter/test',
+      operationId: 'businessTestAdapter',
       tag,
       summary: 'Send a signed discover to the adapter and say how it went',
       description:
@@ -195,6 +199,7 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/business/signing-secret/rotate',
+      operationId: 'businessRotateSigningSecret',
       tag,
       summary: 'A new signing secret, shown once; the old one keeps signing until previousValidUntil',
       description:
@@ -222,6 +227,7 @@ export function registerBusinessRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'get',
       path: '/v1/business/calls',
+      operationId: 'businessListCalls',
       tag,
       summary: 'The calls agents made to this business, newest first',
       access,

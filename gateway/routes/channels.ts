@@ -60,6 +60,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'get',
       path: '/v1/channels',
+      operationId: 'listChannels',
       tag,
       summary: "The workspace's Slack and Teams connections (never their secrets)",
       access: { principal: 'member', roles: ['admin'] },
@@ -76,6 +77,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'put',
       path: '/v1/channels/slack',
+      operationId: 'connectSlack',
       tag,
       summary: 'Connect a Slack app: approval messages with Approve and Reject buttons',
       description:
@@ -93,6 +95,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'put',
       path: '/v1/channels/teams',
+      operationId: 'connectTeams',
       tag,
       summary: 'Connect a Microsoft Teams Workflows webhook: approval cards linking to the console',
       access: { principal: 'member', roles: ['admin'] },
@@ -108,6 +111,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'delete',
       path: '/v1/channels/:kind',
+      operationId: 'disconnectChannel',
       tag,
       summary: 'Disconnect Slack or Teams',
       access: { principal: 'member', roles: ['admin'] },
@@ -129,6 +133,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'put',
       path: '/v1/channels/slack/link',
+      operationId: 'linkSlackUser',
       tag,
       summary: 'Link your own Slack user, when its email is not the one Warden knows you by',
       access: { principal: 'member' },
@@ -145,6 +150,7 @@ export function registerChannelRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'post',
       path: '/v1/slack/interactions/:channelId',
+      operationId: 'slackInteraction',
       tag,
       summary: "Slack's interactive callback: a click on Approve or Reject",
       description:

@@ -55,6 +55,7 @@ export function registerEvaluateRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/evaluate',
+      operationId: 'evaluate',
       tag,
       summary: 'Decide without executing (the caller executes, then reports)',
       access: { principal: 'agent', scope: 'execute' },
@@ -95,6 +96,7 @@ export function registerEvaluateRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps)
     {
       method: 'post',
       path: '/v1/receipt',
+      operationId: 'reportEvaluationOutcome',
       tag,
       summary: "Report an approved evaluation's execution outcome and get its signed receipt",
       access: { principal: 'agent', scope: 'execute' },

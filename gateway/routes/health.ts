@@ -21,6 +21,7 @@ export function registerHealthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, s
     {
       method: 'get',
       path: '/health',
+      operationId: 'getHealth',
       tag: 'Operations',
       summary: 'Liveness: the process answers',
       access: { principal: 'public' },
@@ -35,6 +36,7 @@ export function registerHealthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps, s
     {
       method: 'get',
       path: '/ready',
+      operationId: 'getReadiness',
       tag: 'Operations',
       summary: 'Readiness: database reachable, migrations applied, workers running',
       access: { principal: 'public' },

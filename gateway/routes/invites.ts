@@ -40,6 +40,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'post',
       path: '/v1/invites',
+      operationId: 'createInvite',
       tag,
       summary: 'Email someone a one-time link (24 h) through which they take their member token',
       access: { principal: 'member', roles: ['admin'] },
@@ -64,6 +65,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'get',
       path: '/v1/invites',
+      operationId: 'listInvites',
       tag,
       summary: 'The open invitations (not accepted, not expired), newest first',
       access: { principal: 'member', roles: ['admin'] },
@@ -80,6 +82,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'delete',
       path: '/v1/invites/:id',
+      operationId: 'revokeInvite',
       tag,
       summary: 'Withdraw an open invitation: its link stops working',
       access: { principal: 'member', roles: ['admin'] },
@@ -98,6 +101,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'get',
       path: '/invite/:token',
+      operationId: 'getInvite',
       tag,
       summary: 'What an invitation link offers',
       access: { principal: 'link' },
@@ -125,6 +129,7 @@ export function registerInviteRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'post',
       path: '/invite/:token/accept',
+      operationId: 'acceptInvite',
       tag,
       summary: 'Take the invitation: the member and their token, once',
       access: { principal: 'link' },

@@ -45,6 +45,7 @@ export function registerLedgerRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'get',
       path: '/v1/receipts/:transactionId',
+      operationId: 'getLedgerReceipt',
       tag,
       summary: "A settled transaction's signed receipt and its place in the ledger log",
       access: { principal: 'member' },
@@ -67,6 +68,7 @@ export function registerLedgerRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       {
         method: 'get',
         path: `/${surface}/ledger/checkpoint`,
+        operationId: surface === 'agp' ? 'agentGetLedgerCheckpoint' : 'getLedgerCheckpoint',
         tag,
         summary: "The newest signed checkpoint of the workspace's ledger log, or the one at `size`",
         access: { principal },
@@ -82,6 +84,7 @@ export function registerLedgerRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
       {
         method: 'get',
         path: `/${surface}/ledger/consistency`,
+        operationId: surface === 'agp' ? 'agentGetLedgerConsistency' : 'getLedgerConsistency',
         tag,
         summary: 'A consistency proof between the trees of `from` and `to` entries (RFC 9162 §2.1.4)',
         access: { principal },
@@ -99,6 +102,7 @@ export function registerLedgerRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'get',
       path: '/v1/ledger/entries',
+      operationId: 'listLedgerEntries',
       tag,
       summary: 'The entries of the ledger log in order, to rebuild its tree',
       access: { principal: 'member' },

@@ -26,6 +26,7 @@ export function registerMemberRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'get',
       path: '/v1/members',
+      operationId: 'listMembers',
       tag,
       summary: "The workspace's members",
       access: { principal: 'member' },
@@ -40,6 +41,7 @@ export function registerMemberRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'patch',
       path: '/v1/members/:id',
+      operationId: 'changeMemberRole',
       tag,
       summary: "Change a member's role (the last admin cannot be demoted)",
       access: { principal: 'member', roles: ['admin'] },
@@ -63,6 +65,7 @@ export function registerMemberRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'delete',
       path: '/v1/members/:id',
+      operationId: 'removeMember',
       tag,
       summary: 'Remove a member; their token stops working at once (not the last admin)',
       access: { principal: 'member', roles: ['admin'] },
@@ -82,6 +85,7 @@ export function registerMemberRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'post',
       path: '/v1/members/:id/rotate-token',
+      operationId: 'rotateMemberToken',
       tag,
       summary: "A new token for a member (an admin's, or the member's own); the old one stops working",
       access: { principal: 'member' },

@@ -22,6 +22,7 @@ export function registerMetricsRoutes(
     {
       method: 'get',
       path: '/metrics',
+      operationId: 'getMetrics',
       tag: 'Operations',
       summary: 'Prometheus metrics (METRICS_TOKEN as a bearer token when set)',
       access: { principal: 'metrics' },

@@ -26,6 +26,7 @@ export function registerReportRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): 
     {
       method: 'get',
       path: '/v1/reports/compliance.zip',
+      operationId: 'getComplianceReport',
       tag: 'Reports',
       summary:
         'Compliance export: a ZIP with a SOC 2 / ISO 27001 / EU AI Act Art. 14 narrative and CSV extracts',

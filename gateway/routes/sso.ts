@@ -96,6 +96,7 @@ export function registerSsoRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'get',
       path: '/v1/sso',
+      operationId: 'getSso',
       tag,
       summary: "The workspace's single sign-on settings (null when not set up); never the client secret",
       access: { principal: 'member', roles: ['admin'] },
@@ -112,6 +113,7 @@ export function registerSsoRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'put',
       path: '/v1/sso',
+      operationId: 'putSso',
       tag,
       summary: 'Set up or change single sign-on with an OpenID provider (audited)',
       description:
@@ -135,6 +137,7 @@ export function registerSsoRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'delete',
       path: '/v1/sso',
+      operationId: 'deleteSso',
       tag,
       summary: 'Turn single sign-on off: its domains are free again (audited)',
       access: { principal: 'member', roles: ['admin'] },

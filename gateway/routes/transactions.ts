@@ -11,7 +11,15 @@ import {
   summarize,
 } from '../services/reporting/index.ts';
 import { asMember } from './context.ts';
-import { compactJws, isoTime, json, nextCursor, operation, transactionStatus } from './openapi/common.ts';
+import {
+  compactJws,
+  isoTime,
+  json,
+  named,
+  nextCursor,
+  operation,
+  transactionStatus,
+} from './openapi/common.ts';
 import { route } from './openapi/route.ts';
 import { parseBody, parseQuery, pathParam } from './validate.ts';
 
@@ -43,76 +51,85 @@ export const resolveBody = z
   .object({ status: z.enum(['succeeded', 'failed']), reason: z.string().trim().min(1).max(1000) })
   .strict();
 
-export const transactionView = z.object({
-  transactionId: z.string(),
-  status: transactionStatus,
-  operation,
-  businessId: z.string().nullable(),
-  businessCategory: z.string().nullable(),
-  agentId: z.string(),
-  amount: z.number().int().nullable(),
-  currency: z.string().nullable(),
-  spend: z.enum(['none', 'pending', 'posted', 'voided']),
-  policy: z.string().nullable(),
-  policyVersionId: z.string().nullable(),
-  costMicros: z
-    .number()
-    .int()
-    .nullable()
-    .describe('The price of its evaluation when admitted (GET/PUT /v1/pricing); null when none was made.'),
-  releaseAt: isoTime.optional(),
-  approvalId: z.string().optional(),
-  createdAt: isoTime,
-  updatedAt: isoTime,
-});
+export const transactionView = named(
+  'Transaction',
+  z.object({
+    transactionId: z.string(),
+    status: transactionStatus,
+    operation,
+    businessId: z.string().nullable(),
+    businessCategory: z.string().nullable(),
+    agentId: z.string(),
+    amount: z.number().int().nullable(),
+    currency: z.string().nullable(),
+    spend: z.enum(['none', 'pending', 'posted', 'voided']),
+    policy: z.string().nullable(),
+    policyVersionId: z.string().nullable(),
+    costMicros: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The price of its evaluation when admitted (GET/PUT /v1/pricing); null when none was made.'),
+    releaseAt: isoTime.optional(),
+    approvalId: z.string().optional(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  }),
+);
 
-export const transactionDetail = transactionView.extend({
-  request: json,
-  data: json,
-  error: z
-    .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
-    .nullable(),
-  decision: json.describe('What the execute mode and the policy decided, with every check.'),
-  mcp: z
-    .object({
-      client: z.object({ name: z.string(), version: z.string() }).nullable(),
-      sessionId: z.string().nullable(),
-      tool: z.string(),
-      requestId: z.union([z.string(), z.number()]).nullable(),
-    })
-    .nullable()
-    .describe('The MCP call that made it (issue 13); null when it came over REST.'),
-  oauthClientId: z
-    .string()
-    .nullable()
-    .describe('The OAuth client that acted as the agent (its client_id, issue 22); null for an agent key.'),
-  receipt: compactJws.nullable(),
-});
+export const transactionDetail = named(
+  'TransactionDetail',
+  transactionView.extend({
+    request: json,
+    data: json,
+    error: z
+      .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
+      .nullable(),
+    decision: json.describe('What the execute mode and the policy decided, with every check.'),
+    mcp: z
+      .object({
+        client: z.object({ name: z.string(), version: z.string() }).nullable(),
+        sessionId: z.string().nullable(),
+        tool: z.string(),
+        requestId: z.union([z.string(), z.number()]).nullable(),
+      })
+      .nullable()
+      .describe('The MCP call that made it; null when it came over REST.'),
+    oauthClientId: z
+      .string()
+      .nullable()
+      .describe('The OAuth client that acted as the agent (its client_id); null for an agent key.'),
+    receipt: compactJws.nullable(),
+  }),
+);
 
 const summaryRow = z.object({ key: z.string(), count: z.number().int(), amount: z.number().int() });
-const summaryAnswer = z.object({
-  interval: z.enum(['day', 'week', 'month']),
-  from: isoTime,
-  to: isoTime,
-  byBusiness: z.array(summaryRow),
-  byCategory: z.array(summaryRow),
-  byAgent: z.array(summaryRow),
-  policy: z.object({ name: z.string(), version: z.number().int() }).nullable(),
-  limits: z.array(
-    z.object({
-      id: z.string(),
-      interval: z.string().optional(),
-      window: z.string().optional(),
-      currency: z.string().nullable().optional(),
-      amount: z.number().int(),
-      perTransaction: z.literal(true).optional(),
-      windowStart: isoTime.optional(),
-      used: z.number().int().optional(),
-      reserved: z.number().int().optional(),
-      remaining: z.number().int().optional(),
-    }),
-  ),
-});
+const summaryAnswer = named(
+  'TransactionSummary',
+  z.object({
+    interval: z.enum(['day', 'week', 'month']),
+    from: isoTime,
+    to: isoTime,
+    byBusiness: z.array(summaryRow),
+    byCategory: z.array(summaryRow),
+    byAgent: z.array(summaryRow),
+    policy: z.object({ name: z.string(), version: z.number().int() }).nullable(),
+    limits: z.array(
+      z.object({
+        id: z.string(),
+        interval: z.string().optional(),
+        window: z.string().optional(),
+        currency: z.string().nullable().optional(),
+        amount: z.number().int(),
+        perTransaction: z.literal(true).optional(),
+        windowStart: isoTime.optional(),
+        used: z.number().int().optional(),
+        reserved: z.number().int().optional(),
+        remaining: z.number().int().optional(),
+      }),
+    ),
+  }),
+);
 
 const tag = 'Transactions';
 
@@ -125,6 +142,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     {
       method: 'get',
       path: '/v1/transactions',
+      operationId: 'listTransactions',
       tag,
       summary: 'The ledger, newest first',
       access: { principal: 'member' },
@@ -153,6 +171,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     {
       method: 'get',
       path: '/v1/transactions/summary',
+      operationId: 'getTransactionSummary',
       tag,
       summary: 'Spend by business, category and agent, and each limit of a policy',
       description:
@@ -177,6 +196,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     {
       method: 'post',
       path: '/v1/transactions/:id/resolve',
+      operationId: 'resolveTransaction',
       tag,
       summary: 'Settle an execute whose outcome is unknown (audited)',
       access: { principal: 'member', roles: ['admin'] },
@@ -198,6 +218,7 @@ export function registerTransactionRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     {
       method: 'get',
       path: '/v1/transactions/:id',
+      operationId: 'getTransaction',
       tag,
       summary: 'One transaction with its request, answer, decision and receipt',
       access: { principal: 'member' },

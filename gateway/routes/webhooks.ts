@@ -57,6 +57,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'post',
       path: '/v1/webhooks/callback-secret',
+      operationId: 'rotateCallbackSecret',
       tag,
       summary: 'A new secret for evaluation callbacks (webhook_url); the old one stops signing',
       access: { principal: 'member', roles: ['admin'] },
@@ -71,6 +72,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'post',
       path: '/v1/webhooks',
+      operationId: 'createWebhook',
       tag,
       summary: 'Subscribe a URL to events',
       access: { principal: 'member', roles: ['admin'] },
@@ -92,6 +94,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'get',
       path: '/v1/webhooks',
+      operationId: 'listWebhooks',
       tag,
       summary: "The workspace's webhooks",
       access: { principal: 'member' },
@@ -106,6 +109,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'delete',
       path: '/v1/webhooks/:id',
+      operationId: 'deleteWebhook',
       tag,
       summary: 'Unsubscribe (pending deliveries are dropped)',
       access: { principal: 'member', roles: ['admin'] },
@@ -124,6 +128,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps):
     {
       method: 'get',
       path: '/v1/webhooks/:id/deliveries',
+      operationId: 'listWebhookDeliveries',
       tag,
       summary: "A webhook's deliveries, newest first",
       access: { principal: 'member' },

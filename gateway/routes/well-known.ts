@@ -15,6 +15,7 @@ export function registerWellKnownRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'get',
       path: '/.well-known/warden-keys',
+      operationId: 'getReceiptSigningKeys',
       tag: 'Receipts',
       summary: 'The receipt signing keys (JWK Set, RFC 7517)',
       access: { principal: 'public' },
@@ -42,6 +43,7 @@ export function registerWellKnownRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'get',
       path: '/.well-known/http-message-signatures-directory',
+      operationId: 'getHttpMessageSignaturesDirectory',
       tag: 'Business',
       summary: 'The keys that sign forwarded requests (HTTP Message Signatures directory)',
       description:

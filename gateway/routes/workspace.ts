@@ -52,6 +52,7 @@ export function registerWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'post',
       path: '/v1/keys',
+      operationId: 'createAgentKey',
       tag,
       summary: 'An agent key; the key is shown once and stored hashed',
       access: { principal: 'member', roles: ['admin', 'developer'] },
@@ -70,6 +71,7 @@ export function registerWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'get',
       path: '/v1/keys',
+      operationId: 'listAgentKeys',
       tag,
       summary: "The workspace's agent keys (never the secrets)",
       access: { principal: 'member' },
@@ -84,6 +86,7 @@ export function registerWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'delete',
       path: '/v1/keys/:id',
+      operationId: 'revokeAgentKey',
       tag,
       summary: 'Revoke an agent key (refused from its next request, on every replica)',
       access: { principal: 'member', roles: ['admin', 'developer'] },
@@ -102,6 +105,7 @@ export function registerWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps
     {
       method: 'post',
       path: '/v1/members',
+      operationId: 'addMember',
       tag: 'Members',
       summary: 'Add a member; their token is shown once',
       access: { principal: 'member', roles: ['admin'] },

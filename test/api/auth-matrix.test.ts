@@ -654,6 +654,7 @@ const ROUTES: Record<string, Who> = {
   'POST /console/oauth/clients/revoke': 'console',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
+  'GET /docs/assets/:file': 'public',
   'GET /approve/:token': 'public',
   'POST /approve/:token/decision': 'public',
   'POST /approve/:token/otp': 'public',

@@ -1,9 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ERROR_STATUS } from '../../gateway/domain/index.ts';
-import { declaredRoutes, routeKey } from '../../gateway/routes/openapi/index.ts';
+import { DOCUMENT_TAGS, declaredRoutes, route, routeKey } from '../../gateway/routes/openapi/index.ts';
 import { call, createTenant, registerEcho, startTestGateway, type TestGateway } from '../support/harness.ts';
 
 /**
@@ -14,6 +16,9 @@ import { call, createTenant, registerEcho, startTestGateway, type TestGateway } 
  */
 
 type Operation = {
+  operationId?: string;
+  tags?: string[];
+  requestBody?: { content: Record<string, MediaType> };
   responses: Record<string, { content?: Record<string, MediaType> }>;
   security?: Record<string, string[]>[];
   parameters?: { in: string; name: string }[];
@@ -21,6 +26,7 @@ type Operation = {
 type MediaType = { schema?: unknown; example?: unknown; examples?: Record<string, { value: unknown }> };
 type Document = {
   openapi: string;
+  servers?: { url: string }[];
   paths: Record<string, Record<string, Operation>>;
   components?: Record<string, Record<string, unknown>>;
 };
@@ -30,7 +36,7 @@ describe('GET /openapi.json', () => {
   let doc: Document;
 
   beforeAll(async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway({ env: { PUBLIC_BASE_URL: 'https://warden.example.test/' } });
     const res = await call(gw, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
     doc = res.body as Document;
@@ -42,6 +48,94 @@ describe('GET /openapi.json', () => {
     const result = await new Validator().validate(structuredClone(doc) as Record<string, unknown>);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
+  });
+
+  it("passes Redocly's recommended rules with no error (an independent linter)", async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({
+      source: JSON.stringify(doc),
+      absoluteRef: 'openapi.json',
+      config,
+    });
+    const errors = problems
+      .filter((p) => p.severity === 'error')
+      .map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`);
+    expect(errors).toEqual([]);
+    // The rule that flagged every operation before issue 21 is quiet now.
+    expect(problems.filter((p) => p.ruleId === 'operation-operationId')).toEqual([]);
+  });
+
+  it('names every operation once, in camelCase, for generated clients', () => {
+    const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+    expect(ids.length).toBeGreaterThan(100);
+    for (const id of ids) expect(id).toMatch(/^[a-z][A-Za-z0-9]*$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(doc.paths['/agp/execute']?.post?.operationId).toBe('execute');
+    expect(doc.paths['/v1/transactions/{id}']?.get?.operationId).toBe('getTransaction');
+    expect(doc.paths['/console/approvals/{id}']?.get?.operationId).toBe('consoleApprovalsByIdPage');
+  });
+
+  it('a second route with a taken operationId is refused when it is declared', () => {
+    const spec = declaredRoutes(gw.app).get(routeKey('GET', '/health'));
+    expect(spec).toBeDefined();
+    if (!spec) return;
+    expect(() => route(gw.app, { ...spec, path: '/health-again' }, (c) => c.text(''))).toThrow(
+      /operationId getHealth is taken/,
+    );
+  });
+
+  it('names its one server after PUBLIC_BASE_URL, and groups operations under declared tags', () => {
+    expect(doc.servers?.map((s) => s.url)).toEqual(['https://warden.example.test']);
+    const used = new Set(
+      Object.values(doc.paths).flatMap((ops) => Object.values(ops).flatMap((op) => op.tags)),
+    );
+    expect([...used].sort()).toEqual([...DOCUMENT_TAGS].sort());
+  });
+
+  it('names the shapes a client works with, and the routes refer to them', () => {
+    const schemas = doc.components?.schemas ?? {};
+    for (const name of [
+      'Error',
+      'Transaction',
+      'TransactionDetail',
+      'Approval',
+      'Receipt',
+      'PolicyDocument',
+    ]) {
+      expect(Object.keys(schemas)).toContain(name);
+    }
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const json = (op: Operation | undefined, status: string) =>
+      op?.responses[status]?.content?.['application/json'];
+    expect(json(doc.paths['/v1/transactions/{id}']?.get, '200')?.schema).toEqual(ref('TransactionDetail'));
+    expect(json(doc.paths['/v1/approvals/{id}']?.get, '200')?.schema).toEqual(ref('Approval'));
+    expect(json(doc.paths['/agp/receipts/{transactionId}']?.get, '200')?.schema).toEqual(ref('Receipt'));
+    expect(doc.paths['/v1/policies/{name}']?.put?.requestBody?.content['application/json']?.schema).toEqual(
+      ref('PolicyDocument'),
+    );
+    // Every error answer is an Error whose code is narrowed to the operation's own.
+    expect(json(doc.paths['/agp/execute']?.post, '403')?.schema).toMatchObject({ allOf: [ref('Error'), {}] });
+  });
+
+  it('types the policy document from the validator: every example policy passes, a wrong one does not', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile({ $ref: '#/components/schemas/PolicyDocument', components: doc.components });
+    const folder = new URL('../../examples/policies/', import.meta.url);
+    const files = readdirSync(folder).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    for (const file of files) {
+      const policy = JSON.parse(readFileSync(new URL(file, folder), 'utf8'));
+      expect(validate(policy), `${file}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+    }
+    const rule = { id: 'r', action: 'reject', reason: 'no' };
+    for (const wrong of [
+      { rules: [{ ...rule, conditions: [{ field: 'amount', op: 'about', value: 1 }] }] },
+      { rules: [{ ...rule, conditions: [{ any: [{ context: 'weather', op: 'eq', value: 'rain' }] }] }] },
+      { rules: [{ ...rule, colour: 'red' }] },
+      { default_action: 'maybe' },
+    ]) {
+      expect(validate(wrong), JSON.stringify(wrong)).toBe(false);
+    }
   });
 
   it('documents every route the app serves, and nothing it does not', () => {
@@ -164,12 +258,26 @@ describe('GET /docs', () => {
   });
   afterAll(() => gw?.dispose());
 
-  it('is an API reference page reading /openapi.json', async () => {
+  it('is an API reference page reading /openapi.json, its script served here under a CSP', async () => {
     const res = await gw.app.request('/docs');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    // The console's policy, widened for styles the bundle adds at run time and nothing else.
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("connect-src 'self';");
+    expect(csp).toContain("default-src 'none'");
     const html = await res.text();
-    expect(html).toContain('/openapi.json');
+    expect(html).toContain('<a href="/openapi.json">');
     expect(html).toContain('<title>Warden API</title>');
+    expect(html).not.toMatch(/https?:\/\//);
+    const src = html.match(/<script src="(\/docs\/assets\/scalar\.[0-9a-f]{16}\.js)"/)?.[1];
+    expect(src).toBeDefined();
+    const script = await gw.app.request(src ?? '');
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await script.text()).length).toBeGreaterThan(1_000_000);
+    expect((await gw.app.request('/docs/assets/scalar.0000000000000000.js')).status).toBe(404);
   });
 });

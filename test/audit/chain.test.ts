@@ -25,7 +25,7 @@ const NAMES = COLUMNS.split(', ');
 async function cliVerify(databaseUrl: string, args: string[] = []) {
   const run = runNode(
     join('gateway', 'bin', 'warden.js'),
-    ['audit', 'verify', ...args],
+    ['audit', 'verify', '--json', ...args],
     cleanEnv({ DATABASE_URL: databaseUrl, SECRETS_KEY: TEST_SECRETS_KEY }),
   );
   const result = await run.exited;

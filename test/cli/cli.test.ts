@@ -70,7 +70,8 @@ describe('the warden CLI against a running gateway', { timeout: 120_000 }, () =>
     for (const group of [
       'workspace',
       'business',
-      'key',
+      'agent-key',
+      'signing-key',
       'member',
       'policy',
       'approvals',
@@ -190,10 +191,10 @@ describe('the warden CLI against a running gateway', { timeout: 120_000 }, () =>
     );
   });
 
-  it('key create, list and revoke (member token)', async () => {
+  it('agent-key create, list and revoke (member token)', async () => {
     const [created, second] = await Promise.all([
-      admin('key', 'create', 'agent-1', '--json'),
-      admin('key', 'create', 'reader', '--scope', 'discover', 'query'),
+      admin('agent-key', 'create', 'agent-1', '--json'),
+      admin('agent-key', 'create', 'reader', '--scope', 'discover', 'query'),
     ]);
     const key = ok(created).json<{ id: string; key: string; agentId: string; scopes: string[] }>();
     expect(key).toMatchObject({ agentId: 'agent-1', scopes: ['discover', 'query', 'execute'] });
@@ -203,14 +204,20 @@ describe('the warden CLI against a running gateway', { timeout: 120_000 }, () =>
     );
     const readerId = /^key id +(\S+)/.exec(second.stdout)?.[1] ?? '';
 
-    expect(ok(await admin('key', 'revoke', readerId, '--json')).json()).toEqual({
+    expect(ok(await admin('agent-key', 'revoke', readerId, '--json')).json()).toEqual({
       id: readerId,
       revoked: true,
     });
-    const list = ok(await admin('key', 'list'));
+    const list = ok(await admin('agent-key', 'list'));
     expect(list.stdout).toMatch(/^ID +AGENT +PREFIX +SCOPES +POLICY +STATUS +CREATED\n/);
     expect(list.stdout).toMatch(new RegExp(`${readerId} +reader +\\S+ +discover,query +- +revoked `));
     expect(list.stdout).toMatch(new RegExp(`${key.id} +agent-1 +\\S+ +discover,query,execute +- +active `));
+
+    // The old name still works, the same answer on stdout, and says once on stderr what it is now.
+    const old = await admin('key', 'list');
+    expect(old.code).toBe(0);
+    expect(old.stdout).toBe(list.stdout);
+    expect(old.stderr).toBe('warden: "key" is now "agent-key"; the old name still works for now.\n');
   });
 
   it('member invite, list, role and remove (admin member token)', async () => {
@@ -358,7 +365,7 @@ describe('the warden CLI against a running gateway', { timeout: 120_000 }, () =>
     ]);
     expect(ok(page).stdout).toMatch(
       new RegExp(
-        `^ID +STATUS +OPERATION +BUSINESS +AGENT +AMOUNT +CREATED\n${id} +unknown +execute +flaky +agent-1 +12\\.50 USD +\\S+Z\nMore: --cursor ${id}\n$`,
+        `^ID +STATUS +OPERATION +BUSINESS +AGENT +AMOUNT +CREATED\n${id} +unknown +execute +flaky +agent-1 +USD 12\\.50 +\\S+Z\nMore: --cursor ${id}\n$`,
       ),
     );
     expect(ok(filtered).json()).toMatchObject({ transactions: [{ transactionId: id }], nextCursor: null });
@@ -380,7 +387,7 @@ describe('the warden CLI against a running gateway', { timeout: 120_000 }, () =>
     const bad = file('bad-policy.json', { default_action: 'maybe' });
     const port = await deadPort();
     const [wrong, noToken, notOperator, missing, refused, invalid] = await Promise.all([
-      against(live.url)('wm_wrong-token')('key', 'list'),
+      against(live.url)('wm_wrong-token')('agent-key', 'list'),
       warden(['tx', 'list', '--url', live.url]),
       admin('business', 'list'),
       admin('tx', 'show', 'txn_01JNOTHERE', '--json'),

@@ -149,7 +149,71 @@ describe('MCP over Streamable HTTP (issue 13)', () => {
       error: 'Gift cards are not allowed',
       details: { ruleId: 'no-gift-cards' },
     });
-    expect(result.content).toEqual([{ type: 'text', text: 'Gift cards are not allowed' }]);
+    // The code leads the text too: many clients hand only `content` to the model.
+    expect(result.content).toEqual([{ type: 'text', text: 'POLICY_REJECTED: Gift cards are not allowed' }]);
+  });
+
+  it("every tool error names its code in the text content, the SDK's own refusals too", async () => {
+    const reader = await createTenant(gw, { name: 'Codes', scopes: ['discover', 'query'] });
+    const client = await open(reader.agentKey);
+    const text = (result: unknown) => {
+      const r = result as CallToolResult;
+      expect(r.isError).toBe(true);
+      const [first] = r.content;
+      return first?.type === 'text' ? first.text : '';
+    };
+    const forbidden = await client.callTool({
+      name: 'execute',
+      arguments: { businessId: 'echo', request: {} },
+    });
+    expect(text(forbidden)).toBe('FORBIDDEN: This key does not have the execute scope.');
+    const missing = await client.callTool({ name: 'get_status', arguments: { transactionId: 'txn_nope' } });
+    expect(text(missing)).toMatch(/^TRANSACTION_NOT_FOUND: /);
+    // Arguments the input schema refuses never reach a tool: the SDK answers, with a code now.
+    const invalid = await client.callTool({ name: 'get_status', arguments: { transactionId: 42 } });
+    expect(text(invalid)).toMatch(/^VALIDATION_ERROR: Input validation error: .*transactionId/s);
+    expect((invalid as CallToolResult).structuredContent).toMatchObject({ code: 'VALIDATION_ERROR' });
+    const unknown = await client.callTool({ name: 'buy_everything', arguments: {} });
+    expect(text(unknown)).toBe('NOT_FOUND: Tool buy_everything not found');
+  });
+
+  it('execute declares an outputSchema like every tool, and its answers match it', async () => {
+    const other = await createTenant(gw, { name: 'Shapes' });
+    const put = await call(gw, 'PUT', '/v1/policies/default', {
+      key: other.adminToken,
+      body: {
+        rules: [
+          {
+            id: 'sofas-wait',
+            conditions: [{ field: 'item', op: 'eq', value: 'sofa' }],
+            action: 'require_approval',
+          },
+        ],
+        routing_stages: [{ stage_index: 0, role: 'approver', tier: 'standard', quorum: 1 }],
+      },
+    });
+    expect(put.status).toBe(201);
+    const client = await open(other.agentKey);
+    // listTools makes the SDK client check every later structuredContent against the tool's schema.
+    const { tools } = await client.listTools();
+    for (const tool of tools) expect(tool.outputSchema?.type, tool.name).toBe('object');
+    const execute = tools.find((t) => t.name === 'execute');
+    expect(Object.keys(execute?.outputSchema?.properties ?? {})).toEqual(
+      expect.arrayContaining(['transactionId', 'status', 'data', 'receipt', 'approval', 'releaseAt']),
+    );
+    const done = await client.callTool({
+      name: 'execute',
+      arguments: { businessId: 'echo', request: { item: 'tea' } },
+    });
+    expect(structured(done)).toMatchObject({ status: 'succeeded', receipt: expect.any(String) });
+    const parked = await client.callTool({
+      name: 'execute',
+      arguments: { businessId: 'echo', request: { item: 'sofa' } },
+    });
+    expect(structured(parked)).toMatchObject({
+      status: 'pending_approval',
+      approval: { id: expect.any(String) },
+    });
   });
 
   it('a parked execute answers pending_approval; after approval get_status shows it succeeded', async () => {
@@ -412,13 +476,23 @@ describe('MCP in confirm mode (DESIGN §4 execute modes)', () => {
 
   const request = { item: 'book', amount_cents: 50 };
 
-  it('execute without a token is a CONFIRMATION_REQUIRED tool error with the REST message', async () => {
+  it('execute without a token is CONFIRMATION_REQUIRED, saying which tools to call (not a header)', async () => {
     const result = (await client.callTool({
       name: 'execute',
       arguments: { businessId: 'echo', request },
     })) as CallToolResult;
     expect(result.isError).toBe(true);
-    expect(result.structuredContent).toMatchObject({
+    const said =
+      'This execute needs a confirmation: call prepare_execute with the same arguments (businessId and request), then call execute again with the same arguments and its confirmationToken.';
+    expect(result.structuredContent).toMatchObject({ code: 'CONFIRMATION_REQUIRED', error: said });
+    expect(result.content).toEqual([{ type: 'text', text: `CONFIRMATION_REQUIRED: ${said}` }]);
+    expect(JSON.stringify(result)).not.toMatch(/header/i);
+    // REST keeps its normative message.
+    const rest = await call(gw, 'POST', '/agp/execute', {
+      key: tenant.agentKey,
+      body: { businessId: 'echo', request },
+    });
+    expect(rest.body).toMatchObject({
       code: 'CONFIRMATION_REQUIRED',
       error: 'Execute confirmation required. Provide x-confirmation-token header.',
     });
@@ -438,5 +512,8 @@ describe('MCP in confirm mode (DESIGN §4 execute modes)', () => {
     });
     const again = (await client.callTool({ name: 'execute', arguments: args })) as CallToolResult;
     expect(again.structuredContent).toMatchObject({ code: 'CONFIRMATION_INVALID' });
+    expect(again.content).toEqual([
+      { type: 'text', text: expect.stringMatching(/^CONFIRMATION_INVALID: .*call prepare_execute/) },
+    ]);
   });
 });

@@ -14,90 +14,7 @@ export interface paths {
             cookie?: never;
         };
         /** The receipt signing keys (JWK Set, RFC 7517) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Current and retired Ed25519 keys */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            keys: ({
-                                /** @enum {string} */
-                                crv: "Ed25519";
-                                kid: string;
-                                /** @enum {string} */
-                                kty: "OKP";
-                                x: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReceiptSigningKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,142 +31,7 @@ export interface paths {
             cookie?: never;
         };
         /** The business directory */
-        get: {
-            parameters: {
-                query?: {
-                    category?: string;
-                    q?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Matching businesses */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            businesses: {
-                                category: string;
-                                description: string;
-                                id: string;
-                                name: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listBusinesses"];
         put?: never;
         post?: never;
         delete?: never;
@@ -271,211 +53,7 @@ export interface paths {
          * What a business offers
          * @description Agent key with the `discover` scope.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        businessId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description The business and its adapter data */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
-                         *       "status": "succeeded",
-                         *       "data": {
-                         *         "business": {
-                         *           "id": "echo",
-                         *           "name": "Echo",
-                         *           "category": "testing"
-                         *         },
-                         *         "operations": [
-                         *           "query",
-                         *           "execute"
-                         *         ]
-                         *       }
-                         *     }
-                         */
-                        "application/json": {
-                            data?: unknown;
-                            /** @enum {string} */
-                            status: "pending" | "approved" | "unknown" | "succeeded" | "failed" | "pending_confirmation" | "pending_approval" | "queued" | "rejected" | "expired";
-                            transactionId: string;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description PAYLOAD_TOO_LARGE */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "PAYLOAD_TOO_LARGE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description ADAPTER_ERROR */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "ADAPTER_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, ADAPTER_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "ADAPTER_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description ADAPTER_TIMEOUT */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "ADAPTER_TIMEOUT";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["discover"];
         delete?: never;
         options?: never;
         head?: never;
@@ -497,299 +75,7 @@ export interface paths {
          *
          *     Agent key with the `execute` scope.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Same key and body replay the first answer. */
-                    "Idempotency-Key"?: string;
-                    /** @description From /agp/execute/prepare (confirm, strict). */
-                    "X-Confirmation-Token"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        businessId: string;
-                        request: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description The adapter ran; `status` is what it reported */
-                200: {
-                    headers: {
-                        /** @description Set on a replay. */
-                        "Idempotent-Replayed"?: "true";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
-                         *       "status": "succeeded",
-                         *       "data": {
-                         *         "orderId": "991"
-                         *       },
-                         *       "receipt": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJ2IjoxLCJ0cmFuc2FjdGlvbklkIjoidHhuXzAxIn0.c2lnbmF0dXJl"
-                         *     }
-                         */
-                        "application/json": {
-                            data?: unknown;
-                            /** @description Absent only while the receipt could not be written. */
-                            receipt?: string;
-                            /** @enum {string} */
-                            status: "succeeded" | "failed" | "pending_confirmation";
-                            transactionId: string;
-                        };
-                    };
-                };
-                /** @description Parked: waiting for approval or a time window */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
-                         *       "status": "pending_approval",
-                         *       "approval": {
-                         *         "id": "apr_01JF3Q7Z8X4M2N6P5R9S0T1V2X",
-                         *         "stages": [
-                         *           {
-                         *             "index": 0,
-                         *             "role": "approver",
-                         *             "tier": "standard",
-                         *             "status": "pending"
-                         *           }
-                         *         ],
-                         *         "expiresAt": "2026-12-02T13:00:00.000Z"
-                         *       }
-                         *     }
-                         */
-                        "application/json": {
-                            approval: {
-                                /** Format: date-time */
-                                expiresAt: string | null;
-                                id: string;
-                                stages: {
-                                    index: number;
-                                    role: string;
-                                    status: string;
-                                    tier: string;
-                                }[];
-                                status?: string;
-                            };
-                            /** @enum {string} */
-                            status: "pending_approval";
-                            transactionId: string;
-                        } | {
-                            /** Format: date-time */
-                            releaseAt: string;
-                            /** @enum {string} */
-                            status: "queued";
-                            transactionId: string;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, CONFIRMATION_REQUIRED, CONFIRMATION_UNVERIFIABLE, CONFIRMATION_INVALID, CONFIRMATION_EXPIRED, CONFIRMATION_MISMATCH, AMOUNT_LIMIT_EXCEEDED, POLICY_REJECTED, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_UNVERIFIABLE" | "CONFIRMATION_INVALID" | "CONFIRMATION_EXPIRED" | "CONFIRMATION_MISMATCH" | "AMOUNT_LIMIT_EXCEEDED" | "POLICY_REJECTED" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description IDEMPOTENCY_IN_PROGRESS */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "IDEMPOTENCY_IN_PROGRESS";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description PAYLOAD_TOO_LARGE */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "PAYLOAD_TOO_LARGE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description IDEMPOTENCY_KEY_REUSED */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "IDEMPOTENCY_KEY_REUSED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description ADAPTER_ERROR */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "ADAPTER_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, ADAPTER_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "ADAPTER_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description ADAPTER_TIMEOUT */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "ADAPTER_TIMEOUT";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["execute"];
         delete?: never;
         options?: never;
         head?: never;
@@ -811,170 +97,7 @@ export interface paths {
          *
          *     Agent key with the `execute` scope.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        businessId: string;
-                        request: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description The token, once */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "confirmationToken": "ct_6Jq2h8Zc0b4FQpP9mY3sRw",
-                         *       "expiresAt": "2026-12-02T12:05:00.000Z",
-                         *       "summary": "execute on echo: {\"amount_cents\":4200,\"item\":\"book\"}"
-                         *     }
-                         */
-                        "application/json": {
-                            confirmationToken: string;
-                            /** Format: date-time */
-                            expiresAt: string;
-                            summary: string;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, AMOUNT_LIMIT_EXCEEDED, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "AMOUNT_LIMIT_EXCEEDED" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description PAYLOAD_TOO_LARGE */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "PAYLOAD_TOO_LARGE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["prepareExecute"];
         delete?: never;
         options?: never;
         head?: never;
@@ -989,162 +112,7 @@ export interface paths {
             cookie?: never;
         };
         /** The newest signed checkpoint of the workspace's ledger log, or the one at `size` */
-        get: {
-            parameters: {
-                query?: {
-                    size?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The checkpoint and its payload */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            checkpoint: string;
-                            payload: {
-                                issuedAt: string;
-                                /** @description A SHA-256 hash, lowercase hex. */
-                                root: string;
-                                size: number;
-                                /** @enum {number} */
-                                v: 1;
-                                workspaceId: string;
-                            };
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description NOT_FOUND */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["agentGetLedgerCheckpoint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1161,140 +129,7 @@ export interface paths {
             cookie?: never;
         };
         /** A consistency proof between the trees of `from` and `to` entries (RFC 9162 §2.1.4) */
-        get: {
-            parameters: {
-                query: {
-                    from: number;
-                    to: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The proof */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            from: number;
-                            /** @description The RFC 9162 §2.1.4 consistency proof. */
-                            proof: string[];
-                            to: number;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["agentGetLedgerConsistency"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1316,197 +151,7 @@ export interface paths {
          * Ask a business (no side effects)
          * @description Agent key with the `query` scope.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        businessId: string;
-                        request: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description The business's answer */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data?: unknown;
-                            /** @enum {string} */
-                            status: "pending" | "approved" | "unknown" | "succeeded" | "failed" | "pending_confirmation" | "pending_approval" | "queued" | "rejected" | "expired";
-                            transactionId: string;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description PAYLOAD_TOO_LARGE */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "PAYLOAD_TOO_LARGE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description ADAPTER_ERROR */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "ADAPTER_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, ADAPTER_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "ADAPTER_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description ADAPTER_TIMEOUT */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "ADAPTER_TIMEOUT";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["query"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1521,169 +166,7 @@ export interface paths {
             cookie?: never;
         };
         /** A settled transaction's signed receipt */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    transactionId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The receipt (compact JWS) and its payload */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Null until the sequencer appends the receipt (within LEDGER_SEQUENCE_MS). */
-                            log: {
-                                /** @description The signed checkpoint (typ warden-checkpoint+jws) of that tree. */
-                                checkpoint: string;
-                                /** @description The RFC 9162 §2.1.3 audit path from the leaf to the root, leaf side first. */
-                                inclusionProof: string[];
-                                /** @description The receipt's leaf index in its workspace's ledger log. */
-                                index: number;
-                                /** @description The size of the tree the checkpoint signs. */
-                                size: number;
-                            } | null;
-                            /** @description The receipt payload, decoded (docs/api.md, Receipts). */
-                            payload: {
-                                [key: string]: unknown;
-                            };
-                            receipt: string;
-                            transactionId: string;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description TRANSACTION_NOT_FOUND, RECEIPT_NOT_FOUND */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "TRANSACTION_NOT_FOUND" | "RECEIPT_NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReceipt"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1700,197 +183,7 @@ export interface paths {
             cookie?: never;
         };
         /** Where a transaction stands */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    transactionId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The transaction */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
-                         *       "status": "succeeded",
-                         *       "businessId": "echo",
-                         *       "operation": "execute",
-                         *       "data": {
-                         *         "orderId": "991"
-                         *       },
-                         *       "receipt": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJ2IjoxLCJ0cmFuc2FjdGlvbklkIjoidHhuXzAxIn0.c2lnbmF0dXJl",
-                         *       "createdAt": "2026-12-02T12:00:00.000Z",
-                         *       "updatedAt": "2026-12-02T12:00:00.120Z"
-                         *     }
-                         */
-                        "application/json": {
-                            approval?: {
-                                /** Format: date-time */
-                                expiresAt: string | null;
-                                id: string;
-                                stages: {
-                                    index: number;
-                                    role: string;
-                                    status: string;
-                                    tier: string;
-                                }[];
-                                status?: string;
-                            };
-                            businessId: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            data?: unknown;
-                            error?: {
-                                code: string;
-                                message: string;
-                                upstreamStatus?: number;
-                            };
-                            /** @enum {string} */
-                            operation: "discover" | "query" | "execute" | "evaluate";
-                            receipt?: string;
-                            /** Format: date-time */
-                            releaseAt?: string;
-                            /** @enum {string} */
-                            status: "pending" | "approved" | "unknown" | "succeeded" | "failed" | "pending_confirmation" | "pending_approval" | "queued" | "rejected" | "expired";
-                            transactionId: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description VALIDATION_ERROR */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "VALIDATION_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description UNAUTHORIZED */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "UNAUTHORIZED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description TRANSACTION_NOT_FOUND */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "TRANSACTION_NOT_FOUND";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description RATE_LIMITED */
-                429: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "RATE_LIMITED";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description INTERNAL_ERROR */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "INTERNAL_ERROR";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-                /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
-                503: {
-                    headers: {
-                        /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
-                        "Retry-After": string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
-                            /** @description Validation issues with paths, the rule that refused, limits. */
-                            details?: unknown;
-                            /** @description A sentence for a person. */
-                            error: string;
-                            requestId: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1902,7 +195,128 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        AgentApproval: {
+            /** Format: date-time */
+            expiresAt: string | null;
+            id: string;
+            stages: components["schemas"]["ApprovalStageSummary"][];
+            status?: string;
+        };
+        ApprovalStageSummary: {
+            index: number;
+            role: string;
+            status: string;
+            tier: string;
+        };
+        Business: {
+            category: string;
+            description: string;
+            id: string;
+            name: string;
+        };
+        ConsistencyProof: {
+            from: number;
+            /** @description The RFC 9162 §2.1.4 consistency proof. */
+            proof: string[];
+            to: number;
+        };
+        Error: {
+            /** @description What went wrong, for a program: one of the codes the operation lists. */
+            code: string;
+            /** @description Validation issues with paths, the rule that refused, limits. */
+            details?: unknown;
+            /** @description A sentence for a person. */
+            error: string;
+            /** @description The request id, also in the `X-Request-Id` header and the logs. */
+            requestId: string;
+        };
+        ExecuteParked: {
+            approval: components["schemas"]["AgentApproval"];
+            /** @enum {string} */
+            status: "pending_approval";
+            transactionId: string;
+        } | {
+            /** Format: date-time */
+            releaseAt: string;
+            /** @enum {string} */
+            status: "queued";
+            transactionId: string;
+        };
+        ExecuteResult: {
+            data?: unknown;
+            /** @description Absent only while the receipt could not be written. */
+            receipt?: string;
+            /** @enum {string} */
+            status: "succeeded" | "failed" | "pending_confirmation";
+            transactionId: string;
+        };
+        LedgerCheckpoint: {
+            checkpoint: string;
+            payload: {
+                issuedAt: string;
+                /** @description A SHA-256 hash, lowercase hex. */
+                root: string;
+                size: number;
+                /** @enum {number} */
+                v: 1;
+                workspaceId: string;
+            };
+        };
+        OperationResult: {
+            data?: unknown;
+            /** @enum {string} */
+            status: "pending" | "approved" | "unknown" | "succeeded" | "failed" | "pending_confirmation" | "pending_approval" | "queued" | "rejected" | "expired";
+            transactionId: string;
+        };
+        PreparedExecute: {
+            confirmationToken: string;
+            /** Format: date-time */
+            expiresAt: string;
+            summary: string;
+        };
+        Receipt: {
+            /** @description Null until the sequencer appends the receipt (within LEDGER_SEQUENCE_MS). */
+            log: {
+                /** @description The signed checkpoint (typ warden-checkpoint+jws) of that tree. */
+                checkpoint: string;
+                /** @description The RFC 9162 §2.1.3 audit path from the leaf to the root, leaf side first. */
+                inclusionProof: string[];
+                /** @description The receipt's leaf index in its workspace's ledger log. */
+                index: number;
+                /** @description The size of the tree the checkpoint signs. */
+                size: number;
+            } | null;
+            /** @description The receipt payload, decoded (docs/api.md, Receipts). */
+            payload: {
+                [key: string]: unknown;
+            };
+            receipt: string;
+            transactionId: string;
+        };
+        TransactionState: {
+            approval?: components["schemas"]["AgentApproval"];
+            businessId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            data?: unknown;
+            error?: {
+                code: string;
+                message: string;
+                upstreamStatus?: number;
+            };
+            /** @enum {string} */
+            operation: "discover" | "query" | "execute" | "evaluate";
+            receipt?: string;
+            /** Format: date-time */
+            releaseAt?: string;
+            /** @enum {string} */
+            status: "pending" | "approved" | "unknown" | "succeeded" | "failed" | "pending_confirmation" | "pending_approval" | "queued" | "rejected" | "expired";
+            transactionId: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
@@ -1910,4 +324,1247 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getReceiptSigningKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Current and retired Ed25519 keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: ({
+                            /** @enum {string} */
+                            crv: "Ed25519";
+                            kid: string;
+                            /** @enum {string} */
+                            kty: "OKP";
+                            x: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listBusinesses: {
+        parameters: {
+            query?: {
+                category?: string;
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching businesses */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        businesses: components["schemas"]["Business"][];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    discover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    businessId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The business and its adapter data */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
+                     *       "status": "succeeded",
+                     *       "data": {
+                     *         "business": {
+                     *           "id": "echo",
+                     *           "name": "Echo",
+                     *           "category": "testing"
+                     *         },
+                     *         "operations": [
+                     *           "query",
+                     *           "execute"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OperationResult"];
+                };
+            };
+            /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description ADAPTER_ERROR */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "ADAPTER_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, ADAPTER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "ADAPTER_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description ADAPTER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "ADAPTER_TIMEOUT";
+                    };
+                };
+            };
+        };
+    };
+    execute: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Same key and body replay the first answer. */
+                "Idempotency-Key"?: string;
+                /** @description From /agp/execute/prepare (confirm, strict). */
+                "X-Confirmation-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    businessId: string;
+                    request: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The adapter ran; `status` is what it reported */
+            200: {
+                headers: {
+                    /** @description Set on a replay. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
+                     *       "status": "succeeded",
+                     *       "data": {
+                     *         "orderId": "991"
+                     *       },
+                     *       "receipt": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJ2IjoxLCJ0cmFuc2FjdGlvbklkIjoidHhuXzAxIn0.c2lnbmF0dXJl"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExecuteResult"];
+                };
+            };
+            /** @description Parked: waiting for approval or a time window */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
+                     *       "status": "pending_approval",
+                     *       "approval": {
+                     *         "id": "apr_01JF3Q7Z8X4M2N6P5R9S0T1V2X",
+                     *         "stages": [
+                     *           {
+                     *             "index": 0,
+                     *             "role": "approver",
+                     *             "tier": "standard",
+                     *             "status": "pending"
+                     *           }
+                     *         ],
+                     *         "expiresAt": "2026-12-02T13:00:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExecuteParked"];
+                };
+            };
+            /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, CONFIRMATION_REQUIRED, CONFIRMATION_UNVERIFIABLE, CONFIRMATION_INVALID, CONFIRMATION_EXPIRED, CONFIRMATION_MISMATCH, AMOUNT_LIMIT_EXCEEDED, POLICY_REJECTED, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_UNVERIFIABLE" | "CONFIRMATION_INVALID" | "CONFIRMATION_EXPIRED" | "CONFIRMATION_MISMATCH" | "AMOUNT_LIMIT_EXCEEDED" | "POLICY_REJECTED" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
+                    };
+                };
+            };
+            /** @description IDEMPOTENCY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_IN_PROGRESS";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description ADAPTER_ERROR */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "ADAPTER_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, ADAPTER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "ADAPTER_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description ADAPTER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "ADAPTER_TIMEOUT";
+                    };
+                };
+            };
+        };
+    };
+    prepareExecute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    businessId: string;
+                    request: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The token, once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "confirmationToken": "ct_6Jq2h8Zc0b4FQpP9mY3sRw",
+                     *       "expiresAt": "2026-12-02T12:05:00.000Z",
+                     *       "summary": "execute on echo: {\"amount_cents\":4200,\"item\":\"book\"}"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PreparedExecute"];
+                };
+            };
+            /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, AMOUNT_LIMIT_EXCEEDED, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "AMOUNT_LIMIT_EXCEEDED" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    agentGetLedgerCheckpoint: {
+        parameters: {
+            query?: {
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoint and its payload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerCheckpoint"];
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
+                    };
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    agentGetLedgerConsistency: {
+        parameters: {
+            query: {
+                from: number;
+                to: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proof */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsistencyProof"];
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    query: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    businessId: string;
+                    request: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The business's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationResult"];
+                };
+            };
+            /** @description VALIDATION_ERROR, BUSINESS_NOT_FOUND */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR" | "BUSINESS_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED, BUSINESS_SUSPENDED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED" | "BUSINESS_SUSPENDED";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description ADAPTER_ERROR */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "ADAPTER_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, ADAPTER_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "ADAPTER_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description ADAPTER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "ADAPTER_TIMEOUT";
+                    };
+                };
+            };
+        };
+    };
+    getReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transactionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The receipt (compact JWS) and its payload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
+                    };
+                };
+            };
+            /** @description TRANSACTION_NOT_FOUND, RECEIPT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "TRANSACTION_NOT_FOUND" | "RECEIPT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transactionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transaction */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transactionId": "txn_01JF3Q7Z8X4M2N6P5R9S0T1V2W",
+                     *       "status": "succeeded",
+                     *       "businessId": "echo",
+                     *       "operation": "execute",
+                     *       "data": {
+                     *         "orderId": "991"
+                     *       },
+                     *       "receipt": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJ2IjoxLCJ0cmFuc2FjdGlvbklkIjoidHhuXzAxIn0.c2lnbmF0dXJl",
+                     *       "createdAt": "2026-12-02T12:00:00.000Z",
+                     *       "updatedAt": "2026-12-02T12:00:00.120Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionState"];
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, WORKSPACE_ARCHIVED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "WORKSPACE_ARCHIVED";
+                    };
+                };
+            };
+            /** @description TRANSACTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "TRANSACTION_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds until the request is worth repeating: the rate-limit window reopens, the cool-down ends, or capacity may be free. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+}

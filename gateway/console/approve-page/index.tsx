@@ -174,6 +174,7 @@ export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/approve/:token',
+      operationId: 'approvalLinkPage',
       tag,
       summary: 'The approval page: what is being authorised, with approve and reject',
       access: { principal: 'link' },
@@ -203,6 +204,7 @@ export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/approve/:token/decision',
+      operationId: 'approvalLinkDecide',
       tag,
       summary: 'Approve or reject (form post: decision, reason, otp, csrf)',
       access: { principal: 'link' },
@@ -255,6 +257,7 @@ export function registerApprovePage(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/approve/:token/otp',
+      operationId: 'approvalLinkSendOtp',
       tag,
       summary: 'Email a 6-digit code for a critical stage (form post: csrf)',
       access: { principal: 'link' },

@@ -72,7 +72,7 @@ async function renderClients(p: PageContext, notice?: string): Promise<Response>
 
 export default definePage({
   path: '/console/oauth/clients',
-  summary: 'The OAuth clients the member authorised; disconnect one (issue 22)',
+  summary: 'The OAuth clients the member authorised; disconnect one',
   nav: { label: 'Connected apps', order: 45 },
   async get(p) {
     return renderClients(

@@ -150,7 +150,7 @@ async function renderConsent(
 
 export default definePage({
   path: '/console/oauth/authorize',
-  summary: 'Consent to an OAuth client acting as one of the workspace’s agents (issue 22)',
+  summary: 'Consent to an OAuth client acting as one of the workspace’s agents',
   roles: ROLES,
   async get(p) {
     const params = Object.fromEntries(PARAMS.map((name) => [name, p.c.req.query(name)]));

@@ -36,6 +36,7 @@ export function registerBusinessLifecycleRoutes(app: OpenAPIHono<GatewayEnv>, de
     {
       method: 'post',
       path: '/v1/admin/businesses/:id/key/rotate',
+      operationId: 'adminRotateBusinessKey',
       tag,
       summary: 'A new business key, shown once; the old one stops working at once',
       access: { principal: 'operator' },
@@ -52,6 +53,7 @@ export function registerBusinessLifecycleRoutes(app: OpenAPIHono<GatewayEnv>, de
     {
       method: 'delete',
       path: '/v1/admin/businesses/:id/key',
+      operationId: 'adminRevokeBusinessKey',
       tag,
       summary: "Revoke the business's key; it has none until one is rotated in",
       access: { principal: 'operator' },
@@ -70,6 +72,7 @@ export function registerBusinessLifecycleRoutes(app: OpenAPIHono<GatewayEnv>, de
     {
       method: 'post',
       path: '/v1/admin/businesses/:id/status',
+      operationId: 'adminSetBusinessStatus',
       tag,
       summary: 'Move a business through live, sandbox, suspended and archived',
       description:

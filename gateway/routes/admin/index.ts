@@ -90,6 +90,7 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/v1/admin/workspaces',
+      operationId: 'adminCreateWorkspace',
       tag,
       summary: 'A workspace and its first admin, whose token is shown once',
       access: { principal: 'operator' },
@@ -117,6 +118,7 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/v1/admin/businesses',
+      operationId: 'adminRegisterBusiness',
       tag,
       summary: 'Register a business and its adapter; its signing secret and business key are shown once',
       access: { principal: 'operator' },
@@ -127,7 +129,9 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
           schema: z.object({
             business: businessView,
             signingSecret: z.string(),
-            businessKey: z.string().describe('The business API key (issue 12), shown once.'),
+            businessKey: z
+              .string()
+              .describe('The business API key (`wb_…`, for the /v1/business routes), shown once.'),
           }),
         },
       },
@@ -145,6 +149,7 @@ export function registerAdminRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/v1/admin/businesses',
+      operationId: 'adminListBusinesses',
       tag,
       summary: 'Every registered business, its lifecycle status, and its circuit breaker on this replica',
       access: { principal: 'operator' },

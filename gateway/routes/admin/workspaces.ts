@@ -36,6 +36,7 @@ export function registerAdminWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps:
     {
       method: 'get',
       path: '/v1/admin/workspaces',
+      operationId: 'adminListWorkspaces',
       tag,
       summary: 'Every workspace, archived ones flagged',
       access: { principal: 'operator' },
@@ -52,6 +53,7 @@ export function registerAdminWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps:
     {
       method: 'post',
       path: '/v1/admin/workspaces/:id/archive',
+      operationId: 'adminArchiveWorkspace',
       tag,
       summary: 'Archive: every key and member token refused with 403 WORKSPACE_ARCHIVED, data kept',
       access: { principal: 'operator' },
@@ -70,6 +72,7 @@ export function registerAdminWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps:
     {
       method: 'post',
       path: '/v1/admin/workspaces/:id/restore',
+      operationId: 'adminRestoreWorkspace',
       tag,
       summary: 'Restore an archived workspace',
       access: { principal: 'operator' },
@@ -89,6 +92,7 @@ export function registerAdminWorkspaceRoutes(app: OpenAPIHono<GatewayEnv>, deps:
     {
       method: 'delete',
       path: '/v1/admin/workspaces/:id',
+      operationId: 'adminDeleteWorkspace',
       tag,
       summary: 'Delete an archived workspace and all its rows (body: its exact name as confirm)',
       access: { principal: 'operator' },

@@ -4,6 +4,7 @@ import {
   isoTime,
   json,
   jsonObject,
+  named,
   operation,
   stageView,
   transactionStatus,
@@ -11,52 +12,70 @@ import {
 
 /** The agent API's answers (DESIGN §4, normative names): what /openapi.json documents and tests check. */
 
-export const operationAnswer = z.object({
-  transactionId: z.string(),
-  status: transactionStatus,
-  data: json,
-});
+export const operationAnswer = named(
+  'OperationResult',
+  z.object({
+    transactionId: z.string(),
+    status: transactionStatus,
+    data: json,
+  }),
+);
 
-export const prepareAnswer = z.object({
-  confirmationToken: z.string(),
-  expiresAt: isoTime,
-  summary: z.string(),
-});
+export const prepareAnswer = named(
+  'PreparedExecute',
+  z.object({
+    confirmationToken: z.string(),
+    expiresAt: isoTime,
+    summary: z.string(),
+  }),
+);
 
-export const executedAnswer = z.object({
-  transactionId: z.string(),
-  status: z.enum(['succeeded', 'failed', 'pending_confirmation']),
-  data: json,
-  receipt: compactJws.optional().describe('Absent only while the receipt could not be written.'),
-});
+export const executedAnswer = named(
+  'ExecuteResult',
+  z.object({
+    transactionId: z.string(),
+    status: z.enum(['succeeded', 'failed', 'pending_confirmation']),
+    data: json,
+    receipt: compactJws.optional().describe('Absent only while the receipt could not be written.'),
+  }),
+);
 
-const agentApproval = z.object({
-  id: z.string(),
-  status: z.string().optional(),
-  stages: z.array(stageView),
-  expiresAt: isoTime.nullable(),
-});
+const agentApproval = named(
+  'AgentApproval',
+  z.object({
+    id: z.string(),
+    status: z.string().optional(),
+    stages: z.array(stageView),
+    expiresAt: isoTime.nullable(),
+  }),
+);
 
-export const parkedAnswer = z.union([
-  z.object({ transactionId: z.string(), status: z.literal('pending_approval'), approval: agentApproval }),
-  z.object({ transactionId: z.string(), status: z.literal('queued'), releaseAt: isoTime }),
-]);
+export const parkedAnswer = named(
+  'ExecuteParked',
+  z.union([
+    z.object({ transactionId: z.string(), status: z.literal('pending_approval'), approval: agentApproval }),
+    z.object({ transactionId: z.string(), status: z.literal('queued'), releaseAt: isoTime }),
+  ]),
+);
 
-export const statusAnswer = z.object({
-  transactionId: z.string(),
-  status: transactionStatus,
-  businessId: z.string().nullable(),
-  operation,
-  data: json.optional(),
-  error: z
-    .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
-    .optional(),
-  releaseAt: isoTime.optional(),
-  approval: agentApproval.optional(),
-  receipt: compactJws.optional(),
-  createdAt: isoTime,
-  updatedAt: isoTime,
-});
+export const statusAnswer = named(
+  'TransactionState',
+  z.object({
+    transactionId: z.string(),
+    status: transactionStatus,
+    businessId: z.string().nullable(),
+    operation,
+    data: json.optional(),
+    error: z
+      .object({ code: z.string(), message: z.string(), upstreamStatus: z.number().optional() })
+      .optional(),
+    releaseAt: isoTime.optional(),
+    approval: agentApproval.optional(),
+    receipt: compactJws.optional(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  }),
+);
 
 const hexHash = z
   .string()
@@ -75,46 +94,61 @@ export const receiptLog = z
   .nullable()
   .describe('Null until the sequencer appends the receipt (within LEDGER_SEQUENCE_MS).');
 
-export const receiptAnswer = z.object({
-  transactionId: z.string(),
-  receipt: compactJws,
-  payload: jsonObject.describe('The receipt payload, decoded (docs/api.md, Receipts).'),
-  log: receiptLog,
-});
-
-export const checkpointAnswer = z.object({
-  checkpoint: compactJws,
-  payload: z.object({
-    v: z.literal(1),
-    workspaceId: z.string(),
-    size: z.number().int().min(1),
-    root: hexHash,
-    issuedAt: z.string(),
+export const receiptAnswer = named(
+  'Receipt',
+  z.object({
+    transactionId: z.string(),
+    receipt: compactJws,
+    payload: jsonObject.describe('The receipt payload, decoded (docs/api.md, Receipts).'),
+    log: receiptLog,
   }),
-});
+);
 
-export const consistencyAnswer = z.object({
-  from: z.number().int(),
-  to: z.number().int(),
-  proof: z.array(hexHash).describe('The RFC 9162 §2.1.4 consistency proof.'),
-});
+export const checkpointAnswer = named(
+  'LedgerCheckpoint',
+  z.object({
+    checkpoint: compactJws,
+    payload: z.object({
+      v: z.literal(1),
+      workspaceId: z.string(),
+      size: z.number().int().min(1),
+      root: hexHash,
+      issuedAt: z.string(),
+    }),
+  }),
+);
 
-export const entriesAnswer = z.object({
-  entries: z.array(
-    z.union([
-      z.object({ index: z.number().int(), kind: z.literal('receipt'), jws: compactJws }),
-      z.object({ index: z.number().int(), kind: z.literal('audit'), id: z.string(), hash: hexHash }),
-    ]),
-  ),
-  size: z.number().int().describe("The newest checkpoint's size: entries at or past it are not listed."),
-});
+export const consistencyAnswer = named(
+  'ConsistencyProof',
+  z.object({
+    from: z.number().int(),
+    to: z.number().int(),
+    proof: z.array(hexHash).describe('The RFC 9162 §2.1.4 consistency proof.'),
+  }),
+);
 
-export const businessView = z.object({
-  id: z.string(),
-  name: z.string(),
-  category: z.string(),
-  description: z.string(),
-});
+export const entriesAnswer = named(
+  'LedgerEntries',
+  z.object({
+    entries: z.array(
+      z.union([
+        z.object({ index: z.number().int(), kind: z.literal('receipt'), jws: compactJws }),
+        z.object({ index: z.number().int(), kind: z.literal('audit'), id: z.string(), hash: hexHash }),
+      ]),
+    ),
+    size: z.number().int().describe("The newest checkpoint's size: entries at or past it are not listed."),
+  }),
+);
+
+export const businessView = named(
+  'Business',
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    category: z.string(),
+    description: z.string(),
+  }),
+);
 
 export const businessesAnswer = z.object({ businesses: z.array(businessView) });
 

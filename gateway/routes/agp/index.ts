@@ -52,6 +52,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'post',
       path: '/agp/discover',
+      operationId: 'discover',
       tag,
       summary: 'What a business offers',
       access: { principal: 'agent', scope: 'discover' },
@@ -85,6 +86,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'post',
       path: '/agp/query',
+      operationId: 'query',
       tag,
       summary: 'Ask a business (no side effects)',
       access: { principal: 'agent', scope: 'query' },
@@ -112,6 +114,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'post',
       path: '/agp/execute/prepare',
+      operationId: 'prepareExecute',
       tag,
       summary: 'A single-use confirmation token for one execute',
       description:
@@ -137,6 +140,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'post',
       path: '/agp/execute',
+      operationId: 'execute',
       tag,
       summary: 'Act on a business, if the gate allows it',
       description:
@@ -220,6 +224,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'get',
       path: '/agp/status/:transactionId',
+      operationId: 'getStatus',
       tag,
       summary: 'Where a transaction stands',
       access: { principal: 'agent' },
@@ -242,6 +247,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'get',
       path: '/agp/receipts/:transactionId',
+      operationId: 'getReceipt',
       tag,
       summary: "A settled transaction's signed receipt",
       access: { principal: 'agent' },
@@ -259,6 +265,7 @@ export function registerAgpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): voi
     {
       method: 'get',
       path: '/agp/businesses',
+      operationId: 'listBusinesses',
       tag,
       summary: 'The business directory',
       access: { principal: 'agent' },

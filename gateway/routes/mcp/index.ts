@@ -196,6 +196,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
     {
       method: 'post',
       path: '/mcp',
+      operationId: 'mcpMessage',
       tag,
       summary: 'MCP (Streamable HTTP): the agent API as tools',
       description:
@@ -231,6 +232,7 @@ export function registerMcpRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): { c
       {
         method,
         path: '/mcp',
+        operationId: method === 'get' ? 'mcpEventStream' : 'mcpEndSession',
         tag,
         summary:
           method === 'get'

@@ -99,6 +99,7 @@ export function registerOAuthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
       {
         method: 'get',
         path,
+        operationId: which === 'mcp' ? 'getMcpProtectedResourceMetadata' : 'getProtectedResourceMetadata',
         tag,
         summary:
           which === 'mcp'
@@ -121,6 +122,7 @@ export function registerOAuthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'get',
       path: '/.well-known/oauth-authorization-server',
+      operationId: 'getAuthorizationServerMetadata',
       tag,
       summary: 'Authorization server metadata (RFC 8414)',
       description:
@@ -139,6 +141,7 @@ export function registerOAuthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/oauth/token',
+      operationId: 'oauthToken',
       tag,
       summary: 'Token endpoint: a code or a refresh token for tokens (RFC 6749 §3.2)',
       description:
@@ -176,6 +179,7 @@ export function registerOAuthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/oauth/revoke',
+      operationId: 'oauthRevoke',
       tag,
       summary: 'Revokes a token (RFC 7009)',
       description:
@@ -205,6 +209,7 @@ export function registerOAuthRoutes(app: OpenAPIHono<GatewayEnv>, deps: Deps): v
     {
       method: 'post',
       path: '/oauth/register',
+      operationId: 'oauthRegisterClient',
       tag,
       summary: 'Dynamic client registration (RFC 7591)',
       description:

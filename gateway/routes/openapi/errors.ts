@@ -2,6 +2,7 @@ import type { RouteConfig } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../../domain/index.ts';
 import { PROBE_PATHS } from '../../middleware/load-shed/index.ts';
+import { named } from './common.ts';
 import type { RouteSpec } from './spec.ts';
 
 /** The refusals every route of a kind can answer with, before its own (DESIGN §3). */
@@ -44,14 +45,33 @@ export function routeErrorCodes(
   return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => wanted.has(code));
 }
 
-/** The error envelope (DESIGN §3) restricted to `codes`. */
-export function errorSchema(codes: readonly [ErrorCode, ...ErrorCode[]]) {
-  return z.object({
+/** Every error's shape, `Error` in the document; each route narrows `code` to the ones it lists. */
+const errorEnvelope = named(
+  'Error',
+  z.object({
     error: z.string().describe('A sentence for a person.'),
-    code: z.enum(codes),
-    requestId: z.string(),
+    code: z.string().describe('What went wrong, for a program: one of the codes the operation lists.'),
+    requestId: z.string().describe('The request id, also in the `X-Request-Id` header and the logs.'),
     details: z.unknown().optional().describe('Validation issues with paths, the rule that refused, limits.'),
-  });
+  }),
+);
+
+const byCodes = new Map<string, ReturnType<typeof narrowed>>();
+const narrowed = (codes: readonly [ErrorCode, ...ErrorCode[]]) =>
+  errorEnvelope.extend({ code: z.enum(codes) });
+
+/**
+ * The error envelope (DESIGN §3) restricted to `codes`; one schema per set of codes, since each is
+ * also an entry of the OpenAPI registry and the response check asks for one per error answer.
+ */
+export function errorSchema(codes: readonly [ErrorCode, ...ErrorCode[]]) {
+  const key = codes.join(',');
+  let schema = byCodes.get(key);
+  if (!schema) {
+    schema = narrowed(codes);
+    byCodes.set(key, schema);
+  }
+  return schema;
 }
 
 /** The error responses of a route, grouped by status from ERROR_STATUS: generated, never written. */

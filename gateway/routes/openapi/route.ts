@@ -19,6 +19,24 @@ export function declaredRoutes(app: object): Map<string, RouteSpec> {
   return specs;
 }
 
+/** The operationIds taken in each app: a second route with one is a programming error. */
+const operationIds = new WeakMap<object, Set<string>>();
+
+function claimOperationId(app: object, spec: RouteSpec): void {
+  let taken = operationIds.get(app);
+  if (!taken) {
+    taken = new Set();
+    operationIds.set(app, taken);
+  }
+  if (!/^[a-z][A-Za-z0-9]*$/.test(spec.operationId)) {
+    throw new Error(`${routeKey(spec.method, spec.path)}: operationId ${spec.operationId} is not camelCase`);
+  }
+  if (taken.has(spec.operationId)) {
+    throw new Error(`${routeKey(spec.method, spec.path)}: operationId ${spec.operationId} is taken`);
+  }
+  taken.add(spec.operationId);
+}
+
 export const routeKey = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 
 /**
@@ -91,6 +109,7 @@ export function route(
   spec: RouteSpec,
   ...handlers: [...AnyMiddleware[], Handler<GatewayEnv>]
 ): void {
+  claimOperationId(app, spec);
   const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => m[1] as string);
   const responses: RouteConfig['responses'] = {};
   for (const [status, answer] of Object.entries(spec.responses)) {
@@ -105,6 +124,7 @@ export function route(
   const config = createRoute({
     method: spec.method,
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
+    operationId: spec.operationId,
     tags: [spec.tag],
     summary: spec.summary,
     ...(spec.description || note

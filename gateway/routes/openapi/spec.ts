@@ -47,6 +47,12 @@ export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Hono's pattern (`/v1/keys/:id`); the document gets `{id}`. */
   path: string;
+  /**
+   * The operation's name in /openapi.json, the method name a generated client gets: camelCase, a
+   * verb and the resource (`listTransactions`, `approveApproval`), unique in the app (route()
+   * refuses a second one).
+   */
+  operationId: string;
   tag: string;
   summary: string;
   description?: string;

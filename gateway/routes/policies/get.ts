@@ -17,6 +17,7 @@ export function registerPolicyReadRoutes(app: OpenAPIHono<GatewayEnv>, deps: Dep
     {
       method: 'get',
       path: '/v1/policies',
+      operationId: 'listPolicies',
       tag,
       summary: "The workspace's policies and their current versions",
       access: { principal: 'member' },
@@ -31,6 +32,7 @@ export function registerPolicyReadRoutes(app: OpenAPIHono<GatewayEnv>, deps: Dep
     {
       method: 'get',
       path: '/v1/policies/:name',
+      operationId: 'getPolicy',
       tag,
       summary: 'The current version of a policy',
       access: { principal: 'member' },
@@ -46,6 +48,7 @@ export function registerPolicyReadRoutes(app: OpenAPIHono<GatewayEnv>, deps: Dep
     {
       method: 'get',
       path: '/v1/policies/:name/versions',
+      operationId: 'listPolicyVersions',
       tag,
       summary: 'Every version of a policy, newest first',
       access: { principal: 'member' },

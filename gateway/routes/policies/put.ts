@@ -14,6 +14,7 @@ export function registerPolicyWriteRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     {
       method: 'put',
       path: '/v1/policies/:name',
+      operationId: 'putPolicy',
       tag,
       summary: 'Store a new immutable version (identical content keeps the current one)',
       access: { principal: 'member', roles: ['admin'] },
@@ -39,6 +40,7 @@ export function registerPolicyWriteRoutes(app: OpenAPIHono<GatewayEnv>, deps: De
     {
       method: 'post',
       path: '/v1/policies/validate',
+      operationId: 'validatePolicy',
       tag,
       summary: 'Check a policy document as PUT would, storing nothing: every issue at its path',
       access: { principal: 'member' },

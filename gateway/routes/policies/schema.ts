@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { GatewayError } from '../../domain/errors.ts';
-import { isoTime, jsonObject } from '../openapi/common.ts';
+import { isoTime, jsonObject, named } from '../openapi/common.ts';
 import { pathParam, readJson } from '../validate.ts';
 
 /** The shapes of the policies API (DESIGN §5, §6) and the parsing its routes share. */
@@ -21,29 +21,44 @@ export const simulateBody = z
   })
   .strict();
 
-export const stored = z.object({ name: z.string(), version: z.number().int(), versionId: z.string() });
-export const pointer = stored.extend({ updatedAt: isoTime });
-export const version = stored.extend({
-  createdAt: isoTime,
-  createdBy: z.string(),
-  commit: z
-    .object({ id: z.string(), author: z.string().nullable() })
-    .nullable()
-    .describe('The Git commit this version was synced from (policy as code); null when put by hand.'),
-  document: jsonObject.describe('The policy document (docs/policies.md).'),
-});
-export const policyDocument = jsonObject.describe(
-  'A policy document (docs/policies.md); validated with paths on PUT.',
+export const stored = named(
+  'PolicyVersionRef',
+  z.object({ name: z.string(), version: z.number().int(), versionId: z.string() }),
 );
-export const documentCheck = z.object({
-  valid: z.boolean(),
-  issues: z.array(
-    z.object({
-      path: z.string().describe('Dotted path (`rules.0.conditions.1.op`); "" for the document'),
-      message: z.string(),
-    }),
-  ),
-});
+export const pointer = stored.extend({ updatedAt: isoTime });
+/**
+ * The policy document: named here, and its schema in the document is the one generated from the
+ * validator's zod schema (openapi/policy-schema.ts), not this placeholder; the API still reads the
+ * body as JSON and validates it itself, so issues come back with paths into the document.
+ */
+export const policyDocument = named(
+  'PolicyDocument',
+  jsonObject.describe('A policy document (docs/policies.md); validated with paths on PUT.'),
+);
+export const version = named(
+  'PolicyVersion',
+  stored.extend({
+    createdAt: isoTime,
+    createdBy: z.string(),
+    commit: z
+      .object({ id: z.string(), author: z.string().nullable() })
+      .nullable()
+      .describe('The Git commit this version was synced from (policy as code); null when put by hand.'),
+    document: policyDocument,
+  }),
+);
+export const documentCheck = named(
+  'PolicyValidation',
+  z.object({
+    valid: z.boolean(),
+    issues: z.array(
+      z.object({
+        path: z.string().describe('Dotted path (`rules.0.conditions.1.op`); "" for the document'),
+        message: z.string(),
+      }),
+    ),
+  }),
+);
 
 /** The `:name` of the path, or VALIDATION_ERROR saying what a name may hold. */
 export function nameParam(c: Context): string {

@@ -17,6 +17,7 @@ export function registerPolicySimulateRoute(app: OpenAPIHono<GatewayEnv>, deps: 
     {
       method: 'post',
       path: '/v1/policies/:name/simulate',
+      operationId: 'simulatePolicy',
       tag,
       summary: 'What the current version would decide for a request (nothing is recorded)',
       access: { principal: 'member' },

@@ -87,6 +87,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
     {
       method: 'put',
       path: '/v1/policies/:name/source',
+      operationId: 'linkPolicySource',
       tag,
       summary: 'Link the policy to a JSON file in a GitHub or GitLab repository',
       description:
@@ -111,6 +112,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
     {
       method: 'get',
       path: '/v1/policies/:name/source',
+      operationId: 'getPolicySource',
       tag,
       summary: "The policy's Git link and how its newest sync went",
       access: { principal: 'member' },
@@ -126,6 +128,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
     {
       method: 'delete',
       path: '/v1/policies/:name/source',
+      operationId: 'unlinkPolicySource',
       tag,
       summary: 'Unlink the policy from its repository (its versions stay)',
       access: { principal: 'member', roles: ['admin'] },
@@ -144,6 +147,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
     {
       method: 'post',
       path: '/v1/policies/:name/sync',
+      operationId: 'syncPolicySource',
       tag,
       summary: 'Read the linked file at the head of its branch now and store it if it changed',
       access: { principal: 'member', roles: ['admin'] },
@@ -159,6 +163,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
     {
       method: 'post',
       path: '/v1/policies/:name/impact',
+      operationId: 'simulatePolicyImpact',
       tag,
       summary: 'What storing a document would change: the last 1,000 executes decided again',
       access: { principal: 'member' },
@@ -177,6 +182,7 @@ export function registerPolicySourceRoutes(app: OpenAPIHono<GatewayEnv>, deps: D
     {
       method: 'post',
       path: '/v1/git/push/:sourceId',
+      operationId: 'gitPush',
       tag,
       summary: 'A push webhook from GitHub or GitLab (signed with the link’s secret)',
       description:

@@ -25,9 +25,11 @@ export {
 } from './ledger-log.ts';
 export {
   checkReceipt,
+  checkServedReceipt,
   getReceiptOf,
   issueReceipt,
   RECEIPTED,
+  type ReceiptCheck,
   readReceipt,
   verifyReceiptOf,
 } from './receipts.ts';

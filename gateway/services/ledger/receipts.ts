@@ -349,13 +349,7 @@ export async function checkReceipt(
   of: { transactionId?: string; workspaceId?: string } = {},
   checkpoint?: string,
 ): Promise<ReceiptCheck> {
-  let signature: ReceiptCheck['signature'];
-  try {
-    const { protectedHeader } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
-    signature = { valid: true, kid: protectedHeader.kid };
-  } catch (error) {
-    signature = { valid: false, error: error instanceof Error ? error.message : String(error) };
-  }
+  const signature = await checkSignature(jws, keys);
   if (!signature.valid) return { valid: false, signature, names: null, log: null };
   let named: unknown;
   try {
@@ -398,6 +392,61 @@ export async function checkReceipt(
       : null;
   const valid = names.valid && log?.included === true;
   return { valid, signature, names, log };
+}
+
+/** The receipt's EdDSA signature against a key set. */
+async function checkSignature(jws: string, keys: Keys): Promise<ReceiptCheck['signature']> {
+  try {
+    const { protectedHeader } = await compactVerify(jws, keys, { algorithms: ['EdDSA'] });
+    return { valid: true, kid: protectedHeader.kid };
+  } catch (error) {
+    return { valid: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * A receipt checked with nothing but what a gateway serves (`warden receipt verify --url`): the
+ * signature against its published keys, that the payload names the transaction asked about, and
+ * its inclusion with the audit path and checkpoint given (GET /v1/receipts/:id), the checkpoint
+ * signed by the same keys for the workspace the receipt names. No database.
+ */
+export async function checkServedReceipt(
+  jws: string,
+  keys: Keys,
+  transactionId: string,
+  place: { index: number; inclusionProof: readonly string[]; checkpoint: string } | null,
+): Promise<ReceiptCheck> {
+  const signature = await checkSignature(jws, keys);
+  if (!signature.valid) return { valid: false, signature, names: null, log: null };
+  let payload: Partial<ReceiptPayload> = {};
+  try {
+    payload = receiptPayload(jws);
+  } catch {
+    // Signed by a key of the set, but not a JSON payload: not a receipt (below).
+  }
+  const workspaceId = typeof payload.workspaceId === 'string' ? payload.workspaceId : null;
+  const error =
+    payload.transactionId !== transactionId
+      ? `The receipt names ${String(payload.transactionId ?? 'no transaction')}, not ${transactionId}.`
+      : workspaceId === null
+        ? 'The payload names no workspace: this is not a receipt.'
+        : null;
+  const names = { valid: error === null, transactionId, workspaceId, ...(error === null ? {} : { error }) };
+  const log: ReceiptLogCheck | null =
+    workspaceId === null
+      ? null
+      : place
+        ? await checkInclusion(jws, place, keys, workspaceId)
+        : {
+            included: false,
+            appended: false,
+            index: null,
+            size: null,
+            checkpoint: null,
+            error:
+              'The receipt is not appended to the ledger log yet (the sequencer appends within LEDGER_SEQUENCE_MS).',
+          };
+  return { valid: names.valid && log?.included === true, signature, names, log };
 }
 
 /**

@@ -6,16 +6,39 @@ import { executeRequest, prepareExecute } from '../../../services/execute/index.
 import { agpRequestSchema, businessIdSchema, idempotencyKeySchema } from '../../agp/schema.ts';
 import { type CallOutcome, outcomeContext } from '../tasks.ts';
 import { canElicit, confirmWithUser, showApproval } from './elicit.ts';
+import { TRANSACTION_ID } from './shapes.ts';
 import { type CallExtra, fromAnswer, type Structured, type Tool, type ToolKit } from './tool.ts';
 
 const DESCRIPTION =
-  'Perform an action with side effects on a business (book, buy, pay). The workspace policy decides: it may run it (`status` succeeded/failed), refuse it (tool error with code POLICY_REJECTED and the rule in details), or park it: `status: "pending_approval"` means people must approve first; tell the user, then poll get_status with the `transactionId` until it is no longer pending_approval (`queued` waits for a time window the same way). If the error code is CONFIRMATION_REQUIRED, call prepare_execute with the same businessId and request and retry with its `confirmationToken`. Pass an `idempotencyKey` to retry safely: the same key and request return the first answer without acting twice.';
+  'Perform an action with side effects on a business (book, buy, pay). The workspace policy decides: it may run it (`status` succeeded/failed), refuse it (tool error with code POLICY_REJECTED and the rule in details), or park it: `status: "pending_approval"` means people must approve first; tell the user, then poll get_status with the `transactionId` until it is no longer pending_approval (`queued` waits for a time window the same way). If the error code is CONFIRMATION_REQUIRED, call prepare_execute with the same arguments, then execute again with the same arguments and its `confirmationToken`. Pass an `idempotencyKey` to retry safely: the same key and request return the first answer without acting twice.';
 
 const INPUT = {
   businessId: businessIdSchema,
   request: agpRequestSchema,
   confirmationToken: z.string().max(512).optional().describe('From prepare_execute (confirm mode).'),
   idempotencyKey: idempotencyKeySchema.optional().describe('Same key and request: the first answer.'),
+};
+
+/** Every answer that is not a tool error: done, parked for people, or queued for a time window. */
+const OUTPUT = {
+  transactionId: TRANSACTION_ID,
+  status: z
+    .enum(['succeeded', 'failed', 'pending_confirmation', 'pending_approval', 'queued'])
+    .describe(
+      'succeeded or failed: done, the business answer in `data`. pending_approval: people must approve; poll get_status. queued: it runs at `releaseAt`; poll get_status.',
+    ),
+  data: z.unknown().optional().describe('The business answer, once done.'),
+  receipt: z.string().optional().describe('The signed receipt (compact JWS), once done.'),
+  approval: z
+    .object({
+      id: z.string(),
+      status: z.string().optional(),
+      stages: z.array(z.unknown()),
+      expiresAt: z.string().nullable(),
+    })
+    .optional()
+    .describe('pending_approval: the approval and its stages.'),
+  releaseAt: z.string().optional().describe('queued: when it runs (ISO 8601).'),
 };
 
 type ExecuteArgs = {
@@ -91,6 +114,7 @@ export const executeTool: Tool = {
       {
         description: DESCRIPTION,
         inputSchema: INPUT,
+        outputSchema: OUTPUT,
         annotations: { destructiveHint: true },
         execution: { taskSupport: 'optional' },
       },

@@ -6,7 +6,7 @@ import { getStatusTool } from './get-status.ts';
 import { listBusinessesTool } from './list-businesses.ts';
 import { prepareExecuteTool } from './prepare-execute.ts';
 import { queryTool } from './query.ts';
-import { type Tool, toolKit } from './tool.ts';
+import { codedSdkErrors, type Tool, toolKit } from './tool.ts';
 
 export { type CallerInfo, callerAuth } from './tool.ts';
 
@@ -29,6 +29,7 @@ export function registerTools(
   server: McpServer,
   options: { approvalUrl: (approvalId: string) => string },
 ): void {
+  codedSdkErrors(server);
   const kit = toolKit(server, options);
   for (const tool of TOOLS) tool.register(server, kit);
 }

@@ -54,12 +54,55 @@ export const ok = (value: Structured): CallToolResult => ({
   structuredContent: value,
 });
 
-/** A refusal as a tool error: the same code, message and details as the REST envelope (DESIGN §3). */
-const refusal = (code: string, error: string, details?: unknown): CallToolResult => ({
-  isError: true,
-  content: [{ type: 'text', text: error }],
-  structuredContent: { code, error, ...(details === undefined ? {} : { details }) },
-});
+/**
+ * What a model should do next, where the REST message names something a tool caller cannot do (a
+ * header) or leaves the next step unsaid: the confirmation refusals of confirm and strict mode.
+ */
+const MCP_MESSAGES: Partial<Record<string, string>> = {
+  CONFIRMATION_REQUIRED:
+    'This execute needs a confirmation: call prepare_execute with the same arguments (businessId and request), then call execute again with the same arguments and its confirmationToken.',
+  CONFIRMATION_INVALID:
+    'The confirmation token is unknown, already used, or another key’s: call prepare_execute with the same arguments, then execute with the new confirmationToken.',
+  CONFIRMATION_EXPIRED:
+    'The confirmation token expired: call prepare_execute with the same arguments, then execute with the new confirmationToken.',
+  CONFIRMATION_MISMATCH:
+    'The confirmation token was prepared for another business or request: call prepare_execute with exactly the businessId and request you execute, then execute with its confirmationToken.',
+};
+
+/**
+ * A refusal as a tool error: the REST envelope's code and details (DESIGN §3), and its message,
+ * unless a tool caller needs other words (MCP_MESSAGES). The text content starts with the code too:
+ * many clients hand only `content` to the model.
+ */
+export function refusal(code: string, error: string, details?: unknown): CallToolResult {
+  const message = MCP_MESSAGES[code] ?? error;
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${code}: ${message}` }],
+    structuredContent: { code, error: message, ...(details === undefined ? {} : { details }) },
+  };
+}
+
+/**
+ * The SDK answers some tool calls itself, before a tool runs (arguments that fail the input schema,
+ * an unknown tool), with a text error and no code. Its one place for them is `createToolError`,
+ * which TypeScript calls private; it is replaced on this server so those errors carry a code like
+ * every other (test/mcp checks both, so an SDK that renames it fails there).
+ */
+export function codedSdkErrors(server: McpServer): void {
+  const target = server as unknown as { createToolError?: (message: string) => CallToolResult };
+  if (typeof target.createToolError !== 'function') {
+    throw new Error('The MCP SDK no longer has McpServer.createToolError: see codedSdkErrors.');
+  }
+  target.createToolError = (message: string) => {
+    const code = /Input validation error|Invalid arguments/.test(message)
+      ? 'VALIDATION_ERROR'
+      : / not found$/.test(message)
+        ? 'NOT_FOUND'
+        : 'INTERNAL_ERROR';
+    return refusal(code, message.replace(/^MCP error -?\d+: /, ''));
+  };
+}
 
 /** A stored answer (execute, evaluate) whose status says whether it was a refusal. */
 export function fromAnswer(status: number, body: unknown): CallToolResult {
