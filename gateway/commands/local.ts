@@ -48,7 +48,9 @@ export function registerLocalCommands(program: Command): void {
   program
     .command('signing-key')
     .alias('keys')
-    .description('the keys that sign receipts, checkpoints and forwarded requests (not agent keys: see agent-key)')
+    .description(
+      'the keys that sign receipts, checkpoints and forwarded requests (not agent keys: see agent-key)',
+    )
     .command('rotate')
     .description('make a new receipt signing key current; the old one stays published')
     .option(

@@ -40,6 +40,10 @@ const TAGS: readonly { name: string; description: string }[] = [
   { name: 'Members', description: 'People in the workspace, their roles and tokens, and invitations.' },
   { name: 'Single sign-on', description: "The workspace's OpenID Connect sign-in for the console." },
   { name: 'Webhooks', description: 'Events delivered to your URLs, signed.' },
+  {
+    name: 'Channels',
+    description: 'Approvals in Slack (buttons, signed callbacks) and Microsoft Teams (cards with a link).',
+  },
   { name: 'Analytics', description: 'Rates, spend, limits and the price of evaluations.' },
   { name: 'Audit', description: 'The hash-chained audit log and its verification.' },
   { name: 'Receipts', description: 'The keys that verify receipts.' },

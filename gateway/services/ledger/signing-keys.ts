@@ -67,7 +67,8 @@ export class SigningKeys {
     this.#loading ??= (async () => {
       try {
         const current = (await this.#list()).find((k) => k.status === 'current');
-        if (!current) throw new Error(`No current ${this.purpose} signing key: run \`warden signing-key rotate\`.`);
+        if (!current)
+          throw new Error(`No current ${this.purpose} signing key: run \`warden signing-key rotate\`.`);
         this.#current = { kid: current.kid, key: this.#opened(current.kid, current.privateKey) };
       } finally {
         this.#loading = undefined;

@@ -226,7 +226,7 @@ export default definePage({
     },
     {
       path: '/console/policy/sync',
-      summary: 'Read the linked Git file at the head of its branch now (issue 23); store it if valid',
+      summary: 'Read the linked Git file at the head of its branch now; store it if valid',
       roles: ['admin'],
       async handle(p, form) {
         const name = nameOf(field(form, 'name'));
