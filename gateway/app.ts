@@ -275,7 +275,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       storedAsJson: STORED_AS_JSON,
       answer: (c, refusal) => {
         const path = c.req.path;
-        if (path === '/console' || path.startsWith('/console/')) return consoleRefusalPage(c, refusal);
+        // The OAuth authorization endpoint is a page for people too (it cannot send the browser back).
+        if (path === '/console' || path.startsWith('/console/') || path === '/oauth/authorize') {
+          return consoleRefusalPage(c, refusal);
+        }
         if (path.startsWith('/approve/')) return approvalRefusalPage(c, refusal);
         if (path === '/mcp') return mcpRefusal(c, refusal);
         return undefined;

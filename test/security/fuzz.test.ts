@@ -425,8 +425,13 @@ describe.each(DIALECTS)(`seeded fuzz over every route on %s (seed ${SEED}, ${RUN
           // The approval page is for people: its refusals are pages, never a 5xx.
           return;
         }
-        if (route.path === '/console' || route.path.startsWith('/console/')) {
-          // The console is for people too: a refusal is a readable page (or 303 to sign in).
+        if (
+          route.path === '/console' ||
+          route.path.startsWith('/console/') ||
+          route.path === '/oauth/authorize'
+        ) {
+          // The console is for people too: a refusal is a readable page (or 303 to sign in). So is the
+          // OAuth authorization endpoint when it cannot send the browser back (RFC 6749 §4.1.2.1).
           if (res.status >= 400) expect(res.headers.get('Content-Type') ?? '', where).toMatch(/^text\/html/);
           return;
         }
@@ -440,6 +445,14 @@ describe.each(DIALECTS)(`seeded fuzz over every route on %s (seed ${SEED}, ${RUN
               error: { code: expect.any(Number), message: expect.any(String) },
             });
             if (nul) expect(envelope, where).toMatchObject({ error: { data: { code: 'VALIDATION_ERROR' } } });
+            return;
+          }
+          if (route.path.startsWith('/oauth/') && !('code' in envelope)) {
+            // The OAuth endpoints answer in the shape RFC 6749 §5.2 and RFC 7591 §3.2.2 require (the
+            // edge's own refusals before them, such as a NUL or a too-deep body, are Warden's envelope).
+            expect(envelope.error, where).toMatch(/^[a-z_]+$/);
+            if ('error_description' in envelope)
+              expect(typeof envelope.error_description, where).toBe('string');
             return;
           }
           expect(typeof envelope.error, where).toBe('string');

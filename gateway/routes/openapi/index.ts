@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { policyJsonSchemas } from '../../../policy/document/json-schema.ts';
+import { GatewayError } from '../../domain/index.ts';
 import type { GatewayEnv } from '../../env.ts';
 import { DOCS_CSP, docsPage, scalarBundle } from './docs-page.tsx';
 import { route } from './route.ts';
@@ -158,12 +159,17 @@ export function registerDocumentRoutes(app: OpenAPIHono<GatewayEnv>, options: Do
       access: { principal: 'public' },
       responses: {
         200: { description: 'The script', files: ['text/javascript'] },
-        404: { description: 'No such file', text: true },
       },
+      errors: ['NOT_FOUND'],
     },
     (c) => {
       const bundle = scalarBundle();
-      if (c.req.param('file') !== bundle.file) return c.text('No such file.', 404);
+      if (c.req.param('file') !== bundle.file) {
+        throw new GatewayError(
+          'NOT_FOUND',
+          `No file ${c.req.param('file')} here; the page names its script.`,
+        );
+      }
       // The name changes with the content: the address can be cached for ever.
       c.header('Cache-Control', 'public, max-age=31536000, immutable');
       c.header('X-Content-Type-Options', 'nosniff');
