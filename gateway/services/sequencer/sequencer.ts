@@ -32,8 +32,11 @@ import { emit } from '../notifications/index.ts';
  */
 const BATCH = 64;
 
-/** What one log's batch did: entries appended (0: nothing waiting), or skipped (another replica has it). */
-export type StepResult = { appended: number; size: number; busy: false } | { busy: true };
+/**
+ * What one log's batch did: entries appended (0: nothing waiting) and whether it took a full batch
+ * (more may be waiting), or skipped (another replica has the log).
+ */
+export type StepResult = { appended: number; size: number; full: boolean; busy: false } | { busy: true };
 
 /**
  * Appends the oldest waiting entries of one log, in one transaction: the entries, the subtrees they
@@ -50,7 +53,8 @@ export async function appendBatch(ctx: ServiceContext, log: string): Promise<Ste
       if (!(await trySequencerLock(tx, log))) return { busy: true } as const;
       const [head, queued] = await Promise.all([newestCheckpoint(tx, log), queuedEntries(tx, log, BATCH)]);
       const size = head?.size ?? 0;
-      if (queued.length === 0) return { appended: 0, size, busy: false } as const;
+      const full = queued.length === BATCH;
+      if (queued.length === 0) return { appended: 0, size, full, busy: false } as const;
       const known = await nodesAt(tx, log, frontier(size));
       const entries: LogEntry[] = [];
       const seen = new Set<string>();
@@ -72,7 +76,7 @@ export async function appendBatch(ctx: ServiceContext, log: string): Promise<Ste
       const queueIds = queued.map((q) => q.id);
       if (entries.length === 0) {
         await dropQueued(tx, queueIds);
-        return { appended: 0, size, busy: false } as const;
+        return { appended: 0, size, full, busy: false } as const;
       }
       const frontierNodes = frontier(size).map((ref) => {
         const hash = known.get(`${ref.level}:${ref.index}`);
@@ -97,7 +101,7 @@ export async function appendBatch(ctx: ServiceContext, log: string): Promise<Ste
               at,
             }),
       ]);
-      return { appended: entries.length, size: grown.size, busy: false } as const;
+      return { appended: entries.length, size: grown.size, full, busy: false } as const;
     })
     .then((step) => {
       if (!step.busy && step.appended > 0) observeLag(deps, committedAt);
@@ -125,16 +129,21 @@ function signCheckpoint(deps: Deps, log: string, size: number, root: string, at:
 }
 
 /**
- * One pass of the sequencer: every log with entries waiting, batch after batch until each is
- * empty or another replica holds it. Answers how many entries it appended.
+ * One pass of the sequencer: every log with entries waiting, batch after batch while the batches
+ * are full, until another replica holds the log. A batch that was not full took what had
+ * committed: the entries committing since wait for the next pass rather than being appended a few
+ * at a time (under steady load, chasing them made batches of one to ten entries, each paying a
+ * checkpoint's signature, its subtree writes and its webhook deliveries). Answers how many entries
+ * it appended.
  */
 export async function sequenceLedger({ ctx }: { ctx: ServiceContext }): Promise<number> {
   let appended = 0;
   for (const log of await pendingLogs(ctx.deps.db.reader, 1_000)) {
     for (;;) {
       const step = await appendBatch(ctx, log);
-      if (step.busy || step.appended === 0) break;
+      if (step.busy) break;
       appended += step.appended;
+      if (!step.full) break;
       await turn();
     }
   }
