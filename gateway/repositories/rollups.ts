@@ -41,7 +41,7 @@ export interface RollupRow {
 export type RollupKey = readonly unknown[];
 
 const KEY = `workspace_id, hour, operation, agent_id, business_id, category, currency, status, spend_state,
-  approval, refused, rule_id`;
+  approval, refused, rule_id, shard`;
 const orNull = (v: unknown) => (v === '' || v === null ? null : (v as string));
 const num = (v: unknown) => Number(v ?? 0);
 const COUNTED = `spend_state IN ('pending', 'posted')`;
@@ -106,8 +106,8 @@ export interface RollupPage {
 // with `workspace_id` in the row value too, it walks the hour from its start instead.
 const KEY_IN_WORKSPACE = KEY.slice(KEY.indexOf(',') + 1).trim();
 const inPage = (p: RollupPage) => ({
-  where: `workspace_id = ?${p.after ? ` AND (${KEY_IN_WORKSPACE}) > (${placeholders(11)})` : ' AND hour >= ?'}${
-    p.upTo ? ` AND (${KEY_IN_WORKSPACE}) <= (${placeholders(11)})` : ''
+  where: `workspace_id = ?${p.after ? ` AND (${KEY_IN_WORKSPACE}) > (${placeholders(12)})` : ' AND hour >= ?'}${
+    p.upTo ? ` AND (${KEY_IN_WORKSPACE}) <= (${placeholders(12)})` : ''
   } AND hour < ?`,
   params: [
     p.workspaceId,

@@ -405,12 +405,19 @@ export async function markOrphans(
 const MINUTE = 60_000;
 const minuteOf = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
 
-const MOVE_SPEND = sql(
-  `INSERT INTO spend_buckets (workspace_id, category, currency, minute, pending, posted)
-   VALUES (?, ?, ?, ?, ?, ?)
-   ON CONFLICT (workspace_id, minute, category, currency) DO UPDATE SET
-     pending = spend_buckets.pending + excluded.pending, posted = spend_buckets.posted + excluded.posted`,
-);
+// The bucket of this process's shard (the `shard` column of spend_buckets): on PostgreSQL the
+// `warden.shard` setting of the gateway's connections, so replicas never wait for each other's row.
+const moveSpendIn = (shard: string) =>
+  sql(
+    `INSERT INTO spend_buckets (workspace_id, category, currency, minute, pending, posted, shard)
+     VALUES (?, ?, ?, ?, ?, ?, ${shard})
+     ON CONFLICT (workspace_id, minute, category, currency, shard) DO UPDATE SET
+       pending = spend_buckets.pending + excluded.pending, posted = spend_buckets.posted + excluded.posted`,
+  );
+const MOVE_SPEND = {
+  sqlite: moveSpendIn('0'),
+  postgres: moveSpendIn(`coalesce(nullif(current_setting('warden.shard', true), '')::integer, 0)`),
+};
 const FIRST_SUCCEEDED = sql(
   `SELECT id FROM transactions
    WHERE workspace_id = ? AND business_id = ? AND status = 'succeeded' AND operation = 'execute' LIMIT 1`,
@@ -418,7 +425,7 @@ const FIRST_SUCCEEDED = sql(
 
 /** Adds to the minute bucket of a transaction's admission (negative amounts take away). */
 async function moveSpend(tx: Conn, t: Settled, pending: number, posted: number): Promise<void> {
-  await tx.run(MOVE_SPEND, [
+  await tx.run(MOVE_SPEND[tx.dialect], [
     t.workspaceId,
     t.businessCategory ?? '',
     t.currency ?? '',

@@ -24,7 +24,7 @@ describe('postgres: two replicas (two pools) on one schema', () => {
       const reserve =
         sql(`INSERT INTO spend_buckets (workspace_id, category, currency, minute, pending, posted)
         VALUES (?, 'c', 'USD', 0, 1000, 0)
-        ON CONFLICT (workspace_id, minute, category, currency) DO UPDATE SET pending = spend_buckets.pending + 1000`);
+        ON CONFLICT (workspace_id, minute, category, currency, shard) DO UPDATE SET pending = spend_buckets.pending + 1000`);
       const note = sql(`INSERT INTO audit_events (id, workspace_id, actor_type, action, data, created_at)
         VALUES (?, ?, 'system', 'reserved', '{}', 0)`);
       const results = await Promise.all(

@@ -108,6 +108,7 @@ describe.each(DIALECTS)('transaction rollups (issue 18) on %s', (dialect) => {
           agentKeyId: 'key_1',
           count: 3_000,
           now: NOW,
+          unshardedSpend: true,
           spanMs: 10 * DAY,
         });
       } finally {
@@ -385,14 +386,14 @@ describe.each(DIALECTS)('rollup pages (issue 18) on %s', (dialect) => {
     try {
       // 2,500 combinations in one hour (more than two pages), and a few in the hours around it.
       const row = (hour: number, agent: string, amount: number) =>
-        `('${WS}', ${hour}, 'execute', '${agent}', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, ${amount}, 1, 10, 1)`;
+        `('${WS}', ${hour}, 'execute', '${agent}', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, ${amount}, 1, 10, 1, 0)`;
       const rows = [
         ...Array.from({ length: 2_500 }, (_, i) => row(7_200_000, `agent-${String(i).padStart(5, '0')}`, i)),
         ...Array.from({ length: 30 }, (_, i) => row(3_600_000 * (i % 5), `early-${i}`, 1_000 + i)),
         ...Array.from({ length: 30 }, (_, i) => row(3_600_000 * (3 + (i % 5)), `late-${i}`, 2_000 + i)),
         // Another workspace's rows, before and after, are never read.
-        `('ws_a', 7200000, 'execute', 'x', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 5, 1, 0, 0)`,
-        `('ws_z', 7200000, 'execute', 'x', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 5, 1, 0, 0)`,
+        `('ws_a', 7200000, 'execute', 'x', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 5, 1, 0, 0, 0)`,
+        `('ws_z', 7200000, 'execute', 'x', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 5, 1, 0, 0, 0)`,
       ];
       await db.transaction({}, async (tx) => {
         for (let i = 0; i < rows.length; i += 500) {
@@ -427,6 +428,42 @@ describe.each(DIALECTS)('rollup pages (issue 18) on %s', (dialect) => {
         expect(seen).toEqual(expected);
         expect(pages).toBe(Math.floor((expected?.rows ?? 0) / ROLLUP_PAGE) + 1);
       }
+    } finally {
+      await dispose();
+    }
+  });
+
+  it("one combination's counters in several shards (one per replica) add up, a page ending between them", async () => {
+    const { db, dispose } = await openTestDb(dialect);
+    try {
+      // ROLLUP_PAGE - 1 filler rows first: the page ends on the second of the shop agent's three shards.
+      const filler = Array.from(
+        { length: ROLLUP_PAGE - 1 },
+        (_, i) =>
+          `('${WS}', 0, 'execute', 'a-${String(i).padStart(5, '0')}', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', 1, 1, 1, 0, 0, 0)`,
+      );
+      const shards = [0, 7, 1_234_567].map(
+        (shard, i) =>
+          `('${WS}', 0, 'execute', 'z-shop', 'shop', 'retail', 'USD', 'succeeded', 'posted', '', 0, '', ${i + 1}, ${100 * (i + 1)}, ${i + 1}, 0, 0, ${shard})`,
+      );
+      const rows = [...filler, ...shards];
+      await db.transaction({}, async (tx) => {
+        for (let i = 0; i < rows.length; i += 500) {
+          await tx.run(sql(`INSERT INTO transaction_rollups VALUES ${rows.slice(i, i + 500).join(', ')}`));
+        }
+      });
+      const shop = { requests: 0, amount: 0 };
+      let pages = 0;
+      await eachPage(db.reader, { workspaceId: WS, fromHour: 0, toHour: OPEN_END }, async (page) => {
+        pages++;
+        for (const g of await summaryGroups(db.reader, page, 0)) {
+          if (g.agentId !== 'z-shop') continue;
+          shop.requests += g.requests;
+          shop.amount += g.amount;
+        }
+      });
+      expect(pages).toBe(2);
+      expect(shop).toEqual({ requests: 6, amount: 600 });
     } finally {
       await dispose();
     }

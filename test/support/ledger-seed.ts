@@ -32,6 +32,8 @@ export interface SeedOptions {
    * ADAPTER_TIMEOUT_MS + ORPHAN_GRACE_SECONDS (default two minutes: only the newest are in flight).
    */
   inFlightMs?: number;
+  /** The schema is from before spend buckets had shards (a migration test seeds an older schema). */
+  unshardedSpend?: boolean;
 }
 
 interface Shape {
@@ -282,7 +284,7 @@ export async function seedLedger(db: Db, o: SeedOptions): Promise<{ ms: number }
         'spend_buckets',
         ['workspace_id', 'category', 'currency', 'minute', 'pending', 'posted'],
         [...spend.values()].map((c) => [...c.key, c.pending, c.posted]),
-        ` ON CONFLICT (workspace_id, minute, category, currency) DO UPDATE SET
+        ` ON CONFLICT (workspace_id, minute, category, currency${o.unshardedSpend ? '' : ', shard'}) DO UPDATE SET
            pending = spend_buckets.pending + excluded.pending, posted = spend_buckets.posted + excluded.posted`,
       );
     });
@@ -357,8 +359,9 @@ const toRollup = (r: unknown[]): RollupRow => ({
   costs: Number(r[16]),
 });
 const STORED = sql(
-  `SELECT ${KEY}, requests, amount, amounts, cost_micros, costs FROM transaction_rollups
-   WHERE workspace_id = ? AND (requests <> 0 OR amount <> 0 OR amounts <> 0 OR cost_micros <> 0 OR costs <> 0)`,
+  `SELECT ${KEY}, sum(requests), sum(amount), sum(amounts), sum(cost_micros), sum(costs) FROM transaction_rollups
+   WHERE workspace_id = ? GROUP BY ${KEY}
+   HAVING sum(requests) <> 0 OR sum(amount) <> 0 OR sum(amounts) <> 0 OR sum(cost_micros) <> 0 OR sum(costs) <> 0`,
   toRollup,
 );
 const RULE = {

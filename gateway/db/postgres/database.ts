@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { GroupCommit } from '../group-commit.ts';
@@ -102,6 +103,9 @@ const PING = sql('SELECT 1');
 /** /ready's ping gives up after this long: a server that does not answer is not ready. */
 const PING_TIMEOUT_MS = 2_000;
 
+/** Which counter rows this process writes on PostgreSQL (any positive int4; 0 is rows from before). */
+const PROCESS_SHARD = randomInt(1, 2 ** 31 - 1);
+
 /** Deadlock and serialization failures roll the whole transaction back; it is safe to run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const isRetryable = (error: unknown): boolean => {
@@ -156,6 +160,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     // pg_stat_activity names the gateway's connections (`?application_name=` in the URL wins).
     connection: {
       application_name: 'warden',
+      // This process's counter rows (spend buckets, roll-ups: their `shard` column): replicas then
+      // never queue on, nor deadlock over, one hot row when they settle outcomes (DESIGN §8).
+      'warden.shard': String(PROCESS_SHARD),
       ...(options.schema ? { search_path: options.schema } : {}),
     },
   };

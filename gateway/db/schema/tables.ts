@@ -286,7 +286,7 @@ export const TABLES = {
    * Spend per workspace and minute, the running totals limits are checked against (DESIGN §6: every
    * execute of the workspace counts, whichever policy governed it, or none): admitted amounts
    * are `pending` until the business executed (`posted`) or the request ended otherwise (voided, removed).
-   * A window sums at most one row per minute, however many transactions it holds.
+   * A window sums at most one row per minute and shard, however many transactions it holds.
    */
   spend_buckets: table(
     {
@@ -296,8 +296,15 @@ export const TABLES = {
       minute: bigint().notNull(),
       pending: bigint().notNull().default(0),
       posted: bigint().notNull().default(0),
+      /**
+       * Whose counter this is (DESIGN §8: settling an outcome waits for no other replica): on
+       * PostgreSQL each gateway process adds to rows of its own shard (`warden.shard`, a random
+       * number per process), so replicas never queue on, nor deadlock over, one hot row; readers sum
+       * the shards. Always 0 on SQLite (one process writes).
+       */
+      shard: integer().notNull().default(0),
     },
-    { primaryKey: ['workspace_id', 'minute', 'category', 'currency'] },
+    { primaryKey: ['workspace_id', 'minute', 'category', 'currency', 'shard'] },
   ),
 
   /**
@@ -336,6 +343,8 @@ export const TABLES = {
       /** Sum of `cost_micros` (null as 0) and how many rows had one. */
       cost_micros: bigint().notNull().default(0),
       costs: bigint().notNull().default(0),
+      /** The writing process's shard, as `spend_buckets.shard`: readers sum over it. */
+      shard: integer().notNull().default(0),
     },
     {
       primaryKey: [
@@ -351,6 +360,7 @@ export const TABLES = {
         'approval',
         'refused',
         'rule_id',
+        'shard',
       ],
     },
   ),
