@@ -1,13 +1,18 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../gateway/logger.ts';
 import { getTransaction } from '../../gateway/repositories/transactions.ts';
 import { releaseDue } from '../../gateway/services/execute/index.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
   listen,
+  operator,
   registerHttpBusiness,
   startTestGateway,
   startUpstream,
@@ -67,10 +72,23 @@ for (const dialect of DIALECTS) {
     let gw: TestGateway;
     let server: { url: string; close: () => Promise<void> };
     let tenant: Tenant;
+    let adaptersDir: string;
     const log = capturingLogger();
 
     beforeAll(async () => {
       collector = await startOtlpReceiver();
+      // A module adapter that answers the trace context its call was given.
+      adaptersDir = await mkdtemp(join(tmpdir(), 'warden-otel-modules-'));
+      await writeFile(
+        join(adaptersDir, 'traced.mjs'),
+        `export default () => ({
+          async discover() { return { status: 'succeeded' }; },
+          async query() { return { status: 'succeeded' }; },
+          async execute(request, options, ctx) {
+            return { status: 'succeeded', data: { traceparent: ctx.traceparent, tracestate: ctx.tracestate } };
+          },
+        });\n`,
+      );
       upstream = await startUpstream();
       // A business that refuses everything: 503.
       down = await startUpstream((_req, res) => {
@@ -84,11 +102,16 @@ for (const dialect of DIALECTS) {
           OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
           OTEL_SERVICE_NAME: 'warden-under-test',
           MCP_SESSIONS: 'none',
+          ADAPTERS_DIR: adaptersDir,
         },
       });
       server = await listen(gw);
       await registerHttpBusiness(gw, upstream.url, 'shop');
       await registerHttpBusiness(gw, down.url, 'down');
+      await registerBusiness({
+        ctx: operator(gw),
+        input: { id: 'mod', name: 'Module', category: 'retail', adapter: { type: 'module', name: 'traced' } },
+      });
       tenant = await createTenant(gw);
       // A policy decides, so the decision has its span: one rule, and a daily limit.
       const put = await call(gw, 'PUT', '/v1/policies/default', {
@@ -113,6 +136,7 @@ for (const dialect of DIALECTS) {
       await upstream.close();
       await down.close();
       await collector.close();
+      await rm(adaptersDir, { recursive: true, force: true });
     });
 
     /** Every exported span of one trace, once the collector has them all. */
@@ -299,6 +323,22 @@ for (const dialect of DIALECTS) {
         reply.result.structuredContent.transactionId,
       );
       expect(row?.traceId).toBe(metaTrace);
+    });
+
+    it("a module adapter's call is given the gateway's span in the agent's trace", async () => {
+      const agentTrace = hex(16);
+      const res = await call(gw, 'POST', '/agp/execute', {
+        key: tenant.agentKey,
+        headers: { traceparent: `00-${agentTrace}-${hex(8)}-01`, tracestate: 'agent=on' },
+        body: { businessId: 'mod', request: { item: 'pen', amount_cents: 7 } },
+      });
+      expect(res.status).toBe(200);
+      const given = res.body.data as { traceparent: string; tracestate: string };
+      const { traceId, parentId } = parseTraceparent(given.traceparent);
+      expect(traceId).toBe(agentTrace);
+      expect(given.tracestate).toBe('agent=on');
+      const spans = await traceOf(agentTrace, 6);
+      expect(parentId).toBe(spans.find((s) => s.name === 'warden.adapter_call')?.spanId);
     });
 
     /** An execute with the agent's `traceparent`, answered 202 (parked or queued) under `policy`. */
