@@ -4,12 +4,14 @@ import type { Dispatcher } from 'undici';
 import { stripHopByHop } from './http/hop-by-hop.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './http/index.ts';
 import { createSigner } from './http/signature.ts';
+import { traceContextHeaders } from './http/trace-context.ts';
 import {
   type Adapter,
   type AdapterContext,
   AdapterError,
   type AdapterResult,
   type AdapterStatus,
+  type ModuleCallContext,
   type Operation,
 } from './types.ts';
 
@@ -374,13 +376,14 @@ export function createModuleHost(options: ModuleHostOptions): Adapter {
         op,
         request,
         options: idempotencyKey === undefined ? {} : { idempotencyKey },
-        // Only JSON-safe fields cross the thread boundary; the signal is re-created in the worker.
+        // Only JSON-safe fields cross the thread boundary; the signal and fetch are made in the worker.
         ctx: {
           businessId: ctx.businessId,
           transactionId: ctx.transactionId,
           requestId: ctx.requestId,
           headers: ctx.headers,
-        },
+          ...(ctx.trace ? traceContextHeaders(ctx.trace.context) : {}),
+        } satisfies Omit<ModuleCallContext, 'signal' | 'fetch'>,
       };
       try {
         slot.worker.postMessage(message);

@@ -39,6 +39,28 @@ export interface AdapterContext {
   trace?: AdapterTrace | undefined;
 }
 
+/**
+ * What a module adapter's `discover`, `query` and `execute` receive as `ctx` (docs/businesses.md,
+ * "Module adapters"): the call's identifiers and extra headers as the gateway passes them, its
+ * signal and fetch, made in the module's worker, and the trace it belongs to.
+ */
+export interface ModuleCallContext {
+  businessId: string;
+  transactionId: string;
+  requestId?: string;
+  headers?: AdapterContext['headers'];
+  /** Aborted when the call is cancelled or exceeds MODULE_ADAPTER_TIMEOUT_MS. */
+  signal: AbortSignal;
+  /** The module's way out: WHATWG fetch performed by the gateway; `sign: true` adds Standard Webhooks headers. */
+  fetch(input: string | URL | Request, init?: RequestInit & { sign?: boolean }): Promise<Response>;
+  /**
+   * Issue 24: W3C Trace Context of the gateway's span for this call (in the agent's trace) when it is
+   * traced; send them on (`ctx.fetch` headers) so the business's spans join the trace.
+   */
+  traceparent?: string;
+  tracestate?: string;
+}
+
 export interface ExecuteOptions {
   idempotencyKey?: string;
 }

@@ -92,7 +92,45 @@ export function summarise(runs: RunsById): ScenarioReport[] {
   const sqliteOpen = sqliteOpenRate(reports);
   for (const r of onPostgres(reports))
     r.data = { ...r.data, vsSqliteOpen: sqliteOpen ? r.rate / sqliteOpen : null };
+  // Issue 24: tracing off against no tracing code, over every round of the standards' run.
+  const standards = reports.find((r) => r.id === 'standards-cost');
+  const standardsRuns = runs.get('standards-cost');
+  if (standards && standardsRuns)
+    standards.data = { ...standards.data, tracingOffVsNoCode: acrossRounds(standardsRuns.loads) };
   return reports;
+}
+
+interface HooksCost {
+  rounds: number;
+  /** Rate with tracing off over the rate without tracing hooks: the median of the rounds, and their range. */
+  rateRatio: number;
+  rateRatioRange: [number, number];
+  /** CPU per answer, likewise (off over none); null when /proc could not be read. */
+  cpuRatio: number | null;
+  cpuRatioRange: [number, number] | null;
+  /** The noise: how far the baseline's own rate moved between rounds, (max − min) / median; null in one round. */
+  baselineSpread: number | null;
+}
+
+function acrossRounds(loads: ScenarioRun[]): HooksCost | null {
+  const perRound = loads.flatMap((r) => {
+    const figures = r.data?.tracingOffVsNoCode as { rateRatio: number; cpuRatio?: number } | undefined;
+    return figures ? [figures] : [];
+  });
+  if (perRound.length === 0) return null;
+  const rates = perRound.map((f) => f.rateRatio);
+  const cpus = perRound.flatMap((f) => (f.cpuRatio === undefined ? [] : [f.cpuRatio]));
+  const baseline = loads.map((r) => r.load.rate);
+  const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+  return {
+    rounds: perRound.length,
+    rateRatio: median(rates),
+    rateRatioRange: range(rates),
+    cpuRatio: cpus.length > 0 ? median(cpus) : null,
+    cpuRatioRange: cpus.length > 0 ? range(cpus) : null,
+    baselineSpread:
+      baseline.length > 1 ? (Math.max(...baseline) - Math.min(...baseline)) / median(baseline) : null,
+  };
 }
 
 const sqliteOpenRate = (reports: ScenarioReport[]) => reports.find((r) => r.id === 'gateway-open')?.rate;
@@ -128,13 +166,38 @@ export function printScenarios(reports: ScenarioReport[]): void {
   );
 }
 
-/** The same-run comparisons printed after the floors: the 50-rule policy, and PostgreSQL, against SQLite. */
+/**
+ * The same-run comparisons printed after the floors: the 50-rule policy, tracing off against no
+ * tracing code, and PostgreSQL against SQLite.
+ */
 export function printComparisons(reports: ScenarioReport[]): void {
   const sqliteOpen = sqliteOpenRate(reports);
   const withPolicy = reports.find((r) => r.id === 'gateway-open-policy');
   if (withPolicy && sqliteOpen) {
     console.log(
       `\nopen execute with a 50-rule, 3-limit policy vs with none (same run): ${fmt.ratio(withPolicy.rate / sqliteOpen)}`,
+    );
+  }
+  const hooks = reports.find((r) => r.id === 'standards-cost')?.data?.tracingOffVsNoCode as
+    | HooksCost
+    | null
+    | undefined;
+  if (hooks) {
+    const r = (n: number) => n.toFixed(3);
+    const noise = hooks.baselineSpread;
+    const verdict =
+      noise === null
+        ? 'one round: no noise figure (BENCH_ROUNDS=3 gives one)'
+        : `the baseline moved ${(noise * 100).toFixed(1)}% between rounds: ${
+            Math.abs(hooks.rateRatio - 1) <= noise ? 'within' : 'OUTSIDE'
+          } noise`;
+    console.log(
+      `\ntracing off vs no tracing code (same run, ${hooks.rounds} round${hooks.rounds > 1 ? 's' : ''}): rate × ${r(hooks.rateRatio)} ` +
+        `(rounds ${r(hooks.rateRatioRange[0])}–${r(hooks.rateRatioRange[1])})` +
+        (hooks.cpuRatio === null || !hooks.cpuRatioRange
+          ? ''
+          : `, CPU per answer × ${r(hooks.cpuRatio)} (rounds ${r(hooks.cpuRatioRange[0])}–${r(hooks.cpuRatioRange[1])})`) +
+        `; ${verdict}`,
     );
   }
   const pg = onPostgres(reports);

@@ -41,12 +41,25 @@ export function extractTraceContext(
   return remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
 }
 
+/**
+ * The `traceparent` (and `tracestate`) naming the span of `context`, as they would be sent on; undefined
+ * when it has no valid span.
+ */
+export function traceContextHeaders(
+  context: Context,
+): { traceparent: string; tracestate?: string } | undefined {
+  const span = trace.getSpanContext(context);
+  if (!span || !isSpanContextValid(span)) return undefined;
+  const flags = (span.traceFlags & 0xff).toString(16).padStart(2, '0');
+  const traceparent = `00-${span.traceId}-${span.spanId}-${flags}`;
+  const tracestate = span.traceState?.serialize();
+  return tracestate ? { traceparent, tracestate } : { traceparent };
+}
+
 /** Sets `traceparent` (and `tracestate`) for the span of `context`; nothing when it has no valid one. */
 export function injectTraceContext(context: Context, headers: Record<string, string | string[]>): void {
-  const span = trace.getSpanContext(context);
-  if (!span || !isSpanContextValid(span)) return;
-  const flags = (span.traceFlags & 0xff).toString(16).padStart(2, '0');
-  headers.traceparent = `00-${span.traceId}-${span.spanId}-${flags}`;
-  const state = span.traceState?.serialize();
-  if (state) headers.tracestate = state;
+  const found = traceContextHeaders(context);
+  if (!found) return;
+  headers.traceparent = found.traceparent;
+  if (found.tracestate) headers.tracestate = found.tracestate;
 }

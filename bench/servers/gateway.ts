@@ -16,7 +16,8 @@ import { announceReady, onStop, requireEnv } from '../lib/child.ts';
  *
  * BENCH_BUSINESS_ADAPTER=echo makes `shop` the in-process echo adapter, `module:<name>` a module adapter
  * from ADAPTERS_DIR (a worker, issue 12); unset, the http business above. BENCH_BUSINESS_SIGNATURES=
- * webhooks-only turns its RFC 9421 signature off (issue 24).
+ * webhooks-only turns its RFC 9421 signature off (issue 24). BENCH_TRACE_HOOKS=none builds the gateway
+ * without the tracing middleware (issue 24: tracing off against no tracing code).
  *
  * Hook for later scenarios: BENCH_GATEWAY_SETUP names a module whose default export
  * `(gateway, tenant) => Promise<void>` runs after that (install a policy, more keys, …).
@@ -31,7 +32,7 @@ export type GatewaySetup = (gateway: Gateway, tenant: BenchTenant) => Promise<vo
 
 const upstreamUrl = requireEnv('UPSTREAM_URL');
 const config = loadConfig(process.env);
-const gateway = await createGateway({ config });
+const gateway = await createGateway({ config, traceRequests: process.env.BENCH_TRACE_HOOKS !== 'none' });
 const deps = gateway.deps;
 const operator = { deps, workspaceId: null, actor: { type: 'operator' as const, id: null } };
 

@@ -50,6 +50,15 @@ export interface McpTrace {
   requestId: string | number | null;
 }
 
+/**
+ * W3C Trace Context (issue 24) as a request's span had it: what an approved or queued execute's later
+ * forward continues, so the business's `traceparent` is in the agent's trace.
+ */
+export interface StoredTraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
 export interface Transaction {
   id: string;
   workspaceId: string;
@@ -86,6 +95,8 @@ export interface Transaction {
   costMicros: number | null;
   /** Issue 24: the W3C trace id of the request that made it (the agent's `traceparent`, or its own span). */
   traceId: string | null;
+  /** Issue 24: the request span's context; null when the request was not traced. */
+  traceContext: StoredTraceContext | null;
   /** Issue 22: the OAuth client acting as the agent (its client_id); null for an agent key. */
   oauthClientId: string | null;
   createdAt: number;
@@ -191,6 +202,7 @@ export function draftTransaction(d: TransactionDraft): Transaction {
     mcp: null,
     costMicros: null,
     traceId: null,
+    traceContext: null,
     oauthClientId: null,
     updatedAt: d.createdAt,
     ...d,

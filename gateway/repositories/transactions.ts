@@ -44,6 +44,7 @@ const X = columns('transactions', [
   'cost_micros',
   'trace_id',
   'oauth_client_id',
+  'trace_context',
 ]);
 
 export const toTransaction = (raw: unknown[]): Transaction => {
@@ -78,6 +79,7 @@ export const toTransaction = (raw: unknown[]): Transaction => {
     costMicros: r.cost_micros,
     traceId: r.trace_id,
     oauthClientId: r.oauth_client_id,
+    traceContext: fromJson(r.trace_context) as Transaction['traceContext'],
   };
 };
 
@@ -160,9 +162,10 @@ const rowOf = (t: Transaction): unknown[] =>
     cost_micros: t.costMicros,
     trace_id: t.traceId,
     oauth_client_id: t.oauthClientId,
+    trace_context: t.traceContext && toJson(t.traceContext),
   });
 
-const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(29)})`);
+const INSERT = sql(`INSERT INTO transactions (${X.list}) VALUES (${placeholders(30)})`);
 const BY_ID = sql(`SELECT ${X.list} FROM transactions WHERE id = ?`, toTransaction);
 const IN_WORKSPACE = sql(
   `SELECT ${X.list} FROM transactions WHERE id = ? AND workspace_id = ?`,

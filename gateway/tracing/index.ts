@@ -1,13 +1,16 @@
 import {
   type Attributes,
   type Context,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { extractTraceContext, traceContextHeaders } from '../../adapters/http/trace-context.ts';
 import type { Config } from '../../config/index.ts';
+import type { StoredTraceContext } from '../domain/index.ts';
 import { GATEWAY_VERSION } from '../version.ts';
 
 /**
@@ -150,6 +153,45 @@ async function inStartedSpan<T>(
     endSpan(started.span, err);
     throw err;
   }
+}
+
+/**
+ * The W3C trace context of the current span, stored with a transaction so that work done later for
+ * it continues the same trace; undefined when the request is not traced.
+ */
+export function storedTraceContextOf(traced: Traced | undefined): StoredTraceContext | undefined {
+  return traced ? traceContextHeaders(traced.context) : undefined;
+}
+
+/**
+ * Runs the deferred part of an execute (its forward once approved, its release from the queue) in a
+ * span continuing the trace its request stored, so the business's `traceparent` carries the agent's
+ * trace id. The span is a CONSUMER child of that context, as OTel's span kinds model a deferred,
+ * asynchronous child of the request that asked; it links to `trigger` (the approver's request) when
+ * there is one. Nothing stored: under `trigger`, else a trace of its own when exporting. Not
+ * exporting, the stored context is passed on unchanged (the no-op span keeps it), as a request's is.
+ */
+export function inDeferredSpan<T>(
+  tracing: Pick<Tracing, 'tracer' | 'exporting'>,
+  stored: StoredTraceContext | null,
+  trigger: Traced | undefined,
+  name: string,
+  attributes: () => Attributes,
+  fn: (child: Traced | undefined) => Promise<T>,
+): Promise<T> {
+  const continued = stored && extractTraceContext(stored.traceparent, stored.tracestate);
+  const parent =
+    continued && trace.getSpanContext(continued) ? continued : (trigger?.context ?? ROOT_CONTEXT);
+  if (!tracing.exporting && !trace.getSpanContext(parent)) return fn(undefined);
+  const cause = trigger && parent !== trigger.context ? trace.getSpanContext(trigger.context) : undefined;
+  const span = tracing.tracer.startSpan(
+    name,
+    { kind: SpanKind.CONSUMER, ...(cause ? { links: [{ context: cause }] } : {}) },
+    parent,
+  );
+  if (span.isRecording()) span.setAttributes(attributes());
+  const started = { span, trace: { tracer: tracing.tracer, context: trace.setSpan(parent, span) } };
+  return inStartedSpan(started, fn);
 }
 
 /** W3C Trace Context in (no global propagator is registered): the agent's `traceparent` and `tracestate`. */

@@ -81,6 +81,17 @@ export default function create() {
 }
 `;
 
+/** Answers the trace context its call was given. */
+const TRACE = `
+export default () => ({
+  async discover() { return { status: 'succeeded' }; },
+  async query() { return { status: 'succeeded' }; },
+  async execute(request, options, ctx) {
+    return { status: 'succeeded', data: { traceparent: ctx.traceparent ?? null, tracestate: ctx.tracestate ?? null } };
+  },
+});
+`;
+
 // A heap near its limit collects garbage for a while before it gives up: room for that on a busy machine.
 const LIMITS = { timeoutMs: 1_000, memoryMb: 16 };
 const SIGNING_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -135,6 +146,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'toggle.mjs'), TOGGLE);
   await writeFile(join(dir, 'hog.mjs'), HOG);
   await writeFile(join(dir, 'peek.mjs'), PEEK);
+  await writeFile(join(dir, 'trace.mjs'), TRACE);
   await writeFile(join(dir, 'hollow.mjs'), 'export default () => ({ discover() {} });\n');
   modules = await loadModuleAdapters(dir, LIMITS);
 });
@@ -297,7 +309,7 @@ describe('module adapters through POST /agp/execute', () => {
     });
     tenant = await createTenant(gw);
     await registerEcho(gw, 'echo');
-    for (const name of ['toggle', 'hog']) {
+    for (const name of ['toggle', 'hog', 'trace']) {
       await registerBusiness({
         ctx: operator(gw),
         input: { id: name, name, category: 'demo', adapter: { type: 'module', name } },
@@ -334,5 +346,19 @@ describe('module adapters through POST /agp/execute', () => {
     const recovered = await execute('toggle', {});
     expect(recovered.status).toBe(200);
     expect(recovered.body).toMatchObject({ status: 'succeeded' });
+  });
+
+  it("a module's call is given the agent's trace context as ctx.traceparent and ctx.tracestate", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = await call(gw, 'POST', '/agp/execute', {
+      key: tenant.agentKey,
+      headers: { traceparent, tracestate: 'agent=on' },
+      body: { businessId: 'trace', request: {} },
+    });
+    expect(traced.status).toBe(200);
+    // Tracing is off here: the agent's context, unchanged, as an http business would receive it.
+    expect(traced.body.data).toEqual({ traceparent, tracestate: 'agent=on' });
+    const untraced = await execute('trace', {});
+    expect(untraced.body.data).toEqual({ traceparent: null, tracestate: null });
   });
 });

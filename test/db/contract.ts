@@ -60,6 +60,7 @@ export function dbContract(dialect: string, open: () => Promise<{ db: Db; dispos
       mcp: null,
       costMicros: null,
       traceId: null,
+      traceContext: null,
       oauthClientId: null,
       createdAt: now,
       updatedAt: now,

@@ -1,12 +1,18 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../gateway/logger.ts';
 import { getTransaction } from '../../gateway/repositories/transactions.ts';
+import { releaseDue } from '../../gateway/services/execute/index.ts';
+import { registerBusiness } from '../../gateway/services/tenancy/businesses.ts';
 import { DIALECTS } from '../support/dialects.ts';
 import {
   call,
   createTenant,
   listen,
+  operator,
   registerHttpBusiness,
   startTestGateway,
   startUpstream,
@@ -32,6 +38,7 @@ const hex = (bytes: number) =>
   ).join('');
 const SERVER = 2;
 const CLIENT = 3;
+const CONSUMER = 5;
 
 /** `traceparent` = version-traceid-parentid-flags (W3C Trace Context §3.2). */
 function parseTraceparent(value: unknown): { traceId: string; parentId: string; flags: string } {
@@ -65,10 +72,23 @@ for (const dialect of DIALECTS) {
     let gw: TestGateway;
     let server: { url: string; close: () => Promise<void> };
     let tenant: Tenant;
+    let adaptersDir: string;
     const log = capturingLogger();
 
     beforeAll(async () => {
       collector = await startOtlpReceiver();
+      // A module adapter that answers the trace context its call was given.
+      adaptersDir = await mkdtemp(join(tmpdir(), 'warden-otel-modules-'));
+      await writeFile(
+        join(adaptersDir, 'traced.mjs'),
+        `export default () => ({
+          async discover() { return { status: 'succeeded' }; },
+          async query() { return { status: 'succeeded' }; },
+          async execute(request, options, ctx) {
+            return { status: 'succeeded', data: { traceparent: ctx.traceparent, tracestate: ctx.tracestate } };
+          },
+        });\n`,
+      );
       upstream = await startUpstream();
       // A business that refuses everything: 503.
       down = await startUpstream((_req, res) => {
@@ -82,11 +102,16 @@ for (const dialect of DIALECTS) {
           OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
           OTEL_SERVICE_NAME: 'warden-under-test',
           MCP_SESSIONS: 'none',
+          ADAPTERS_DIR: adaptersDir,
         },
       });
       server = await listen(gw);
       await registerHttpBusiness(gw, upstream.url, 'shop');
       await registerHttpBusiness(gw, down.url, 'down');
+      await registerBusiness({
+        ctx: operator(gw),
+        input: { id: 'mod', name: 'Module', category: 'retail', adapter: { type: 'module', name: 'traced' } },
+      });
       tenant = await createTenant(gw);
       // A policy decides, so the decision has its span: one rule, and a daily limit.
       const put = await call(gw, 'PUT', '/v1/policies/default', {
@@ -111,6 +136,7 @@ for (const dialect of DIALECTS) {
       await upstream.close();
       await down.close();
       await collector.close();
+      await rm(adaptersDir, { recursive: true, force: true });
     });
 
     /** Every exported span of one trace, once the collector has them all. */
@@ -298,6 +324,143 @@ for (const dialect of DIALECTS) {
       );
       expect(row?.traceId).toBe(metaTrace);
     });
+
+    it("a module adapter's call is given the gateway's span in the agent's trace", async () => {
+      const agentTrace = hex(16);
+      const res = await call(gw, 'POST', '/agp/execute', {
+        key: tenant.agentKey,
+        headers: { traceparent: `00-${agentTrace}-${hex(8)}-01`, tracestate: 'agent=on' },
+        body: { businessId: 'mod', request: { item: 'pen', amount_cents: 7 } },
+      });
+      expect(res.status).toBe(200);
+      const given = res.body.data as { traceparent: string; tracestate: string };
+      const { traceId, parentId } = parseTraceparent(given.traceparent);
+      expect(traceId).toBe(agentTrace);
+      expect(given.tracestate).toBe('agent=on');
+      const spans = await traceOf(agentTrace, 6);
+      expect(parentId).toBe(spans.find((s) => s.name === 'warden.adapter_call')?.spanId);
+    });
+
+    /** An execute with the agent's `traceparent`, answered 202 (parked or queued) under `policy`. */
+    async function deferredExecute(policy: unknown, request: Record<string, unknown>) {
+      const deferring = await createTenant(gw, { name: 'Deferring' });
+      const put = await call(gw, 'PUT', '/v1/policies/default', { key: deferring.adminToken, body: policy });
+      expect(put.status).toBe(201);
+      const agentTrace = hex(16);
+      const sent = upstream.requests.length;
+      const res = await call(gw, 'POST', '/agp/execute', {
+        key: deferring.agentKey,
+        headers: { traceparent: `00-${agentTrace}-${hex(8)}-01`, tracestate: 'agent=on' },
+        body: { businessId: 'shop', request },
+      });
+      expect(res.status).toBe(202);
+      expect(upstream.requests.length).toBe(sent);
+      return { tenant: deferring, agentTrace, answer: res.body };
+    }
+
+    it("an approved execute's forward continues the agent's trace, linked to the approver's request", async () => {
+      const {
+        tenant: deferring,
+        agentTrace,
+        answer,
+      } = await deferredExecute(
+        {
+          rules: [
+            {
+              id: 'desks-asked',
+              conditions: [{ field: 'item', op: 'eq', value: 'desk' }],
+              action: 'require_approval',
+            },
+          ],
+          routing_stages: [{ stage_index: 0, role: 'admin', approval_timeout_seconds: 3600 }],
+        },
+        { item: 'desk', amount_cents: 9000 },
+      );
+      // The approver's request belongs to a trace of its own.
+      const approverTrace = hex(16);
+      const approved = await call(
+        gw,
+        'POST',
+        `/v1/approvals/${(answer.approval as { id: string }).id}/approve`,
+        {
+          key: deferring.adminToken,
+          headers: { traceparent: `00-${approverTrace}-${hex(8)}-01` },
+          body: {},
+        },
+      );
+      expect(approved.status).toBe(200);
+
+      // The business receives the agent's trace (and tracestate), not the approver's.
+      const forwarded = upstream.requests.at(-1);
+      const received = parseTraceparent(forwarded?.headers.traceparent);
+      expect(received.traceId).toBe(agentTrace);
+      expect(forwarded?.headers.tracestate).toBe('agent=on');
+
+      // One trace: the agent's request, and hours later perhaps, the forward as its deferred child.
+      const spans = await traceOf(agentTrace, 8);
+      const one = (name: string) => {
+        const found = spans.filter((s) => s.name === name);
+        expect(found, name).toHaveLength(1);
+        return found[0] as ExportedSpan;
+      };
+      const request = one('POST /agp/execute');
+      expect(one('warden.admission').attributes['warden.admission.outcome']).toBe('approval');
+      const deferred = one('warden.deferred_execute');
+      expect(deferred.kind).toBe(CONSUMER);
+      expect(deferred.parentSpanId).toBe(request.spanId);
+      expect(deferred.attributes).toMatchObject({
+        'warden.transaction.id': answer.transactionId,
+        'warden.deferred.cause': 'approval',
+      });
+      const adapterCall = one('warden.adapter_call');
+      expect(adapterCall.parentSpanId).toBe(deferred.spanId);
+      expect(one('warden.outcome_write').parentSpanId).toBe(deferred.spanId);
+      const client = one('POST');
+      expect(client.parentSpanId).toBe(adapterCall.spanId);
+      expect(received.parentId).toBe(client.spanId);
+
+      // The approver's request is linked from it.
+      const [approverRequest] = (await traceOf(approverTrace, 1)).filter((s) => s.kind === SERVER);
+      expect(approverRequest?.name).toBe('POST /v1/approvals/:id/approve');
+      expect(deferred.links).toEqual([{ traceId: approverTrace, spanId: approverRequest?.spanId }]);
+      const row = await getTransaction(gw.db.reader, deferring.workspaceId, String(answer.transactionId));
+      expect(row?.status).toBe('succeeded');
+      expect(row?.traceId).toBe(agentTrace);
+    });
+
+    it("a queued execute released by the job continues the agent's trace", async () => {
+      // 2026-11-24 is a Tuesday; the gateway's clock stands at noon UTC, outside the window.
+      const { agentTrace, answer } = await deferredExecute(
+        { time_windows: { allow: [{ days: ['tue'], start: '13:00', end: '14:00' }], outside: 'queue' } },
+        { item: 'lamp', amount_cents: 40 },
+      );
+      expect(answer.status).toBe('queued');
+      gw.now.advance(3600_000);
+      try {
+        expect(await releaseDue(gw.deps)).toBe(1);
+      } finally {
+        gw.now.advance(-3600_000);
+      }
+      const received = parseTraceparent(upstream.requests.at(-1)?.headers.traceparent);
+      expect(received.traceId).toBe(agentTrace);
+
+      // The job's spans (admitted again, then forwarded) hang under one deferred span of the trace.
+      const spans = await traceOf(agentTrace, 10);
+      const request = spans.find((s) => s.name === 'POST /agp/execute');
+      const deferred = spans.find((s) => s.name === 'warden.deferred_execute');
+      expect(deferred?.parentSpanId).toBe(request?.spanId);
+      expect(deferred?.kind).toBe(CONSUMER);
+      expect(deferred?.attributes['warden.deferred.cause']).toBe('queue');
+      expect(deferred?.links).toEqual([]);
+      const admissions = spans.filter((s) => s.name === 'warden.admission');
+      expect(admissions.map((s) => [s.parentSpanId, s.attributes['warden.admission.outcome']])).toEqual([
+        [request?.spanId, 'queue'],
+        [deferred?.spanId, 'forward'],
+      ]);
+      const adapterCall = spans.find((s) => s.name === 'warden.adapter_call');
+      expect(adapterCall?.parentSpanId).toBe(deferred?.spanId);
+      expect(received.parentId).toBe(spans.find((s) => s.name === 'POST')?.spanId);
+    });
   });
 }
 
@@ -334,6 +497,71 @@ describe('OpenTelemetry off (no OTLP endpoint)', () => {
     const row = await getTransaction(gw.db.reader, tenant.workspaceId, String(res.body.transactionId));
     expect(row?.traceId).toBe(agentTrace);
     expect(receiptPayload(res.body.receipt).traceId).toBe(agentTrace);
+  });
+
+  it("an approved or queued execute's later forward passes the agent's traceparent on unchanged", async () => {
+    const deferring = await createTenant(gw, { name: 'Deferring' });
+    const put = await call(gw, 'PUT', '/v1/policies/default', {
+      key: deferring.adminToken,
+      body: {
+        rules: [
+          {
+            id: 'desks-asked',
+            conditions: [{ field: 'item', op: 'eq', value: 'desk' }],
+            action: 'require_approval',
+          },
+        ],
+        routing_stages: [{ stage_index: 0, role: 'admin', approval_timeout_seconds: 3600 }],
+        time_windows: { allow: [{ days: ['tue'], start: '13:00', end: '14:00' }], outside: 'queue' },
+      },
+    });
+    expect(put.status).toBe(201);
+    const execute = (item: string, traceparent: string) =>
+      call(gw, 'POST', '/agp/execute', {
+        key: deferring.agentKey,
+        headers: { traceparent, tracestate: 'agent=on' },
+        body: { businessId: 'shop', request: { item, amount_cents: 5 } },
+      });
+
+    // Queued at noon (outside the window), released by the job at one.
+    const queuedBy = `00-${hex(16)}-${hex(8)}-01`;
+    const queued = await execute('lamp', queuedBy);
+    expect(queued.body.status).toBe('queued');
+    gw.now.advance(3600_000);
+    try {
+      expect(await releaseDue(gw.deps)).toBe(1);
+    } finally {
+      gw.now.advance(-3600_000);
+    }
+    expect(upstream.requests.at(-1)?.headers).toMatchObject({
+      traceparent: queuedBy,
+      tracestate: 'agent=on',
+    });
+
+    // Parked for approval inside the window, approved by a request with a traceparent of its own.
+    gw.now.advance(3600_000);
+    try {
+      const parkedBy = `00-${hex(16)}-${hex(8)}-01`;
+      const parked = await execute('desk', parkedBy);
+      expect(parked.status).toBe(202);
+      const approved = await call(
+        gw,
+        'POST',
+        `/v1/approvals/${(parked.body.approval as { id: string }).id}/approve`,
+        {
+          key: deferring.adminToken,
+          headers: { traceparent: `00-${hex(16)}-${hex(8)}-01` },
+          body: {},
+        },
+      );
+      expect(approved.status).toBe(200);
+      expect(upstream.requests.at(-1)?.headers).toMatchObject({
+        traceparent: parkedBy,
+        tracestate: 'agent=on',
+      });
+    } finally {
+      gw.now.advance(-3600_000);
+    }
   });
 
   it('an agent without traceparent (or with a malformed one) is not traced at all', async () => {

@@ -7,11 +7,13 @@ export interface ExportedSpan {
   spanId: string;
   parentSpanId: string | undefined;
   name: string;
-  /** OTLP SpanKind: 1 internal, 2 server, 3 client. */
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
   attributes: Record<string, unknown>;
   status: { code?: number };
   resource: Record<string, unknown>;
+  /** The spans it links to (other than its parent). */
+  links: { traceId: string; spanId: string }[];
 }
 
 export interface OtlpReceiver {
@@ -77,6 +79,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               kind: number;
               attributes?: KeyValue[];
               status?: { code?: number };
+              links?: { traceId: string; spanId: string }[];
             }[];
           }[];
         }[];
@@ -94,6 +97,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               attributes: attributesOf(s.attributes),
               status: s.status ?? {},
               resource,
+              links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
             });
           }
         }

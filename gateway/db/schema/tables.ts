@@ -156,6 +156,11 @@ export const TABLES = {
       cost_micros: bigint(),
       /** Issue 24: the W3C trace id (32 hex) of the request that made it, from `traceparent` or its own span. */
       trace_id: text(),
+      /**
+       * Issue 24: the W3C trace context (`traceparent`, `tracestate`) of the request's span, JSON; an
+       * approved or queued execute's later forward continues it. Null when the request was not traced.
+       */
+      trace_context: text(),
       /** Issue 22: the OAuth client that acted as the agent (its client_id); null for an agent key. */
       oauth_client_id: text(),
       created_at: bigint().notNull(),

@@ -14,7 +14,7 @@ import {
 } from '../../repositories/approvals.ts';
 import { getTransaction } from '../../repositories/transactions.ts';
 import { type ServiceContext, workspaceOf } from '../context.ts';
-import { forwardAdmission } from '../execute/index.ts';
+import { forwardAdmission, inDeferredExecute } from '../execute/index.ts';
 import { viewTransaction } from '../reporting/index.ts';
 import { requireBusiness } from '../tenancy/index.ts';
 import { vote } from './stage-machine.ts';
@@ -233,10 +233,10 @@ export async function decideApproval({ ctx, input }: { ctx: ServiceContext; inpu
       // An evaluation's caller executes it itself (DESIGN §5): approved is where it ends here.
       if (result.transaction.businessId === null) break;
       const business = await requireBusiness(ctx, result.transaction.businessId);
-      await forwardAdmission({
-        ctx,
-        input: { admission: { outcome: 'forward', transaction: result.transaction }, business },
-      });
+      const { transaction } = result;
+      await inDeferredExecute(ctx, { transaction, cause: 'approval' }, (ctx) =>
+        forwardAdmission({ ctx, input: { admission: { outcome: 'forward', transaction }, business } }),
+      );
       break;
     }
   }

@@ -3,7 +3,7 @@ import { requestCurrency } from '../../../policy/amount.ts';
 import type { CompiledPolicy } from '../../../policy/index.ts';
 import { type Conn, type TxScope, workspaceRows } from '../../db/types.ts';
 import type { Business, Transaction } from '../../domain/index.ts';
-import { inSpan } from '../../tracing/index.ts';
+import { inDeferredSpan, inSpan } from '../../tracing/index.ts';
 import type { ServiceContext, StepContext } from '../context.ts';
 import { type DecisionInput, readsSharedState } from '../policy/index.ts';
 import { type Admission, type AdmitSubject, admit } from './admission.ts';
@@ -127,4 +127,29 @@ export async function admitAndForward({
     input: { admission, business: input.business, adapter: input.adapter },
   });
   return { admission, forwarded };
+}
+
+/**
+ * Runs the deferred part of an execute (issue 24): its forward once approved, or its release from
+ * the queue, in a span continuing the trace of the request that asked (`trace_context`), linked to
+ * the approver's request when there is one. `fn` gets the context to do it with.
+ */
+export function inDeferredExecute<T>(
+  ctx: ServiceContext,
+  input: { transaction: Transaction; cause: 'approval' | 'queue' },
+  fn: (ctx: ServiceContext) => Promise<T>,
+): Promise<T> {
+  const { transaction, cause } = input;
+  return inDeferredSpan(
+    ctx.deps.tracing,
+    transaction.traceContext,
+    ctx.trace,
+    'warden.deferred_execute',
+    () => ({
+      'warden.transaction.id': transaction.id,
+      'warden.workspace.id': transaction.workspaceId,
+      'warden.deferred.cause': cause,
+    }),
+    (trace) => fn(trace ? { ...ctx, trace } : ctx),
+  );
 }

@@ -21,7 +21,7 @@ import { newIdAt } from '../../ids.ts';
 import { findIdempotency, findToken } from '../../repositories/tokens.ts';
 import { claimUnknown, getTransaction } from '../../repositories/transactions.ts';
 import { hashSecret } from '../../secrets.ts';
-import { traceIdOf } from '../../tracing/index.ts';
+import { storedTraceContextOf, traceIdOf } from '../../tracing/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { compiledVersion, DEFAULT_POLICY } from '../policy/index.ts';
 import { assertCallable, requireBusiness } from '../tenancy/index.ts';
@@ -293,6 +293,8 @@ function draftExecute(
     requestId: ctx.requestId ?? null,
     mcp: ctx.mcp ?? null,
     traceId: traceIdOf(ctx.trace) ?? null,
+    // What an approved or queued execute's later forward continues.
+    traceContext: storedTraceContextOf(ctx.trace) ?? null,
     oauthClientId: agent.oauthClientId ?? null,
     costMicros: d.costMicros,
     createdAt: d.at,

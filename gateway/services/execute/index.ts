@@ -8,6 +8,7 @@ export {
   admitAndForward,
   decisionInputOf,
   forwardAdmission,
+  inDeferredExecute,
 } from './admission-workflow.ts';
 export { invalidAmount } from './answers.ts';
 export { discover, query } from './discover-query.ts';

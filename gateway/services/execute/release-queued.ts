@@ -2,7 +2,7 @@ import { getBusiness } from '../../repositories/tenancy.ts';
 import { dueQueued } from '../../repositories/transactions.ts';
 import { type Deps, jobContext } from '../context.ts';
 import { loadPolicy } from '../policy/index.ts';
-import { admitAndForward } from './admission-workflow.ts';
+import { admitAndForward, inDeferredExecute } from './admission-workflow.ts';
 
 /**
  * Releases queued executes when their time window opens (DESIGN §6): admitted again, so the policy
@@ -19,10 +19,12 @@ export async function releaseDue(deps: Deps, batch = 50): Promise<number> {
       ? await loadPolicy(deps, queued.workspaceId, queued.policyName)
       : undefined;
     const business = queued.businessId ? await getBusiness(deps.db.reader, queued.businessId) : undefined;
-    const { admission } = await admitAndForward({
-      ctx,
-      input: { subject: { kind: 'queued', transaction: queued }, policy, business, now },
-    });
+    const { admission } = await inDeferredExecute(ctx, { transaction: queued, cause: 'queue' }, (ctx) =>
+      admitAndForward({
+        ctx,
+        input: { subject: { kind: 'queued', transaction: queued }, policy, business, now },
+      }),
+    );
     if (admission.outcome !== 'gone') released += 1;
   }
   return released;
