@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 
 export interface Job {
-  /** Stops the timer and waits for a run in progress. */
+  /** Stops the timer and waits for a run in progress (then the last run, for a job that has one). */
   stop(): Promise<void>;
 }
 
@@ -12,7 +12,7 @@ export interface Job {
 export function startPeriodicJob(
   name: string,
   work: () => Promise<unknown>,
-  options: { everyMs: number; logger: Logger; runAtStart?: boolean },
+  options: { everyMs: number; logger: Logger; runAtStart?: boolean; runAtStop?: boolean },
 ): Job {
   let running: Promise<unknown> = Promise.resolve();
   const tick = () => {
@@ -24,6 +24,8 @@ export function startPeriodicJob(
   return {
     async stop() {
       clearInterval(timer);
+      await running;
+      if (options.runAtStop) tick();
       await running;
     },
   };

@@ -6,7 +6,8 @@ import { type Job, startPeriodicJob } from './periodic.ts';
  * The ledger log's sequencer (DESIGN §9): every half LEDGER_SEQUENCE_MS, appends what committed to
  * each workspace's log, so an entry waits at most about LEDGER_SEQUENCE_MS. Every replica runs it;
  * a log another replica is appending is skipped, and what a dead replica left is taken on the next
- * tick. At start too: what committed before a crash is appended at once.
+ * tick. At start too: what committed before a crash is appended at once; and once more at a clean
+ * stop, so what the last requests committed is not left for the next start.
  */
 export function startSequencer(
   deps: Deps,
@@ -16,5 +17,6 @@ export function startSequencer(
     everyMs,
     logger: deps.logger,
     runAtStart: true,
+    runAtStop: true,
   });
 }

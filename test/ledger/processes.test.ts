@@ -92,6 +92,20 @@ describe.each(['sqlite', 'postgres'] as const)('the sequencer across kill -9 on 
     await after.stop();
   }, 60_000);
 
+  it('a clean stop appends what its last requests committed: nothing is left for the next start', async () => {
+    const idle = await start(IDLE);
+    await until(async () => (await waiting()) === 0, 10_000, 'the run at start');
+    await sleep(200);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => execute(idle, `stop-${i}`)));
+    expect(answers.map((a) => a.status).filter((s) => s !== 200)).toEqual([]);
+    expect(await waiting()).toBeGreaterThanOrEqual(20);
+    await idle.stop();
+    expect(await waiting()).toBe(0);
+    const after = await start(IDLE);
+    expect(await logHoldsEveryReceiptOnce(after)).toBe(50);
+    await after.stop();
+  }, 60_000);
+
   it('killed again and again while executing and sequencing: in the end every receipt is in the log once', async () => {
     for (let round = 0; round < 3; round++) {
       const replica = await start(FAST);
