@@ -1,6 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { openPostgres } from '../../gateway/db/postgres/database.ts';
-import { sql } from '../../gateway/db/types.ts';
+import { sql, workspaceRows } from '../../gateway/db/types.ts';
+import type { Transaction } from '../../gateway/domain/index.ts';
+import { reserveSpend, sumSpend } from '../../gateway/repositories/transactions.ts';
 import { freshPostgresSchema, openTestDb } from '../support/dialects.ts';
 import { dbContract } from './contract.ts';
 
@@ -38,6 +41,61 @@ describe('postgres: two replicas (two pools) on one schema', () => {
       );
       expect(results.filter(Boolean)).toHaveLength(10);
       expect(await a.reader.get(spent, [ws])).toBe(10_000);
+    } finally {
+      await a.close();
+      await b.close();
+      await fresh.drop();
+    }
+  });
+});
+
+describe("postgres: a workspace's hot rows (spend buckets, roll-ups) across lanes and replicas", () => {
+  it('one busy workspace has several batches in flight, each adding to its own counter rows; every amount counts once', async () => {
+    const fresh = await freshPostgresSchema();
+    const a = await openPostgres({ url: fresh.url });
+    const b = await openPostgres({ url: fresh.url, migrate: false });
+    try {
+      const ws = 'ws_hot';
+      const t = {
+        workspaceId: ws,
+        businessCategory: 'retail',
+        currency: 'USD',
+        createdAt: 60_000,
+        amount: 7,
+      };
+      let inFlight = 0;
+      let most = 0;
+      const slow = sql('SELECT pg_sleep(0.005)');
+      // Requests arriving one after another (a millisecond apart) while earlier batches commit.
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 120; i++) {
+        writes.push(
+          (i % 2 ? a : b).transaction(workspaceRows(ws), async (tx) => {
+            most = Math.max(most, ++inFlight);
+            try {
+              await reserveSpend(tx, t as Transaction);
+              await tx.run(slow);
+            } finally {
+              inFlight--;
+            }
+          }),
+        );
+        await sleep(1);
+      }
+      await Promise.all(writes);
+      // Two replicas, and lanes within each: more than one batch of the workspace at a time.
+      expect(most).toBeGreaterThan(2);
+      const shards = await a.reader.all(
+        sql('SELECT shard, pending FROM spend_buckets WHERE workspace_id = ? ORDER BY shard', (r) => ({
+          shard: Number(r[0]),
+          pending: Number(r[1]),
+        })),
+        [ws],
+      );
+      expect(shards.length).toBeGreaterThan(2);
+      expect(shards.every((row) => row.shard > 0)).toBe(true);
+      const totals = await sumSpend(a.reader, { workspaceId: ws, since: 0, currency: 'USD' });
+      expect(totals).toEqual({ pending: 120 * 7, posted: 0 });
     } finally {
       await a.close();
       await b.close();

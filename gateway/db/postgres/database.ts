@@ -103,8 +103,16 @@ const PING = sql('SELECT 1');
 /** /ready's ping gives up after this long: a server that does not answer is not ready. */
 const PING_TIMEOUT_MS = 2_000;
 
-/** Which counter rows this process writes on PostgreSQL (any positive int4; 0 is rows from before). */
-const PROCESS_SHARD = randomInt(1, 2 ** 31 - 1);
+/**
+ * Which counter rows this process writes on PostgreSQL (0 is rows from before shards): its own
+ * block of int4 shards, the first for its connections' default and one per lane of a workspace's
+ * hot-row writes (`workspaceRows`). Stable for the process, so a minute's bucket has a row per
+ * process and lane used, not per batch.
+ */
+const SHARD_BLOCK = 16;
+const PROCESS_SHARD = randomInt(1, 2 ** 31 / SHARD_BLOCK - 1) * SHARD_BLOCK;
+/** Lanes per workspace for hot-row writes: batches of one workspace in flight at once, each its own shard. */
+const ROW_LANES = 4;
 
 /** Deadlock and serialization failures roll the whole transaction back; it is safe to run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -170,9 +178,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const client = postgres(options.url, clientOptions);
   const reader = new PooledConn(client);
   const scopes = new Map<string, { commits: GroupCommit<Conn>; pending: number }>();
+  const rowLanes = new Map<string, { lanes: GroupCommit<Conn>[]; pending: number }>();
   const inflight = new Set<Promise<unknown>>();
 
-  const runner = (lock: string | undefined) => ({
+  const runner = (lock: string | undefined, shard?: number) => ({
     async transaction<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
       const reserved = await client.reserve();
       const conn = new PgConn(reserved);
@@ -181,12 +190,15 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
       // workspace's lock travels in the same simple query, so it is taken inside the transaction;
       // it is not awaited: the server runs a connection's statements in order, so nothing the
       // transaction sends after it runs before the lock is held, and no round trip waits for it.
+      // A lane's shard travels the same way.
       let held = 0;
       const opened = reserved
         .unsafe(
-          lock === undefined
-            ? 'BEGIN'
-            : `BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(${literal(lock)}, 0))`,
+          lock !== undefined
+            ? `BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(${literal(lock)}, 0))`
+            : shard !== undefined
+              ? `BEGIN; SET LOCAL warden.shard = ${shard}`
+              : 'BEGIN',
         )
         .execute()
         .then((rows) => {
@@ -224,7 +236,33 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   );
   let lane = 0;
 
+  // A workspace's hot-row writes: the first lane not committing takes the job (at low load, lane 0
+  // alone), a new lane opens while every one is committing, then the least loaded waits its turn.
+  function inRowLane<T>(workspaceId: string, fn: (tx: Conn) => Promise<T>): Promise<T> {
+    let entry = rowLanes.get(workspaceId);
+    if (!entry) {
+      entry = { lanes: [], pending: 0 };
+      rowLanes.set(workspaceId, entry);
+    }
+    let lane = entry.lanes.find((l) => !l.busy);
+    if (!lane && entry.lanes.length < ROW_LANES) {
+      lane = new GroupCommit<Conn>(
+        runner(undefined, PROCESS_SHARD + 1 + entry.lanes.length),
+        256,
+        options.onBatch,
+      );
+      entry.lanes.push(lane);
+    }
+    lane ??= entry.lanes.reduce((a, b) => (b.pending < a.pending ? b : a));
+    const current = entry;
+    current.pending++;
+    return lane.run(fn).finally(() => {
+      if (--current.pending === 0 && rowLanes.get(workspaceId) === current) rowLanes.delete(workspaceId);
+    });
+  }
+
   function batched<T>(scope: TxScope, fn: (tx: Conn) => Promise<T>): Promise<T> {
+    if ('rows' in scope) return inRowLane(scope.rows, fn);
     if (!('workspaceId' in scope) && !('key' in scope)) {
       lane = (lane + 1) % lanes.length;
       return (lanes[lane] as GroupCommit<Conn>).run(fn);
