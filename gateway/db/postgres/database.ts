@@ -250,6 +250,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         runner(undefined, PROCESS_SHARD + 1 + entry.lanes.length),
         256,
         options.onBatch,
+        true,
       );
       entry.lanes.push(lane);
     }
