@@ -22,21 +22,25 @@ export interface DecisionInput {
  */
 export async function gatherFacts(conn: Conn, input: DecisionInput, excluding?: Transaction): Promise<Facts> {
   const { policy, business, agentId, now, currency, workspaceId } = input;
-  const spend: Record<string, number> = {};
+  const reads: Promise<[string, number]>[] = [];
   for (const limit of policy.limitsFor(business.id, agentId)) {
     if (limit.currency !== currency) continue;
     if (limit.categories && !limit.categories.includes(business.category)) continue;
     const since = policy.windowStartFor(limit, now);
     if (since === null) continue;
-    const totals = await sumSpend(conn, {
-      workspaceId,
-      since,
-      categories: limit.categories,
-      currency,
-      excluding,
-    });
-    spend[limit.id] = totals.pending + totals.posted;
+    reads.push(
+      sumSpend(conn, { workspaceId, since, categories: limit.categories, currency, excluding }).then(
+        (totals) => [limit.id, totals.pending + totals.posted],
+      ),
+    );
   }
+  // Sent together: on PostgreSQL every window's read (and the history's) goes out pipelined, one
+  // round trip while the workspace's lock is held rather than one per limit.
+  const [windows, firstTime] = await Promise.all([
+    Promise.all(reads),
+    // One read saved on every execute whose policy never asks.
+    policy.usesHistory ? firstTimeBusiness(conn, workspaceId, business.id) : false,
+  ]);
   return {
     request: input.request,
     amount: input.amount,
@@ -44,9 +48,8 @@ export async function gatherFacts(conn: Conn, input: DecisionInput, excluding?: 
     business: { id: business.id, category: business.category },
     agentId,
     now,
-    spend,
-    // One read saved on every execute whose policy never asks.
-    firstTimeBusiness: policy.usesHistory ? await firstTimeBusiness(conn, workspaceId, business.id) : false,
+    spend: Object.fromEntries(windows),
+    firstTimeBusiness: firstTime,
   };
 }
 
