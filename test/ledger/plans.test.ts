@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../gateway/db/types.ts';
-import { QUEUED_STATEMENT } from '../../gateway/repositories/ledger-log.ts';
+import { nodesAtText, QUEUED_STATEMENT } from '../../gateway/repositories/ledger-log.ts';
 import { DIALECTS, openTestDb } from '../support/dialects.ts';
 
 /**
@@ -25,6 +25,10 @@ describe.each(DIALECTS)('the ledger log sequencer on %s', (dialect) => {
              SELECT 'ws_plans', n, 'receipt', 'txn_' || n, 'x.y.z', NULL, 0 FROM (${series}) AS series`),
       );
       await tx.run(
+        sql(`INSERT INTO ledger_nodes (workspace_id, level, idx, hash)
+             SELECT 'ws_plans', n % 12, n, 'ab' FROM (${series}) AS series`),
+      );
+      await tx.run(
         sql(`INSERT INTO ledger_queue (workspace_id, kind, ref, created_at)
              SELECT 'ws_plans', 'receipt', 'txn_q' || n, 0 FROM (${series}) AS series`),
       );
@@ -45,5 +49,25 @@ describe.each(DIALECTS)('the ledger log sequencer on %s', (dialect) => {
     expect(plan).not.toMatch(/\bSCAN (ledger_entries|receipts|audit_events|e|r|a)\b/);
     expect(plan).not.toMatch(/Seq Scan on (ledger_entries|receipts|audit_events)|Hash (Left )?Join/);
     expect(plan).not.toMatch(/Rows Removed by Filter/);
+  });
+
+  it("reads a batch's frontier nodes by a seek each on the whole key, never a walk of the workspace's nodes", async () => {
+    const explain = dialect === 'postgres' ? 'EXPLAIN ' : 'EXPLAIN QUERY PLAN ';
+    const rows = await opened.db.reader.all(
+      sql(explain + nodesAtText(3), (r) => r.join(' ')),
+      ['ws_plans', 11, 11, 'ws_plans', 5, 17, 'ws_plans', 0, 2_400],
+    );
+    const plan = rows.join('\n');
+    expect(plan).toMatch(/ledger_nodes/);
+    if (dialect === 'sqlite') {
+      // Each part a SEARCH on (workspace_id, level, idx): never one on workspace_id alone.
+      expect(
+        plan.match(/SEARCH ledger_nodes USING \S+ \S+ \(workspace_id=\? AND level=\? AND idx=\?\)/g),
+      ).toHaveLength(3);
+      expect(plan).not.toMatch(/\(workspace_id=\?\)/);
+    }
+    expect(plan).not.toMatch(
+      /SCAN ledger_nodes|Seq Scan on ledger_nodes|Rows Removed by Filter|Bitmap Heap Scan/,
+    );
   });
 });
