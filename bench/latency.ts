@@ -104,5 +104,6 @@ export function latencyTable(rows: LatencyRow[]): string[][] {
     fmt.ms(r.p99Ms),
     fmt.ms(r.maxMs),
     fmt.ms(r.sendLagP99Ms),
+    r.driverCpuMs.toFixed(3),
   ]);
 }

@@ -102,7 +102,17 @@ async function main(): Promise<void> {
     );
     console.log(
       formatTable(
-        ['target', 'requests', 'failed', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'send lag p99 ms'],
+        [
+          'target',
+          'requests',
+          'failed',
+          'p50 ms',
+          'p90 ms',
+          'p99 ms',
+          'max ms',
+          'send lag p99 ms',
+          'driver CPU ms/req',
+        ],
         latencyTable(latency.rows),
       ),
     );
