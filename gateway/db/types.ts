@@ -49,12 +49,12 @@ export type TxScope = { workspaceId: string } | { key: string } | { rows: string
 /**
  * The scope of a write that takes no lock but touches a workspace's hot rows (its roll-ups and spend
  * buckets, kept by triggers and settlement). On PostgreSQL such batches run in a few lanes per
- * workspace and process, each lane one batch at a time (its jobs at once, their statements
- * pipelined: they need only the atomicity of their own conditional statements), and each lane
- * adding to counter rows of its own shard: two batches in flight never share a hot row, so
- * they neither queue on one nor deadlock over two (which PostgreSQL detects only after
- * deadlock_timeout, 1 s), and one busy workspace is not held to one batch in flight. It waits for
- * no other replica (DESIGN §8).
+ * process, shared by every workspace, each lane one batch at a time (its jobs at once, their
+ * statements pipelined: they need only the atomicity of their own conditional statements), and
+ * each lane adding to counter rows of its own shard: two batches in flight never share a hot row,
+ * so they neither queue on one nor deadlock over two (which PostgreSQL detects only after
+ * deadlock_timeout, 1 s), one busy workspace is not held to one batch in flight, and load spread
+ * over many workspaces batches as well as on one. It waits for no other replica (DESIGN §8).
  */
 export const workspaceRows = (workspaceId: string): TxScope => ({ rows: workspaceId });
 

@@ -104,6 +104,43 @@ describe("postgres: a workspace's hot rows (spend buckets, roll-ups) across lane
   });
 });
 
+describe('postgres: hot-row writes of many workspaces', () => {
+  it('load spread over eight workspaces shares batches with one another instead of a batch per workspace', async () => {
+    const fresh = await freshPostgresSchema();
+    const batches: number[] = [];
+    const db = await openPostgres({ url: fresh.url, onBatch: (size) => batches.push(size) });
+    try {
+      const workspaces = Array.from({ length: 8 }, (_, i) => `ws_spread_${i}`);
+      // 120 writes arriving in one turn of the event loop, round-robin over the workspaces.
+      await Promise.all(
+        Array.from({ length: 120 }, (_, i) => {
+          const workspaceId = workspaces[i % workspaces.length] as string;
+          const t = {
+            workspaceId,
+            businessCategory: 'retail',
+            currency: 'USD',
+            createdAt: 60_000,
+            amount: 3,
+          };
+          return db.transaction(workspaceRows(workspaceId), (tx) => reserveSpend(tx, t as Transaction));
+        }),
+      );
+      // One transaction for all of them, as for 120 writes of one workspace (a batch per workspace
+      // made eight transactions here, each waiting for a connection of the pool).
+      expect(batches).toEqual([120]);
+      for (const workspaceId of workspaces) {
+        expect(await sumSpend(db.reader, { workspaceId, since: 0, currency: 'USD' })).toEqual({
+          pending: 15 * 3,
+          posted: 0,
+        });
+      }
+    } finally {
+      await db.close();
+      await fresh.drop();
+    }
+  });
+});
+
 describe('postgres: a connection terminated by the server (DESIGN §8)', () => {
   const pid = sql('SELECT pg_backend_pid()', (r) => Number(r[0]));
   const count = sql('SELECT count(*) FROM audit_events WHERE workspace_id = ?', (r) => Number(r[0]));

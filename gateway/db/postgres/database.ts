@@ -105,13 +105,13 @@ const PING_TIMEOUT_MS = 2_000;
 
 /**
  * Which counter rows this process writes on PostgreSQL (0 is rows from before shards): its own
- * block of int4 shards, the first for its connections' default and one per lane of a workspace's
- * hot-row writes (`workspaceRows`). Stable for the process, so a minute's bucket has a row per
- * process and lane used, not per batch.
+ * block of int4 shards, the first for its connections' default and one per lane of hot-row writes
+ * (`workspaceRows`). Stable for the process, so a minute's bucket has a row per process and lane
+ * used, not per batch.
  */
 const SHARD_BLOCK = 16;
 const PROCESS_SHARD = randomInt(1, 2 ** 31 / SHARD_BLOCK - 1) * SHARD_BLOCK;
-/** Lanes per workspace for hot-row writes: batches of one workspace in flight at once, each its own shard. */
+/** Lanes for hot-row writes per process: batches in flight at once, each adding to its own shard. */
 const ROW_LANES = 4;
 
 /** Deadlock and serialization failures roll the whole transaction back; it is safe to run again. */
@@ -178,7 +178,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const client = postgres(options.url, clientOptions);
   const reader = new PooledConn(client);
   const scopes = new Map<string, { commits: GroupCommit<Conn>; pending: number }>();
-  const rowLanes = new Map<string, { lanes: GroupCommit<Conn>[]; pending: number }>();
+  const rowLanes: GroupCommit<Conn>[] = [];
   const inflight = new Set<Promise<unknown>>();
 
   const runner = (lock: string | undefined, shard?: number) => ({
@@ -236,34 +236,28 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   );
   let lane = 0;
 
-  // A workspace's hot-row writes: the first lane not committing takes the job (at low load, lane 0
-  // alone), a new lane opens while every one is committing, then the least loaded waits its turn.
-  function inRowLane<T>(workspaceId: string, fn: (tx: Conn) => Promise<T>): Promise<T> {
-    let entry = rowLanes.get(workspaceId);
-    if (!entry) {
-      entry = { lanes: [], pending: 0 };
-      rowLanes.set(workspaceId, entry);
-    }
-    let lane = entry.lanes.find((l) => !l.busy);
-    if (!lane && entry.lanes.length < ROW_LANES) {
+  // Hot-row writes, whichever workspace they are of: the first lane not committing takes the job (at
+  // low load, lane 0 alone), a new lane opens while every one is committing, then the least loaded
+  // waits its turn. Lanes are the process's, not a workspace's: load spread over many workspaces
+  // batches as well as the same load on one, instead of opening lanes per workspace that wait for
+  // the pool's connections and commit small batches each.
+  function inRowLane<T>(fn: (tx: Conn) => Promise<T>): Promise<T> {
+    let lane = rowLanes.find((l) => !l.busy);
+    if (!lane && rowLanes.length < ROW_LANES) {
       lane = new GroupCommit<Conn>(
-        runner(undefined, PROCESS_SHARD + 1 + entry.lanes.length),
+        runner(undefined, PROCESS_SHARD + 1 + rowLanes.length),
         256,
         options.onBatch,
         true,
       );
-      entry.lanes.push(lane);
+      rowLanes.push(lane);
     }
-    lane ??= entry.lanes.reduce((a, b) => (b.pending < a.pending ? b : a));
-    const current = entry;
-    current.pending++;
-    return lane.run(fn).finally(() => {
-      if (--current.pending === 0 && rowLanes.get(workspaceId) === current) rowLanes.delete(workspaceId);
-    });
+    lane ??= rowLanes.reduce((a, b) => (b.pending < a.pending ? b : a));
+    return lane.run(fn);
   }
 
   function batched<T>(scope: TxScope, fn: (tx: Conn) => Promise<T>): Promise<T> {
-    if ('rows' in scope) return inRowLane(scope.rows, fn);
+    if ('rows' in scope) return inRowLane(fn);
     if (!('workspaceId' in scope) && !('key' in scope)) {
       lane = (lane + 1) % lanes.length;
       return (lanes[lane] as GroupCommit<Conn>).run(fn);
