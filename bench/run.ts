@@ -7,7 +7,7 @@ import { floorReport, printFloors } from './floors.ts';
 import { inProcessFigures } from './in-process.ts';
 import { benchLatency, latencyTable } from './latency.ts';
 import { startServer } from './lib/spawn.ts';
-import { formatTable } from './lib/table.ts';
+import { fmt, formatTable } from './lib/table.ts';
 import { benchPgSerialisation, SERIALISATION_COLUMNS, serialisationReport } from './pg-serialisation.ts';
 import { benchReadPath } from './read-path.ts';
 import {
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     if (selected('latency')) {
       const dir = join(root, 'latency');
       mkdirSync(dir);
-      latency = await benchLatency(upstream, settings, dir);
+      latency = await benchLatency(upstream, settings, dir, rounds);
     }
     if (selected('pg-serialisation')) {
       const dir = join(root, 'pg-serialisation');
@@ -116,6 +116,15 @@ async function main(): Promise<void> {
         latencyTable(latency.rows),
       ),
     );
+    if (latency.rounds.length > 1) {
+      const added = (a: { p50Ms: number; p99Ms: number } | null) =>
+        a ? `+${fmt.ms(a.p50Ms)} / +${fmt.ms(a.p99Ms)}` : '-';
+      console.log(
+        `(medians of ${latency.rounds.length} rounds; added p50 / p99 per round: gateway ${latency.addedPerRound
+          .map((a) => added(a.gateway))
+          .join(', ')}; bare proxy ${latency.addedPerRound.map((a) => added(a.bare)).join(', ')})`,
+      );
+    }
   }
   let serialisationFigures: ReturnType<typeof serialisationReport> | undefined;
   if (serialisation) {

@@ -62,8 +62,10 @@ export async function openLoop(
   const start = performance.now();
   for (let i = 0; i < total; i++) {
     const due = start + i * interval;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
+    // Node's timers count whole milliseconds and may fire a fraction early: look again after each.
+    for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) {
+      await sleep(Math.ceil(wait));
+    }
     const measured = i >= warm;
     if (measured) lags.push(performance.now() - due);
     inflight.push(
