@@ -134,14 +134,13 @@ export async function recordFinish(
   });
   if (!finished) return undefined;
   const settled = o.status !== 'unknown';
+  // Independent statements, sent together (pipelined on PostgreSQL): the receipt, the spend moved
+  // from pending to posted, the completion event. Only the idempotent answer waits, for the receipt.
   // DESIGN §9: executes (and reported evaluations) get receipts; discover and query do not.
-  const receipt =
+  const [receipt] = await Promise.all([
     RECEIPTED.has(o.status) && (transaction.operation === 'execute' || transaction.operation === 'evaluate')
-      ? await issueReceipt(tx, deps, { ...transaction, status: o.status, data: o.data }, at)
-      : null;
-  const answer = receipt && o.answer?.status === 200 ? withReceipt(o.answer, receipt) : o.answer;
-  // Independent statements, sent together (pipelined on PostgreSQL).
-  await Promise.all([
+      ? issueReceipt(tx, deps, { ...transaction, status: o.status, data: o.data }, at)
+      : null,
     settled ? settleSpend(tx, finished) : undefined,
     settled && (finished.operation === 'execute' || finished.operation === 'evaluate')
       ? emit(tx, ctx, {
@@ -151,10 +150,11 @@ export async function recordFinish(
           at,
         })
       : undefined,
-    answer && transaction.idempotencyKey
-      ? answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, answer)
-      : undefined,
   ]);
+  const answer = receipt && o.answer?.status === 200 ? withReceipt(o.answer, receipt) : o.answer;
+  if (answer && transaction.idempotencyKey) {
+    await answerIdempotency(tx, transaction.agentKeyId, transaction.idempotencyKey, answer);
+  }
   return { transaction: finished, receipt, answer };
 }
 
