@@ -50,8 +50,14 @@ export async function appendBatch(ctx: ServiceContext, log: string): Promise<Ste
   return deps.db
     .transaction({ key: `ledger:${log}` }, async (tx) => {
       committedAt = [];
-      if (!(await trySequencerLock(tx, log))) return { busy: true } as const;
-      const [head, queued] = await Promise.all([newestCheckpoint(tx, log), queuedEntries(tx, log, BATCH)]);
+      // The lock is tried and the log's head and queue read in one round trip: on one connection the
+      // reads run after the try (which never waits), and are thrown away when another replica has it.
+      const [locked, head, queued] = await Promise.all([
+        trySequencerLock(tx, log),
+        newestCheckpoint(tx, log),
+        queuedEntries(tx, log, BATCH),
+      ]);
+      if (!locked) return { busy: true } as const;
       const size = head?.size ?? 0;
       const full = queued.length === BATCH;
       if (queued.length === 0) return { appended: 0, size, full, busy: false } as const;
