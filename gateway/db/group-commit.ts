@@ -34,6 +34,12 @@ export class GroupCommit<C> {
      * Only for jobs that need nothing but the atomicity of their own conditional statements.
      */
     private readonly parallel = false,
+    /**
+     * For jobs run one after another: gives each job a connection whose `handOff()` lets the next
+     * job start before this one has finished (see Conn.handOff). Without it, each job waits for
+     * the one before it to finish.
+     */
+    private readonly withHandOff?: (conn: C, handOff: () => void) => C,
   ) {}
 
   run<T>(fn: (conn: C) => Promise<T>): Promise<T> {
@@ -74,6 +80,7 @@ export class GroupCommit<C> {
     try {
       const values = await this.runner.transaction(async (conn) => {
         if (this.parallel) return Promise.all(batch.map((job) => job.run(conn)));
+        if (this.withHandOff) return this.#inTurn(batch, conn, this.withHandOff);
         const out: unknown[] = [];
         for (const job of batch) out.push(await job.run(conn));
         return out;
@@ -87,6 +94,40 @@ export class GroupCommit<C> {
       if (this.#queue.length > 0) this.#schedule();
       else for (const resolve of this.#idle.splice(0)) resolve();
     }
+  }
+
+  /**
+   * Jobs in turn, each starting once the one before has handed off (its statements that later
+   * jobs must see are sent) or finished: a job's reads go out with the previous job's writes
+   * instead of a round trip after them. Every job started settles before the batch commits or
+   * rolls back, so none sends a statement after its connection went back to the pool.
+   */
+  async #inTurn(
+    batch: Job<C>[],
+    conn: C,
+    withHandOff: (conn: C, handOff: () => void) => C,
+  ): Promise<unknown[]> {
+    const running: Promise<unknown>[] = [];
+    for (const job of batch) {
+      let handOff = () => {};
+      const handedOff = new Promise<boolean>((resolve) => {
+        handOff = () => resolve(false);
+      });
+      const run = job.run(withHandOff(conn, handOff));
+      running.push(run);
+      const failed = await Promise.race([
+        run.then(
+          () => false,
+          () => true,
+        ),
+        handedOff,
+      ]);
+      if (failed) break;
+    }
+    const settled = await Promise.allSettled(running);
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
   }
 
   async #oneByOne(batch: Job<C>[]): Promise<void> {

@@ -33,6 +33,12 @@ export interface Conn {
   get<R>(statement: Statement<R>, params?: readonly unknown[]): Promise<R | undefined>;
   /** Runs a statement without rows to read; answers how many rows it changed. */
   run(statement: Statement<unknown>, params?: readonly unknown[]): Promise<number>;
+  /**
+   * In a batch whose jobs run one after another (a workspace scope on PostgreSQL): the statements
+   * later jobs must see have been sent, so the next job may start while this one waits for their
+   * results (statements run in the order sent on the batch's one connection). Absent elsewhere.
+   */
+  handOff?(): void;
 }
 
 /**

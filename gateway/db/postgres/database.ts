@@ -114,6 +114,19 @@ const PROCESS_SHARD = randomInt(1, 2 ** 31 / SHARD_BLOCK - 1) * SHARD_BLOCK;
 /** Lanes for hot-row writes per process: batches in flight at once, each adding to its own shard. */
 const ROW_LANES = 4;
 
+/**
+ * A scoped batch's connection for one job, with its `handOff` (Conn.handOff): under a workspace's
+ * lock an admission's reads then go out with the previous admission's writes, one round trip per
+ * admission instead of two while the lock is held.
+ */
+const withHandOff = (conn: Conn, handOff: () => void): Conn => ({
+  dialect: conn.dialect,
+  all: (statement, params) => conn.all(statement, params),
+  get: (statement, params) => conn.get(statement, params),
+  run: (statement, params) => conn.run(statement, params),
+  handOff,
+});
+
 /** Deadlock and serialization failures roll the whole transaction back; it is safe to run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const isRetryable = (error: unknown): boolean => {
@@ -266,7 +279,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     let entry = scopes.get(id);
     if (!entry) {
       const lock = 'workspaceId' in scope ? scope.workspaceId : undefined;
-      entry = { commits: new GroupCommit<Conn>(runner(lock), 256, options.onBatch), pending: 0 };
+      entry = {
+        commits: new GroupCommit<Conn>(runner(lock), 256, options.onBatch, false, withHandOff),
+        pending: 0,
+      };
       scopes.set(id, entry);
     }
     const current = entry;

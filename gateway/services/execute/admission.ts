@@ -178,11 +178,14 @@ export async function admit(
   };
   if (subject.kind === 'new') {
     admitted.spendState = txn.amount !== null ? 'pending' : 'none';
-    // Independent statements, sent together (pipelined on PostgreSQL).
-    await Promise.all([
+    // Independent statements, sent together (pipelined on PostgreSQL). Once they are sent, the next
+    // admission of a batch under the workspace's lock may read: its reads run after these writes.
+    const written = Promise.all([
       insertTransaction(tx, admitted),
       admitted.spendState === 'pending' ? reserveSpend(tx, admitted) : undefined,
     ]);
+    tx.handOff?.();
+    await written;
   } else if (subject.kind === 'queued') {
     if (!(await readmit(tx, admitted, 'queued'))) return { outcome: 'gone' };
   } else if (!(await approve(tx, txn.id, txn.requestHash, now))) {
