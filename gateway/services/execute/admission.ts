@@ -139,7 +139,11 @@ export async function admit(
     const costMicros = subject.kind === 'new' ? null : txn.costMicros;
     let rejected: Transaction = { ...txn, status: 'rejected', decision, costMicros, updatedAt: now };
     if (subject.kind === 'new') {
-      await insertTransaction(tx, { ...rejected, spendState: 'none' });
+      // Nothing reserved: what the next admission of a locked batch reads does not change (with an
+      // Idempotency-Key it waits for the stored refusal, which a duplicate in the batch replays).
+      const written = insertTransaction(tx, { ...rejected, spendState: 'none' });
+      if (!txn.idempotencyKey) tx.handOff?.();
+      await written;
     } else {
       const ended = await endParked(tx, txn.id, 'rejected', now, decision);
       if (!ended) return { outcome: 'gone' };
@@ -180,11 +184,13 @@ export async function admit(
     admitted.spendState = txn.amount !== null ? 'pending' : 'none';
     // Independent statements, sent together (pipelined on PostgreSQL). Once they are sent, the next
     // admission of a batch under the workspace's lock may read: its reads run after these writes.
+    // A parked request with an Idempotency-Key first stores its 202 below, which a duplicate in the
+    // same batch then replays, as it did when each job waited for the one before.
     const written = Promise.all([
       insertTransaction(tx, admitted),
       admitted.spendState === 'pending' ? reserveSpend(tx, admitted) : undefined,
     ]);
-    tx.handOff?.();
+    if (outcome === 'auto_approve' || !txn.idempotencyKey) tx.handOff?.();
     await written;
   } else if (subject.kind === 'queued') {
     if (!(await readmit(tx, admitted, 'queued'))) return { outcome: 'gone' };
