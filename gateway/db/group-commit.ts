@@ -79,7 +79,7 @@ export class GroupCommit<C> {
     this.onBatch?.(batch.length);
     try {
       const values = await this.runner.transaction(async (conn) => {
-        if (this.parallel) return Promise.all(batch.map((job) => job.run(conn)));
+        if (this.parallel) return allSettled(batch.map((job) => job.run(conn)));
         if (this.withHandOff) return this.#inTurn(batch, conn, this.withHandOff);
         const out: unknown[] = [];
         for (const job of batch) out.push(await job.run(conn));
@@ -99,8 +99,7 @@ export class GroupCommit<C> {
   /**
    * Jobs in turn, each starting once the one before has handed off (its statements that later
    * jobs must see are sent) or finished: a job's reads go out with the previous job's writes
-   * instead of a round trip after them. Every job started settles before the batch commits or
-   * rolls back, so none sends a statement after its connection went back to the pool.
+   * instead of a round trip after them.
    */
   async #inTurn(
     batch: Job<C>[],
@@ -124,10 +123,7 @@ export class GroupCommit<C> {
       ]);
       if (failed) break;
     }
-    const settled = await Promise.allSettled(running);
-    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (rejected) throw rejected.reason;
-    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+    return allSettled(running);
   }
 
   async #oneByOne(batch: Job<C>[]): Promise<void> {
@@ -139,4 +135,17 @@ export class GroupCommit<C> {
       }
     }
   }
+}
+
+/**
+ * The jobs' values once every one has settled, or the first failure: a batch commits or rolls back
+ * only then. Rolled back while another job was between two statements, that job's next statement
+ * would run outside the transaction (autocommit, or on a connection the pool had given to someone
+ * else), and run again when the job is retried alone.
+ */
+async function allSettled(running: Promise<unknown>[]): Promise<unknown[]> {
+  const settled = await Promise.allSettled(running);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
 }

@@ -120,4 +120,47 @@ describe('group commit: jobs in turn with hand-off', () => {
     expect(spent()).toBe(20);
     expect(log.filter((line) => line.startsWith('commit'))).toHaveLength(2);
   });
+
+  it('a parallel batch rolls back only once every job settled: none writes after the rollback', async () => {
+    // The batches of hot-row lanes run their jobs at once. One failing must not roll the batch
+    // back while another is between two statements: that one's next statement would run outside
+    // the transaction (autocommit, or on a connection the pool gave to someone else), and run
+    // again when the job is retried alone.
+    const log: string[] = [];
+    let n = 0;
+    const gc = new GroupCommit<number>(
+      {
+        async transaction(fn) {
+          const id = ++n;
+          log.push(`begin ${id}`);
+          try {
+            const value = await fn(id);
+            log.push(`commit ${id}`);
+            return value;
+          } catch (error) {
+            log.push(`rollback ${id}`);
+            throw error;
+          }
+        },
+      },
+      256,
+      undefined,
+      true,
+    );
+    const twoSteps = (name: string) => async (tx: number) => {
+      log.push(`${name} first in ${tx}`);
+      await sleep(ROUND_TRIP_MS);
+      log.push(`${name} second in ${tx}`);
+      return name;
+    };
+    const failing = async (tx: number) => {
+      log.push(`x in ${tx}`);
+      throw new Error('x failed');
+    };
+    const results = await Promise.allSettled([gc.run(twoSteps('a')), gc.run(failing), gc.run(twoSteps('b'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const rollback = log.indexOf('rollback 1');
+    expect(log.slice(0, rollback)).toEqual(expect.arrayContaining(['a second in 1', 'b second in 1']));
+    expect(log.slice(rollback + 1).some((line) => line.endsWith(' in 1'))).toBe(false);
+  });
 });
