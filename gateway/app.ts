@@ -7,6 +7,7 @@ import type { Config } from '../config/index.ts';
 import { approvalRefusalPage, registerApprovePage } from './console/approve-page/index.tsx';
 import { consoleRefusalPage, registerConsole } from './console/index.tsx';
 import { registerOAuthAuthorize } from './console/oauth-authorize.tsx';
+import { signEd25519 } from './crypto/ed25519.ts';
 import { createSealer } from './crypto/sealing.ts';
 import { openDatabase } from './db/open.ts';
 import type { Db } from './db/types.ts';
@@ -167,7 +168,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     openSecret: (stored) => sealer.open(stored),
     // Whether a rotated-out signing secret still signs (issue 12) follows the gateway's clock.
     clock,
-    messageSigner: createMessageSigner({ key: () => forwardKeys.current(), agent: config.publicBaseUrl }),
+    messageSigner: createMessageSigner({
+      key: () => forwardKeys.current(),
+      agent: config.publicBaseUrl,
+      sign: signEd25519,
+    }),
   });
   if (!sealer.encrypting) {
     logger.warn(
