@@ -141,6 +141,56 @@ describe('postgres: hot-row writes of many workspaces', () => {
   });
 });
 
+describe('postgres: hot-row lanes on a saturated event loop', () => {
+  /**
+   * One write starts a batch; three groups of ten follow, each in its own turn of the event loop
+   * while that batch commits. The batch sizes say which lanes took them.
+   */
+  async function arrivals(headroom: boolean): Promise<number[]> {
+    const fresh = await freshPostgresSchema();
+    const batches: number[] = [];
+    const db = await openPostgres({
+      url: fresh.url,
+      onBatch: (size) => batches.push(size),
+      headroom: () => headroom,
+    });
+    try {
+      const write = () =>
+        db.transaction(workspaceRows('ws_lanes'), (tx) =>
+          reserveSpend(tx, {
+            workspaceId: 'ws_lanes',
+            businessCategory: 'retail',
+            currency: 'USD',
+            createdAt: 60_000,
+            amount: 1,
+          } as Transaction),
+        );
+      const writes = [write()];
+      for (let group = 0; group < 3; group++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        for (let i = 0; i < 10; i++) writes.push(write());
+      }
+      await Promise.all(writes);
+      expect(await sumSpend(db.reader, { workspaceId: 'ws_lanes', since: 0, currency: 'USD' })).toEqual({
+        pending: 31,
+        posted: 0,
+      });
+      return batches;
+    } finally {
+      await db.close();
+      await fresh.drop();
+    }
+  }
+
+  it('opens another lane beside a committing batch while the loop has time to spare', async () => {
+    expect(await arrivals(true)).toEqual([1, 10, 10, 10]);
+  });
+
+  it('sends every write to the first lane once the loop is saturated: one batch while one commits', async () => {
+    expect(await arrivals(false)).toEqual([1, 30]);
+  });
+});
+
 describe('postgres: a connection terminated by the server (DESIGN §8)', () => {
   const pid = sql('SELECT pg_backend_pid()', (r) => Number(r[0]));
   const count = sql('SELECT count(*) FROM audit_events WHERE workspace_id = ?', (r) => Number(r[0]));

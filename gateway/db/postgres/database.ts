@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { GroupCommit } from '../group-commit.ts';
+import { loopHeadroom } from '../loop-headroom.ts';
 import { type Conn, type Db, type Statement, sql, type TxScope } from '../types.ts';
 import { CommitUnknown, databaseUnavailable, isConnectionLoss } from './connection-loss.ts';
 import { migratePostgres, schemaFromUrl } from './migrate.ts';
@@ -145,6 +146,11 @@ export interface PostgresOptions {
   onBatch?: (size: number) => void;
   /** How long each scoped transaction held its workspace's lock (granted → committed), in seconds. */
   onLockHeld?: (seconds: number) => void;
+  /**
+   * Whether the event loop has time to spare, asked before a hot-row write opens another batch
+   * beside one committing (default: its utilisation over the last 100 ms is below 85%).
+   */
+  headroom?: () => boolean;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -192,6 +198,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const reader = new PooledConn(client);
   const scopes = new Map<string, { commits: GroupCommit<Conn>; pending: number }>();
   const rowLanes: GroupCommit<Conn>[] = [];
+  const hasHeadroom = options.headroom ?? loopHeadroom();
   const inflight = new Set<Promise<unknown>>();
 
   const runner = (lock: string | undefined, shard?: number) => ({
@@ -253,8 +260,13 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   // low load, lane 0 alone), a new lane opens while every one is committing, then the least loaded
   // waits its turn. Lanes are the process's, not a workspace's: load spread over many workspaces
   // batches as well as the same load on one, instead of opening lanes per workspace that wait for
-  // the pool's connections and commit small batches each.
+  // the pool's connections and commit small batches each. A second batch goes in flight beside a
+  // committing one only while the event loop has time to spare: then it overlaps the first one's
+  // round trips; on a saturated loop it only splits the work into smaller batches, each paying its
+  // own round trips and socket writes (one lane gave 15-35% more executes/s there, measured), so
+  // every job then joins lane 0's next batch.
   function inRowLane<T>(fn: (tx: Conn) => Promise<T>): Promise<T> {
+    if (rowLanes.length > 0 && !hasHeadroom()) return (rowLanes[0] as GroupCommit<Conn>).run(fn);
     let lane = rowLanes.find((l) => !l.busy);
     if (!lane && rowLanes.length < ROW_LANES) {
       lane = new GroupCommit<Conn>(
