@@ -7,7 +7,7 @@ import type { Config } from '../config/index.ts';
 import { approvalRefusalPage, registerApprovePage } from './console/approve-page/index.tsx';
 import { consoleRefusalPage, registerConsole } from './console/index.tsx';
 import { registerOAuthAuthorize } from './console/oauth-authorize.tsx';
-import { signEd25519 } from './crypto/ed25519.ts';
+import { ed25519Implementation, signEd25519 } from './crypto/ed25519.ts';
 import { createSealer } from './crypto/sealing.ts';
 import { openDatabase } from './db/open.ts';
 import type { Db } from './db/types.ts';
@@ -174,6 +174,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       sign: signEd25519,
     }),
   });
+  if (ed25519Implementation !== 'libsodium') {
+    logger.warn(
+      'libsodium (sodium-native) could not load: node:crypto signs receipts and forwards, more slowly',
+    );
+  }
   if (!sealer.encrypting) {
     logger.warn(
       'SECRETS_KEY is not set: receipt signing keys and business and webhook secrets are stored unencrypted (development only; production requires it)',
