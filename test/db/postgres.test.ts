@@ -189,6 +189,40 @@ describe('postgres: hot-row lanes on a saturated event loop', () => {
   it('sends every write to the first lane once the loop is saturated: one batch while one commits', async () => {
     expect(await arrivals(false)).toEqual([1, 30]);
   });
+
+  it('batches unscoped writes of one turn together, and on a saturated loop behind the one committing', async () => {
+    const insert = sql(`INSERT INTO audit_events (id, workspace_id, actor_type, action, data, created_at)
+      VALUES (?, 'ws_unscoped', 'system', 'noted', '{}', 0)`);
+    const count = sql(`SELECT count(*) FROM audit_events WHERE workspace_id = 'ws_unscoped'`, (r) =>
+      Number(r[0]),
+    );
+    for (const headroom of [true, false]) {
+      const fresh = await freshPostgresSchema();
+      const events: (number | 'first committed')[] = [];
+      const db = await openPostgres({
+        url: fresh.url,
+        onBatch: (size) => events.push(size),
+        headroom: () => headroom,
+      });
+      try {
+        let n = 0;
+        const write = () => db.transaction({}, (tx) => tx.run(insert, [`ev_${headroom}_${n++}`]));
+        // Twenty in one turn: one batch (they went to two lanes in turn, two batches of ten).
+        const first = Array.from({ length: 20 }, write);
+        const firstDone = Promise.all(first).then(() => events.push('first committed'));
+        await new Promise((resolve) => setImmediate(resolve));
+        // Ten more while it commits: another lane's batch at once with time to spare; without, the
+        // first lane's next batch, once the first has committed.
+        const more = Array.from({ length: 10 }, write);
+        await Promise.all([firstDone, ...more]);
+        expect(events).toEqual(headroom ? [20, 10, 'first committed'] : [20, 'first committed', 10]);
+        expect(await db.reader.get(count)).toBe(30);
+      } finally {
+        await db.close();
+        await fresh.drop();
+      }
+    }
+  });
 });
 
 describe('postgres: a connection terminated by the server (DESIGN §8)', () => {

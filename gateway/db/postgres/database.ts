@@ -249,12 +249,18 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
 
   // Unscoped transactions need only the atomicity of their own conditional statements: they share
   // batches whose jobs run at once (statements pipelined on one connection), over a few lanes so
-  // several batches can be in flight on different connections.
+  // several batches can be in flight on different connections: the first lane not committing takes
+  // the job, and while every one commits, the least loaded; on a saturated loop, the first lane.
   const lanes = Array.from(
     { length: UNSCOPED_LANES },
     () => new GroupCommit<Conn>(alone, 256, options.onBatch, true),
   );
-  let lane = 0;
+  const [firstLane] = lanes as [GroupCommit<Conn>];
+  function inLane<T>(fn: (tx: Conn) => Promise<T>): Promise<T> {
+    if (!hasHeadroom()) return firstLane.run(fn);
+    const lane = lanes.find((l) => !l.busy) ?? lanes.reduce((a, b) => (b.pending < a.pending ? b : a));
+    return lane.run(fn);
+  }
 
   // Hot-row writes, whichever workspace they are of: the first lane not committing takes the job (at
   // low load, lane 0 alone), a new lane opens while every one is committing, then the least loaded
@@ -283,10 +289,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
 
   function batched<T>(scope: TxScope, fn: (tx: Conn) => Promise<T>): Promise<T> {
     if ('rows' in scope) return inRowLane(fn);
-    if (!('workspaceId' in scope) && !('key' in scope)) {
-      lane = (lane + 1) % lanes.length;
-      return (lanes[lane] as GroupCommit<Conn>).run(fn);
-    }
+    if (!('workspaceId' in scope) && !('key' in scope)) return inLane(fn);
     const id = 'workspaceId' in scope ? `ws:${scope.workspaceId}` : `key:${scope.key}`;
     let entry = scopes.get(id);
     if (!entry) {
