@@ -38,7 +38,7 @@ export async function inProcessFigures(): Promise<{
   const receiptCost = selected('receipt-cost') ? await benchReceiptCost() : { skipped: 'BENCH_ONLY' };
   if ('receiptUs' in receiptCost) {
     console.log(
-      `\nreceipt per execute: ${fmt.int(receiptCost.receiptUs ?? 0)} µs CPU (head read, payload, Ed25519 signature ` +
+      `\nreceipt per execute: ${fmt.int(receiptCost.receiptUs ?? 0)} µs CPU (payload, Ed25519 signature ` +
         `${fmt.int(receiptCost.signUs ?? 0)} µs, hashes, insert), measured in-process on one core`,
     );
   }
