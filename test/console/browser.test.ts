@@ -198,6 +198,17 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the console in headle
       await page.goto(`${live.url}/console/transactions/${transactionId}`);
       expect(await page.locator('#receipt-state').textContent()).toContain('verified');
       await check(page, 'transaction');
+      // The paragraph names the signing key by its thumbprint, 43 random characters without a break:
+      // in its widest form it still fits a phone's width.
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.evaluate(`document.querySelector('#receipt-state').append(' key ${'W'.repeat(43)}')`);
+      const overflow = (await page.evaluate(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      )) as number;
+      expect(overflow, 'a wide key id scrolls the transaction page sideways at 375 px').toBeLessThanOrEqual(
+        0,
+      );
+      await page.setViewportSize({ width: 1280, height: 900 });
     } finally {
       await page.close();
     }

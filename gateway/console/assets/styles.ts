@@ -83,7 +83,7 @@ ol.stages .state { font-weight: 600; }
 /* Admin pages (policy, keys, members, webhooks, audit, overview). */
 .scroll { overflow: auto; max-height: 36rem; border-radius: 6px; background: #0f1420; }
 .scroll pre { overflow: visible; margin: 0; min-width: max-content; }
-td code, h2 code, dd code, p code, table.stack td { overflow-wrap: anywhere; }
+td code, h2 code, dd code, p, table.stack td { overflow-wrap: anywhere; }
 button[aria-disabled="true"] { opacity: .75; cursor: progress; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .good-text { color: var(--ok); font-weight: 600; }
