@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { GroupCommit } from '../../gateway/db/group-commit.ts';
+import { recordingRunner } from '../support/recording-runner.ts';
 
 /**
  * Jobs of a locked batch in turn, with hand-off: the next job starts once the previous one has
@@ -127,26 +128,7 @@ describe('group commit: jobs in turn with hand-off', () => {
     // the transaction (autocommit, or on a connection the pool gave to someone else), and run
     // again when the job is retried alone.
     const log: string[] = [];
-    let n = 0;
-    const gc = new GroupCommit<number>(
-      {
-        async transaction(fn) {
-          const id = ++n;
-          log.push(`begin ${id}`);
-          try {
-            const value = await fn(id);
-            log.push(`commit ${id}`);
-            return value;
-          } catch (error) {
-            log.push(`rollback ${id}`);
-            throw error;
-          }
-        },
-      },
-      256,
-      undefined,
-      true,
-    );
+    const gc = new GroupCommit<number>(recordingRunner(log), 256, undefined, true);
     const twoSteps = (name: string) => async (tx: number) => {
       log.push(`${name} first in ${tx}`);
       await sleep(ROUND_TRIP_MS);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommit } from '../../gateway/db/group-commit.ts';
 import { openSqlite } from '../../gateway/db/sqlite/database.ts';
 import { tempDatabaseUrl } from '../support/harness.ts';
+import { recordingRunner } from '../support/recording-runner.ts';
 import { dbContract } from './contract.ts';
 
 dbContract('sqlite file', async () => {
@@ -20,22 +21,7 @@ describe('group commit', () => {
   // A fake transaction runner that records what ran in which transaction.
   function recorder() {
     const log: string[] = [];
-    let n = 0;
-    const gc = new GroupCommit<number>({
-      async transaction(fn) {
-        const id = ++n;
-        log.push(`begin ${id}`);
-        try {
-          const value = await fn(id);
-          log.push(`commit ${id}`);
-          return value;
-        } catch (error) {
-          log.push(`rollback ${id}`);
-          throw error;
-        }
-      },
-    });
-    return { gc, log };
+    return { gc: new GroupCommit<number>(recordingRunner(log)), log };
   }
 
   it('runs transactions queued in one turn in one database transaction and settles each after the commit', async () => {
