@@ -1,8 +1,9 @@
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENT_BODY, FORWARDED_BODY, productionGatewayEnv, SUCCEEDED } from './config.ts';
-import { type OpenLoopResult, openLoop } from './drivers/open-loop.ts';
+import { type OpenLoopResult, type OpenLoopTarget, openLoop } from './drivers/open-loop.ts';
 import type { Floor } from './floors.ts';
+import { cpuMeter } from './lib/cpu.ts';
 import type { LoadSettings } from './lib/load.ts';
 import { type ServerHandle, startServer } from './lib/spawn.ts';
 import { median } from './lib/stats.ts';
@@ -18,6 +19,23 @@ import { fmt } from './lib/table.ts';
 export interface LatencyRow {
   target: 'direct' | 'bare-proxy' | 'gateway-open';
   result: OpenLoopResult;
+  /**
+   * The server's CPU per request at this rate (µs, every thread, warm-up included): at a fixed rate
+   * a request runs on a cold core, and costs several times what it costs at saturation.
+   */
+  serverCpuUs?: number;
+}
+
+/** An open-loop run against a server process, with that process's CPU per request sent. */
+async function timed(
+  pid: number,
+  target: OpenLoopTarget,
+  options: { rate: number; seconds: number; warmupSeconds: number },
+): Promise<Omit<LatencyRow, 'target'>> {
+  const cpu = cpuMeter([pid]);
+  const result = await openLoop(target, options);
+  const sent = Math.round((options.seconds + options.warmupSeconds) * options.rate);
+  return { result, serverCpuUs: cpu.perRequest(sent) };
 }
 
 export async function benchLatency(
@@ -43,10 +61,16 @@ async function latencyRound(
 ): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
   const forwarded = { path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED };
-  rows.push({ target: 'direct', result: await openLoop({ url: upstream.url, ...forwarded }, options) });
+  rows.push({
+    target: 'direct',
+    ...(await timed(upstream.pid, { url: upstream.url, ...forwarded }, options)),
+  });
   const proxy = await startServer('bare-proxy', { env: { UPSTREAM_URL: upstream.url } });
   try {
-    rows.push({ target: 'bare-proxy', result: await openLoop({ url: proxy.url, ...forwarded }, options) });
+    rows.push({
+      target: 'bare-proxy',
+      ...(await timed(proxy.pid, { url: proxy.url, ...forwarded }, options)),
+    });
   } finally {
     await proxy.stop();
   }
@@ -63,7 +87,8 @@ async function latencyRound(
     const key = gateway.info.key as string;
     rows.push({
       target: 'gateway-open',
-      result: await openLoop(
+      ...(await timed(
+        gateway.pid,
         {
           url: gateway.url,
           path: '/agp/execute',
@@ -72,7 +97,7 @@ async function latencyRound(
           expectBodyIncludes: SUCCEEDED,
         },
         options,
-      ),
+      )),
     });
   } finally {
     await gateway.stop();
@@ -86,13 +111,16 @@ const TARGETS: LatencyRow['target'][] = ['direct', 'bare-proxy', 'gateway-open']
 /** Per target, each figure's median over the rounds (requests and failures summed). */
 function medianRows(perRound: LatencyRow[][]): LatencyRow[] {
   return TARGETS.flatMap((target) => {
-    const results = perRound.flatMap((rows) => rows.filter((r) => r.target === target).map((r) => r.result));
+    const ofTarget = perRound.flatMap((rows) => rows.filter((r) => r.target === target));
+    const results = ofTarget.map((r) => r.result);
     const first = results[0];
     if (!first) return [];
     const mid = (pick: (r: OpenLoopResult) => number) => median(results.map(pick));
+    const cpus = ofTarget.map((r) => r.serverCpuUs).filter((v): v is number => v !== undefined);
     return [
       {
         target,
+        serverCpuUs: cpus.length === 0 ? undefined : median(cpus),
         result: {
           rate: first.rate,
           sent: results.reduce((n, r) => n + r.sent, 0),
@@ -153,13 +181,28 @@ function latencyFloors(perRound: LatencyRow[][]): {
             measured: gatewayAdds.p99Ms,
             verdict: gatewayAdds.p99Ms <= 2.5 ? 'met' : 'MISSED',
           },
+          {
+            floor: 'issue 20, CPU per request at the fixed rate: gateway / bare proxy (median of rounds)',
+            measured: cpuPerRequestRatio(perRound),
+            verdict: 'measured',
+          },
         ]
       : [],
   };
 }
 
+/** Per round, the gateway's CPU per execute over the bare proxy's per request; their median. */
+function cpuPerRequestRatio(perRound: LatencyRow[][]): number | null {
+  const ratios = perRound.flatMap((rows) => {
+    const gateway = rows.find((r) => r.target === 'gateway-open')?.serverCpuUs;
+    const bare = rows.find((r) => r.target === 'bare-proxy')?.serverCpuUs;
+    return gateway !== undefined && bare !== undefined && bare > 0 ? [gateway / bare] : [];
+  });
+  return ratios.length === 0 ? null : median(ratios);
+}
+
 export function latencyTable(rows: LatencyRow[]): string[][] {
-  return rows.map(({ target, result: r }) => [
+  return rows.map(({ target, result: r, serverCpuUs }) => [
     target,
     fmt.int(r.sent),
     String(r.failed),
@@ -169,5 +212,6 @@ export function latencyTable(rows: LatencyRow[]): string[][] {
     fmt.ms(r.maxMs),
     fmt.ms(r.sendLagP99Ms),
     r.driverCpuMs.toFixed(3),
+    serverCpuUs === undefined ? '-' : fmt.int(serverCpuUs),
   ]);
 }

@@ -112,6 +112,7 @@ async function main(): Promise<void> {
           'max ms',
           'send lag p99 ms',
           'driver CPU ms/req',
+          'server CPU µs/req',
         ],
         latencyTable(latency.rows),
       ),

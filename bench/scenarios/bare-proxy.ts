@@ -1,5 +1,6 @@
 import { FORWARDED_BODY, SUCCEEDED } from '../config.ts';
 import { httpLoad } from '../drivers/http-load.ts';
+import { cpuFigures, cpuMeter } from '../lib/cpu.ts';
 import { startServer } from '../lib/spawn.ts';
 import type { Scenario } from './types.ts';
 
@@ -11,13 +12,13 @@ export const bareProxy: Scenario = {
   async run({ upstream, settings }) {
     const proxy = await startServer('bare-proxy', { env: { UPSTREAM_URL: upstream.url } });
     try {
-      return {
-        load: await httpLoad(
-          { url: proxy.url, path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED },
-          settings,
-        ),
-        notes: ['no auth, no ledger: the stack ceiling'],
-      };
+      const cpu = cpuMeter([proxy.pid]);
+      const load = await httpLoad(
+        { url: proxy.url, path: '/agp/execute', body: FORWARDED_BODY, expectBodyIncludes: SUCCEEDED },
+        settings,
+      );
+      const { data, notes } = cpuFigures('proxy', cpu.perRequest(load.okRequestsIncludingWarmup));
+      return { load, notes: ['no auth, no ledger: the stack ceiling', ...notes], data };
     } finally {
       await proxy.stop();
     }

@@ -2,8 +2,8 @@ import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GATEWAY_LOG_LEVEL, productionGatewayEnv } from '../config.ts';
 import type { GatewayDriver } from '../drivers/types.ts';
+import { cpuFigures, cpuMeter } from '../lib/cpu.ts';
 import { ledgerCounts, sequencerLag } from '../lib/ledger.ts';
-import type { LoadResult } from '../lib/load.ts';
 import type { ProfileSummary } from '../lib/profile.ts';
 import { type ServerHandle, startServer } from '../lib/spawn.ts';
 import { fmt } from '../lib/table.ts';
@@ -34,7 +34,7 @@ export function gatewayScenario(options: {
       const profileDir = join(dir, 'profile');
       const logFd = openSync(logFile, 'w');
       let gateway: ServerHandle | undefined;
-      let result: { load: LoadResult; okExecutes: number };
+      let result: Awaited<ReturnType<GatewayDriver>>;
       let exitCode: number | null | undefined;
       let cpuUsPerRequest: number | undefined;
       try {
@@ -45,11 +45,12 @@ export function gatewayScenario(options: {
         });
         const key = gateway.info.key;
         if (typeof key !== 'string') throw new Error('gateway server sent no agent key');
-        const cpuBefore = processCpuUs(gateway.pid);
+        const cpu = cpuMeter([gateway.pid]);
         result = await options.driver(gateway, key, settings);
-        const cpuAfter = processCpuUs(gateway.pid);
-        if (cpuBefore !== undefined && cpuAfter !== undefined && result.okExecutes > 0) {
-          cpuUsPerRequest = (cpuAfter - cpuBefore) / result.okExecutes;
+        // A driver that started more gateways (replicas) counts their CPU in extraCpuUs.
+        const own = cpu.perRequest(result.okExecutes);
+        if (own !== undefined && result.extraCpuUs !== null) {
+          cpuUsPerRequest = own + (result.extraCpuUs ?? 0) / result.okExecutes;
         }
       } finally {
         exitCode = await gateway?.stop();
@@ -58,11 +59,9 @@ export function gatewayScenario(options: {
       const notes: string[] = [];
       if (exitCode !== 0) notes.push(`!!! the gateway process exited with code ${exitCode}`);
       const data: Record<string, unknown> = { databaseUrl: databaseUrl.replace(dir, '<tmp>') };
-      if (cpuUsPerRequest !== undefined) {
-        // CPU time rather than a rate: on a shared machine it hardly moves with the neighbours' load.
-        data.cpuUsPerRequest = cpuUsPerRequest;
-        notes.push(`gateway CPU: ${fmt.int(cpuUsPerRequest)} µs per 2xx answer (warm-up included)`);
-      }
+      const cpuFigure = cpuFigures('gateway', cpuUsPerRequest);
+      Object.assign(data, cpuFigure.data);
+      notes.push(...cpuFigure.notes);
       const logLines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length;
       notes.push(
         `LOG_LEVEL=${GATEWAY_LOG_LEVEL} to a file: ${fmt.int(logLines)} lines, ${fmt.int(statSync(logFile).size / 1024)} KiB`,
@@ -94,18 +93,3 @@ export function gatewayScenario(options: {
     },
   };
 }
-
-/** CPU time a process has used so far, in µs (user + system, from /proc; undefined elsewhere). */
-function processCpuUs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "pid (comm) ": state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? (ticks / CLOCK_TICKS) * 1e6 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-/** USER_HZ: /proc counts CPU time in these (100 on Linux). */
-const CLOCK_TICKS = 100;

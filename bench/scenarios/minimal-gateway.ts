@@ -1,5 +1,6 @@
 import { AGENT_BODY, SUCCEEDED } from '../config.ts';
 import { httpLoad } from '../drivers/http-load.ts';
+import { cpuFigures, cpuMeter } from '../lib/cpu.ts';
 import { startServer } from '../lib/spawn.ts';
 import type { Scenario } from './types.ts';
 
@@ -11,18 +12,25 @@ export const minimalGateway: Scenario = {
   async run({ upstream, settings }) {
     const server = await startServer('minimal-gateway', { env: { UPSTREAM_URL: upstream.url } });
     try {
+      const cpu = cpuMeter([server.pid]);
+      const load = await httpLoad(
+        {
+          url: server.url,
+          path: '/agp/execute',
+          headers: { authorization: `Bearer ${String(server.info.key)}` },
+          body: AGENT_BODY,
+          expectBodyIncludes: SUCCEEDED,
+        },
+        settings,
+      );
+      const { data, notes } = cpuFigures('server', cpu.perRequest(load.okRequestsIncludingWarmup));
       return {
-        load: await httpLoad(
-          {
-            url: server.url,
-            path: '/agp/execute',
-            headers: { authorization: `Bearer ${String(server.info.key)}` },
-            body: AGENT_BODY,
-            expectBodyIncludes: SUCCEEDED,
-          },
-          settings,
-        ),
-        notes: ['3 indexed reads, RFC 8785 hash, HMAC-signed forward, 2 group-committed writes (issue 9)'],
+        load,
+        notes: [
+          '3 indexed reads, RFC 8785 hash, HMAC-signed forward, 2 group-committed writes (issue 9)',
+          ...notes,
+        ],
+        data,
       };
     } finally {
       await server.stop();

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { AGENT_BODY, BENCH_POSTGRES_URL, productionGatewayEnv, SUCCEEDED } from '../config.ts';
 import { httpLoad, splitLoad } from '../drivers/http-load.ts';
 import type { GatewayDriver } from '../drivers/types.ts';
+import { cpuMeter } from '../lib/cpu.ts';
 import { startServer } from '../lib/spawn.ts';
 import { fmt } from '../lib/table.ts';
 import { gatewayScenario } from './gateway.ts';
@@ -51,9 +52,10 @@ export function postgresOpenScenario(replicas: 1 | 2): Scenario {
           env: { ...productionGatewayEnv(databaseUrl), ...env },
         });
         try {
+          const cpu = cpuMeter([second.pid]);
           const load = await splitLoad([gateway.url, second.url], target, settings);
           okExecutes = load.okRequestsIncludingWarmup;
-          return { load, okExecutes };
+          return { load, okExecutes, extraCpuUs: cpu.usedUs() ?? null };
         } finally {
           await second.stop();
         }
