@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { AGENT_BODY, BENCH_POSTGRES_URL, productionGatewayEnv, SUCCEEDED } from '../config.ts';
 import { httpLoad, splitLoad } from '../drivers/http-load.ts';
@@ -5,6 +6,7 @@ import type { GatewayDriver } from '../drivers/types.ts';
 import { cpuMeter } from '../lib/cpu.ts';
 import { startServer } from '../lib/spawn.ts';
 import { fmt } from '../lib/table.ts';
+import { profileExecArgv } from '../profile.ts';
 import { gatewayScenario } from './gateway.ts';
 import type { Scenario } from './types.ts';
 
@@ -49,6 +51,8 @@ export function postgresOpenScenario(replicas: 1 | 2): Scenario {
           return { load, okExecutes };
         }
         const second = await startServer('replica', {
+          // BENCH_PROFILE=1: the second replica's profile goes beside the first one's, not in its folder.
+          execArgv: profileExecArgv(ctx.profiling, join(ctx.dir, 'profile-replica-2')),
           env: { ...productionGatewayEnv(databaseUrl), ...env },
         });
         try {
