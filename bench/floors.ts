@@ -126,8 +126,8 @@ export function floorReport(runs: RunsById, stability: number[] | undefined): Fl
       rate('gateway-open-pg-2', 'gateway-open-pg'),
       (v) => v >= 1,
     ),
-    // Not floors of the issue: CPU per request, which this shared 2-core machine measures far more
-    // steadily than req/s, for the floors above to be judged (or re-based) by.
+    // Not floors of the issue: CPU per request, for the floors above to be judged (or re-based) by;
+    // the replicas' line counts both processes, which their rate cannot show.
     ratio('issue 20, CPU per request: open execute / bare proxy', cpuRatio('gateway-open', 'bare-proxy')),
     ratio(
       'issue 20, CPU per request: open execute / minimal durable gateway',

@@ -20,8 +20,9 @@ export function processCpuUs(pid: number): number | undefined {
 /**
  * Starts counting the CPU time of some processes: `usedUs()` is what they used since (µs),
  * `perRequest(n)` the same divided by `n`; undefined when /proc cannot tell or nothing was answered.
- * CPU time rather than a rate: on a shared 2-core machine it hardly moves with the neighbours' load,
- * where req/s moves ±20-30% between runs of the same code.
+ * For one server saturating its core this is about the inverse of its rate, and moves between runs
+ * as much (597-1,134 µs for the open execute in one run's three rounds). What it adds to a rate: the
+ * CPU of every process a scenario runs (two replicas), and a request's cost below saturation.
  */
 export function cpuMeter(pids: readonly number[]): {
   usedUs(): number | undefined;
